@@ -1,0 +1,47 @@
+import { Option, type Command } from 'commander'
+
+/** Default port for `tabula up` / `tabula daemon` ("tabula" is 7 letters; 7770 is rarely taken). */
+export const DEFAULT_PORT = 7770
+export const DEFAULT_HOST = '127.0.0.1'
+
+export interface ServerFlags {
+  port: number
+  host: string
+  home?: string
+  allowOrigin: string[]
+}
+
+function parsePort(value: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port must be a whole number from 0 to 65535, got "${value}"`)
+  }
+  return port
+}
+
+/** The flags every serving command shares (SPEC §3). */
+export function withServerFlags(cmd: Command, defaultPort = DEFAULT_PORT): Command {
+  return cmd
+    .addOption(new Option('--port <n>', 'port to listen on (0 picks a free port)').argParser(parsePort).default(defaultPort))
+    .addOption(new Option('--host <host>', 'address to listen on; anything but loopback is reachable from the network').default(DEFAULT_HOST))
+    .addOption(new Option('--home <dir>', 'state directory (default: $TABULA_HOME, else ~/.tabula)'))
+    .addOption(
+      new Option('--allow-origin <origin>', 'also allow browser pages from this origin (repeatable)')
+        .argParser((value: string, previous: string[] = []) => [...previous, value])
+        .default([] as string[]),
+    )
+}
+
+export interface ClientFlags {
+  home?: string
+  url?: string
+  token?: string
+}
+
+/** The flags commands that talk to a running tabula share: where it is and how to get in. */
+export function withClientFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--home <dir>', 'state directory of the running tabula (default: $TABULA_HOME, else ~/.tabula)'))
+    .addOption(new Option('--url <url>', 'daemon address (default: from <home>/runtime.json)'))
+    .addOption(new Option('--token <token>', 'token (default: <home>/token)').env('TABULA_TOKEN'))
+}

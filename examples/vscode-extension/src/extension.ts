@@ -1,0 +1,2 @@
+// STUB: implemented by issue 6.
+export {}

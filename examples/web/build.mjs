@@ -1,0 +1,1 @@
+// Bundles the browser app into dist/public (issue 6 fills this in).

@@ -1,0 +1,85 @@
+/**
+ * The daemon's HTTP contract (SPEC §5): shapes of what the routes return, shared by the daemon
+ * that serves them and every client that reads them.
+ */
+import type { SessionKind } from './keys.js'
+
+export const API_VERSION_PREFIX = '/v1'
+
+export type SessionStatus = 'running' | 'exited'
+
+export interface Session {
+  key: string
+  workspace: string
+  kind: SessionKind
+  command: string
+  args: string[]
+  cwd: string
+  pid: number
+  status: SessionStatus
+  exitCode: number | null
+  /** The program's own title (OSC 0/2), or null until it sets one. */
+  title: string | null
+  cols: number
+  rows: number
+  /** ISO 8601. */
+  createdAt: string
+  /** The live-channel viewer id that drives the size, or null when nobody does (SPEC I5). */
+  activeViewer: string | null
+}
+
+export interface Workspace {
+  id: string
+  path: string
+  name: string
+}
+
+export interface SessionList {
+  seq: number
+  sessions: Session[]
+}
+
+export interface SpawnRequest {
+  key?: string
+  command?: string
+  args?: string[]
+  cwd?: string
+  env?: Record<string, string>
+  cols?: number
+  rows?: number
+  closeOnExit?: boolean
+}
+
+export interface CreateWorkspaceRequest {
+  path: string
+  name?: string
+  id?: string
+}
+
+export interface Health {
+  ok: true
+  version: string
+}
+
+/** Every 4xx/5xx body, HTTP and (as `error` frames) the live channel alike. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string }
+}
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'invalid_json'
+  | 'invalid_key'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'forbidden_origin'
+  | 'not_found'
+  | 'payload_too_large'
+  | 'method_not_allowed'
+  | 'unsupported_media_type'
+  | 'conflict'
+  | 'internal'
+  | 'unknown_frame'
+  | 'invalid_frame'
+  | 'frame_too_large'
+  | 'not_active'

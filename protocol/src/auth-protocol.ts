@@ -1,0 +1,12 @@
+/**
+ * How a token travels (SPEC §4). Browsers cannot set headers on a WebSocket, so the token rides
+ * as a second offered subprotocol beside `tabula.v1`; the server selects `tabula.v1` and never
+ * echoes the token back.
+ */
+export const WS_SUBPROTOCOL = 'tabula.v1'
+export const BEARER_PROTOCOL_PREFIX = 'bearer.'
+
+/** The subprotocol list a client offers: `['tabula.v1', 'bearer.<token>']`. */
+export function wsProtocols(token: string): string[] {
+  return [WS_SUBPROTOCOL, BEARER_PROTOCOL_PREFIX + token]
+}

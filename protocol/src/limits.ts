@@ -1,0 +1,21 @@
+/**
+ * Size bounds shared by servers and clients. Named here so both sides agree on what is
+ * "too large" and the docs can cite one place.
+ */
+
+/** Largest HTTP request body the daemon reads (a spawn request with a big env fits easily). */
+export const MAX_HTTP_BODY_BYTES = 64 * 1024
+
+/** Largest live-channel frame a viewer may send (input pastes are chunked by the SDK below this). */
+export const MAX_LIVE_FRAME_BYTES = 1024 * 1024
+
+/** Largest y-websocket message the sync server accepts from a client. */
+export const MAX_SYNC_MESSAGE_BYTES = 8 * 1024 * 1024
+
+/** Terminal size bounds accepted from viewers and spawn requests. */
+export const MIN_COLS = 2
+export const MAX_COLS = 1000
+export const MIN_ROWS = 1
+export const MAX_ROWS = 500
+export const DEFAULT_COLS = 80
+export const DEFAULT_ROWS = 24

@@ -1,0 +1,120 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { AddressInfo } from 'node:net'
+import { checkToken } from './auth.js'
+import { checkOrigin, ownOrigins, normalizeOrigin } from './origin.js'
+import { HttpError, rejectUpgrade, sendError } from './errors.js'
+import type { Logger } from './logger.js'
+
+/**
+ * A piece of tabula that can be mounted on the shared HTTP server: the daemon, the sync server,
+ * the web viewer. The host checks Origin and token before a component sees a request, so every
+ * component is protected the same way whether it runs alone or beside the others.
+ */
+export interface Component {
+  readonly name: string
+  /** Paths served without a token (the health route, the web viewer's static files). */
+  isPublic?(req: IncomingMessage, url: URL): boolean
+  /** Returns false when the request is not this component's. */
+  handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>
+  /** Returns false when the upgrade is not this component's. Called after auth passed. */
+  handleUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean
+  /** Told the listening address once it is known (to build URLs, allowlists). */
+  listening?(address: { host: string; port: number; url: string }): void
+  /** Flushes and releases everything; called once on shutdown. */
+  close(): Promise<void>
+}
+
+export interface HostOptions {
+  host: string
+  port: number
+  token: string
+  components: Component[]
+  /** Extra origins allowed besides the server's own (SPEC §4, `--allow-origin`). */
+  allowOrigins?: string[]
+  log: Logger
+}
+
+export interface Host {
+  readonly server: Server
+  readonly url: string
+  readonly port: number
+  close(): Promise<void>
+}
+
+export async function startHost(opts: HostOptions): Promise<Host> {
+  const allowed = new Set<string>((opts.allowOrigins ?? []).map(normalizeOrigin))
+  const server = createServer()
+  server.on('request', (req, res) => void route(req, res))
+  server.on('upgrade', (req, socket, head) => upgrade(req, socket, head))
+  server.on('clientError', (_err, socket) => socket.destroy())
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = requestUrl(req)
+      checkOrigin(req, allowed)
+      const component = opts.components.find((c) => c.isPublic?.(req, url))
+      if (!component) checkToken(req, opts.token)
+      for (const c of component ? [component] : opts.components) {
+        if (await c.handleRequest(req, res, url)) return
+      }
+      throw new HttpError(404, 'not_found', `no route for ${req.method} ${url.pathname}`)
+    } catch (err) {
+      if (err instanceof HttpError) return sendError(res, err)
+      opts.log.error({ err }, 'request failed')
+      sendError(res, new HttpError(500, 'internal', 'internal error; see the server log'))
+    }
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    try {
+      const url = requestUrl(req)
+      checkOrigin(req, allowed)
+      checkToken(req, opts.token)
+      for (const c of opts.components) if (c.handleUpgrade?.(req, socket, head, url)) return
+      throw new HttpError(404, 'not_found', `no WebSocket endpoint at ${url.pathname}`)
+    } catch (err) {
+      if (!(err instanceof HttpError)) opts.log.error({ err }, 'upgrade failed')
+      rejectUpgrade(socket, err instanceof HttpError ? err : new HttpError(500, 'internal', 'internal error'))
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  for (const origin of ownOrigins(opts.host, port)) allowed.add(origin)
+  const url = ownOrigins(opts.host, port)[0]!
+  for (const c of opts.components) c.listening?.({ host: opts.host, port, url })
+
+  let closing: Promise<void> | null = null
+  return {
+    server,
+    url,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+        await Promise.allSettled(opts.components.map((c) => c.close()))
+        server.closeAllConnections()
+        await stopped
+      })()),
+  }
+}
+
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost')
+  } catch {
+    throw new HttpError(400, 'bad_request', 'malformed request URL')
+  }
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host)
+}

@@ -1,0 +1,49 @@
+/**
+ * Schemas for everything that arrives from outside: HTTP bodies and live-channel frames. Servers
+ * import this entry; browsers never need it, which keeps zod out of the SDK's browser build.
+ */
+import { z } from 'zod'
+import { MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS } from './limits.js'
+
+const cols = z.number().int().min(MIN_COLS).max(MAX_COLS)
+const rows = z.number().int().min(MIN_ROWS).max(MAX_ROWS)
+
+export const spawnRequestSchema = z.strictObject({
+  key: z.string().min(1).max(200).optional(),
+  command: z.string().min(1).max(4096).optional(),
+  args: z.array(z.string().max(65536)).max(1000).optional(),
+  cwd: z.string().min(1).max(4096).optional(),
+  env: z.record(z.string().max(1024), z.string().max(65536)).optional(),
+  cols: cols.optional(),
+  rows: rows.optional(),
+  closeOnExit: z.boolean().optional(),
+})
+
+export const createWorkspaceRequestSchema = z.strictObject({
+  path: z.string().min(1).max(4096),
+  name: z.string().min(1).max(200).optional(),
+  id: z.string().max(64).optional(),
+})
+
+const ch = z.number().int().min(0).max(0xffffffff)
+
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('hello'), viewer: z.strictObject({ name: z.string().max(200), kind: z.string().max(50) }) }),
+  z.strictObject({ type: z.literal('watch'), workspace: z.string().max(64) }),
+  z.strictObject({ type: z.literal('unwatch'), workspace: z.string().max(64) }),
+  z.strictObject({ type: z.literal('attach'), ch, key: z.string().max(200) }),
+  z.strictObject({ type: z.literal('detach'), ch }),
+  z.strictObject({ type: z.literal('input'), ch, data: z.string() }),
+  z.strictObject({ type: z.literal('resize'), ch, cols, rows }),
+  z.strictObject({ type: z.literal('set_active'), ch, active: z.boolean() }),
+  z.strictObject({ type: z.literal('ping'), id: z.number().optional() }),
+])
+
+/** One line a person can read, from a zod error: `field: problem; field: problem`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ')
+}
+
+export { z }

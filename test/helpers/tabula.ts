@@ -1,0 +1,107 @@
+/**
+ * Runs the real `tabula` command (the built CLI) in a child process with its own home, and
+ * waits until it has written runtime.json. Every integration test starts its servers this way.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const TABULA_BIN = fileURLToPath(new URL('../../cli/bin/tabula.js', import.meta.url))
+
+export interface RunningTabula {
+  proc: ChildProcess
+  home: string
+  token: string
+  /** `url` under `tabula up`; daemonUrl/syncUrl when a component runs alone. */
+  url: string
+  daemonUrl: string
+  syncUrl: string
+  /** Everything the process printed so far. */
+  output(): string
+  /** SIGTERM (or `signal`) and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export function tempHome(prefix = 'tabula-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export interface StartOptions {
+  home?: string
+  env?: Record<string, string>
+  timeoutMs?: number
+}
+
+/** `startTabula(['up', '--port', '0'])`: resolves once the process is ready to serve. */
+export async function startTabula(args: string[], opts: StartOptions = {}): Promise<RunningTabula> {
+  const home = opts.home ?? tempHome()
+  const fullArgs = args.includes('--home') ? args : [...args, '--home', home]
+  if (!fullArgs.includes('--port')) fullArgs.push('--port', '0')
+  const proc = spawn(process.execPath, [TABULA_BIN, ...fullArgs], {
+    env: { ...process.env, TABULA_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
+
+  const runtime = await waitFor(() => readRuntime(home, proc.pid!), opts.timeoutMs ?? 20_000, exited, () => out)
+  const token = readFileSync(join(home, 'token'), 'utf8').trim()
+  const url = runtime.url ?? runtime.daemonUrl ?? runtime.syncUrl!
+  return {
+    proc,
+    home,
+    token,
+    url,
+    daemonUrl: runtime.daemonUrl ?? url,
+    syncUrl: runtime.syncUrl ?? url,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode
+      proc.kill(signal)
+      return exited
+    },
+  }
+}
+
+interface Runtime {
+  pid: number
+  url?: string
+  daemonUrl?: string
+  syncUrl?: string
+}
+
+function readRuntime(home: string, pid: number): Runtime | null {
+  try {
+    const runtime = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8')) as Runtime
+    return runtime.pid === pid ? runtime : null
+  } catch {
+    return null
+  }
+}
+
+async function waitFor<T>(probe: () => T | null, timeoutMs: number, exited: Promise<number | null>, output: () => string): Promise<T> {
+  let gone: number | null | undefined
+  void exited.then((code) => (gone = code))
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value) return value
+    if (gone !== undefined) throw new Error(`tabula exited (${gone}) before it was ready:\n${output()}`)
+    if (Date.now() > deadline) throw new Error(`tabula was not ready within ${timeoutMs} ms:\n${output()}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+export function removeHome(home: string): void {
+  rmSync(home, { recursive: true, force: true })
+}
+
+/** fetch with the bearer token. */
+export function authedFetch(base: string, token: string) {
+  return (path: string, init: RequestInit = {}) =>
+    fetch(base + path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } })
+}
