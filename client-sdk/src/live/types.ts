@@ -1,0 +1,65 @@
+/**
+ * The SDK's view of the daemon's live channel. CONTRACT between issue 3 (which implements it in
+ * client-sdk/src/live/) and issue 5 (whose workspace view consumes it). Change only by agreement.
+ */
+import type { Session, ViewerInfo } from '@tabula/protocol'
+
+export interface Disposable {
+  dispose(): void
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'closed'
+
+/** Receives one workspace's key set: a full set first (and again after each reconnect), then deltas in seq order. */
+export interface WorkspaceWatcher {
+  onSessions(seq: number, sessions: Session[]): void
+  onAdded(seq: number, session: Session): void
+  onRemoved(seq: number, key: string): void
+  onUpdated(seq: number, session: Session): void
+}
+
+export interface SizeChange {
+  cols: number
+  rows: number
+  /** The viewer id that drives the size, or null. Compare with `LiveClient.viewerId`. */
+  activeViewer: string | null
+}
+
+/** One attached terminal (SPEC §8 `attach`). Survives reconnects: it re-attaches by itself. */
+export interface TerminalHandle {
+  readonly key: string
+  /**
+   * Output to write into the viewer's terminal emulator. On (re)attach the first chunk is the
+   * daemon's snapshot, prefixed with a full reset, so a viewer just writes what it gets.
+   */
+  onData(listener: (data: string) => void): Disposable
+  onExit(listener: (exitCode: number | null) => void): Disposable
+  onSize(listener: (size: SizeChange) => void): Disposable
+  /** The session was closed at the daemon, or never existed. The handle is finished. */
+  onClosed(listener: (reason: string) => void): Disposable
+  write(data: string): void
+  /** Ignored by the daemon (and reported through onSize staying put) unless this viewer is active. */
+  resize(cols: number, rows: number): void
+  setActive(active: boolean): void
+  dispose(): void
+}
+
+export interface LiveClientOptions {
+  /** The daemon's base URL, http(s)://host:port; the socket goes to ws(s)://…/v1/live. */
+  daemonUrl: string
+  token: string
+  viewer?: ViewerInfo
+  /** A WebSocket constructor; defaults to globalThis.WebSocket, or `ws` in Node. */
+  WebSocket?: unknown
+}
+
+export interface LiveClient {
+  /** This connection's viewer id, assigned by the daemon (null until the first welcome). */
+  readonly viewerId: string | null
+  readonly state: ConnectionState
+  onState(listener: (state: ConnectionState) => void): Disposable
+  watch(workspace: string, watcher: WorkspaceWatcher): Disposable
+  attach(key: string): TerminalHandle
+  /** Closes the socket for good; no more reconnects. */
+  close(): Promise<void>
+}
