@@ -1,12 +1,11 @@
 /**
- * API CONTRACT (implementation pending, issue 4). The SDK codes against these signatures.
+ * Types of the layout as readers see it (issue 4 owns this module; the SDK codes against it).
  *
  * Doc shape (SPEC §7):
  *   Y.Map "meta"  : schema -> 2
  *   Y.Map "tabs"  : canonical key -> Y.Map {group, order, title?}
  *   Y.Map "panes" : node id -> Y.Map {parent: string|null, order, type: "split"|"group", dir?, size?}
  */
-import type * as Y from 'yjs'
 
 export const LAYOUT_SCHEMA_VERSION = 2
 

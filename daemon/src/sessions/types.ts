@@ -1,0 +1,39 @@
+/**
+ * CONTRACT between the session map (issue 2) and the live channel (issue 3). The map owns
+ * existence; the live channel mirrors output, routes input and tracks the driver through it.
+ */
+import type { IPty } from 'node-pty'
+import type { Session } from '@tabula/protocol'
+
+export type SessionChange =
+  | { type: 'added'; workspace: string; seq: number; session: Session }
+  | { type: 'removed'; workspace: string; seq: number; key: string }
+  | { type: 'updated'; workspace: string; seq: number; session: Session }
+
+/** A running (or exited, not yet closed) session as the daemon holds it. */
+export interface LiveSession {
+  readonly key: string
+  readonly workspace: string
+  /** The PTY. The live channel may write, pause and resume it; resize goes through the map. */
+  readonly pty: IPty
+  /** A copy of the public record (what HTTP and frames carry). */
+  info(): Session
+}
+
+export interface SessionMapView {
+  /** Grows with every change of any key set (SPEC §5). */
+  readonly seq: number
+  get(key: string): LiveSession | undefined
+  list(workspace: string): LiveSession[]
+  /**
+   * Every change, emitted synchronously in seq order. `added` is emitted inside spawn, before
+   * the PTY can deliver a byte, so a subscriber sees all of a session's output.
+   */
+  onChange(listener: (change: SessionChange) => void): () => void
+  /** Raw PTY output of one session, in order (one node-pty listener per session, fanned out). */
+  onOutput(key: string, listener: (data: string) => void): () => void
+  /** Resizes the PTY and records the size; emits `updated`. */
+  resize(key: string, cols: number, rows: number): void
+  /** Records a title or the active viewer; emits `updated` (only when something changed). */
+  update(key: string, patch: Partial<Pick<Session, 'title' | 'activeViewer'>>): void
+}
