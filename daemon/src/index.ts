@@ -1,8 +1,29 @@
 /**
  * @tabula/daemon: the PTY daemon, the single authority on which sessions exist (SPEC §1 I1, §5).
- * STUB: implemented by issue 2 (HTTP, sessions, state) and issue 3 (live channel).
+ * createDaemon opens the state, mounts the live channel, restores the manifest's sessions and
+ * serves the HTTP API as a Component of the shared host.
  */
 import type { Component, Logger } from '@tabula/protocol/server'
+import { DEFAULT_SCROLLBACK } from './defaults.js'
+import { daemonRoutes, HEALTH_PATH } from './http/routes.js'
+import { dispatch } from './http/router.js'
+import { createLiveChannel } from './live/index.js'
+import { manifestFollower } from './manifest-sync.js'
+import { SessionMap } from './sessions/map.js'
+import { forgetSessions, restoreSessions } from './sessions/restore.js'
+import type { SessionMapView } from './sessions/types.js'
+import { openState } from './state/store.js'
+import type { DaemonState } from './state/types.js'
+import { DAEMON_VERSION } from './version.js'
+
+export { DEFAULT_SCROLLBACK, CLOSE_GRACE_MS, STATE_FILE } from './defaults.js'
+export { StateFileError } from './state/file.js'
+export { WorkspaceError } from './state/store.js'
+export { DAEMON_VERSION } from './version.js'
+export type { SessionMapView, LiveSession, SessionChange } from './sessions/types.js'
+export type { DaemonState, LegacyLayoutRow } from './state/types.js'
+// Added for `tabula import-layouts` (issue 4), which must open the state without starting or forgetting sessions.
+export { openState, type StateStore } from './state/store.js'
 
 export interface DaemonOptions {
   home: string
@@ -16,13 +37,48 @@ export interface DaemonOptions {
 export interface DaemonComponent extends Component {
   /** True when a workspace with this id exists (the sync server refuses other rooms). */
   hasWorkspace(id: string): boolean
+  /** The persistent state (workspaces, legacy rows, migrations), for the migration. */
+  readonly state: DaemonState
+  /** The live session map, read-only, for in-process consumers. */
+  readonly sessions: SessionMapView
 }
 
-export async function createDaemon(_opts: DaemonOptions): Promise<DaemonComponent> {
+/** Throws StateFileError (naming the file) when `<home>/state.json` is unusable. */
+export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent> {
+  const { log } = opts
+  const state = await openState(opts.home, log)
+  const sessions = new SessionMap(log)
+  sessions.onChange(manifestFollower(state))
+  const hasWorkspace = (id: string) => state.getWorkspace(id) !== undefined
+
+  // Before any spawn: the live channel must see every session from its first byte.
+  const live = createLiveChannel({
+    sessions,
+    hasWorkspace,
+    log,
+    scrollback: opts.scrollback ?? DEFAULT_SCROLLBACK,
+    version: DAEMON_VERSION,
+  })
+
+  if (opts.restore ?? true) restoreSessions(sessions, state, log)
+  else forgetSessions(state, log)
+
+  const routes = daemonRoutes({ state, sessions, version: DAEMON_VERSION })
+  let closing: Promise<void> | undefined
+
   return {
     name: 'daemon',
-    handleRequest: () => false,
-    hasWorkspace: () => false,
-    close: async () => {},
+    state,
+    sessions,
+    hasWorkspace,
+    isPublic: (req, url) => req.method === 'GET' && url.pathname === HEALTH_PATH,
+    handleRequest: (req, res, url) => dispatch(routes, req, res, url),
+    handleUpgrade: (req, socket, head, url) => live.handleUpgrade(req, socket, head, url),
+    close: () =>
+      (closing ??= (async () => {
+        await live.close()
+        await sessions.stopAll()
+        await state.flush()
+      })()),
   }
 }

@@ -7,6 +7,7 @@
  * OWNER: the live-channel work (issue 3). Other parts import these types; do not fork them.
  */
 import type { Session, ErrorCode } from './api.js'
+import { MAX_LIVE_FRAME_BYTES } from './limits.js'
 
 export const LIVE_PATH = '/v1/live'
 
@@ -28,7 +29,12 @@ export type ClientFrame =
   | { type: 'detach'; ch: number }
   | { type: 'input'; ch: number; data: string }
   | { type: 'resize'; ch: number; cols: number; rows: number }
-  | { type: 'set_active'; ch: number; active: boolean }
+  /**
+   * Claim (`active: true`) or release the driver role of the attached session. A claim may carry
+   * the claimer's size, applied in the same step so the PTY never sees an intermediate size. A
+   * release only counts while this viewer still holds the role (compare-and-set).
+   */
+  | { type: 'set_active'; ch: number; active: boolean; cols?: number; rows?: number }
   | { type: 'ping'; id?: number }
 
 // ── daemon → viewer ────────────────────────────────────────────────────────────────────────────
@@ -52,6 +58,27 @@ export type ServerFrame =
   | { type: 'detached'; ch: number; reason: 'closed' | 'detached' | 'unknown_key' }
   | { type: 'pong'; id?: number }
   | { type: 'error'; code: ErrorCode; message: string; ch?: number; workspace?: string }
+
+/**
+ * The largest message the daemon's socket reads at all. Frames above MAX_LIVE_FRAME_BYTES but
+ * under this are read, refused with a `frame_too_large` error frame, and the socket keeps
+ * serving; above this the socket closes with 1009 (message too big) so a client cannot make the
+ * daemon buffer an unbounded message.
+ */
+export const LIVE_SOCKET_MAX_PAYLOAD_BYTES = 4 * MAX_LIVE_FRAME_BYTES
+
+/**
+ * Input longer than this many UTF-16 code units is split into several `input` frames by the
+ * SDK. JSON escaping can grow a character to 6 bytes (`\u001b`), so 64 Ki code units stay well
+ * under MAX_LIVE_FRAME_BYTES whatever is pasted.
+ */
+export const INPUT_CHUNK_CHARS = 64 * 1024
+
+/** Every `type` a viewer may send; anything else is answered with `unknown_frame`. */
+export const CLIENT_FRAME_TYPES = ['hello', 'watch', 'unwatch', 'attach', 'detach', 'input', 'resize', 'set_active', 'ping'] as const
+
+/** What a viewer writes before a snapshot so its emulator starts from a clean state (RIS). */
+export const FULL_RESET = '\x1bc'
 
 /** Binary frame kinds: byte 0 of every binary frame. */
 export const BINARY_OUTPUT = 0x01

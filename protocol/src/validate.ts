@@ -33,9 +33,10 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('unwatch'), workspace: z.string().max(64) }),
   z.strictObject({ type: z.literal('attach'), ch, key: z.string().max(200) }),
   z.strictObject({ type: z.literal('detach'), ch }),
+  // The frame as a whole is bounded by MAX_LIVE_FRAME_BYTES before it is parsed.
   z.strictObject({ type: z.literal('input'), ch, data: z.string() }),
   z.strictObject({ type: z.literal('resize'), ch, cols, rows }),
-  z.strictObject({ type: z.literal('set_active'), ch, active: z.boolean() }),
+  z.strictObject({ type: z.literal('set_active'), ch, active: z.boolean(), cols: cols.optional(), rows: rows.optional() }),
   z.strictObject({ type: z.literal('ping'), id: z.number().optional() }),
 ])
 

@@ -1,16 +1,290 @@
 /**
- * @tabula/sync-server: y-websocket-compatible relay and store for layout documents (SPEC §6).
- * STUB: implemented by issue 4.
+ * @tabula/sync-server: a y-websocket-compatible relay and store for tabula's per-workspace layout
+ * documents (SPEC §6). Mounted on the shared host, which has already checked Origin and token by
+ * the time an upgrade reaches this component.
  */
-import type { Component, Logger } from '@tabula/protocol/server'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { join } from 'node:path'
+import { WebSocketServer, type WebSocket, type RawData } from 'ws'
+import { isUuid, MAX_SYNC_MESSAGE_BYTES, seedLayout, type V1Conversion } from '@tabula/protocol'
+import { HttpError, selectSubprotocol, sendJson, type Component, type Logger } from '@tabula/protocol/server'
+import { Room, FLUSH_WINDOW_MS, type Peer } from './room.js'
+import { createLowdbStore, type DocStore } from './store.js'
+import { decodeClientMessage, MalformedMessage } from './messages.js'
+
+export { FLUSH_WINDOW_MS, type Peer } from './room.js'
+export { createLowdbStore, type DocStore, type StoredDoc } from './store.js'
+
+/**
+ * How long a document with no connection stays loaded. Long enough that a page reload or a
+ * brief network drop does not pay for a reload from disk; short enough that a thousand
+ * workspaces visited once do not all stay in memory.
+ */
+export const UNLOAD_GRACE_MS = 30_000
+
+/**
+ * How often connections are pinged. A peer that has not answered the previous ping is cut, so
+ * a vanished client (laptop lid closed) releases its presence and its share of the document.
+ */
+export const PING_INTERVAL_MS = 30_000
+
+/**
+ * Bytes a connection may have queued unsent before it is cut. A slow client must not make the
+ * server buffer without bound; cut, it reconnects and resyncs from the document.
+ */
+export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024
+
+/** The path prefix the stock provider is given (`url + '/sync'`); the room name follows. */
+export const SYNC_PATH = '/sync'
 
 export interface SyncServerOptions {
   home: string
   log: Logger
   /** When the daemon runs in the same process: refuse rooms that name no workspace. */
   workspaceExists?: (id: string) => boolean
+  /** Where documents are kept (default: lowdb files under `<home>/layouts`). */
+  store?: DocStore
+  /** Overrides UNLOAD_GRACE_MS (tests). */
+  unloadGraceMs?: number
+  /** Serve `GET /v1/health` (when the sync server runs alone; under `tabula up` the daemon does). */
+  serveHealth?: boolean
+  version?: string
 }
 
-export async function createSyncServer(_opts: SyncServerOptions): Promise<Component> {
-  return { name: 'sync', handleRequest: () => false, close: async () => {} }
+export interface SyncServer extends Component {
+  /**
+   * Writes the v1 conversion into the workspace's document when that document has never been
+   * written, and saves it before returning. False (and nothing written) when it already exists.
+   */
+  seedIfEmpty(workspaceId: string, conversion: V1Conversion): Promise<boolean>
+  /** Writes every loaded document that has unsaved changes. */
+  flush(): Promise<void>
+  /** What is loaded, for tests and diagnostics. */
+  stats(): { loadedDocs: number; connections: number }
+}
+
+export async function createSyncServer(opts: SyncServerOptions): Promise<SyncServer> {
+  const { log } = opts
+  const store = opts.store ?? createLowdbStore(join(opts.home, 'layouts'))
+  const unloadGraceMs = opts.unloadGraceMs ?? UNLOAD_GRACE_MS
+  const rooms = new Map<string, Room>()
+  const unloadTimers = new Map<string, NodeJS.Timeout>()
+  const sockets = new Set<WebSocket>()
+  let closing = false
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_SYNC_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => selectSubprotocol(protocols),
+  })
+
+  const alive = new WeakSet<WebSocket>()
+  const pinger = setInterval(() => {
+    for (const ws of sockets) {
+      if (!alive.has(ws)) {
+        ws.terminate()
+        continue
+      }
+      alive.delete(ws)
+      ws.ping()
+    }
+  }, PING_INTERVAL_MS)
+  pinger.unref()
+
+  /** The room for `name`, loaded on first use; counted as in use until `release`. */
+  function acquire(name: string): Room {
+    const timer = unloadTimers.get(name)
+    if (timer) {
+      clearTimeout(timer)
+      unloadTimers.delete(name)
+    }
+    let room = rooms.get(name)
+    if (!room) {
+      room = new Room(name, store, log)
+      rooms.set(name, room)
+      const loading = room
+      loading.ready.catch((err) => {
+        log.error({ err, workspace: name }, 'cannot load the layout document; it is left untouched on disk')
+        if (rooms.get(name) === loading) rooms.delete(name)
+      })
+    }
+    room.refs++
+    return room
+  }
+
+  function release(room: Room): void {
+    room.refs--
+    if (room.refs > 0 || closing || rooms.get(room.name) !== room) return
+    unloadTimers.set(
+      room.name,
+      setTimeout(() => void unload(room), unloadGraceMs),
+    )
+  }
+
+  async function unload(room: Room): Promise<void> {
+    unloadTimers.delete(room.name)
+    try {
+      await room.flush()
+    } catch {
+      return // logged by the room; it stays loaded and retries, so nothing is lost
+    }
+    // Someone may have arrived while the write was in flight.
+    if (room.refs > 0 || rooms.get(room.name) !== room) return
+    rooms.delete(room.name)
+    await room.close()
+    log.debug({ workspace: room.name }, 'layout document unloaded')
+  }
+
+  function roomName(url: URL): string | null {
+    if (url.pathname !== SYNC_PATH && !url.pathname.startsWith(SYNC_PATH + '/')) return null
+    let name: string
+    try {
+      name = decodeURIComponent(url.pathname.slice(SYNC_PATH.length + 1))
+    } catch {
+      name = ''
+    }
+    if (!isUuid(name)) {
+      throw new HttpError(400, 'bad_request', `"${name}" is not a workspace id: connect to ${SYNC_PATH}/<workspace uuid>`)
+    }
+    if (opts.workspaceExists && !opts.workspaceExists(name)) {
+      throw new HttpError(404, 'not_found', `no workspace ${name}`)
+    }
+    return name
+  }
+
+  function connect(ws: WebSocket, name: string): void {
+    sockets.add(ws)
+    alive.add(ws)
+    const room = acquire(name)
+    const peer: Peer = {
+      send(data) {
+        if (ws.readyState !== ws.OPEN) return
+        if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+          cut(1013, `more than ${MAX_BUFFERED_BYTES} bytes queued for a slow connection`)
+          return
+        }
+        ws.send(data)
+      },
+      close(code, reason) {
+        ws.close(code, reason)
+      },
+    }
+    const queue: Array<{ data: RawData; isBinary: boolean }> = []
+    let attached = false
+    let gone = false
+
+    function cut(code: number, reason: string): void {
+      log.warn({ workspace: name, reason }, 'closing a sync connection')
+      ws.close(code, reason.slice(0, 120)) // a close reason must fit in 123 bytes
+    }
+
+    function handle(data: RawData, isBinary: boolean): void {
+      if (!isBinary) return cut(1003, 'text frames are not part of the protocol')
+      const bytes = toBytes(data)
+      let message
+      try {
+        message = decodeClientMessage(bytes)
+      } catch (err) {
+        return cut(1007, err instanceof MalformedMessage ? err.message : 'malformed message')
+      }
+      room.receive(peer, message)
+    }
+
+    ws.on('pong', () => alive.add(ws))
+    ws.on('error', (err) => log.warn({ workspace: name, reason: err.message }, 'sync connection error'))
+    ws.on('message', (data, isBinary) => {
+      if (!attached) queue.push({ data, isBinary })
+      else handle(data, isBinary)
+    })
+    ws.on('close', () => {
+      gone = true
+      sockets.delete(ws)
+      if (attached) room.detach(peer)
+      release(room)
+    })
+    room.ready.then(
+      () => {
+        if (gone) return
+        attached = true
+        room.attach(peer)
+        for (const { data, isBinary } of queue.splice(0)) handle(data, isBinary)
+      },
+      () => ws.close(1011, 'the layout document cannot be loaded; see the server log'),
+    )
+  }
+
+  return {
+    name: 'sync',
+
+    isPublic: (req, url) => Boolean(opts.serveHealth) && req.method === 'GET' && url.pathname === '/v1/health',
+
+    handleRequest(req: IncomingMessage, res: ServerResponse, url: URL) {
+      if (opts.serveHealth && req.method === 'GET' && url.pathname === '/v1/health') {
+        sendJson(res, 200, { ok: true, version: opts.version ?? '0.0.0' })
+        return true
+      }
+      if (url.pathname === SYNC_PATH || url.pathname.startsWith(SYNC_PATH + '/')) {
+        throw new HttpError(400, 'bad_request', `${SYNC_PATH}/<workspace> speaks WebSocket only`)
+      }
+      return false
+    },
+
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean {
+      const name = roomName(url)
+      if (name === null) return false
+      if (closing) throw new HttpError(503, 'internal', 'the sync server is shutting down')
+      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, name))
+      return true
+    },
+
+    async seedIfEmpty(workspaceId, conversion) {
+      const room = acquire(workspaceId)
+      try {
+        await room.ready
+        let seeded = false
+        room.change((doc) => {
+          seeded = seedLayout(doc, conversion)
+        })
+        if (seeded) await room.flush()
+        return seeded
+      } finally {
+        release(room)
+      }
+    },
+
+    async flush() {
+      await Promise.all([...rooms.values()].map((room) => room.flush()))
+    },
+
+    stats: () => ({ loadedDocs: rooms.size, connections: sockets.size }),
+
+    async close() {
+      if (closing) return
+      closing = true
+      clearInterval(pinger)
+      for (const timer of unloadTimers.values()) clearTimeout(timer)
+      unloadTimers.clear()
+      for (const ws of sockets) ws.close(1001, 'server shutting down')
+      const results = await Promise.allSettled(
+        [...rooms.values()].map(async (room) => {
+          await room.ready.catch(() => {})
+          await room.close()
+        }),
+      )
+      rooms.clear()
+      for (const ws of sockets) ws.terminate()
+      wss.close()
+      await store.close()
+      const failed = results.filter((r) => r.status === 'rejected')
+      if (failed.length > 0) throw new Error(`${failed.length} layout document(s) could not be saved at shutdown`)
+    },
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
 }

@@ -16,6 +16,16 @@ export interface WorkspaceWatcher {
   onAdded(seq: number, session: Session): void
   onRemoved(seq: number, key: string): void
   onUpdated(seq: number, session: Session): void
+  /** The daemon refused the watch (e.g. `not_found`: no such workspace). Optional. */
+  onError?(error: LiveError): void
+}
+
+/** An `error` frame from the daemon (docs/protocol.md), or a failure to connect. */
+export interface LiveError {
+  code: string
+  message: string
+  ch?: number
+  workspace?: string
 }
 
 export interface SizeChange {
@@ -51,6 +61,8 @@ export interface LiveClientOptions {
   viewer?: ViewerInfo
   /** A WebSocket constructor; defaults to globalThis.WebSocket, or `ws` in Node. */
   WebSocket?: unknown
+  /** Every error frame and connection failure, for logging. Optional. */
+  onError?(error: LiveError): void
 }
 
 export interface LiveClient {

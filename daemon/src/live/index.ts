@@ -1,10 +1,23 @@
 /**
- * The live channel's mount point in the daemon. STUB: issue 3 replaces this module.
+ * The live channel (SPEC §5, docs/protocol.md): one WebSocket per viewer at `/v1/live`, carrying
+ * workspace events and every attached terminal. This module owns the sockets, one headless mirror
+ * per session, and the fan-out between them; channel.ts routes one viewer's frames.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Logger } from '@tabula/protocol/server'
-import type { SessionMapView } from '../sessions/types.js'
+import { randomBytes } from 'node:crypto'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, type ServerFrame, type Session } from '@tabula/protocol'
+import { selectSubprotocol, type Logger } from '@tabula/protocol/server'
+import type { SessionChange, SessionMapView } from '../sessions/types.js'
+import type { Attachment } from './attachment.js'
+import { Connection, type Hub } from './channel.js'
+import { Mirror } from './mirror.js'
+import { workerScreenHost, type ScreenHost } from './screen-host.js'
+import { Viewer } from './viewer.js'
+
+export { FLOW_HIGH_WATERMARK, FLOW_LOW_WATERMARK } from './mirror.js'
+export { SEND_WINDOW_BYTES, VIEWER_QUEUE_LIMIT_BYTES, VIEWER_HARD_LIMIT_BYTES } from './viewer.js'
 
 export interface LiveChannelOptions {
   sessions: SessionMapView
@@ -13,6 +26,8 @@ export interface LiveChannelOptions {
   /** Lines of scrollback per headless terminal. */
   scrollback: number
   version: string
+  /** Where headless screens are parsed; a worker thread by default (see screen-host.ts). */
+  screenHost?: ScreenHost
 }
 
 export interface LiveChannel {
@@ -21,7 +36,180 @@ export interface LiveChannel {
   close(): Promise<void>
 }
 
+/**
+ * A silent peer is pinged this often and dropped when it has not answered by the next ping: a
+ * phone that lost its network otherwise keeps its driver role (and its queue) until TCP gives up,
+ * which can take many minutes.
+ */
+export const KEEPALIVE_INTERVAL_MS = 30_000
+
+/** How long shutdown waits for viewers to acknowledge the close before cutting their sockets. */
+export const CLOSE_GRACE_MS = 500
+
+interface MirrorEntry {
+  mirror: Mirror
+  stopOutput: () => void
+  exit: { exitCode: number | null } | null
+}
+
 /** Must be created before any session is spawned or restored, so every byte is mirrored. */
-export function createLiveChannel(_opts: LiveChannelOptions): LiveChannel {
-  return { handleUpgrade: () => false, close: async () => {} }
+export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
+  const { sessions, log } = opts
+  const mirrors = new Map<string, MirrorEntry>()
+  const attached = new Map<string, Set<Attachment>>()
+  const connections = new Map<string, Connection>()
+  const alive = new WeakMap<WebSocket, boolean>()
+  const screenHost = opts.screenHost ?? workerScreenHost()
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: LIVE_SOCKET_MAX_PAYLOAD_BYTES,
+    // Terminal output is already dense, and compression costs more CPU than it saves on loopback.
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => selectSubprotocol(protocols),
+  })
+
+  const hub: Hub = {
+    sessions,
+    log,
+    hasWorkspace: (id) => opts.hasWorkspace(id),
+    mirror: (key) => mirrors.get(key)?.mirror,
+    join(attachment) {
+      let set = attached.get(attachment.key)
+      if (!set) attached.set(attachment.key, (set = new Set()))
+      set.add(attachment)
+    },
+    leave(attachment) {
+      const set = attached.get(attachment.key)
+      set?.delete(attachment)
+      if (set?.size === 0) attached.delete(attachment.key)
+    },
+    sizeFrame(key, ch) {
+      const info = sessions.get(key)?.info()
+      return info ? { type: 'size', ch, cols: info.cols, rows: info.rows, activeViewer: info.activeViewer } : null
+    },
+    broadcastSize(key) {
+      for (const attachment of attached.get(key) ?? []) {
+        const frame = hub.sizeFrame(key, attachment.ch)
+        if (frame) attachment.control(frame)
+      }
+    },
+    exitOf: (key) => mirrors.get(key)?.exit ?? null,
+  }
+
+  function startMirror(session: Session): void {
+    const live = sessions.get(session.key)
+    if (!live || mirrors.has(session.key)) return
+    const mirror = new Mirror({
+      cols: session.cols,
+      rows: session.rows,
+      scrollback: opts.scrollback,
+      pty: live.pty,
+      host: screenHost,
+      onTitle: (title) => {
+        if (sessions.get(session.key)) sessions.update(session.key, { title })
+      },
+    })
+    const stopOutput = sessions.onOutput(session.key, (data) => mirror.write(data))
+    const exit = session.status === 'exited' ? { exitCode: session.exitCode } : null
+    mirrors.set(session.key, { mirror, stopOutput, exit })
+  }
+
+  function endMirror(key: string): void {
+    for (const attachment of attached.get(key) ?? []) {
+      attachment.control({ type: 'detached', ch: attachment.ch, reason: 'closed' })
+      attachment.dispose()
+      connections.get(attachment.viewer.id)?.forget(attachment)
+    }
+    attached.delete(key)
+    const entry = mirrors.get(key)
+    if (!entry) return
+    mirrors.delete(key)
+    entry.stopOutput()
+    entry.mirror.dispose()
+  }
+
+  function noteExit(session: Session): void {
+    const entry = mirrors.get(session.key)
+    if (!entry || entry.exit || session.status !== 'exited') return
+    entry.exit = { exitCode: session.exitCode }
+    for (const attachment of attached.get(session.key) ?? []) {
+      attachment.control({ type: 'exit', ch: attachment.ch, exitCode: session.exitCode })
+    }
+  }
+
+  const stopChanges = sessions.onChange((change: SessionChange) => {
+    try {
+      if (change.type === 'added') startMirror(change.session)
+      else if (change.type === 'updated') noteExit(change.session)
+      // Watchers hear of a removal before the attached viewers are detached, as it happened.
+      for (const connection of connections.values()) connection.sessionChange(change)
+      if (change.type === 'removed') endMirror(change.key)
+    } catch (err) {
+      log.error({ err, change: change.type }, 'live channel failed to follow a session change')
+    }
+  })
+
+  const keepalive = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (alive.get(socket) === false) {
+        socket.terminate()
+        continue
+      }
+      alive.set(socket, false)
+      socket.ping()
+    }
+  }, KEEPALIVE_INTERVAL_MS)
+  keepalive.unref()
+
+  function accept(socket: WebSocket): void {
+    const viewer = new Viewer(`v-${randomBytes(8).toString('hex')}`, socket)
+    const connection = new Connection(hub, viewer)
+    connections.set(viewer.id, connection)
+    alive.set(socket, true)
+    socket.on('pong', () => alive.set(socket, true))
+    socket.on('message', (data, isBinary) => {
+      alive.set(socket, true)
+      connection.message(toBuffer(data), isBinary)
+    })
+    socket.on('error', (err) => log.debug({ err, viewer: viewer.id }, 'live socket error'))
+    socket.on('close', () => {
+      connections.delete(viewer.id)
+      connection.closed()
+    })
+    viewer.send({ type: 'welcome', viewerId: viewer.id, version: opts.version } satisfies ServerFrame)
+  }
+
+  let closing = false
+  return {
+    handleUpgrade(req, socket, head, url) {
+      if (url.pathname !== LIVE_PATH) return false
+      if (closing) {
+        socket.destroy()
+        return true
+      }
+      wss.handleUpgrade(req, socket, head, accept)
+      return true
+    },
+    async close() {
+      if (closing) return
+      closing = true
+      clearInterval(keepalive)
+      stopChanges()
+      for (const socket of wss.clients) socket.close(1001, 'daemon shutting down')
+      // A viewer that stopped reading never completes the closing handshake: give the others a
+      // moment to, then cut whatever is left.
+      const allClosed = new Promise<void>((resolve) => wss.close(() => resolve()))
+      await Promise.race([allClosed, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())])
+      for (const socket of wss.clients) socket.terminate()
+      for (const key of [...mirrors.keys()]) endMirror(key)
+      await screenHost.close()
+    },
+  }
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data
+  if (Array.isArray(data)) return Buffer.concat(data)
+  return Buffer.from(data)
 }

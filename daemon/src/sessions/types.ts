@@ -32,7 +32,7 @@ export interface SessionMapView {
   onChange(listener: (change: SessionChange) => void): () => void
   /** Raw PTY output of one session, in order (one node-pty listener per session, fanned out). */
   onOutput(key: string, listener: (data: string) => void): () => void
-  /** Resizes the PTY and records the size; emits `updated`. */
+  /** Resizes the PTY and records the size; emits `updated` (only when the size changed). */
   resize(key: string, cols: number, rows: number): void
   /** Records a title or the active viewer; emits `updated` (only when something changed). */
   update(key: string, patch: Partial<Pick<Session, 'title' | 'activeViewer'>>): void

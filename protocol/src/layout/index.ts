@@ -4,5 +4,7 @@
  * Browser-safe: yjs and fractional-indexing only.
  */
 export * from './schema.js'
+export * from './order.js'
+export * from './read.js'
 export * from './edit.js'
 export * from './v1.js'

@@ -7,6 +7,8 @@
  *   Y.Map "panes" : node id -> Y.Map {parent: string|null, order, type: "split"|"group", dir?, size?}
  */
 
+import type * as Y from 'yjs'
+
 export const LAYOUT_SCHEMA_VERSION = 2
 
 export interface TabPlacement {
@@ -48,4 +50,34 @@ export interface LayoutView {
   tabsByGroup: Map<string, TabPlacement[]>
   /** key -> placement (after repair), for lookups */
   placements: Map<string, TabPlacement>
+}
+
+/** Names of the document's top-level maps. Only this module uses them. */
+export const META_MAP = 'meta'
+export const TABS_MAP = 'tabs'
+export const PANES_MAP = 'panes'
+
+/**
+ * Id of the split a reader makes up when the stored tree has several top-level nodes and none
+ * of them is a split that could adopt the others. Never stored; never a valid stored id
+ * (stored ids are uuids or "main"), so it cannot clash.
+ */
+export const SYNTHETIC_ROOT_ID = '#root'
+
+/** The group every document starts with. A fixed id, so replicas that create it concurrently agree. */
+export const DEFAULT_GROUP = 'main'
+
+/**
+ * The Y.Map class of the yjs copy that made `doc`. An app can end up with two copies of yjs
+ * (a bundler, nested node_modules); a map from one copy cannot be inserted into a document of
+ * another, and `instanceof` fails across them. Taking the class from the document itself keeps
+ * this module correct whichever copy the caller uses, and means it never loads yjs itself.
+ */
+export function mapClassOf(doc: Y.Doc): new () => Y.Map<unknown> {
+  return doc.getMap(TABS_MAP).constructor as new () => Y.Map<unknown>
+}
+
+/** True when `value` is a Y.Map of `doc`'s yjs copy. */
+export function isMapOf(doc: Y.Doc, value: unknown): value is Y.Map<unknown> {
+  return value instanceof mapClassOf(doc)
 }

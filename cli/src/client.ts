@@ -1,0 +1,112 @@
+/**
+ * How the user commands (ls, spawn, close) reach a running tabula: `--url`/`--token`, else the
+ * address in <home>/runtime.json and the secret in <home>/token.
+ */
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { isUuid, type ErrorBody, type Session, type SessionList, type Workspace } from '@tabula/protocol'
+import type { ClientFlags } from './options.js'
+
+export class TabulaClient {
+  constructor(
+    readonly url: string,
+    private readonly token: string,
+    private readonly notRunning: string,
+  ) {}
+
+  listWorkspaces(): Promise<Workspace[]> {
+    return this.call('GET', '/v1/workspaces')
+  }
+
+  getWorkspace(id: string): Promise<Workspace> {
+    return this.call('GET', `/v1/workspaces/${encodeURIComponent(id)}`)
+  }
+
+  ensureWorkspace(path: string): Promise<Workspace> {
+    return this.call('POST', '/v1/workspaces', { path })
+  }
+
+  listSessions(workspace: string): Promise<SessionList> {
+    return this.call('GET', `/v1/workspaces/${encodeURIComponent(workspace)}/sessions`)
+  }
+
+  /** Resolves to the session and whether this call started it (201) or found it (200). */
+  async spawn(workspace: string, body: Record<string, unknown>): Promise<{ session: Session; created: boolean }> {
+    const { status, json } = await this.send('POST', `/v1/workspaces/${encodeURIComponent(workspace)}/sessions`, body)
+    return { session: (json as { session: Session }).session, created: status === 201 }
+  }
+
+  async close(workspace: string, key: string): Promise<void> {
+    await this.call('DELETE', `/v1/workspaces/${encodeURIComponent(workspace)}/sessions/${encodeURIComponent(key)}`)
+  }
+
+  /**
+   * A workspace named by id, or by a directory (relative to the current one). With `create`, a
+   * directory that is not a workspace yet becomes one.
+   */
+  async findWorkspace(ref: string, create: boolean): Promise<Workspace> {
+    if (isUuid(ref)) return this.getWorkspace(ref)
+    const path = resolve(ref)
+    if (create) return this.ensureWorkspace(path)
+    const found = (await this.listWorkspaces()).find((w) => w.path === path)
+    if (!found) throw new Error(`no workspace at ${path} (\`tabula ls\` lists them)`)
+    return found
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await this.send(method, path, body)).json as T
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    let res: Response
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    } catch {
+      throw new Error(this.notRunning)
+    }
+    const json: unknown = await res.json().catch(() => null)
+    if (!res.ok) {
+      const message = (json as ErrorBody | null)?.error?.message ?? `${res.status} ${res.statusText}`
+      throw new Error(message)
+    }
+    return { status: res.status, json }
+  }
+}
+
+/** The client for the tabula these flags point at; throws a helpful error when none runs. */
+export function connectClient(flags: ClientFlags): TabulaClient {
+  // Not resolveHome: a command that only reads should not create ~/.tabula.
+  const home = resolve(flags.home || process.env.TABULA_HOME || join(homedir(), '.tabula'))
+  const notRunning = `no tabula running under ${home}: start it with \`npm start\` or \`tabula up\``
+  const url = flags.url ?? runningUrl(home)
+  if (!url) throw new Error(notRunning)
+  const token = flags.token ?? readToken(home)
+  if (!token) throw new Error(`no token: pass --token, or make ${join(home, 'token')} readable`)
+  return new TabulaClient(url.replace(/\/+$/, ''), token, flags.url ? `cannot reach tabula at ${flags.url}` : notRunning)
+}
+
+function runningUrl(home: string): string | undefined {
+  try {
+    const info = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8')) as { pid: number; url?: string; daemonUrl?: string }
+    process.kill(info.pid, 0)
+    return info.url ?? info.daemonUrl
+  } catch {
+    return undefined
+  }
+}
+
+function readToken(home: string): string | undefined {
+  try {
+    return readFileSync(join(home, 'token'), 'utf8').trim() || undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The handle `attach(key)` returns. It outlives connections: the client re-attaches it on every
+ * reconnect, and each (re)attach starts with a full reset plus the daemon's snapshot, so whoever
+ * listens just writes what it gets into its emulator.
+ */
+import { FULL_RESET, INPUT_CHUNK_CHARS, type ClientFrame } from '@tabula/protocol'
+import { Listeners } from './listeners.js'
+import type { Disposable, SizeChange, TerminalHandle } from './types.js'
+
+/** What a handle needs from its client: a way to send, if the socket is open. */
+export interface HandleHost {
+  /** Sends when connected; returns false (dropping the frame) otherwise. */
+  send(frame: ClientFrame): boolean
+  release(handle: Terminal): void
+}
+
+export class Terminal implements TerminalHandle {
+  private readonly data = new Listeners<[string]>()
+  private readonly exits = new Listeners<[number | null]>()
+  private readonly sizes = new Listeners<[SizeChange]>()
+  private readonly closes = new Listeners<[string]>()
+  private decoder = new TextDecoder()
+  /** Whether this viewer wants to drive: re-claimed after a reconnect, since the daemon forgets. */
+  private wantsActive = false
+  private lastRequested: { cols: number; rows: number } | null = null
+  /** True from the daemon's `attached` until the socket drops. */
+  attached = false
+  finished = false
+  size: SizeChange | null = null
+
+  constructor(
+    readonly key: string,
+    /** This handle's channel on the socket; the same number is reused across reconnects. */
+    readonly ch: number,
+    private readonly host: HandleHost,
+    private readonly viewerId: () => string | null,
+  ) {}
+
+  onData(listener: (data: string) => void): Disposable {
+    return this.data.add(listener)
+  }
+  onExit(listener: (exitCode: number | null) => void): Disposable {
+    return this.exits.add(listener)
+  }
+  onSize(listener: (size: SizeChange) => void): Disposable {
+    return this.sizes.add(listener)
+  }
+  onClosed(listener: (reason: string) => void): Disposable {
+    return this.closes.add(listener)
+  }
+
+  /** Input is sent only while attached; typing into a dropped connection goes nowhere, as in ssh. */
+  write(data: string): void {
+    if (this.finished || !this.attached) return
+    this.wantsActive = true
+    let at = 0
+    while (at < data.length) {
+      let end = Math.min(data.length, at + INPUT_CHUNK_CHARS)
+      // Never split a surrogate pair across two frames.
+      if (end < data.length && isHighSurrogate(data.charCodeAt(end - 1))) end--
+      this.host.send({ type: 'input', ch: this.ch, data: data.slice(at, end) })
+      at = end
+    }
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.finished) return
+    this.lastRequested = { cols, rows }
+    if (this.attached) this.host.send({ type: 'resize', ch: this.ch, cols, rows })
+  }
+
+  setActive(active: boolean): void {
+    if (this.finished) return
+    this.wantsActive = active
+    if (!this.attached) return
+    const size = active && this.lastRequested ? this.lastRequested : {}
+    this.host.send({ type: 'set_active', ch: this.ch, active, ...size })
+  }
+
+  dispose(): void {
+    if (this.finished) return
+    this.finished = true
+    if (this.attached) this.host.send({ type: 'detach', ch: this.ch })
+    this.attached = false
+    this.host.release(this)
+    this.clearListeners()
+  }
+
+  // ── called by the client ────────────────────────────────────────────────────────────────────
+
+  /** The socket is (re)open: ask for a fresh snapshot. */
+  reattach(): void {
+    this.attached = false
+    this.host.send({ type: 'attach', ch: this.ch, key: this.key })
+  }
+
+  /** `attached` or `resync`: replace the screen. */
+  snapshot(cols: number, rows: number, activeViewer: string | null, snapshot: string, first: boolean): void {
+    this.decoder = new TextDecoder()
+    this.data.emit(FULL_RESET + snapshot)
+    this.sized({ cols, rows, activeViewer })
+    if (first) {
+      this.attached = true
+      // The daemon dropped this viewer's claim with its old connection; take it back.
+      if (this.wantsActive && activeViewer !== this.viewerId()) {
+        const size = this.lastRequested ?? {}
+        this.host.send({ type: 'set_active', ch: this.ch, active: true, ...size })
+      }
+    }
+  }
+
+  output(bytes: Uint8Array): void {
+    const text = this.decoder.decode(bytes, { stream: true })
+    if (text) this.data.emit(text)
+  }
+
+  sized(size: SizeChange): void {
+    this.size = size
+    // Another viewer took over: stop re-claiming on reconnect, it is theirs now.
+    if (size.activeViewer !== null && size.activeViewer !== this.viewerId()) this.wantsActive = false
+    this.sizes.emit(size)
+  }
+
+  exited(exitCode: number | null): void {
+    this.exits.emit(exitCode)
+  }
+
+  /** The socket dropped; the handle waits for the next connection. */
+  disconnected(): void {
+    this.attached = false
+  }
+
+  /** The session is gone for good (closed at the daemon, or never existed). */
+  closed(reason: string): void {
+    if (this.finished) return
+    this.finished = true
+    this.attached = false
+    this.closes.emit(reason)
+    this.host.release(this)
+    this.clearListeners()
+  }
+
+  private clearListeners(): void {
+    this.data.clear()
+    this.exits.clear()
+    this.sizes.clear()
+    this.closes.clear()
+  }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
+}

@@ -1,0 +1,6 @@
+/** What both entries (Node and browser) export besides `connect`. */
+export type * from './api.js'
+export { deriveTabs, displayTitle } from './derive-tabs.js'
+export { memoryStorage } from './storage/memory.js'
+export { DaemonError } from './daemon-http.js'
+export { reconnectDelay } from './backoff.js'

@@ -1,0 +1,81 @@
+/**
+ * The layout document's connection to the sync server: the stock y-websocket provider, with
+ * its reconnects driven here. The provider's own retry is exponential but not jittered, so a
+ * server restart under many viewers would bring them all back in the same instant. Each time
+ * the socket closes, the provider's pending retry is disarmed (shouldConnect = false makes it a
+ * no-op) and a jittered one (full jitter, see backoff.ts) is scheduled instead.
+ */
+import { wsProtocols } from '@tabula/protocol'
+import { WebsocketProvider } from 'y-websocket'
+import type * as Y from 'yjs'
+import type { Awareness } from 'y-protocols/awareness'
+import { reconnectDelay } from './backoff.js'
+import type { WebSocketConstructor } from './api.js'
+import { toWebSocketUrl } from './urls.js'
+
+export interface SyncChannelOptions {
+  syncUrl: string
+  workspaceId: string
+  token: string
+  WebSocket: WebSocketConstructor
+  onStateChange: () => void
+}
+
+export class SyncChannel {
+  readonly provider: WebsocketProvider
+  private attempt = 0
+  private retryTimer: ReturnType<typeof setTimeout> | null = null
+  private closed = false
+  private readonly onStateChange: () => void
+
+  constructor(doc: Y.Doc, options: SyncChannelOptions) {
+    this.onStateChange = options.onStateChange
+    this.provider = new WebsocketProvider(toWebSocketUrl(options.syncUrl) + '/sync', options.workspaceId, doc, {
+      connect: false,
+      protocols: wsProtocols(options.token),
+      WebSocketPolyfill: options.WebSocket as unknown as typeof WebSocket,
+      // Same-origin tabs must not bypass the server (and in Node lib0 would emulate the channel
+      // in-process, joining viewers that are meant to be apart).
+      disableBc: true,
+    })
+    this.provider.on('status', ({ status }) => {
+      if (status === 'connected') this.attempt = 0
+      this.onStateChange()
+    })
+    this.provider.on('sync', () => this.onStateChange())
+    this.provider.on('connection-close', () => this.scheduleReconnect())
+    this.provider.connect()
+  }
+
+  get awareness(): Awareness {
+    return this.provider.awareness
+  }
+
+  /** Open, and the first exchange of document state is done. */
+  get online(): boolean {
+    return this.provider.wsconnected && this.provider.synced
+  }
+
+  get connected(): boolean {
+    return this.provider.wsconnected
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.provider.destroy()
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return
+    // Disarm the provider's own (unjittered) retry; ours replaces it.
+    this.provider.shouldConnect = false
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    const delay = reconnectDelay(this.attempt++)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      if (!this.closed) this.provider.connect()
+    }, delay)
+    this.onStateChange()
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The daemon's HTTP API (SPEC §5). Handlers validate everything first and change state last, so
+ * a refused request leaves nothing half-done.
+ */
+import type { ServerResponse } from 'node:http'
+import { keyProblem, newTabKey, type SessionList, type Workspace } from '@tabula/protocol'
+import { HttpError, sendJson } from '@tabula/protocol/server'
+import { createWorkspaceRequestSchema, spawnRequestSchema } from '@tabula/protocol/validate'
+import { LaunchError } from '../sessions/launch.js'
+import type { SessionMap } from '../sessions/map.js'
+import { planSpawn } from '../sessions/plan.js'
+import { WorkspaceError, type StateStore } from '../state/store.js'
+import { readBody } from './body.js'
+import type { Route } from './router.js'
+
+export const HEALTH_PATH = '/v1/health'
+
+export interface RouteContext {
+  state: StateStore
+  sessions: SessionMap
+  version: string
+}
+
+export function daemonRoutes({ state, sessions, version }: RouteContext): Route[] {
+  function requireWorkspace(id: string): Workspace {
+    const workspace = state.getWorkspace(id)
+    if (!workspace) throw new HttpError(404, 'not_found', `no workspace with id ${id}`)
+    return workspace
+  }
+
+  function sessionList(workspace: string): SessionList {
+    return { seq: sessions.seq, sessions: sessions.list(workspace).map((s) => s.info()) }
+  }
+
+  return [
+    {
+      method: 'GET',
+      pattern: HEALTH_PATH,
+      handler: (_req, res) => sendJson(res, 200, { ok: true, version }),
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/workspaces',
+      handler: (_req, res) => sendJson(res, 200, state.listWorkspaces()),
+    },
+    {
+      method: 'POST',
+      pattern: '/v1/workspaces',
+      async handler(req, res) {
+        const body = await readBody(req, createWorkspaceRequestSchema)
+        const { workspace, created } = await ensureWorkspace(state, body)
+        sendJson(res, created ? 201 : 200, workspace)
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/workspaces/:ws',
+      handler: (_req, res, { ws }) => sendJson(res, 200, requireWorkspace(ws!)),
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/workspaces/:ws/sessions',
+      handler(_req, res, { ws }) {
+        sendJson(res, 200, sessionList(requireWorkspace(ws!).id))
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/v1/workspaces/:ws/sessions',
+      async handler(req, res, { ws }) {
+        const body = await readBody(req, spawnRequestSchema)
+        const workspace = requireWorkspace(ws!)
+        const key = body.key ?? newTabKey()
+        const problem = keyProblem(key, workspace.id)
+        if (problem) throw new HttpError(400, 'invalid_key', problem)
+        const existing = sessions.get(key)
+        if (existing) {
+          if (existing.workspace !== workspace.id) {
+            throw new HttpError(409, 'conflict', `session ${key} already exists in workspace ${existing.workspace}`)
+          }
+          return sendJson(res, 200, { session: existing.info() })
+        }
+        // No await between the check above and the spawn: two racing requests cannot both spawn.
+        const spec = plan(() => planSpawn(key, workspace, body))
+        sendJson(res, 201, { session: sessions.spawn(spec).info() })
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/workspaces/:ws/sessions/:key',
+      handler(_req, res, { ws, key }) {
+        const workspace = requireWorkspace(ws!)
+        const session = sessions.get(key!)
+        if (!session || session.workspace !== workspace.id) throw noSession(key!, workspace)
+        sendJson(res, 200, { session: session.info() })
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/v1/workspaces/:ws/sessions/:key',
+      async handler(_req, res: ServerResponse, { ws, key }) {
+        const workspace = requireWorkspace(ws!)
+        const session = sessions.get(key!)
+        if (!session || session.workspace !== workspace.id) throw noSession(key!, workspace)
+        await sessions.close(key!)
+        sendJson(res, 200, { key, closed: true })
+      },
+    },
+  ]
+}
+
+async function ensureWorkspace(state: StateStore, body: { path: string; name?: string; id?: string }) {
+  try {
+    return await state.ensureWorkspace(body)
+  } catch (err) {
+    if (err instanceof WorkspaceError) {
+      throw err.reason === 'invalid' ? new HttpError(400, 'bad_request', err.message) : new HttpError(409, 'conflict', err.message)
+    }
+    throw err
+  }
+}
+
+function plan<T>(build: () => T): T {
+  try {
+    return build()
+  } catch (err) {
+    if (err instanceof LaunchError) throw new HttpError(400, 'bad_request', err.message)
+    throw err
+  }
+}
+
+function noSession(key: string, workspace: Workspace): HttpError {
+  return new HttpError(404, 'not_found', `no session ${key} in workspace ${workspace.id}`)
+}

@@ -1,0 +1,98 @@
+/**
+ * One viewer's view of one terminal (a channel `ch` on its socket): the snapshot at attach, then
+ * live output; on overflow, a dropped backlog and a fresh snapshot (resync).
+ */
+import type { ServerFrame } from '@tabula/protocol'
+import type { Mirror, Snapshot } from './mirror.js'
+import type { Viewer } from './viewer.js'
+
+type State =
+  /** Waiting for the snapshot cut: output and events are held, in order, until it is sent. */
+  | 'cutting'
+  | 'live'
+  /** Fell behind: output is dropped until the viewer drains, then a resync cut follows. */
+  | 'stale'
+
+export class Attachment {
+  private state: State = 'cutting'
+  private held: Array<Buffer | ServerFrame> = []
+  private stopOutput: (() => void) | null = null
+  private stopDrain: (() => void) | null = null
+  private disposed = false
+
+  constructor(
+    readonly viewer: Viewer,
+    readonly ch: number,
+    readonly key: string,
+    private readonly mirror: Mirror,
+    /** The session's current driver, read when the snapshot is sent. */
+    private readonly activeViewer: () => string | null,
+  ) {}
+
+  /** Subscribes and asks for the snapshot; `after` frames follow the `attached` frame. */
+  start(after: ServerFrame[] = []): void {
+    this.stopOutput = this.mirror.subscribe((bytes) => this.output(bytes))
+    this.cut((snap) => {
+      this.viewer.send({
+        type: 'attached',
+        ch: this.ch,
+        key: this.key,
+        cols: snap.cols,
+        rows: snap.rows,
+        activeViewer: this.activeViewer(),
+        snapshot: snap.data,
+      })
+      for (const frame of after) this.viewer.send(frame)
+    })
+  }
+
+  /** An event about this terminal (size, exit, detached), kept in order with its output. */
+  control(frame: ServerFrame): void {
+    if (this.disposed) return
+    if (this.state === 'cutting') this.held.push(frame)
+    else this.viewer.send(frame)
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.stopOutput?.()
+    this.stopDrain?.()
+    this.held = []
+  }
+
+  private output(bytes: Buffer): void {
+    if (this.disposed) return
+    if (this.state === 'cutting') {
+      this.held.push(bytes)
+    } else if (this.state === 'live' && !this.viewer.sendOutput(this.ch, bytes)) {
+      this.fallBehind()
+    }
+  }
+
+  private fallBehind(): void {
+    this.state = 'stale'
+    this.viewer.dropOutput(this.ch)
+    this.stopDrain = this.viewer.onDrain(() => {
+      this.stopDrain?.()
+      this.stopDrain = null
+      if (this.disposed) return
+      this.cut((snap) => this.viewer.send({ type: 'resync', ch: this.ch, cols: snap.cols, rows: snap.rows, snapshot: snap.data }))
+    })
+  }
+
+  private cut(send: (snap: Snapshot) => void): void {
+    this.state = 'cutting'
+    this.mirror.cut((snap) => {
+      if (this.disposed) return
+      send(snap)
+      this.state = 'live'
+      const held = this.held
+      this.held = []
+      for (const item of held) {
+        if (Buffer.isBuffer(item)) this.output(item)
+        else this.control(item)
+      }
+    })
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * One viewer's socket and its send queue. Output is queued per channel so that, when a viewer
+ * falls behind, the daemon can throw away that viewer's backlog for one terminal (and later send
+ * it a fresh snapshot) without touching anybody else, and without ever pausing the PTY.
+ */
+import type { WebSocket } from 'ws'
+import { BINARY_OUTPUT, type ServerFrame } from '@tabula/protocol'
+
+/**
+ * Bytes handed to the socket and not yet flushed to the kernel. Beyond this, frames wait in our
+ * own queue, where they can still be merged or dropped. 1 MiB keeps a fast loopback or LAN link
+ * busy (several round trips' worth) while a stalled one holds at most this much in ws's buffers.
+ */
+export const SEND_WINDOW_BYTES = 1024 * 1024
+
+/**
+ * Output queued behind the window, per viewer. Past this the viewer is too slow for the program
+ * it watches: its queued output for the terminal being appended is dropped and it gets a fresh
+ * snapshot once drained. 4 MiB is a couple of seconds of a flood on a slow phone link: enough to
+ * ride out a hiccup without a resync, small enough that a hundred stalled viewers cost < 1 GB.
+ */
+export const VIEWER_QUEUE_LIMIT_BYTES = 4 * 1024 * 1024
+
+/**
+ * Everything queued (output, snapshots, events). Control frames are never dropped, so a viewer
+ * that stops reading while many snapshots and events pile up is disconnected past this bound;
+ * its client reconnects and starts from fresh state. 64 MiB fits several 10,000-line snapshots.
+ */
+export const VIEWER_HARD_LIMIT_BYTES = 64 * 1024 * 1024
+
+/**
+ * Consecutive queued output chunks of one channel are merged into one binary frame up to this
+ * size: fewer frames and syscalls under a flood, while a frame stays small enough to interleave
+ * with other channels' output.
+ */
+export const MAX_OUTPUT_FRAME_BYTES = 256 * 1024
+
+/** WebSocket close code for a viewer dropped past VIEWER_HARD_LIMIT_BYTES (1013: try again later). */
+export const CLOSE_TOO_SLOW = 1013
+
+type Item =
+  | { kind: 'output'; ch: number; chunks: Buffer[]; bytes: number }
+  | { kind: 'control'; text: string; bytes: number }
+
+export class Viewer {
+  private readonly queue: Item[] = []
+  private queuedOutput = 0
+  private queuedTotal = 0
+  private inflight = 0
+  private closed = false
+  private readonly drainListeners = new Set<() => void>()
+  name = ''
+  kind = ''
+
+  constructor(
+    readonly id: string,
+    private readonly socket: WebSocket,
+  ) {}
+
+  get isOpen(): boolean {
+    return !this.closed && this.socket.readyState === this.socket.OPEN
+  }
+
+  /** True when nothing waits in our queue and the socket has taken most of the window. */
+  get drained(): boolean {
+    return this.queue.length === 0 && this.inflight <= SEND_WINDOW_BYTES / 2
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.closed) return
+    const text = JSON.stringify(frame)
+    this.push({ kind: 'control', text, bytes: Buffer.byteLength(text) })
+  }
+
+  /**
+   * Queues terminal output. Returns false, and queues nothing, when the viewer is too far behind:
+   * the caller then drops the channel's backlog (dropOutput) and resyncs it later.
+   */
+  sendOutput(ch: number, bytes: Buffer): boolean {
+    if (this.closed) return true
+    if (this.queuedOutput + bytes.length > VIEWER_QUEUE_LIMIT_BYTES) return false
+    const last = this.queue[this.queue.length - 1]
+    if (last?.kind === 'output' && last.ch === ch && last.bytes + bytes.length <= MAX_OUTPUT_FRAME_BYTES) {
+      last.chunks.push(bytes)
+      last.bytes += bytes.length
+      this.queuedOutput += bytes.length
+      this.queuedTotal += bytes.length
+      this.flush()
+      return true
+    }
+    this.push({ kind: 'output', ch, chunks: [bytes], bytes: bytes.length })
+    return true
+  }
+
+  /** Forgets the queued (not yet sent) output of one channel. */
+  dropOutput(ch: number): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const item = this.queue[i]!
+      if (item.kind === 'output' && item.ch === ch) {
+        this.queue.splice(i, 1)
+        this.queuedOutput -= item.bytes
+        this.queuedTotal -= item.bytes
+      }
+    }
+  }
+
+  /** Called each time the queue empties and the window has room again. */
+  onDrain(listener: () => void): () => void {
+    this.drainListeners.add(listener)
+    return () => this.drainListeners.delete(listener)
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.queue.length = 0
+    this.queuedOutput = this.queuedTotal = 0
+    this.drainListeners.clear()
+    try {
+      this.socket.close(code, reason)
+    } catch {
+      this.socket.terminate()
+    }
+  }
+
+  /** Marks the viewer gone (its socket closed); further sends are no-ops. */
+  gone(): void {
+    this.closed = true
+    this.queue.length = 0
+    this.queuedOutput = this.queuedTotal = 0
+    this.drainListeners.clear()
+  }
+
+  private push(item: Item): void {
+    this.queue.push(item)
+    if (item.kind === 'output') this.queuedOutput += item.bytes
+    this.queuedTotal += item.bytes
+    if (this.queuedTotal > VIEWER_HARD_LIMIT_BYTES) {
+      this.close(CLOSE_TOO_SLOW, 'viewer too slow: queue limit exceeded')
+      return
+    }
+    this.flush()
+  }
+
+  private flush(): void {
+    let sent = false
+    while (!this.closed && this.inflight < SEND_WINDOW_BYTES && this.queue.length > 0) {
+      const item = this.queue.shift()!
+      this.queuedTotal -= item.bytes
+      if (item.kind === 'output') this.queuedOutput -= item.bytes
+      const payload = item.kind === 'control' ? item.text : outputFrame(item.ch, item.chunks, item.bytes)
+      const bytes = item.bytes
+      this.inflight += bytes
+      sent = true
+      this.socket.send(payload, { binary: item.kind === 'output' }, () => {
+        this.inflight -= bytes
+        if (!this.closed) this.flush()
+      })
+    }
+    if (!sent && this.drained && this.drainListeners.size > 0) {
+      for (const listener of [...this.drainListeners]) listener()
+    }
+  }
+}
+
+/** `encodeOutputFrame` over several chunks, copying each byte once. */
+function outputFrame(ch: number, chunks: Buffer[], bytes: number): Buffer {
+  const frame = Buffer.allocUnsafe(5 + bytes)
+  frame[0] = BINARY_OUTPUT
+  frame.writeUInt32BE(ch, 1)
+  let at = 5
+  for (const chunk of chunks) {
+    chunk.copy(frame, at)
+    at += chunk.length
+  }
+  return frame
+}

@@ -1,0 +1,250 @@
+/**
+ * The session map: canonical key → live PTY. It is the only place a session comes into or goes
+ * out of existence (SPEC I1). It knows nothing of HTTP or files; the daemon listens to its
+ * changes to keep the manifest, and the live channel listens to mirror them to viewers.
+ */
+import { spawn as spawnPty, type IDisposable, type IPty } from 'node-pty'
+import { kindOfKey, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, type Session } from '@tabula/protocol'
+import type { Logger } from '@tabula/protocol/server'
+import { endProcessGroup } from './process-group.js'
+import type { LiveSession, SessionChange, SessionMapView } from './types.js'
+
+/** Everything needed to start one session, already checked (see launch.ts). */
+export interface SpawnSpec {
+  key: string
+  workspace: string
+  /** As the request named it; kept in the record and the manifest. */
+  command: string
+  /** The executable `command` resolved to; what actually runs. */
+  file: string
+  args: string[]
+  cwd: string
+  env?: Record<string, string>
+  cols: number
+  rows: number
+  closeOnExit?: boolean
+  /** A title remembered from before a restart. */
+  title?: string | null
+}
+
+interface Entry {
+  record: Session
+  live: LiveSession
+  closeOnExit: boolean
+  outputs: Set<(data: string) => void>
+  subscriptions: IDisposable[]
+}
+
+export class SessionMap implements SessionMapView {
+  #seq = 0
+  #stopping = false
+  readonly #entries = new Map<string, Entry>()
+  readonly #listeners = new Set<(change: SessionChange) => void>()
+  readonly #log: Logger
+
+  constructor(log: Logger) {
+    this.#log = log
+  }
+
+  get seq(): number {
+    return this.#seq
+  }
+
+  get(key: string): LiveSession | undefined {
+    return this.#entries.get(key)?.live
+  }
+
+  list(workspace: string): LiveSession[] {
+    return [...this.#entries.values()].filter((e) => e.record.workspace === workspace).map((e) => e.live)
+  }
+
+  /** Every session, in creation order. */
+  all(): LiveSession[] {
+    return [...this.#entries.values()].map((e) => e.live)
+  }
+
+  onChange(listener: (change: SessionChange) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  onOutput(key: string, listener: (data: string) => void): () => void {
+    const entry = this.#entries.get(key)
+    if (!entry) return () => {}
+    entry.outputs.add(listener)
+    return () => entry.outputs.delete(listener)
+  }
+
+  /**
+   * Starts a PTY under `spec.key`. The caller has checked that the key is free; a second PTY for
+   * one key would break SPEC I4, so this refuses rather than replaces.
+   */
+  spawn(spec: SpawnSpec): LiveSession {
+    if (this.#stopping) throw new Error('the daemon is shutting down')
+    if (this.#entries.has(spec.key)) throw new Error(`session ${spec.key} already exists`)
+    const kind = kindOfKey(spec.key)
+    if (!kind) throw new Error(`"${spec.key}" is not a canonical key`)
+    const pty = spawnPty(spec.file, spec.args, {
+      name: 'xterm-256color',
+      cols: spec.cols,
+      rows: spec.rows,
+      cwd: spec.cwd,
+      env: sessionEnv(spec),
+    })
+    const record: Session = {
+      key: spec.key,
+      workspace: spec.workspace,
+      kind,
+      command: spec.command,
+      args: [...spec.args],
+      cwd: spec.cwd,
+      pid: pty.pid,
+      status: 'running',
+      exitCode: null,
+      title: spec.title ?? null,
+      cols: spec.cols,
+      rows: spec.rows,
+      createdAt: new Date().toISOString(),
+      activeViewer: null,
+    }
+    const entry: Entry = {
+      record,
+      live: { key: spec.key, workspace: spec.workspace, pty, info: () => snapshot(record) },
+      closeOnExit: spec.closeOnExit ?? false,
+      outputs: new Set(),
+      subscriptions: [],
+    }
+    entry.subscriptions.push(
+      pty.onData((data) => this.#fanOut(entry, data)),
+      pty.onExit(({ exitCode, signal }) => this.#exited(entry, signal ? 128 + signal : exitCode)),
+    )
+    this.#entries.set(spec.key, entry)
+    // Same tick as the spawn: node-pty delivers output from the event loop, so every subscriber
+    // of `added` is in place before the first byte.
+    this.#emit({ type: 'added', workspace: record.workspace, seq: ++this.#seq, session: snapshot(record) })
+    return entry.live
+  }
+
+  /**
+   * Removes the key at once (viewers see it go), then ends its process group. Resolves when the
+   * processes are gone; false when there was no such key.
+   */
+  async close(key: string): Promise<boolean> {
+    const entry = this.#entries.get(key)
+    if (!entry) return false
+    this.#remove(entry)
+    // Even after the program itself exited, what it left running in its group goes too.
+    await endProcessGroup(entry.record.pid)
+    return true
+  }
+
+  resize(key: string, cols: number, rows: number): void {
+    const entry = this.#entries.get(key)
+    if (!entry) return
+    cols = clamp(Math.round(cols), MIN_COLS, MAX_COLS)
+    rows = clamp(Math.round(rows), MIN_ROWS, MAX_ROWS)
+    if (entry.record.cols === cols && entry.record.rows === rows) return
+    if (entry.record.status === 'running') {
+      try {
+        entry.live.pty.resize(cols, rows)
+      } catch (err) {
+        // The process may have exited between the check and the call; the record still moves.
+        this.#log.debug({ err, key }, 'resize of an ending PTY failed')
+      }
+    }
+    entry.record.cols = cols
+    entry.record.rows = rows
+    this.#updated(entry)
+  }
+
+  update(key: string, patch: Partial<Pick<Session, 'title' | 'activeViewer'>>): void {
+    const entry = this.#entries.get(key)
+    if (!entry) return
+    let changed = false
+    if (patch.title !== undefined && patch.title !== entry.record.title) {
+      entry.record.title = patch.title
+      changed = true
+    }
+    if (patch.activeViewer !== undefined && patch.activeViewer !== entry.record.activeViewer) {
+      entry.record.activeViewer = patch.activeViewer
+      changed = true
+    }
+    if (changed) this.#updated(entry)
+  }
+
+  /**
+   * Shutdown: ends every process group without removing any key, so the manifest still names
+   * them for the next start. No change is emitted; the daemon is going away.
+   */
+  async stopAll(): Promise<void> {
+    this.#stopping = true
+    await Promise.all([...this.#entries.values()].map((e) => endProcessGroup(e.record.pid)))
+    for (const entry of this.#entries.values()) dispose(entry)
+  }
+
+  #exited(entry: Entry, exitCode: number): void {
+    if (this.#stopping || this.#entries.get(entry.record.key) !== entry) return
+    if (entry.closeOnExit) {
+      this.#remove(entry)
+      return
+    }
+    entry.record.status = 'exited'
+    entry.record.exitCode = exitCode
+    this.#updated(entry)
+  }
+
+  #remove(entry: Entry): void {
+    this.#entries.delete(entry.record.key)
+    this.#emit({ type: 'removed', workspace: entry.record.workspace, seq: ++this.#seq, key: entry.record.key })
+    // Output still in flight after the removal goes nowhere: the key no longer exists.
+    entry.outputs.clear()
+    dispose(entry)
+  }
+
+  #updated(entry: Entry): void {
+    this.#emit({ type: 'updated', workspace: entry.record.workspace, seq: ++this.#seq, session: snapshot(entry.record) })
+  }
+
+  #fanOut(entry: Entry, data: string): void {
+    for (const listener of entry.outputs) {
+      try {
+        listener(data)
+      } catch (err) {
+        this.#log.error({ err, key: entry.record.key }, 'an output listener failed')
+      }
+    }
+  }
+
+  #emit(change: SessionChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change)
+      } catch (err) {
+        this.#log.error({ err, change: change.type }, 'a session change listener failed')
+      }
+    }
+  }
+}
+
+function sessionEnv(spec: SpawnSpec): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value
+  Object.assign(env, { TERM: 'xterm-256color', COLORTERM: 'truecolor' }, spec.env)
+  // Set last, so a program can always tell which tab it runs in.
+  env.TABULA_SESSION_KEY = spec.key
+  env.TABULA_WORKSPACE = spec.workspace
+  return env
+}
+
+function snapshot(record: Session): Session {
+  return { ...record, args: [...record.args] }
+}
+
+function dispose(entry: Entry): void {
+  for (const subscription of entry.subscriptions) subscription.dispose()
+  entry.subscriptions = []
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value))
+}

@@ -1,0 +1,189 @@
+/**
+ * Mirrors one tabula workspace into VS Code's terminal list: one terminal per tab, backed by a
+ * Pseudoterminal attached through the SDK, in the order the shared layout gives.
+ *
+ * What VS Code allows (and so what this does):
+ * - Extensions cannot reorder terminals; a new terminal always goes to the end of the list. So
+ *   when the layout's order changes, the terminals from the first one out of place onwards are
+ *   disposed and created again in the new order. Only the view is re-created: the session keeps
+ *   running (attaching never spawns or kills, SPEC I4), and the re-attach replays its screen.
+ * - A rename is applied in place through `Pseudoterminal.onDidChangeName`.
+ * - When the person closes one of these terminals, the session is NOT ended (other viewers may
+ *   be using it); the tab is hidden in this editor until "tabula: Show All Tabs". "tabula: Close
+ *   Tab" ends the session for everyone.
+ * - Only the driving viewer's size reaches the PTY (SPEC I5): typing in a terminal makes this
+ *   editor drive; while another viewer drives, the terminal is held to the PTY's size through
+ *   `onDidOverrideDimensions` (VS Code only ever shrinks a terminal that way).
+ *
+ * The `vscode` module is passed in rather than imported, so tests can run this logic against a
+ * small stand-in of the API without an editor.
+ */
+import type * as vscode from 'vscode'
+import type { Tab, TabulaClient, TerminalHandle, WorkspaceView } from '@tabula/client-sdk'
+
+/** The parts of the `vscode` module this file uses. */
+export type EditorApi = {
+  window: Pick<typeof vscode.window, 'createTerminal'>
+  EventEmitter: typeof vscode.EventEmitter
+}
+
+interface Entry {
+  key: string
+  title: string
+  terminal: vscode.Terminal
+  pty: TabPty
+}
+
+export class TerminalMirror {
+  private entries: Entry[] = []
+  /** Tabs whose terminal the person closed here: not shown again until showAll(). */
+  private readonly hidden = new Set<string>()
+  private readonly subscription: { dispose(): void }
+  private disposed = false
+
+  constructor(
+    private readonly api: EditorApi,
+    private readonly client: TabulaClient,
+    readonly ws: WorkspaceView,
+    private readonly prefix = '',
+  ) {
+    this.subscription = ws.on('change', () => this.sync())
+    this.sync()
+  }
+
+  /** The keys shown, in VS Code's terminal order. */
+  keys(): string[] {
+    return this.entries.map((e) => e.key)
+  }
+
+  keyOf(terminal: vscode.Terminal): string | undefined {
+    return this.entries.find((e) => e.terminal === terminal)?.key
+  }
+
+  showAll(): void {
+    this.hidden.clear()
+    this.sync()
+  }
+
+  /** Brings VS Code's terminal list in line with `ws.tabs()`. */
+  sync(): void {
+    if (this.disposed) return
+    const tabs = this.ws.tabs().filter((t) => !this.hidden.has(t.key))
+    // Everything after the first terminal out of place has to be created again (see above).
+    let keep = 0
+    while (keep < this.entries.length && keep < tabs.length && this.entries[keep]!.key === tabs[keep]!.key) keep++
+    for (const entry of this.entries.splice(keep)) this.remove(entry)
+    for (const entry of this.entries) {
+      const tab = tabs.find((t) => t.key === entry.key)!
+      if (tab.title !== entry.title) {
+        entry.title = tab.title
+        entry.pty.rename(this.name(tab))
+      }
+    }
+    for (const tab of tabs.slice(keep)) this.entries.push(this.create(tab))
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.subscription.dispose()
+    for (const entry of this.entries.splice(0)) this.remove(entry)
+  }
+
+  private name(tab: Tab): string {
+    return this.prefix + tab.title + (tab.status === 'exited' ? ' (exited)' : '')
+  }
+
+  private create(tab: Tab): Entry {
+    const pty = new TabPty(this.api, this.client, this.ws, tab.key, () => {
+      // The person closed it: keep the session, hide the tab here.
+      this.hidden.add(tab.key)
+      this.entries = this.entries.filter((e) => e.pty !== pty)
+    })
+    const terminal = this.api.window.createTerminal({ name: this.name(tab), pty, isTransient: true })
+    return { key: tab.key, title: tab.title, terminal, pty }
+  }
+
+  private remove(entry: Entry): void {
+    entry.pty.detachQuietly()
+    entry.terminal.dispose()
+  }
+}
+
+/** One tab as a VS Code Pseudoterminal. Attaches when VS Code opens it, detaches on close. */
+export class TabPty implements vscode.Pseudoterminal {
+  private readonly writeEmitter: vscode.EventEmitter<string>
+  private readonly nameEmitter: vscode.EventEmitter<string>
+  private readonly closeEmitter: vscode.EventEmitter<void | number>
+  private readonly dimensionsEmitter: vscode.EventEmitter<vscode.TerminalDimensions | undefined>
+  readonly onDidWrite: vscode.Event<string>
+  readonly onDidChangeName: vscode.Event<string>
+  readonly onDidClose: vscode.Event<void | number>
+  readonly onDidOverrideDimensions: vscode.Event<vscode.TerminalDimensions | undefined>
+  private handle: TerminalHandle | null = null
+  private size: vscode.TerminalDimensions | undefined
+  private driving = false
+  private quiet = false
+
+  constructor(
+    api: EditorApi,
+    private readonly client: TabulaClient,
+    private readonly ws: WorkspaceView,
+    readonly key: string,
+    private readonly onUserClose: () => void,
+  ) {
+    this.writeEmitter = new api.EventEmitter<string>()
+    this.nameEmitter = new api.EventEmitter<string>()
+    this.closeEmitter = new api.EventEmitter<void | number>()
+    this.dimensionsEmitter = new api.EventEmitter<vscode.TerminalDimensions | undefined>()
+    this.onDidWrite = this.writeEmitter.event
+    this.onDidChangeName = this.nameEmitter.event
+    this.onDidClose = this.closeEmitter.event
+    this.onDidOverrideDimensions = this.dimensionsEmitter.event
+  }
+
+  open(initialDimensions: vscode.TerminalDimensions | undefined): void {
+    this.size = initialDimensions
+    const handle = this.ws.attach(this.key)
+    this.handle = handle
+    handle.onData((data) => this.writeEmitter.fire(data))
+    handle.onSize(({ cols, rows, activeViewer }) => {
+      const driving = activeViewer !== null && activeViewer === this.client.viewerId
+      if (driving && !this.driving && this.size) handle.resize(this.size.columns, this.size.rows)
+      this.driving = driving
+      // While someone else drives, hold this terminal to the PTY's size so lines wrap as there.
+      this.dimensionsEmitter.fire(driving ? undefined : { columns: cols, rows })
+    })
+    handle.onExit((code) => this.writeEmitter.fire(`\r\n\x1b[2m[process exited with code ${code ?? 'unknown'}]\x1b[0m\r\n`))
+    handle.onClosed(() => {
+      if (!this.quiet) this.closeEmitter.fire()
+    })
+  }
+
+  handleInput(data: string): void {
+    // Input makes this viewer the driver at the daemon; its size follows in onSize.
+    this.handle?.write(data)
+  }
+
+  setDimensions(dimensions: vscode.TerminalDimensions): void {
+    this.size = dimensions
+    if (this.driving) this.handle?.resize(dimensions.columns, dimensions.rows)
+  }
+
+  close(): void {
+    const byUser = !this.quiet
+    this.detachQuietly()
+    if (byUser) this.onUserClose()
+  }
+
+  rename(name: string): void {
+    this.nameEmitter.fire(name)
+  }
+
+  /** Detach without treating it as the person's close (the mirror is re-creating or leaving). */
+  detachQuietly(): void {
+    this.quiet = true
+    this.handle?.dispose()
+    this.handle = null
+  }
+}

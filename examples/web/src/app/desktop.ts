@@ -1,0 +1,157 @@
+/**
+ * The desktop layout: the split tree of groups, each with its tab strip and terminal. It renders
+ * from the SDK (`ws.layout()` for placement, `ws.tabs()` for what exists) on every change, and
+ * keeps each tab's terminal alive across renders by moving its element rather than rebuilding it.
+ */
+import type { Tab } from './sdk.js'
+import { h, toUnsubscribe, type Unsubscribe } from './dom.js'
+import type { ViewerSession } from './session.js'
+import { renderTabStrip } from './tab-strip.js'
+import { renderPaneBody, type PaneBody } from './pane.js'
+import { renderSplitTree } from './split-view.js'
+import { reportError } from './errors.js'
+
+export class DesktopView {
+  readonly el: HTMLElement
+  private readonly main: HTMLElement
+  private focusedGroup: string | null = null
+  private bodies: PaneBody[] = []
+  private pendingRender = false
+  private readonly subscriptions: Unsubscribe[] = []
+
+  constructor(private readonly session: ViewerSession) {
+    this.main = h('main.desktop', { 'data-testid': 'desktop' })
+    this.el = this.main
+    const ws = session.ws
+    this.subscriptions.push(
+      toUnsubscribe(ws.on('change', () => this.render())),
+      toUnsubscribe(ws.on('presence', () => this.render())),
+    )
+    const flush = () => queueMicrotask(() => this.pendingRender && this.render())
+    this.el.addEventListener('focusout', flush)
+    this.el.addEventListener('dragend', flush)
+    document.addEventListener('keydown', this.onKey, true)
+    this.render()
+  }
+
+  render(): void {
+    // Never pull the input from under someone typing a new title; render when they finish.
+    // Nor the tab being dragged: the browser ends a drag whose source element leaves the page.
+    if (this.main.querySelector('input.tab-rename, .tab.dragging')) {
+      this.pendingRender = true
+      return
+    }
+    this.pendingRender = false
+    const ws = this.session.ws
+    const tabs = ws.tabs()
+    const layout = ws.layout()
+    this.session.prune(tabs)
+    const focusedKey = (document.activeElement?.closest('[data-term-key]') as HTMLElement | null)?.dataset.termKey
+
+    const byGroup = new Map<string, Tab[]>(layout.groups.map((g) => [g, []]))
+    for (const tab of tabs) (byGroup.get(tab.group) ?? byGroup.get(layout.groups[0]!))?.push(tab)
+    for (const list of byGroup.values()) list.sort((a, b) => a.index - b.index)
+
+    // This viewer's selection per group: its own, never shared (SPEC §7); presence shows it.
+    const active = ws.activeTabs()
+    for (const body of this.bodies) body.dispose()
+    this.bodies = []
+    const tree = renderSplitTree(layout.root, {
+      renderGroup: (group) => this.renderGroup(group, byGroup.get(group) ?? [], active[group] ?? null, layout.groups.length),
+      resize: (sizes) => sizes.forEach(({ id, size }) => ws.resizePane(id, size)),
+    })
+    this.main.replaceChildren(tree)
+    for (const body of this.bodies) body.view?.layout()
+    if (focusedKey) this.session.existingTerminal(focusedKey)?.focus()
+  }
+
+  dispose(): void {
+    for (const off of this.subscriptions) off()
+    for (const body of this.bodies) body.dispose()
+    document.removeEventListener('keydown', this.onKey, true)
+  }
+
+  private renderGroup(group: string, tabs: Tab[], active: string | null, groupCount: number): HTMLElement {
+    const ws = this.session.ws
+    const activeTab = tabs.find((t) => t.key === active) ?? null
+    const newTab = () => this.newTab(group)
+    const strip = renderTabStrip(
+      { group, tabs, active, watchers: (key) => this.session.watchers(key) },
+      {
+        select: (key) => this.select(group, key),
+        close: (key) => reportError(ws.close(key), 'close the tab'),
+        rename: (key, title) => ws.rename(key, title),
+        move: (key, toGroup, index) => {
+          ws.move(key, { group: toGroup, index })
+          this.select(toGroup, key)
+        },
+        newTab,
+      },
+    )
+    const body = renderPaneBody(this.session, activeTab, {
+      restart: (key) => reportError(ws.restart(key), 'restart the session'),
+      close: (key) => reportError(ws.close(key), 'close the tab'),
+      newTab,
+    })
+    this.bodies.push(body)
+    const actions = h(
+      'div.group-actions',
+      {},
+      iconButton('⇥', 'Split right', () => ws.splitGroup(group, 'row'), 'split-right'),
+      iconButton('⇩', 'Split down', () => ws.splitGroup(group, 'column'), 'split-down'),
+      groupCount > 1 ? iconButton('✕', 'Close this group (its tabs move to another group)', () => ws.closeGroup(group), 'close-group') : null,
+    )
+    const el = h(
+      'section.group' + (group === this.focusedGroup ? '.focused' : ''),
+      { 'data-group': group },
+      h('header.group-header', {}, strip, actions),
+      body.el,
+    )
+    el.addEventListener('focusin', () => {
+      if (this.focusedGroup === group) return
+      this.focusedGroup = group
+      this.main.querySelectorAll('section.group.focused').forEach((g) => g.classList.remove('focused'))
+      el.classList.add('focused')
+    })
+    return el
+  }
+
+  private select(group: string, key: string): void {
+    this.session.ws.setActiveTab(key)
+    this.focusedGroup = group
+    this.render()
+    this.session.existingTerminal(key)?.focus()
+  }
+
+  private newTab(group: string): void {
+    const ws = this.session.ws
+    const index = ws.tabs().filter((t) => t.group === group).length
+    reportError(
+      ws.spawn({ group, index }).then((key) => this.select(group, key)),
+      'open a new tab',
+    )
+  }
+
+  /** Alt+Shift+T new tab, Alt+Shift+W close, Alt+Shift+[ / ] previous / next tab. */
+  private readonly onKey = (e: KeyboardEvent): void => {
+    if (!e.altKey || !e.shiftKey) return
+    const ws = this.session.ws
+    const group = this.focusedGroup ?? ws.layout().groups[0]
+    if (!group) return
+    const tabs = ws.tabs().filter((t) => t.group === group).sort((a, b) => a.index - b.index)
+    const current = tabs.findIndex((t) => t.key === ws.activeTabs()[group])
+    const code = e.code
+    if (code === 'KeyT') this.newTab(group)
+    else if (code === 'KeyW' && current >= 0) reportError(ws.close(tabs[current]!.key), 'close the tab')
+    else if ((code === 'BracketLeft' || code === 'BracketRight') && tabs.length > 0) {
+      const next = (current + (code === 'BracketRight' ? 1 : -1) + tabs.length) % tabs.length
+      this.select(group, tabs[next]!.key)
+    } else return
+    e.preventDefault()
+    e.stopPropagation()
+  }
+}
+
+function iconButton(label: string, title: string, onclick: () => unknown, testid: string): HTMLElement {
+  return h('button.icon', { title, 'aria-label': title, 'data-testid': testid, onclick: () => void onclick() }, label)
+}

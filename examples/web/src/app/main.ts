@@ -1,0 +1,109 @@
+/**
+ * The web viewer's entry point: find the token, check it, pick a workspace, and show it in the
+ * desktop or the phone layout. Everything after the token check goes through the SDK.
+ */
+import { connect, type Client } from './sdk.js'
+import { clear, h, toUnsubscribe } from './dom.js'
+import { forgetToken, readPageParams, rememberWorkspace } from './token.js'
+import { createWorkspace, listWorkspaces, type WorkspaceInfo } from './workspaces.js'
+import { pickerPage, tokenPage, unreachablePage } from './pages.js'
+import { ViewerSession } from './session.js'
+import { DesktopView } from './desktop.js'
+import { PhoneView } from './phone.js'
+import { createStatusBanner } from './status-banner.js'
+
+const root = document.getElementById('app')!
+const PHONE_QUERY = '(max-width: 720px)'
+
+function show(...nodes: Node[]): void {
+  clear(root)
+  for (const node of nodes) root.appendChild(node)
+}
+
+function viewerKind(): 'phone' | 'desktop' {
+  const forced = new URLSearchParams(location.hash.slice(1)).get('view')
+  if (forced === 'phone' || forced === 'desktop') return forced
+  return matchMedia(PHONE_QUERY).matches ? 'phone' : 'desktop'
+}
+
+/** A name other viewers will recognise: the browser and the OS, unless the person set one. */
+function viewerName(): string {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('name')
+  if (fromHash) localStorage.setItem('tabula.viewerName', fromHash)
+  const saved = localStorage.getItem('tabula.viewerName')
+  if (saved) return saved
+  const ua = navigator.userAgent
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser'
+  const os = /iPhone|iPad/.test(ua) ? 'iOS' : /Android/.test(ua) ? 'Android' : /Mac OS/.test(ua) ? 'macOS' : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : ''
+  return os ? `${browser} on ${os}` : browser
+}
+
+async function boot(): Promise<void> {
+  const params = readPageParams()
+  if (!params.token) return show(tokenPage('missing'))
+  const token = params.token
+  const check = await listWorkspaces(token)
+  if (!check.ok && check.reason === 'rejected') {
+    forgetToken()
+    return show(tokenPage('rejected'))
+  }
+  // Unreachable with a workspace already chosen: open it anyway from the SDK's local copy.
+  if (!check.ok && !params.workspace) return show(unreachablePage(() => location.reload()))
+
+  const kind = viewerKind()
+  // storage: the layout and the last key set live in IndexedDB, so a reload while offline still
+  // shows the workspace and keeps edits made offline until they reach the sync server.
+  const client = await connect({ url: location.origin, token, viewer: { name: viewerName(), kind }, storage: 'tabula' })
+  const workspaces = check.ok ? check.workspaces : []
+  const chosen = params.workspace && (!check.ok || workspaces.some((w) => w.id === params.workspace)) ? params.workspace : null
+  if (chosen) return openWorkspace(client, chosen, workspaces, kind)
+
+  show(
+    pickerPage(workspaces, {
+      open: (id) => openWorkspace(client, id, workspaces, kind),
+      create: async (path) => {
+        const ws = await createWorkspace(token, path)
+        openWorkspace(client, ws.id, [...workspaces, ws], kind)
+      },
+    }),
+  )
+}
+
+function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], kind: 'phone' | 'desktop'): void {
+  rememberWorkspace(id)
+  const info = workspaces.find((w) => w.id === id)
+  const ws = client.workspace(id)
+  const session = new ViewerSession(client, ws, id, {
+    autoDrive: kind === 'desktop',
+    shrinkToFit: kind === 'phone',
+    fontSize: kind === 'phone' ? 12 : 13,
+    domRenderer: new URLSearchParams(location.hash.slice(1)).get('renderer') === 'dom',
+  })
+  const banner = createStatusBanner(ws)
+  const viewers = h('span.viewers', { 'data-testid': 'viewers' })
+  const renderViewers = () => {
+    const others = session.others()
+    viewers.textContent = others.length ? `${others.length + 1} viewers` : 'only you'
+    viewers.title = others.map((p) => `${p.viewer.name} (${p.viewer.kind})`).join('\n')
+  }
+  toUnsubscribe(ws.on('presence', renderViewers))
+  renderViewers()
+  const header = h(
+    'header.topbar',
+    {},
+    h('span.brand', {}, 'tabula'),
+    h('span.ws-title', { title: info?.path ?? id }, info?.name || info?.path || id.slice(0, 8)),
+    viewers,
+    h('button.link.switch', { onclick: () => { rememberWorkspace(null); location.reload() } }, 'Workspaces'),
+  )
+  const loading = h('div.loading', {}, 'Loading tabs…')
+  document.body.dataset.view = kind
+  show(header, banner.el, loading)
+  ws.ready.then(() => {
+    loading.replaceWith((kind === 'phone' ? new PhoneView(session) : new DesktopView(session)).el)
+  })
+}
+
+boot().catch((err: unknown) => {
+  show(h('div.page-card', {}, h('h1', {}, 'Something went wrong'), h('pre', {}, err instanceof Error ? err.stack ?? err.message : String(err))))
+})

@@ -1,0 +1,61 @@
+/** Full-page states: no token, a rejected token, the workspace picker. */
+import { h } from './dom.js'
+import type { WorkspaceInfo } from './workspaces.js'
+
+export function tokenPage(kind: 'missing' | 'rejected'): HTMLElement {
+  const title = kind === 'missing' ? 'This page needs its access link' : 'This access link is not valid'
+  const why =
+    kind === 'missing'
+      ? 'tabula only lets in viewers that present its token. The address `tabula up` prints carries it after the # sign.'
+      : 'The server refused the token this page was given. It may come from another tabula home, or the token file was replaced.'
+  return h(
+    'div.page-card',
+    { 'data-testid': kind === 'missing' ? 'no-token' : 'bad-token' },
+    h('h1', {}, title),
+    h('p', {}, why),
+    h('p', {}, 'Open the address printed by ', h('code', {}, 'tabula up'), ' (it looks like ', h('code', {}, 'http://127.0.0.1:7770/#token=…'), '), or build it from the token file:'),
+    h('pre', {}, 'echo "http://127.0.0.1:7770/#token=$(cat ~/.tabula/token)"'),
+  )
+}
+
+export function unreachablePage(retry: () => void): HTMLElement {
+  return h(
+    'div.page-card',
+    { 'data-testid': 'unreachable' },
+    h('h1', {}, 'tabula is not reachable'),
+    h('p', {}, 'The server behind this page does not answer. Is `tabula up` still running?'),
+    h('button.primary', { onclick: retry }, 'Try again'),
+  )
+}
+
+export function pickerPage(
+  workspaces: WorkspaceInfo[],
+  actions: { open(id: string): void; create(path: string): Promise<void> },
+): HTMLElement {
+  const input = h('input', { type: 'text', placeholder: '/path/to/project', 'aria-label': 'Project path', required: true })
+  const error = h('p.form-error', { hidden: true })
+  const form = h('form.create', {}, input, h('button.primary', { type: 'submit' }, 'Open'))
+  form.addEventListener('submit', (e) => {
+    e.preventDefault()
+    const path = input.value.trim()
+    if (!path) return
+    error.hidden = true
+    actions.create(path).catch((err: unknown) => {
+      error.hidden = false
+      error.textContent = err instanceof Error ? err.message : String(err)
+    })
+  })
+  return h(
+    'div.page-card.picker',
+    { 'data-testid': 'picker' },
+    h('h1', {}, 'Choose a workspace'),
+    workspaces.length
+      ? h('ul.workspace-list', {}, ...workspaces.map((w) =>
+          h('li', {}, h('button.workspace', { 'data-workspace': w.id, onclick: () => actions.open(w.id) },
+            h('span.ws-name', {}, w.name || w.path), h('span.ws-path', {}, w.path)))))
+      : h('p.muted', {}, 'No workspaces yet.'),
+    h('h2', {}, 'Open a project by path'),
+    form,
+    error,
+  )
+}

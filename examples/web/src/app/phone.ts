@@ -1,0 +1,227 @@
+/**
+ * The phone layout (same page, chosen by screen width): one terminal at a time, a scrollable tab
+ * list to pick it (or swipe across the terminal), a key bar for the keys a phone keyboard lacks,
+ * and a tab sheet to rename, reorder and close.
+ *
+ * Watching is the default: the phone shows the PTY at the size the driving viewer gave it, with
+ * the font shrunk to fit, and never sends a size. "Drive" is an explicit tap.
+ */
+import type { Tab } from './sdk.js'
+import { h, toUnsubscribe, type Unsubscribe } from './dom.js'
+import type { ViewerSession } from './session.js'
+import { renderPaneBody, type PaneBody } from './pane.js'
+import { startRename } from './tab-strip.js'
+import { reportError } from './errors.js'
+import type { DriverState, TerminalView } from './terminal-view.js'
+
+const KEYS: Array<{ label: string; data?: string; ctrl?: true; title: string }> = [
+  { label: 'Esc', data: '\x1b', title: 'Escape' },
+  { label: 'Tab', data: '\t', title: 'Tab' },
+  { label: 'Ctrl', ctrl: true, title: 'Ctrl: applies to the next key' },
+  { label: '←', data: '\x1b[D', title: 'Left' },
+  { label: '↑', data: '\x1b[A', title: 'Up' },
+  { label: '↓', data: '\x1b[B', title: 'Down' },
+  { label: '→', data: '\x1b[C', title: 'Right' },
+  { label: '|', data: '|', title: 'Pipe' },
+  { label: '~', data: '~', title: 'Tilde' },
+  { label: '/', data: '/', title: 'Slash' },
+]
+
+export class PhoneView {
+  readonly el: HTMLElement
+  private readonly chips = h('nav.chips', { 'aria-label': 'Tabs', 'data-testid': 'tab-list' })
+  private readonly stage = h('div.stage')
+  private readonly driveBar = h('div.drive-bar', { 'data-testid': 'drive-bar' })
+  private readonly keyBar = h('div.key-bar', { role: 'toolbar', 'aria-label': 'Keys' })
+  private readonly sheet = h('div.sheet', { hidden: true, 'data-testid': 'tab-sheet' })
+  private readonly sheetButton: HTMLElement
+  private current: string | null = null
+  private body: PaneBody | null = null
+  private offDriver: Unsubscribe = () => {}
+  private offCtrl: Unsubscribe = () => {}
+  private pendingRender = false
+  private readonly subscriptions: Unsubscribe[] = []
+
+  constructor(private readonly session: ViewerSession) {
+    this.sheetButton = h('button.sheet-toggle', { 'aria-expanded': 'false', 'data-testid': 'tabs-button', onclick: () => this.toggleSheet() }, 'Tabs')
+    this.el = h('main.phone', { 'data-testid': 'phone' }, h('div.phone-top', {}, this.chips, this.sheetButton), this.sheet, this.stage, this.driveBar, this.keyBar)
+    this.buildKeyBar()
+    this.enableSwipe()
+    const ws = session.ws
+    this.subscriptions.push(
+      toUnsubscribe(ws.on('change', () => this.render())),
+      toUnsubscribe(ws.on('presence', () => this.renderChips(this.orderedTabs()))),
+    )
+    this.sheet.addEventListener('focusout', () => queueMicrotask(() => this.pendingRender && this.render()))
+    this.render()
+  }
+
+  dispose(): void {
+    for (const off of this.subscriptions) off()
+    this.offDriver()
+    this.offCtrl()
+    this.body?.dispose()
+  }
+
+  /** Every tab in display order: groups in layout order, then each group's own order. */
+  private orderedTabs(): Tab[] {
+    const ws = this.session.ws
+    const groups = ws.layout().groups
+    const rank = (g: string) => {
+      const i = groups.indexOf(g)
+      return i < 0 ? 0 : i
+    }
+    return [...ws.tabs()].sort((a, b) => rank(a.group) - rank(b.group) || a.index - b.index)
+  }
+
+  private render(): void {
+    if (this.sheet.querySelector('input.tab-rename')) {
+      this.pendingRender = true
+      return
+    }
+    this.pendingRender = false
+    const tabs = this.orderedTabs()
+    this.session.prune(tabs)
+    if (!this.current || !tabs.some((t) => t.key === this.current)) this.current = tabs[0]?.key ?? null
+    this.renderChips(tabs)
+    this.renderSheet(tabs)
+    this.renderStage(tabs.find((t) => t.key === this.current) ?? null)
+  }
+
+  private select(key: string): void {
+    if (key === this.current) return
+    this.current = key
+    this.session.ws.setActiveTab(key)
+    this.render()
+    this.chips.querySelector(`[data-tab-key="${CSS.escape(key)}"]`)?.scrollIntoView({ inline: 'nearest', block: 'nearest' })
+  }
+
+  private renderChips(tabs: Tab[]): void {
+    this.chips.replaceChildren(
+      ...tabs.map((tab) => {
+        const watchers = this.session.watchers(tab.key)
+        return h(
+          'button.chip' + (tab.key === this.current ? '.active' : '') + (tab.status === 'exited' ? '.exited' : ''),
+          { 'data-tab-key': tab.key, role: 'tab', 'aria-selected': String(tab.key === this.current), onclick: () => this.select(tab.key) },
+          h('span.tab-title', {}, tab.title),
+          watchers.length ? h('span.dot', { title: watchers.map((w) => `${w.viewer.name} (${w.viewer.kind})`).join(', ') }, String(watchers.length)) : null,
+        )
+      }),
+    )
+    this.sheetButton.textContent = `Tabs ${tabs.length}`
+  }
+
+  private renderStage(tab: Tab | null): void {
+    const ws = this.session.ws
+    this.body?.dispose()
+    this.offDriver()
+    this.offCtrl()
+    this.body = renderPaneBody(this.session, tab, {
+      restart: (key) => reportError(ws.restart(key), 'restart the session'),
+      close: (key) => reportError(ws.close(key), 'close the tab'),
+      newTab: () => this.newTab(),
+    })
+    this.stage.replaceChildren(this.body.el)
+    const view = this.body.view
+    if (view) {
+      view.layout()
+      this.offDriver = view.onDriver((state) => this.renderDriveBar(view, state))
+      this.offCtrl = view.onCtrl((armed) => this.keyBar.querySelector('[data-key="Ctrl"]')?.classList.toggle('armed', armed))
+    } else {
+      this.driveBar.replaceChildren()
+    }
+  }
+
+  private renderDriveBar(view: TerminalView, state: DriverState): void {
+    if (state.self) {
+      this.driveBar.replaceChildren(h('span.mode.driving', {}, `Driving · ${state.cols}×${state.rows}`))
+      return
+    }
+    this.driveBar.replaceChildren(
+      h('span.mode', {}, `Watching · ${state.cols}×${state.rows}`),
+      h('button.primary.small', { 'data-testid': 'drive', title: "Make this phone's size the terminal's size", onclick: () => view.drive() }, 'Drive'),
+    )
+  }
+
+  private buildKeyBar(): void {
+    for (const key of KEYS) {
+      const button = h('button.key', { 'data-key': key.label, title: key.title, 'aria-label': key.title }, key.label)
+      // Keep focus (and the soft keyboard) on the terminal while tapping keys.
+      button.addEventListener('pointerdown', (e) => e.preventDefault())
+      button.addEventListener('click', () => {
+        const view = this.body?.view
+        if (!view) return
+        if (key.ctrl) view.setCtrl(!view.ctrl)
+        else view.send(key.data!)
+        view.focus()
+      })
+      this.keyBar.appendChild(button)
+    }
+  }
+
+  private toggleSheet(open = this.sheet.hidden): void {
+    this.sheet.hidden = !open
+    this.sheetButton.setAttribute('aria-expanded', String(open))
+  }
+
+  private renderSheet(tabs: Tab[]): void {
+    const ws = this.session.ws
+    const rows = tabs.map((tab, i) => {
+      const title = h('span.tab-title', {}, tab.title)
+      return h(
+        'li.sheet-row' + (tab.key === this.current ? '.active' : ''),
+        { 'data-tab-key': tab.key },
+        h('button.sheet-open', { onclick: () => { this.select(tab.key); this.toggleSheet(false) } }, title),
+        h('button.icon', { title: 'Rename', 'aria-label': `Rename ${tab.title}`, 'data-testid': 'rename', onclick: () => startRename(title, tab, { rename: (k, t) => ws.rename(k, t) }) }, '✎'),
+        h('button.icon', { title: 'Move up', 'aria-label': `Move ${tab.title} up`, 'data-testid': 'move-up', disabled: i === 0, onclick: () => this.shift(tabs, i, -1) }, '↑'),
+        h('button.icon', { title: 'Move down', 'aria-label': `Move ${tab.title} down`, 'data-testid': 'move-down', disabled: i === tabs.length - 1, onclick: () => this.shift(tabs, i, 1) }, '↓'),
+        h('button.icon.danger', { title: 'Close tab', 'aria-label': `Close ${tab.title}`, onclick: () => reportError(ws.close(tab.key), 'close the tab') }, '×'),
+      )
+    })
+    this.sheet.replaceChildren(
+      h('ul.sheet-list', {}, ...rows),
+      h('button.primary.sheet-new', { onclick: () => this.newTab() }, 'New terminal'),
+    )
+  }
+
+  /** Swaps a tab with its neighbour in the flat list; across a group boundary it changes group. */
+  private shift(tabs: Tab[], i: number, by: -1 | 1): void {
+    const tab = tabs[i]!
+    const neighbour = tabs[i + by]
+    if (!neighbour) return
+    const ws = this.session.ws
+    if (neighbour.group === tab.group) ws.move(tab.key, { group: tab.group, index: neighbour.index })
+    else ws.move(tab.key, { group: neighbour.group, index: by < 0 ? neighbour.index + 1 : neighbour.index })
+  }
+
+  private newTab(): void {
+    const ws = this.session.ws
+    reportError(
+      ws.spawn({}).then((key) => {
+        this.toggleSheet(false)
+        this.select(key)
+      }),
+      'open a new tab',
+    )
+  }
+
+  private enableSwipe(): void {
+    let start: { x: number; y: number } | null = null
+    this.stage.addEventListener('touchstart', (e) => {
+      const t = e.touches[0]
+      start = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY } : null
+    }, { passive: true, capture: true })
+    this.stage.addEventListener('touchend', (e) => {
+      const t = e.changedTouches[0]
+      if (!start || !t) return
+      const dx = t.clientX - start.x
+      const dy = t.clientY - start.y
+      start = null
+      if (Math.abs(dx) < 60 || Math.abs(dx) < 2 * Math.abs(dy)) return
+      const tabs = this.orderedTabs()
+      const i = tabs.findIndex((x) => x.key === this.current)
+      const next = tabs[i + (dx < 0 ? 1 : -1)]
+      if (next) this.select(next.key)
+    }, { passive: true, capture: true })
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The slice of @tabula/client-sdk this viewer uses, under the names the viewer's modules use.
+ * The viewer talks to tabula only through these (SPEC §8): no daemon frames, no direct Yjs.
+ */
+export type {
+  TabulaClient as Client,
+  WorkspaceView as Workspace,
+  Tab,
+  TerminalHandle,
+  WorkspaceStatus,
+  PresenceEntry,
+} from '@tabula/client-sdk'
+export { connect } from '@tabula/client-sdk'

@@ -1,0 +1,232 @@
+/**
+ * The daemon's HTTP API against the real `tabula daemon` process with real PTYs (SPEC §4, §5).
+ */
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { MAX_HTTP_BODY_BYTES, type Workspace } from '@tabula/protocol'
+import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
+import { api, processGone, readPid, readText, until } from './support.js'
+
+let daemon: RunningTabula
+let http: ReturnType<typeof api>
+let dir: string
+let ws: Workspace
+
+beforeAll(async () => {
+  daemon = await startTabula(['daemon'])
+  http = api(daemon)
+  dir = realpathSync(mkdtempSync(join(tmpdir(), 'tabula-ws-')))
+  ws = await http.workspace(dir)
+})
+
+afterAll(async () => {
+  await daemon?.stop()
+  removeHome(daemon?.home ?? '')
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** After every refusal the daemon must still answer normally. */
+async function stillServing(): Promise<void> {
+  const reply = await http.call('GET', '/v1/workspaces')
+  expect(reply.status).toBe(200)
+}
+
+describe('health and workspaces', () => {
+  it('answers /v1/health without a token', async () => {
+    const res = await fetch(daemon.daemonUrl + '/v1/health')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ ok: true, version: expect.any(String) })
+  })
+
+  it('finds or creates a workspace by path: 201 once, then 200 with the same id', async () => {
+    const path = join(dir, 'project')
+    const first = await http.call('POST', '/v1/workspaces', { path, name: 'Project' })
+    const again = await http.call('POST', '/v1/workspaces', { path: path + '/' })
+    expect(first.status).toBe(201)
+    expect(first.body).toEqual({ id: expect.any(String), path, name: 'Project' })
+    expect(again.status).toBe(200)
+    expect(again.body.id).toBe(first.body.id)
+    const list = await http.call('GET', '/v1/workspaces')
+    expect(list.body.filter((w: Workspace) => w.path === path)).toHaveLength(1)
+    expect((await http.call('GET', `/v1/workspaces/${first.body.id}`)).body).toEqual(first.body)
+  })
+
+  it('adopts a given uuid, and refuses a path that is not absolute', async () => {
+    const id = '0b6f3f4e-8a34-4c1e-9d1a-7f3e2b1c4d5e'
+    const adopted = await http.call('POST', '/v1/workspaces', { path: join(dir, 'adopted'), id })
+    expect(adopted.status).toBe(201)
+    expect(adopted.body.id).toBe(id)
+    const relative = await http.call('POST', '/v1/workspaces', { path: 'some/where' })
+    expect(relative.status).toBe(400)
+    expect(relative.body.error.message).toMatch(/absolute/)
+  })
+})
+
+describe('find-or-spawn', () => {
+  it('spawns a new tab-<uuid> terminal without a key, and returns it (200) instead of a second PTY', async () => {
+    const first = await http.spawn(ws.id, { command: 'sleep', args: ['1000'] })
+    expect(first.status).toBe(201)
+    const session = first.body.session
+    expect(session).toMatchObject({ workspace: ws.id, kind: 'terminal', command: 'sleep', args: ['1000'], status: 'running', exitCode: null, cwd: dir, activeViewer: null })
+    expect(session.key).toMatch(/^tab-[0-9a-f-]{36}$/)
+
+    const again = await http.spawn(ws.id, { key: session.key, command: 'sh' })
+    expect(again.status).toBe(200)
+    expect(again.body.session.pid).toBe(session.pid)
+    const listed = (await http.sessions(ws.id)).sessions.filter((s) => s.key === session.key)
+    expect(listed).toHaveLength(1)
+    await http.close(ws.id, session.key)
+  })
+
+  it('answers racing spawns of one key with one PTY: one 201, the others 200', async () => {
+    const replies = await Promise.all([1, 2, 3].map(() => http.spawn(ws.id, { key: 'hb-race', command: 'sleep', args: ['1000'] })))
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 201])
+    expect(new Set(replies.map((r) => r.body.session.pid)).size).toBe(1)
+    await http.close(ws.id, 'hb-race')
+  })
+
+  it('derives the kind from the key', async () => {
+    const keys = { [ws.id]: 'chat', 'hb-nightly.build_1': 'heartbeat', 'inbox-mail': 'inbox' }
+    for (const [key, kind] of Object.entries(keys)) {
+      const reply = await http.spawn(ws.id, { key, command: 'sleep', args: ['1000'] })
+      expect(reply.status).toBe(201)
+      expect(reply.body.session.kind).toBe(kind)
+    }
+    for (const key of Object.keys(keys)) expect((await http.close(ws.id, key)).status).toBe(200)
+  })
+
+  it('advances seq with every change to a key set', async () => {
+    const before = (await http.sessions(ws.id)).seq
+    const { body } = await http.spawn(ws.id, { command: 'sleep', args: ['1000'] })
+    const afterSpawn = await http.sessions(ws.id)
+    expect(afterSpawn.seq).toBeGreaterThan(before)
+    expect(afterSpawn.sessions.map((s) => s.key)).toContain(body.session.key)
+    await http.close(ws.id, body.session.key)
+    const afterClose = await http.sessions(ws.id)
+    expect(afterClose.seq).toBeGreaterThan(afterSpawn.seq)
+    expect(afterClose.sessions.map((s) => s.key)).not.toContain(body.session.key)
+  })
+
+  it('runs in the workspace directory with the requested environment, and tells the program its key', async () => {
+    const out = join(dir, 'env.txt')
+    const { body } = await http.spawn(ws.id, {
+      command: 'sh',
+      args: ['-c', `echo "$(pwd) $GREETING $TABULA_SESSION_KEY" > ${out}`],
+      env: { GREETING: 'hello' },
+    })
+    const line = await until('the program to write its file', () => readText(out))
+    expect(line).toBe(`${dir} hello ${body.session.key}`)
+  })
+})
+
+describe('close and exit', () => {
+  it('ends the whole process group, grandchildren included, and removes the key', async () => {
+    const pidFile = join(dir, 'grandchild.pid')
+    const { body } = await http.spawn(ws.id, { command: 'sh', args: ['-c', `sleep 1000 & echo $! > ${pidFile}; wait`] })
+    const grandchild = await until('the grandchild pid', () => readPid(pidFile))
+    expect(processGone(grandchild)).toBe(false)
+
+    const closed = await http.close(ws.id, body.session.key)
+    expect(closed.status).toBe(200)
+    expect(processGone(grandchild)).toBe(true)
+    expect(processGone(body.session.pid)).toBe(true)
+    expect((await http.sessions(ws.id)).sessions.map((s) => s.key)).not.toContain(body.session.key)
+    expect((await http.close(ws.id, body.session.key)).status).toBe(404)
+  })
+
+  it('kills a process group that ignores SIGHUP once the grace is over', async () => {
+    const pidFile = join(dir, 'stubborn.pid')
+    const { body } = await http.spawn(ws.id, { command: 'sh', args: ['-c', `trap '' HUP; sleep 1000 & echo $! > ${pidFile}; wait`] })
+    const grandchild = await until('the grandchild pid', () => readPid(pidFile))
+    expect((await http.close(ws.id, body.session.key)).status).toBe(200)
+    expect(processGone(grandchild)).toBe(true)
+  })
+
+  it('ends what an exited program left running in its group when the session is closed', async () => {
+    const pidFile = join(dir, 'leftover.pid')
+    const { body } = await http.spawn(ws.id, { command: 'sh', args: ['-c', `trap '' HUP; sleep 1000 & echo $! > ${pidFile}; exit 5`] })
+    await until('the session to show its exit', async () =>
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === body.session.key && s.status === 'exited'),
+    )
+    const leftover = readPid(pidFile)!
+    expect(processGone(leftover)).toBe(false)
+    expect((await http.close(ws.id, body.session.key)).status).toBe(200)
+    expect(processGone(leftover)).toBe(true)
+  })
+
+  it('keeps an exited session with its exit code until it is closed', async () => {
+    const { body } = await http.spawn(ws.id, { key: 'hb-exits', command: 'sh', args: ['-c', 'exit 3'] })
+    const exited = await until('the session to show its exit', async () =>
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-exits' && s.status === 'exited'),
+    )
+    expect(exited.exitCode).toBe(3)
+    expect(exited.pid).toBe(body.session.pid)
+    // Spawning the key again finds the exited session; it is not restarted behind the user's back.
+    expect((await http.spawn(ws.id, { key: 'hb-exits' })).status).toBe(200)
+    expect((await http.close(ws.id, 'hb-exits')).status).toBe(200)
+    expect((await http.sessions(ws.id)).sessions.map((s) => s.key)).not.toContain('hb-exits')
+  })
+
+  it('removes a closeOnExit session when its process exits', async () => {
+    const { body } = await http.spawn(ws.id, { key: 'hb-once', command: 'sh', args: ['-c', 'exit 0'], closeOnExit: true })
+    expect(body.session.key).toBe('hb-once')
+    await until('the session to be removed', async () => !(await http.sessions(ws.id)).sessions.some((s) => s.key === 'hb-once'))
+  })
+})
+
+describe('bad input is refused with a JSON error, and the daemon keeps serving', () => {
+  const cases: Array<[string, () => Promise<{ status: number; body: any }>, number, string]> = [
+    ['a key that is not canonical', () => http.spawn(ws.id, { key: 'tab-not-a-uuid' }), 400, 'invalid_key'],
+    ['a chat key of another workspace', () => http.spawn(ws.id, { key: '0b6f3f4e-8a34-4c1e-9d1a-7f3e2b1c4d5f' }), 400, 'invalid_key'],
+    ['malformed JSON', () => http.call('POST', `/v1/workspaces/${ws.id}/sessions`, '{"key": '), 400, 'invalid_json'],
+    ['a field of the wrong type', () => http.spawn(ws.id, { cols: 'wide' }), 400, 'bad_request'],
+    ['an unknown field', () => http.spawn(ws.id, { shell: 'zsh' }), 400, 'bad_request'],
+    ['an oversized body', () => http.spawn(ws.id, { command: 'x'.repeat(MAX_HTTP_BODY_BYTES + 1) }), 413, 'payload_too_large'],
+    ['a NUL byte in an argument', () => http.spawn(ws.id, { command: 'sh', args: ['-c', 'echo a\u0000b'] }), 400, 'bad_request'],
+    ['an environment name with "="', () => http.spawn(ws.id, { command: 'sh', env: { 'A=B': 'c' } }), 400, 'bad_request'],
+    ['an unknown workspace', () => http.spawn('6b1d2f0e-1111-4222-8333-944455556666', {}), 404, 'not_found'],
+    ['a command that does not resolve', () => http.spawn(ws.id, { command: 'no-such-program-tabula' }), 400, 'bad_request'],
+    ['a cwd that does not exist', () => http.spawn(ws.id, { cwd: join(dir, 'missing') }), 400, 'bad_request'],
+    ['a cwd that is a file', () => http.spawn(ws.id, { cwd: join(dir, 'a-file') }), 400, 'bad_request'],
+    ['a missing token', () => http.call('GET', '/v1/workspaces', undefined, { authorization: '' }), 401, 'unauthorized'],
+    ['a wrong token', () => http.call('GET', '/v1/workspaces', undefined, { authorization: 'Bearer nope' }), 403, 'forbidden'],
+    ['a foreign Origin', () => http.call('GET', '/v1/workspaces', undefined, { origin: 'https://evil.example' }), 403, 'forbidden_origin'],
+    ['a wrong method', () => http.call('PUT', '/v1/workspaces'), 405, 'method_not_allowed'],
+  ]
+
+  beforeAll(() => writeFileSync(join(dir, 'a-file'), 'not a directory'))
+
+  it.each(cases)('%s', async (_what, send, status, code) => {
+    const before = (await http.sessions(ws.id)).sessions.length
+    const reply = await send()
+    expect(reply.status).toBe(status)
+    expect(reply.body).toEqual({ error: { code, message: expect.any(String) } })
+    expect(reply.body.error.message.length).toBeGreaterThan(10)
+    expect((await http.sessions(ws.id)).sessions.length).toBe(before)
+    await stillServing()
+  })
+
+  it('names the missing program in words a person understands', async () => {
+    const reply = await http.spawn(ws.id, { command: 'no-such-program-tabula' })
+    expect(reply.body.error.message).toBe('command "no-such-program-tabula" was not found on PATH')
+  })
+
+  it.each([
+    ['without a token', () => [], {}, 401],
+    ['with a wrong token', () => ['bearer.wrong'], {}, 403],
+    ['from a foreign Origin, even with the right token', () => [`bearer.${daemon.token}`], { origin: 'https://evil.example' }, 403],
+  ] as const)('refuses a WebSocket upgrade %s before upgrading', async (_what, bearer, headers, status) => {
+    const socket = new WebSocket(daemon.daemonUrl.replace('http', 'ws') + '/v1/live', ['tabula.v1', ...bearer()], { headers })
+    const refused = await new Promise<number>((resolve, reject) => {
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+      socket.once('open', () => reject(new Error('the upgrade was accepted')))
+      socket.once('error', () => {})
+    })
+    socket.terminate()
+    expect(refused).toBe(status)
+    await stillServing()
+  })
+})

@@ -1,0 +1,93 @@
+/**
+ * The session map as the live channel uses it (daemon/src/sessions/types.ts), in process with
+ * real PTYs: change order, seq, output fan-out, exit handling.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { createLogger } from '@tabula/protocol/server'
+import { SessionMap, type SpawnSpec } from '../../daemon/src/sessions/map.js'
+import type { SessionChange } from '../../daemon/src/sessions/types.js'
+import { until } from './support.js'
+
+const WS = '2a7c0d1e-3f4b-4c5d-8e6f-7a8b9c0d1e2f'
+const maps: SessionMap[] = []
+
+function newMap(): SessionMap {
+  const map = new SessionMap(createLogger('test', 'silent'))
+  maps.push(map)
+  return map
+}
+
+function spec(key: string, script: string, extra: Partial<SpawnSpec> = {}): SpawnSpec {
+  return { key, workspace: WS, command: 'sh', file: '/bin/sh', args: ['-c', script], cwd: '/', cols: 80, rows: 24, ...extra }
+}
+
+afterEach(async () => {
+  await Promise.all(maps.splice(0).map((m) => m.stopAll()))
+})
+
+describe('SessionMap', () => {
+  it('emits `added` inside spawn, so a subscriber sees every byte the program writes', async () => {
+    const map = newMap()
+    const changes: SessionChange[] = []
+    let output = ''
+    map.onChange((change) => {
+      changes.push(change)
+      if (change.type === 'added') map.onOutput(change.session.key, (data) => (output += data))
+    })
+    const live = map.spawn(spec('hb-echo', 'printf "first line\\nsecond line"'))
+    expect(changes).toEqual([{ type: 'added', workspace: WS, seq: 1, session: live.info() }])
+    expect(live.info()).toMatchObject({ kind: 'heartbeat', status: 'running', activeViewer: null, title: null })
+
+    await until('the exit', () => changes.find((c) => c.type === 'updated' && c.session.status === 'exited'))
+    expect(output).toBe('first line\r\nsecond line')
+  })
+
+  it('records exits with their code, and removes closeOnExit sessions', async () => {
+    const map = newMap()
+    const changes: SessionChange[] = []
+    map.onChange((change) => changes.push(change))
+    map.spawn(spec('hb-fail', 'exit 7'))
+    map.spawn(spec('hb-once', 'exit 0', { closeOnExit: true }))
+    await until('both exits', () => changes.length >= 4)
+    expect(map.get('hb-fail')?.info()).toMatchObject({ status: 'exited', exitCode: 7 })
+    expect(map.get('hb-once')).toBeUndefined()
+    expect(changes.find((c) => c.type === 'removed')).toEqual({ type: 'removed', workspace: WS, seq: expect.any(Number), key: 'hb-once' })
+    expect(changes.map((c) => c.seq)).toEqual([1, 2, 3, 4])
+  })
+
+  it('emits `updated` for a change of title, driver or size, and nothing for a repeat', () => {
+    const map = newMap()
+    const updates: SessionChange[] = []
+    map.spawn(spec('hb-quiet', 'sleep 1000'))
+    map.onChange((change) => updates.push(change))
+    map.update('hb-quiet', { title: 'vim' })
+    map.update('hb-quiet', { title: 'vim' })
+    map.update('hb-quiet', { activeViewer: 'viewer-1' })
+    map.resize('hb-quiet', 120, 40)
+    map.resize('hb-quiet', 120, 40)
+    expect(updates.map((u) => u.seq)).toEqual([2, 3, 4])
+    expect(map.seq).toBe(4)
+    const info = map.get('hb-quiet')!.info()
+    expect(info).toMatchObject({ title: 'vim', activeViewer: 'viewer-1', cols: 120, rows: 40 })
+    expect([map.get('hb-quiet')!.pty.cols, map.get('hb-quiet')!.pty.rows]).toEqual([120, 40])
+  })
+
+  it('refuses a second PTY for a live key', () => {
+    const map = newMap()
+    map.spawn(spec('hb-one', 'sleep 1000'))
+    expect(() => map.spawn(spec('hb-one', 'sleep 1000'))).toThrow(/already exists/)
+    expect(map.list(WS)).toHaveLength(1)
+  })
+
+  it('survives a listener that throws', async () => {
+    const map = newMap()
+    map.onChange(() => {
+      throw new Error('a broken subscriber')
+    })
+    const seen: string[] = []
+    map.onChange((change) => seen.push(change.type))
+    map.spawn(spec('hb-a', 'sleep 1000'))
+    expect(await map.close('hb-a')).toBe(true)
+    expect(seen).toEqual(['added', 'removed'])
+  })
+})

@@ -1,0 +1,75 @@
+/**
+ * Small helpers for the daemon's integration tests: JSON calls with the token, waiting for a
+ * condition the daemon reaches on its own, and asking the OS whether a process survived.
+ */
+import { readFileSync } from 'node:fs'
+import type { Session, Workspace } from '@tabula/protocol'
+import type { RunningTabula } from '../helpers/tabula.js'
+
+export interface Reply<T = any> {
+  status: number
+  body: T
+}
+
+export function api(t: RunningTabula) {
+  async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+    const res = await fetch(t.daemonUrl + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${t.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    })
+    const text = await res.text()
+    return { status: res.status, body: text ? JSON.parse(text) : null }
+  }
+  return {
+    call,
+    workspace: async (path: string) => (await call<Workspace>('POST', '/v1/workspaces', { path })).body,
+    spawn: (ws: string, body: Record<string, unknown> = {}) => call<{ session: Session }>('POST', `/v1/workspaces/${ws}/sessions`, body),
+    sessions: async (ws: string) => (await call<{ seq: number; sessions: Session[] }>('GET', `/v1/workspaces/${ws}/sessions`)).body,
+    close: (ws: string, key: string) => call('DELETE', `/v1/workspaces/${ws}/sessions/${key}`),
+  }
+}
+
+/** Polls until `probe` returns a value; fails with `what` if it never does. */
+export async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/** True when the process no longer runs (gone, or a zombie nobody has reaped yet). */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return true
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    return true
+  }
+}
+
+/** The file's trimmed text, or null while it is missing or empty. */
+export function readText(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8').trim() || null
+  } catch {
+    return null
+  }
+}
+
+export function readPid(file: string): number | null {
+  const pid = Number(readText(file))
+  return pid > 0 ? pid : null
+}

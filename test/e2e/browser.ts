@@ -1,0 +1,65 @@
+/**
+ * Debian's Chromium driven by playwright-core. The browser is never downloaded: when
+ * /usr/bin/chromium is missing, the run fails with the one command that installs it.
+ */
+import { existsSync, mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
+
+export const CHROMIUM = process.env.TABULA_CHROMIUM ?? '/usr/bin/chromium'
+export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}; the browser tests need it. Install it with:\n\n    apt-get install -y chromium\n`)
+  }
+  mkdirSync(ARTIFACTS, { recursive: true })
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+}
+
+export const DESKTOP = { viewport: { width: 1280, height: 800 } }
+export const PHONE = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }
+
+/** The address `tabula up` prints, plus the workspace, a viewer name, and the DOM renderer. */
+export function viewerUrl(base: string, token: string | null, extra: Record<string, string> = {}): string {
+  const fragment = new URLSearchParams({ ...(token === null ? {} : { token }), ...extra })
+  return `${base}/#${fragment}`
+}
+
+/** Collects page errors so a test can show them when it fails. */
+export function watchErrors(page: Page, label: string, sink: string[]): void {
+  page.on('pageerror', (err) => sink.push(`${label} pageerror: ${err.message}`))
+}
+
+/**
+ * Waits until `read()` returns a value that satisfies `ok`, for as long as the test is allowed
+ * to run; on timeout the error shows the last value seen. A wait for a condition, not a timed
+ * assertion: nothing depends on how fast it happens.
+ */
+export async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: T | undefined
+  let lastError: unknown
+  for (;;) {
+    try {
+      last = await read()
+      if (ok(last)) return last
+    } catch (err) {
+      lastError = err
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}${lastError ? ` (error: ${String(lastError)})` : ''}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** The visible text of a terminal, row by row (tests load the page with the DOM renderer). */
+export function terminalText(term: Locator): Promise<string> {
+  return term.locator('.xterm-rows').innerText()
+}
+
+export type { Browser, BrowserContext, Page, Locator }

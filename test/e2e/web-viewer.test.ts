@@ -1,0 +1,224 @@
+/**
+ * The web viewer end to end: a real `tabula up`, Debian's Chromium, a desktop page and a
+ * phone-sized page on one workspace. Everything is asserted as a person would see it: tab titles
+ * in the DOM, text on the terminal screen.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { connect } from '@tabula/client-sdk'
+import type { TabulaClient, WorkspaceView } from '@tabula/client-sdk'
+import { authedFetch, removeHome, startTabula, TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
+import { ARTIFACTS, DESKTOP, launchChromium, PHONE, terminalText, until, viewerUrl, watchErrors, type Browser, type BrowserContext, type Page } from './browser.js'
+
+const run = promisify(execFile)
+const SHELL = { command: 'bash', args: ['--noprofile', '--norc'], env: { PS1: '$ ', TERM: 'xterm-256color' } }
+
+let tabula: RunningTabula
+let browser: Browser
+let sdk: TabulaClient
+let ws: WorkspaceView
+let workspaceId: string
+let desktopCtx: BrowserContext
+let phoneCtx: BrowserContext
+let desktop: Page
+let phone: Page
+const keys: Record<string, string> = {}
+const errors: string[] = []
+
+const desktopTitles = () => desktop.locator('.desktop .tab .tab-title').allInnerTexts()
+const phoneTitles = () => phone.locator('.phone .chips .chip .tab-title').allInnerTexts()
+const same = (want: string[]) => (got: string[]) => JSON.stringify(got) === JSON.stringify(want)
+
+async function openViewer(ctx: BrowserContext, name: string): Promise<Page> {
+  const page = await ctx.newPage()
+  watchErrors(page, name, errors)
+  await page.goto(viewerUrl(tabula.url, tabula.token, { ws: workspaceId, name, renderer: 'dom' }))
+  return page
+}
+
+beforeAll(async () => {
+  browser = await launchChromium()
+  tabula = await startTabula(['up'])
+  const res = await authedFetch(tabula.url, tabula.token)('/v1/workspaces', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path: tabula.home, name: 'e2e' }),
+  })
+  workspaceId = ((await res.json()) as { id: string }).id
+  // The test's own viewer sets up the tabs through the SDK, as any program embedding it would.
+  sdk = await connect({ url: tabula.url, token: tabula.token, viewer: { name: 'test setup', kind: 'script' } })
+  ws = sdk.workspace(workspaceId)
+  await ws.ready
+  for (const title of ['alpha', 'beta', 'gamma']) keys[title] = await ws.spawn({ ...SHELL, title })
+
+  desktopCtx = await browser.newContext(DESKTOP)
+  phoneCtx = await browser.newContext(PHONE)
+  desktop = await openViewer(desktopCtx, 'Desk')
+  phone = await openViewer(phoneCtx, 'Pocket')
+}, 60_000)
+
+afterAll(async () => {
+  await sdk?.close()
+  await browser?.close()
+  await tabula?.stop()
+  if (tabula) removeHome(tabula.home)
+  if (errors.length) console.warn(errors.join('\n'))
+})
+
+describe('web viewer: desktop and phone on one workspace', () => {
+  it('shows the same tabs, in the same order, on both pages', async () => {
+    await until('desktop tabs', desktopTitles, same(['alpha', 'beta', 'gamma']))
+    await until('phone tabs', phoneTitles, same(['alpha', 'beta', 'gamma']))
+    // The token left the address bar once the page had read it.
+    expect(desktop.url()).not.toContain(tabula.token)
+    expect(phone.url()).not.toContain(tabula.token)
+  })
+
+  it('a drag-reorder on the desktop shows on the phone', async () => {
+    const gamma = desktop.locator('.desktop .tab', { hasText: 'gamma' })
+    const alpha = desktop.locator('.desktop .tab', { hasText: 'alpha' })
+    await gamma.dragTo(alpha, { targetPosition: { x: 4, y: 8 } })
+    await until('desktop order after the drag', desktopTitles, same(['gamma', 'alpha', 'beta']))
+    await until('phone order after the drag', phoneTitles, same(['gamma', 'alpha', 'beta']))
+  })
+
+  it('a rename on the phone shows on the desktop, and one on the desktop shows on the phone', async () => {
+    await phone.getByTestId('tabs-button').click()
+    const row = phone.locator('.sheet-row', { hasText: 'beta' })
+    await row.getByTestId('rename').click()
+    await row.locator('input.tab-rename').fill('build')
+    await row.locator('input.tab-rename').press('Enter')
+    await phone.getByTestId('tabs-button').click()
+    await until('desktop sees the phone rename', desktopTitles, same(['gamma', 'alpha', 'build']))
+
+    await desktop.locator('.desktop .tab', { hasText: 'alpha' }).locator('.tab-title').dblclick()
+    const input = desktop.locator('.desktop input.tab-rename')
+    await input.fill('server')
+    await input.press('Enter')
+    await until('phone sees the desktop rename', phoneTitles, same(['gamma', 'server', 'build']))
+  })
+
+  it('typing in one terminal shows in the other', async () => {
+    // Both look at "server".
+    await desktop.locator('.desktop .tab', { hasText: 'server' }).click()
+    await phone.locator('.chip', { hasText: 'server' }).click()
+    const deskTerm = desktop.locator(`.desktop [data-term-key="${keys.alpha}"]`)
+    const phoneTerm = phone.locator(`.phone [data-term-key="${keys.alpha}"]`)
+    await deskTerm.click()
+    await desktop.keyboard.type('echo from-desk-$((6*7))')
+    await desktop.keyboard.press('Enter')
+    await until('the phone screen shows the desktop command', () => terminalText(phoneTerm), (t) => t.includes('from-desk-42'))
+
+    await phoneTerm.click()
+    await phone.keyboard.type('echo from-phone-$((20+3))')
+    await phone.keyboard.press('Enter')
+    await until('the desktop screen shows the phone command', () => terminalText(deskTerm), (t) => t.includes('from-phone-23'))
+    // The key bar's ↑ recalls the command from the shell's history; Enter runs it again.
+    await phone.getByRole('toolbar', { name: 'Keys' }).locator('[data-key="↑"]').click()
+    await phone.keyboard.press('Enter')
+    await until('the desktop shows the command run again', () => terminalText(deskTerm), (t) => t.split('\n').filter((l) => l.trim() === 'from-phone-23').length === 2)
+  })
+
+  it('shows who else looks at a tab, who drives, and lets either side take over', async () => {
+    await until('desktop footer names the phone', () => desktop.locator('.desktop [data-testid="presence"]').first().innerText(), (t) => t.includes('Pocket · phone'))
+    // The phone typed, so the daemon made it the driver; it still never sent a size (watching).
+    const deskDriver = desktop.locator('.desktop [data-testid="driver"]').first()
+    await until('desktop says the phone drives', () => deskDriver.innerText(), (t) => t.includes('size set by Pocket (phone)'))
+    await desktop.getByTestId('drive-here').first().click()
+    await until('desktop drives', () => deskDriver.innerText(), (t) => t.includes('this viewer sets the size'))
+    const bar = phone.getByTestId('drive-bar')
+    await until('the phone is watching', () => bar.innerText(), (t) => t.includes('Watching'))
+    await phone.getByTestId('drive').click()
+    await until('the phone drives', () => bar.innerText(), (t) => t.includes('Driving'))
+    await until('desktop sees the phone driving', () => deskDriver.innerText(), (t) => t.includes('size set by Pocket (phone)'))
+    await desktop.getByTestId('drive-here').first().click()
+    await until('desktop drives again', () => deskDriver.innerText(), (t) => t.includes('this viewer sets the size'))
+  })
+
+  it('an offline phone renames at once, says the edit is waiting, and the rename reaches the desktop when it is back', async () => {
+    await phoneCtx.setOffline(true)
+    const banner = phone.getByTestId('status-banner')
+    await until('phone shows it is offline', () => banner.innerText(), (t) => t.startsWith('Offline'))
+    await phone.getByTestId('tabs-button').click()
+    const row = phone.locator('.sheet-row', { hasText: 'gamma' })
+    await row.getByTestId('rename').click()
+    await row.locator('input.tab-rename').fill('logs')
+    await row.locator('input.tab-rename').press('Enter')
+    await phone.getByTestId('tabs-button').click()
+    await until('the phone shows its own rename at once', phoneTitles, same(['logs', 'server', 'build']))
+    await until('the banner says the edit waits', () => banner.innerText(), (t) => t.includes('waiting to sync'))
+    expect(await desktopTitles()).toEqual(['gamma', 'server', 'build'])
+    await screenshot(phone, 'web-phone-offline.png')
+
+    await phoneCtx.setOffline(false)
+    await until('the desktop gets the offline rename', desktopTitles, same(['logs', 'server', 'build']))
+    await until('the phone banner clears', () => banner.isHidden(), (hidden) => hidden)
+  })
+
+  it('an edit made offline survives closing the page and reaches the others later', async () => {
+    await phoneCtx.setOffline(true)
+    await until('phone offline', () => phone.getByTestId('status-banner').innerText(), (t) => t.startsWith('Offline'))
+    await phone.getByTestId('tabs-button').click()
+    await phone.locator('.sheet-row', { hasText: 'build' }).getByTestId('move-up').click()
+    await until('the phone shows its own move', phoneTitles, same(['logs', 'build', 'server']))
+    await until('the move is stored as waiting', () => phone.getByTestId('status-banner').innerText(), (t) => t.includes('waiting to sync'))
+    await phone.close()
+    expect(await desktopTitles()).toEqual(['logs', 'server', 'build'])
+
+    await phoneCtx.setOffline(false)
+    phone = await openViewer(phoneCtx, 'Pocket')
+    await until('the desktop gets the move the closed page kept', desktopTitles, same(['logs', 'build', 'server']))
+    await until('the reopened phone agrees', phoneTitles, same(['logs', 'build', 'server']))
+  })
+
+  it('an exited tab shows its exit code, with restart and close', async () => {
+    const key = await ws.spawn({ command: 'sh', args: ['-c', 'echo bye; exit 3'], title: 'short' })
+    await desktop.locator('.desktop .tab', { hasText: 'short' }).click()
+    const exited = desktop.locator('.desktop [data-testid="exited"]')
+    await until('the exit code shows', () => exited.innerText(), (t) => t.includes('exited with code 3'))
+    await expect(exited.getByRole('button', { name: 'Restart' }).isVisible()).resolves.toBe(true)
+    await exited.getByRole('button', { name: 'Close tab' }).click()
+    await until('the exited tab is gone from the desktop', desktopTitles, (t) => !t.includes('short'))
+    await until('and from the phone', phoneTitles, (t) => !t.includes('short'))
+    expect(ws.tabs().some((t) => t.key === key)).toBe(false)
+  })
+
+  it('splits a group and moves a tab into the new group by dragging', async () => {
+    await desktop.getByTestId('split-right').first().click()
+    await until('two groups', () => desktop.locator('.desktop section.group').count(), (n) => n === 2)
+    const target = desktop.locator('.desktop section.group').nth(1).locator('.tab-strip')
+    await desktop.locator('.desktop .tab', { hasText: 'build' }).dragTo(target)
+    await until('build sits in the second group', () => desktop.locator('.desktop section.group').nth(1).locator('.tab .tab-title').allInnerTexts(), same(['build']))
+    await until('the phone still lists every tab once', phoneTitles, same(['logs', 'server', 'build']))
+    await screenshot(desktop, 'web-desktop.png')
+    await screenshot(phone, 'web-phone.png')
+  })
+
+  it('a tab closed from the CLI disappears from both pages', async () => {
+    await run(process.execPath, [TABULA_BIN, 'close', keys.gamma!, '--workspace', workspaceId, '--home', tabula.home])
+    await until('desktop drops the closed tab', desktopTitles, same(['server', 'build']))
+    await until('phone drops the closed tab', phoneTitles, same(['server', 'build']))
+  })
+
+  it('shows a clear page without a token and with a wrong one', async () => {
+    const ctx = await browser.newContext(DESKTOP)
+    const page = await ctx.newPage()
+    await page.goto(`${tabula.url}/`)
+    await until('the missing-token page', () => page.getByTestId('no-token').innerText(), (t) => t.includes('needs its access link'))
+    await page.goto(viewerUrl(tabula.url, 'not-the-token'))
+    await page.reload()
+    await until('the wrong-token page', () => page.getByTestId('bad-token').innerText(), (t) => t.includes('not valid'))
+    await ctx.close()
+  })
+})
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  await page.screenshot({ path: join(ARTIFACTS, name) })
+  if (process.env.TABULA_UPDATE_DOC_IMAGES && (name === 'web-desktop.png' || name === 'web-phone.png')) {
+    copyFileSync(join(ARTIFACTS, name), new URL(`../../docs/images/${name}`, import.meta.url))
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * A randomized model of a tabula deployment: one daemon (the authoritative key set), one sync
+ * hub (a Y.Doc standing in for the sync server), and 3 to 8 viewers. Only the network is
+ * simulated: messages queue per link and are delivered in a random interleaving, links drop
+ * (losing what was in flight) and come back with the sync exchange y-websocket does. Everything
+ * a viewer computes runs through the SDK's own code: the edit functions, the title guard, the
+ * real layout module and deriveTabs.
+ */
+import { readLayout, createGroup, splitGroup, closeGroup, type Session } from '@tabula/protocol'
+import * as Y from 'yjs'
+import { deriveTabs } from '../../../client-sdk/src/derive-tabs.js'
+import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from '../../../client-sdk/src/edits.js'
+import { keepTitles } from '../../../client-sdk/src/title-register.js'
+import type { Tab } from '../../../client-sdk/src/api.js'
+
+export interface SimOptions {
+  steps?: number
+  /** Run without the SDK's title register (to show the checks catch what it prevents). */
+  withoutTitleRegister?: boolean
+}
+
+export interface SimResult {
+  seed: number
+  replicas: number
+  problems: string[]
+  stats: Record<string, number>
+}
+
+type Rng = () => number
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+export function rngFor(seed: number): Rng {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const NET = Symbol('net')
+const WORKSPACE = '00000000-0000-4000-8000-000000000000'
+
+type LiveEvent = { type: 'full'; sessions: Session[] } | { type: 'added'; session: Session } | { type: 'removed'; key: string }
+
+interface Replica {
+  index: number
+  doc: Y.Doc
+  /** This viewer's view of the daemon's key set. */
+  live: Map<string, Session>
+  syncOnline: boolean
+  daemonOnline: boolean
+  up: Message[]
+  down: Message[]
+  events: LiveEvent[]
+  /** Vector clock of title writes this viewer knows of (index -> count), for the title check. */
+  known: Map<number, number>
+}
+
+/** A Yjs update in flight, with the title writes its sender knew of when it sent it. */
+interface Message {
+  update: Uint8Array
+  known: Map<number, number>
+}
+
+/**
+ * A custom-title write, with the title writes its viewer knew of when it made it. Yjs state
+ * vectors cannot say this (a cleared title is a deletion, which advances no clock), so the
+ * simulation keeps its own vector clock, carried by every message.
+ */
+interface TitleOp {
+  key: string
+  value: string | null
+  replica: number
+  n: number
+  knew: Map<number, number>
+}
+
+function merge(into: Map<number, number>, from: Map<number, number>): void {
+  for (const [k, v] of from) if ((into.get(k) ?? 0) < v) into.set(k, v)
+}
+
+export function runSimulation(seed: number, options: SimOptions = {}): SimResult {
+  const rng = rngFor(seed)
+  // The layout module draws order jitter and node ids from crypto; drawing them from the seed
+  // instead makes a failing seed replay exactly.
+  const restore = seedCrypto(rngFor(seed ^ 0x9e3779b9))
+  try {
+    return simulate(seed, rng, options)
+  } finally {
+    restore()
+  }
+}
+
+function seedCrypto(rng: Rng): () => void {
+  const c = globalThis.crypto as { getRandomValues: Crypto['getRandomValues']; randomUUID: Crypto['randomUUID'] }
+  const { getRandomValues, randomUUID } = c
+  c.getRandomValues = (<T extends ArrayBufferView | null>(array: T): T => {
+    if (array instanceof Uint8Array) for (let i = 0; i < array.length; i++) array[i] = Math.floor(rng() * 256)
+    return array
+  }) as Crypto['getRandomValues']
+  c.randomUUID = (() => {
+    const hex = () => Math.floor(rng() * 16).toString(16)
+    const run = (n: number) => Array.from({ length: n }, hex).join('')
+    return `${run(8)}-${run(4)}-4${run(3)}-a${run(3)}-${run(12)}` as `${string}-${string}-${string}-${string}-${string}`
+  }) as Crypto['randomUUID']
+  return () => {
+    c.getRandomValues = getRandomValues
+    c.randomUUID = randomUUID
+  }
+}
+
+function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rng() * list.length)]!
+  const chance = (p: number) => rng() < p
+  const count = 3 + Math.floor(rng() * 6)
+  const steps = options.steps ?? 150
+  const stats: Record<string, number> = {}
+  const bump = (name: string) => (stats[name] = (stats[name] ?? 0) + 1)
+
+  let clock = 0
+  const uuid = (): string => {
+    const hex = () => Math.floor(rng() * 16).toString(16)
+    const run = (n: number) => Array.from({ length: n }, hex).join('')
+    return `${run(8)}-${run(4)}-4${run(3)}-${pick(['8', '9', 'a', 'b'])}${run(3)}-${run(12)}`
+  }
+  const session = (key: string): Session => ({
+    key,
+    workspace: WORKSPACE,
+    kind: 'terminal',
+    command: 'sh',
+    args: [],
+    cwd: '/',
+    pid: 1000 + clock,
+    status: 'running',
+    exitCode: null,
+    title: null,
+    cols: 80,
+    rows: 24,
+    createdAt: new Date(1_700_000_000_000 + clock++ * 1000).toISOString(),
+    activeViewer: null,
+  })
+
+  // ── the daemon ──
+  const daemon = new Map<string, Session>()
+  const broadcast = (event: LiveEvent) => {
+    for (const r of replicas) if (r.daemonOnline) r.events.push(event)
+  }
+  const daemonAdd = (key: string) => {
+    if (daemon.has(key)) return
+    const s = session(key)
+    daemon.set(key, s)
+    broadcast({ type: 'added', session: s })
+  }
+  const daemonRemove = (key: string) => {
+    if (!daemon.delete(key)) return
+    broadcast({ type: 'removed', key })
+  }
+
+  // ── the sync hub ──
+  const hub = new Y.Doc()
+  const hubKnown = new Map<number, number>()
+  hub.on('update', (update: Uint8Array, origin: unknown) => {
+    for (const r of replicas) if (r.syncOnline && origin !== r) r.down.push({ update, known: new Map(hubKnown) })
+  })
+
+  const replicas: Replica[] = []
+  for (let i = 0; i < count; i++) {
+    const doc = new Y.Doc()
+    doc.clientID = seed * 16 + i + 1
+    if (!options.withoutTitleRegister) keepTitles(doc)
+    const r: Replica = { index: i, doc, live: new Map(), syncOnline: true, daemonOnline: true, up: [], down: [], events: [], known: new Map() }
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== NET && r.syncOnline) r.up.push({ update, known: new Map(r.known) })
+    })
+    replicas.push(r)
+  }
+
+  const connectSync = (r: Replica) => {
+    r.syncOnline = true
+    // y-websocket's exchange: each side sends what the other's state vector lacks.
+    r.down.push({ update: Y.encodeStateAsUpdate(hub, Y.encodeStateVector(r.doc)), known: new Map(hubKnown) })
+    r.up.push({ update: Y.encodeStateAsUpdate(r.doc, Y.encodeStateVector(hub)), known: new Map(r.known) })
+  }
+  const dropSync = (r: Replica) => {
+    r.syncOnline = false
+    r.up = []
+    r.down = []
+  }
+  const connectDaemon = (r: Replica) => {
+    r.daemonOnline = true
+    r.events = [{ type: 'full', sessions: [...daemon.values()] }]
+  }
+  const dropDaemon = (r: Replica) => {
+    r.daemonOnline = false
+    r.events = []
+  }
+
+  /** Delivers one queued message somewhere; false when nothing is queued. */
+  const deliverOne = (): boolean => {
+    const links: Array<() => void> = []
+    for (const r of replicas) {
+      if (r.up.length)
+        links.push(() => {
+          const m = r.up.shift()!
+          merge(hubKnown, m.known)
+          Y.applyUpdate(hub, m.update, r)
+        })
+      if (r.down.length)
+        links.push(() => {
+          const m = r.down.shift()!
+          merge(r.known, m.known)
+          Y.applyUpdate(r.doc, m.update, NET)
+        })
+      if (r.events.length) links.push(() => applyEvent(r, r.events.shift()!))
+    }
+    if (links.length === 0) return false
+    pick(links)()
+    return true
+  }
+  const applyEvent = (r: Replica, event: LiveEvent) => {
+    if (event.type === 'full') {
+      r.live.clear()
+      for (const s of event.sessions) r.live.set(s.key, s)
+    } else if (event.type === 'added') r.live.set(event.session.key, event.session)
+    else r.live.delete(event.key)
+  }
+
+  const seen = (r: Replica): SeenState => {
+    const layout = readLayout(r.doc)
+    return { layout, tabs: deriveTabs(r.live, layout) }
+  }
+
+  // ── custom-title bookkeeping ──
+  const titleOps: TitleOp[] = []
+  const recordTitle = (r: Replica, key: string, value: string | null, write: () => void) => {
+    // A write that changes nothing (the same title again, clearing an absent one) is no write.
+    if (currentTitle(r.doc, key) === value) return write()
+    const knew = new Map(r.known)
+    const n = (r.known.get(r.index) ?? 0) + 1
+    r.known.set(r.index, n)
+    titleOps.push({ key, value, replica: r.index, n, knew })
+    write()
+  }
+
+  let titleCounter = 0
+  // Some keys exist before the viewers connect (placed by nobody yet).
+  for (let i = 0; i < 3; i++) daemonAdd(`tab-${uuid()}`)
+  for (const r of replicas) {
+    connectDaemon(r)
+    connectSync(r)
+  }
+
+  for (let step = 0; step < steps; step++) {
+    const r = pick(replicas)
+    const view = seen(r)
+    const roll = rng()
+    if (roll < 0.22 && view.tabs.length > 0) {
+      const tab = pick(view.tabs)
+      const group = chance(0.7) ? tab.group : pick(view.layout.groups)
+      moveTab(r.doc, view, tab.key, { group, index: Math.floor(rng() * (view.tabs.length + 1)) })
+      bump('move')
+    } else if (roll < 0.42 && view.tabs.length > 0) {
+      const tab = pick(view.tabs)
+      const value = chance(0.15) ? null : `t${titleCounter++}`
+      recordTitle(r, tab.key, value, () => renameTab(r.doc, view, tab.key, value))
+      bump('rename')
+    } else if (roll < 0.52) {
+      const key = `tab-${uuid()}`
+      const title = chance(0.3) ? `t${titleCounter++}` : undefined
+      const where = { group: pick(view.layout.groups), index: Math.floor(rng() * (view.tabs.length + 1)), ...(title && { title }) }
+      if (title) recordTitle(r, key, title, () => placeNewTab(r.doc, view, key, where))
+      else placeNewTab(r.doc, view, key, where)
+      // The daemon answers only a viewer that can reach it; a failed spawn drops its placement.
+      if (r.daemonOnline) daemonAdd(key)
+      else dropTab(r.doc, key)
+      bump('spawn')
+    } else if (roll < 0.6 && view.tabs.length > 0 && r.daemonOnline) {
+      const tab = pick(view.tabs)
+      daemonRemove(tab.key)
+      dropTab(r.doc, tab.key)
+      bump('close')
+    } else if (roll < 0.63) {
+      // Outside the viewers: a CLI spawns or closes at the daemon.
+      if (chance(0.5) || daemon.size === 0) daemonAdd(`tab-${uuid()}`)
+      else daemonRemove(pick([...daemon.keys()]))
+      bump('external')
+    } else if (roll < 0.67) {
+      const groups = view.layout.groups
+      const g = rng()
+      if (g < 0.4) createGroup(r.doc, pick(groups))
+      else if (g < 0.7) splitGroup(r.doc, pick(groups), chance(0.5) ? 'row' : 'column')
+      else if (groups.length > 1) closeGroup(r.doc, pick(groups))
+      bump('group')
+    } else if (roll < 0.74) {
+      if (r.syncOnline) dropSync(r)
+      else connectSync(r)
+      bump('sync-partition')
+    } else if (roll < 0.78) {
+      if (r.daemonOnline) dropDaemon(r)
+      else connectDaemon(r)
+      bump('daemon-partition')
+    } else {
+      const n = 1 + Math.floor(rng() * 6)
+      for (let i = 0; i < n; i++) deliverOne()
+    }
+  }
+
+  // Heal everything and let the network drain (guard copies may add messages; they drain too).
+  for (const r of replicas) {
+    if (!r.syncOnline) connectSync(r)
+    connectDaemon(r)
+  }
+  let guard = 0
+  while (deliverOne()) if (++guard > 1_000_000) break
+
+  return { seed, replicas: count, problems: check(replicas, daemon, titleOps), stats }
+}
+
+function currentTitle(doc: Y.Doc, key: string): string | null {
+  return readLayout(doc).placements.get(key)?.title ?? null
+}
+
+function check(replicas: Replica[], daemon: Map<string, Session>, titleOps: TitleOp[]): string[] {
+  const problems: string[] = []
+  const liveKeys = [...daemon.keys()].sort()
+  const views = replicas.map((r) => deriveTabs(r.live, readLayout(r.doc)))
+  const first = JSON.stringify(views[0])
+  views.forEach((tabs, i) => {
+    if (JSON.stringify(tabs) !== first) problems.push(`replica ${i} shows different tabs than replica 0:\n  ${describe(tabs)}\n  ${describe(views[0]!)}`)
+    const keys = tabs.map((t) => t.key)
+    if (new Set(keys).size !== keys.length) problems.push(`replica ${i} shows a key twice: ${keys.join(', ')}`)
+    if (JSON.stringify([...keys].sort()) !== JSON.stringify(liveKeys)) problems.push(`replica ${i} does not show exactly the live keys`)
+  })
+  // No custom title lost unless a later one replaced it: the final title must be the value of
+  // one of the writes that no other write (that had seen it) superseded.
+  const finalTabs = new Map(views[0]!.map((t) => [t.key, t]))
+  const byKey = new Map<string, TitleOp[]>()
+  for (const op of titleOps) if (finalTabs.has(op.key)) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op])
+  for (const [key, ops] of byKey) {
+    const maximal = ops.filter((a) => !ops.some((b) => b !== a && (b.knew.get(a.replica) ?? 0) >= a.n))
+    const allowed = new Set(maximal.map((op) => op.value))
+    const final = finalTabs.get(key)!.customTitle
+    if (!allowed.has(final)) {
+      problems.push(`${key}: custom title ${JSON.stringify(final)}, expected one of ${JSON.stringify([...allowed])} (latest writes)`)
+      if (process.env.SIM_DEBUG) for (const op of ops) console.log(op.value, op.replica, op.n, JSON.stringify([...op.knew]))
+    }
+  }
+  return problems
+}
+
+function describe(tabs: Tab[]): string {
+  return tabs.map((t) => `${t.group.slice(0, 4)}/${t.key.slice(4, 8)}:${t.customTitle ?? '-'}`).join(' ')
+}

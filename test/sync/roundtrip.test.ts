@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { DEFAULT_GROUP, initLayout, placeTab, readLayout, setTitle } from '@tabula/protocol'
+import { startTabula, removeHome, type RunningTabula } from '../helpers/tabula.js'
+import { connectProvider, eventually, synced, WORKSPACE } from './helpers.js'
+
+const KEY_A = 'tab-6f1c2d3e-4a5b-4c6d-8e7f-901234567890'
+const KEY_B = 'tab-7a8b9c0d-1e2f-4a3b-9c4d-5e6f70819203'
+
+describe('tabula sync with the stock y-websocket provider', () => {
+  let tabula: RunningTabula
+  beforeAll(async () => {
+    tabula = await startTabula(['sync'])
+  })
+  afterAll(async () => {
+    await tabula?.stop()
+    if (tabula) removeHome(tabula.home)
+  })
+
+  it('writes runtime.json with syncUrl and answers health without a token', async () => {
+    expect(tabula.syncUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const res = await fetch(tabula.syncUrl + '/v1/health')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ ok: true })
+  })
+
+  it('carries edits between two viewers, both ways', async () => {
+    const a = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
+    const b = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
+    try {
+      await Promise.all([synced(a), synced(b)])
+      expect(a.ws?.protocol).toBe('tabula.v1') // selected, and the bearer entry never echoed
+      initLayout(a.doc)
+      placeTab(a.doc, KEY_A, DEFAULT_GROUP, null, null)
+      setTitle(a.doc, KEY_A, 'server')
+      await eventually(() => readLayout(b.doc).placements.get(KEY_A)?.title === 'server', 'B sees A\'s tab and title')
+      placeTab(b.doc, KEY_B, DEFAULT_GROUP, null, KEY_A)
+      await eventually(() => readLayout(a.doc).placements.has(KEY_B), 'A sees B\'s tab')
+      const order = (doc: Y.Doc) => readLayout(doc).tabsByGroup.get(DEFAULT_GROUP)!.map((t) => t.key)
+      expect(order(a.doc)).toEqual([KEY_B, KEY_A])
+      expect(order(b.doc)).toEqual(order(a.doc))
+    } finally {
+      a.destroy()
+      b.destroy()
+    }
+  })
+
+  it('a viewer that joins later gets the whole document', async () => {
+    const late = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
+    try {
+      await synced(late)
+      expect(readLayout(late.doc).placements.get(KEY_A)?.title).toBe('server')
+    } finally {
+      late.destroy()
+    }
+  })
+
+  it('relays presence, and removes a viewer\'s presence when its connection closes', async () => {
+    const a = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
+    const b = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
+    try {
+      await Promise.all([synced(a), synced(b)])
+      a.awareness.setLocalStateField('viewer', { name: 'phone', activeTab: KEY_A })
+      const aId = a.doc.clientID
+      await eventually(() => (b.awareness.getStates().get(aId) as { viewer?: { activeTab: string } } | undefined)?.viewer?.activeTab === KEY_A, 'B sees A\'s presence')
+      // Closing the socket without a goodbye (as a killed tab would): the server must announce it.
+      a.ws?.terminate?.()
+      a.shouldConnect = false
+      await eventually(() => !b.awareness.getStates().has(aId), 'A\'s presence is gone from B')
+    } finally {
+      a.destroy()
+      b.destroy()
+    }
+  })
+})

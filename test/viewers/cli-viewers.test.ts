@@ -1,0 +1,150 @@
+/**
+ * The terminal viewer: `tabula tabs` prints the SDK's tab list, and `tabula attach` runs in a
+ * real pseudo-terminal (node-pty, as a person's terminal would), sees the session, types into
+ * it, follows the terminal's size, and detaches with Ctrl-].
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { spawn as spawnPty, type IPty } from 'node-pty'
+import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
+import { authedFetch, removeHome, startTabula, TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
+
+const run = promisify(execFile)
+const SHELL = { command: 'bash', args: ['--noprofile', '--norc'], env: { PS1: '$ ' } }
+
+let tabula: RunningTabula
+let sdk: TabulaClient
+let ws: WorkspaceView
+let workspaceId: string
+const keys: Record<string, string> = {}
+
+beforeAll(async () => {
+  tabula = await startTabula(['up'])
+  const res = await authedFetch(tabula.url, tabula.token)('/v1/workspaces', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path: tabula.home, name: 'cli' }),
+  })
+  workspaceId = ((await res.json()) as { id: string }).id
+  sdk = await connect({ url: tabula.url, token: tabula.token, viewer: { name: 'test setup', kind: 'script' } })
+  ws = sdk.workspace(workspaceId)
+  await ws.ready
+  for (const title of ['one', 'two', 'three']) keys[title] = await ws.spawn({ ...SHELL, title })
+})
+
+afterAll(async () => {
+  await sdk?.close()
+  await tabula?.stop()
+  if (tabula) removeHome(tabula.home)
+})
+
+function tabula_(...args: string[]) {
+  return run(process.execPath, [TABULA_BIN, ...args, '--home', tabula.home])
+}
+
+/** Output of a pty, with a way to wait for text in it. */
+function watchPty(pty: IPty) {
+  let out = ''
+  const waiters = new Set<() => void>()
+  pty.onData((d) => {
+    out += d
+    for (const w of waiters) w()
+  })
+  const exited = new Promise<number>((resolve) => pty.onExit(({ exitCode }) => resolve(exitCode)))
+  return {
+    text: () => out,
+    exited,
+    waitFor(needle: string | RegExp): Promise<void> {
+      const seen = () => (typeof needle === 'string' ? out.includes(needle) : needle.test(out))
+      return new Promise((resolve, reject) => {
+        if (seen()) return resolve()
+        const timer = setTimeout(() => reject(new Error(`no ${String(needle)} in:\n${out.slice(-2000)}`)), 20_000)
+        const check = () => {
+          if (!seen()) return
+          clearTimeout(timer)
+          waiters.delete(check)
+          resolve()
+        }
+        waiters.add(check)
+      })
+    },
+  }
+}
+
+describe('tabula tabs', () => {
+  it('prints the tab list in layout order, and follows a move', async () => {
+    const before = (await tabula_('tabs', workspaceId)).stdout
+    expect(titleColumn(before)).toEqual(['one', 'two', 'three'])
+    ws.move(keys.three!, { index: 0 })
+    await waitForSync(async () => titleColumn((await tabula_('tabs', workspaceId)).stdout).join() === 'three,one,two')
+    const json = JSON.parse((await tabula_('tabs', workspaceId, '--json')).stdout) as { tabs: Array<{ key: string; title: string; index: number }> }
+    expect(json.tabs.map((t) => [t.title, t.index])).toEqual([['three', 0], ['one', 1], ['two', 2]])
+    expect(json.tabs[0]!.key).toBe(keys.three)
+  })
+
+  it('accepts the workspace directory instead of its id', async () => {
+    const { stdout } = await tabula_('tabs', tabula.home)
+    expect(titleColumn(stdout)).toEqual(['three', 'one', 'two'])
+  })
+})
+
+describe('tabula attach', () => {
+  it('attaches like tmux: shows the screen, sends keys (Ctrl-C included), follows the size, detaches with Ctrl-]', async () => {
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', keys.one!, '--home', tabula.home], {
+      cols: 100,
+      rows: 30,
+      env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string>,
+    })
+    const out = watchPty(pty)
+    // The attach claims the driver role: the session takes the terminal's size.
+    await waitForSync(async () => sessionOf(keys.one!)?.cols === 100 && sessionOf(keys.one!)?.rows === 30)
+    pty.write('echo attached-$((40+2))\r')
+    await out.waitFor('attached-42')
+    // Ctrl-C reaches the program (it interrupts `sleep`), it does not end the attach.
+    pty.write('sleep 30\r')
+    await out.waitFor('sleep 30')
+    pty.write('\x03')
+    pty.write('echo still-here\r')
+    await out.waitFor(/\r\nstill-here/)
+    pty.resize(120, 40)
+    await waitForSync(async () => sessionOf(keys.one!)?.cols === 120 && sessionOf(keys.one!)?.rows === 40)
+    pty.write('\x1d')
+    await out.waitFor(`[detached from ${keys.one}]`)
+    expect(await out.exited).toBe(0)
+    // Detaching never ends the session (SPEC I4).
+    expect(ws.tabs().some((t) => t.key === keys.one)).toBe(true)
+  })
+
+  it('finds the workspace by itself, ends when the program exits, and reports its code', async () => {
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', keys.two!, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+    const out = watchPty(pty)
+    await waitForSync(async () => sessionOf(keys.two!)?.cols === 80)
+    pty.write('exit 5\r')
+    await out.waitFor(`${keys.two} exited with code 5`)
+    expect(await out.exited).toBe(5)
+  })
+
+  it('refuses an unknown key with a clear message', async () => {
+    const err = await tabula_('attach', 'tab-00000000-0000-4000-8000-000000000000', '--workspace', workspaceId).catch((e: { stderr: string }) => e)
+    expect((err as { stderr: string }).stderr).toContain('no tab tab-00000000-0000-4000-8000-000000000000')
+  })
+})
+
+function titleColumn(table: string): string[] {
+  const [header, ...rows] = table.trimEnd().split('\n')
+  const at = header!.indexOf('TITLE')
+  return rows.map((r) => r.slice(at).trim())
+}
+
+function sessionOf(key: string) {
+  return ws.sessions().find((s) => s.key === key)
+}
+
+async function waitForSync(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
