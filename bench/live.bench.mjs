@@ -210,11 +210,15 @@ function rawPtyThroughput(file) {
 async function attachLatency(daemon, lines, runs = 5) {
   const file = scrollbackFile(lines)
   const session = await daemon.spawn({ command: 'sh', args: ['-c', `cat ${file}; echo ${DONE}; exec cat`] })
-  const first = await openViewer(daemon)
-  const ready = new Promise((r) => (first.onDone = r))
-  first.send({ type: 'attach', ch: 1, key: session.key })
-  await ready
-  first.close()
+  // Wait until the whole file is in the daemon's screen: the marker shows in a snapshot.
+  for (;;) {
+    const probe = await openViewer(daemon)
+    probe.send({ type: 'attach', ch: 1, key: session.key })
+    const attached = await probe.next((f) => f.type === 'attached')
+    probe.close()
+    if (attached.snapshot.includes(DONE)) break
+    await sleep(100)
+  }
   const times = []
   let snapshotBytes = 0
   for (let i = 0; i < runs; i++) {

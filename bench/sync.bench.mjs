@@ -138,7 +138,7 @@ async function main() {
   const encoding = await import('lib0/encoding')
   const results = {}
 
-  for (const kind of ['tabula', 'reference']) {
+  for (const kind of (process.env.ORDER ?? 'tabula,reference').split(',')) {
     const server = startChild(kind)
     const port = await server.ready
     const base = `ws://127.0.0.1:${port}`

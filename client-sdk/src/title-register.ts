@@ -59,10 +59,16 @@ export function keepTitles(doc: Y.Doc): () => void {
     const repairs: Array<[string, StampedTitle]> = []
     const current = new Map<string, Y.Map<unknown>>()
     for (const [key, value] of tabs) if (isMapOf(doc, value)) current.set(key, value)
-    // An entry that was replaced in this transaction is deleted but not yet collected: its last
-    // title write can still be read, even one that arrived in this very transaction.
+    // An entry replaced in this transaction is deleted but not yet collected: its last title
+    // write can still be read, even one that arrived in this very transaction. That includes
+    // entries this replica never had (created and beaten within one update): Y.Map keeps the
+    // beaten items for a key to the left of the winner until they are collected.
     for (const [key, before] of register.entries) {
       if (current.get(key) !== before) observe(register, key, rawStamp(before))
+    }
+    for (const key of transaction.changed.get(tabs as never) ?? []) {
+      if (key === null) continue
+      for (const loser of beatenEntries(doc, tabs, key)) observe(register, key, rawStamp(loser))
     }
     for (const [key, entry] of current) {
       const now = rawStamp(entry)
@@ -146,9 +152,15 @@ function observe(register: Register, key: string, stamp: StampedTitle): void {
 
 function writeStamped(doc: Y.Doc, key: string, stamp: StampedTitle): void {
   doc.transact(() => {
-    setTitle(doc, key, stamp[2])
-    const entry = doc.getMap<unknown>(TABS_MAP).get(key)
-    if (isMapOf(doc, entry)) entry.set(TITLE_STAMP_FIELD, [...stamp])
+    const tabs = doc.getMap<unknown>(TABS_MAP)
+    if (stamp[2] !== null) setTitle(doc, key, stamp[2]) // creates the entry when missing
+    const entry = tabs.get(key)
+    if (!isMapOf(doc, entry)) return
+    // A clear is written as an empty title (which readers show as none), not as a deletion: a
+    // deletion loses to any concurrent set, while two sets resolve like the stamp beside them,
+    // so title and stamp always come from the same write.
+    if (stamp[2] === null) entry.set('title', '')
+    entry.set(TITLE_STAMP_FIELD, [...stamp])
   })
 }
 
@@ -188,4 +200,17 @@ function highestCounter(doc: Y.Doc): number {
 function touchesTabs(transaction: Y.Transaction, tabs: Y.Map<unknown>): boolean {
   for (const type of transaction.changed.keys()) if ((type as unknown) === tabs || type._item?.parent === tabs) return true
   return false
+}
+
+/** The entries written under `key` that lost to the current one and are not collected yet. */
+function beatenEntries(doc: Y.Doc, tabs: Y.Map<unknown>, key: string): Y.Map<unknown>[] {
+  const beaten: Y.Map<unknown>[] = []
+  let item = tabs._map.get(key)?.left ?? null
+  while (item !== null && item.deleted) {
+    const type = (item.content as { type?: unknown }).type
+    if (!isMapOf(doc, type)) break // collected (or not an entry): nothing older is readable
+    beaten.push(type)
+    item = item.left
+  }
+  return beaten
 }

@@ -18,6 +18,7 @@ import {
 } from '@tabula/protocol'
 import * as Y from 'yjs'
 import type {
+  CachedKeySet,
   MoveTarget,
   PresenceEntry,
   SpawnOptions,
@@ -88,6 +89,7 @@ export class Workspace implements WorkspaceView {
   private resolveReady!: () => void
   private pruneTimer: ReturnType<typeof setTimeout> | null = null
   private keySetSaveTimer: ReturnType<typeof setTimeout> | null = null
+  private unsavedKeySet: CachedKeySet | null = null
 
   constructor(deps: WorkspaceDeps) {
     this.deps = deps
@@ -319,17 +321,23 @@ export class Workspace implements WorkspaceView {
   }
 
   private onKeySetChange(): void {
-    if (this.keySet.fresh && this.store && !this.keySetSaveTimer) {
-      this.keySetSaveTimer = setTimeout(() => {
-        this.keySetSaveTimer = null
-        this.saveKeySet()
-      }, KEY_SET_SAVE_DELAY_MS)
+    // Remember the set while it is fresh; write it a moment later (changes come in bursts), even
+    // if the channel has dropped by then: it is still the last set the daemon confirmed.
+    if (this.keySet.fresh && this.store) {
+      this.unsavedKeySet = this.keySet.toCache()
+      if (!this.keySetSaveTimer) {
+        this.keySetSaveTimer = setTimeout(() => {
+          this.keySetSaveTimer = null
+          this.saveKeySet()
+        }, KEY_SET_SAVE_DELAY_MS)
+      }
     }
     this.invalidate()
   }
 
   private saveKeySet(): void {
-    if (this.keySet.fresh) this.store?.writeKeySet(this.keySet.toCache())
+    if (this.unsavedKeySet) this.store?.writeKeySet(this.unsavedKeySet)
+    this.unsavedKeySet = null
   }
 
   /** Something changed: recompute soon, and tell listeners once per burst. */

@@ -87,7 +87,7 @@ describe('web viewer: desktop and phone on one workspace', () => {
 
   it('a rename on the phone shows on the desktop, and one on the desktop shows on the phone', async () => {
     await phone.getByTestId('tabs-button').click()
-    const row = phone.locator('.sheet-row', { hasText: 'beta' })
+    const row = phone.locator(`.sheet-row[data-tab-key="${keys.beta}"]`)
     await row.getByTestId('rename').click()
     await row.locator('input.tab-rename').fill('build')
     await row.locator('input.tab-rename').press('Enter')
@@ -143,7 +143,7 @@ describe('web viewer: desktop and phone on one workspace', () => {
     const banner = phone.getByTestId('status-banner')
     await until('phone shows it is offline', () => banner.innerText(), (t) => t.startsWith('Offline'))
     await phone.getByTestId('tabs-button').click()
-    const row = phone.locator('.sheet-row', { hasText: 'gamma' })
+    const row = phone.locator(`.sheet-row[data-tab-key="${keys.gamma}"]`)
     await row.getByTestId('rename').click()
     await row.locator('input.tab-rename').fill('logs')
     await row.locator('input.tab-rename').press('Enter')

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import { runSimulation } from './sim/simulation.js'
 
-const seedCount = Number(process.env.TABULA_SIM_SEEDS ?? 60)
+const seedCount = Number(process.env.TABULA_SIM_SEEDS ?? 300)
 const onlySeed = process.env.TABULA_SIM_SEED
 const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
 

@@ -6,11 +6,11 @@
  * a viewer computes runs through the SDK's own code: the edit functions, the title guard, the
  * real layout module and deriveTabs.
  */
-import { readLayout, createGroup, splitGroup, closeGroup, type Session } from '@tabula/protocol'
+import { readLayout, createGroup, splitGroup, closeGroup, TABS_MAP, type Session } from '@tabula/protocol'
 import * as Y from 'yjs'
 import { deriveTabs } from '../../../client-sdk/src/derive-tabs.js'
 import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from '../../../client-sdk/src/edits.js'
-import { keepTitles } from '../../../client-sdk/src/title-register.js'
+import { keepTitles, TITLE_STAMP_FIELD } from '../../../client-sdk/src/title-register.js'
 import type { Tab } from '../../../client-sdk/src/api.js'
 
 export interface SimOptions {
@@ -55,31 +55,24 @@ interface Replica {
   up: Message[]
   down: Message[]
   events: LiveEvent[]
-  /** Vector clock of title writes this viewer knows of (index -> count), for the title check. */
-  known: Map<number, number>
+  /** Title writes this viewer has shown, and everything those writes had seen. */
+  seen: Set<TitleOp>
 }
 
-/** A Yjs update in flight, with the title writes its sender knew of when it sent it. */
-interface Message {
-  update: Uint8Array
-  known: Map<number, number>
-}
+type Message = Uint8Array
 
 /**
- * A custom-title write, with the title writes its viewer knew of when it made it. Yjs state
- * vectors cannot say this (a cleared title is a deletion, which advances no clock), so the
- * simulation keeps its own vector clock, carried by every message.
+ * A custom-title write, with the writes its viewer had seen when it made it: "a later one"
+ * means a write made by someone who had seen this one (shown in their document), directly or
+ * through a write that had. A write that reached a viewer only inside an entry that had already
+ * lost is one that viewer never saw, so a write there is concurrent with it, not later.
  */
 interface TitleOp {
   key: string
   value: string | null
-  replica: number
-  n: number
-  knew: Map<number, number>
-}
-
-function merge(into: Map<number, number>, from: Map<number, number>): void {
-  for (const [k, v] of from) if ((into.get(k) ?? 0) < v) into.set(k, v)
+  /** How the write is told apart in a document: its stamp, "counter:client". */
+  stamp: string
+  knew: Set<TitleOp>
 }
 
 export function runSimulation(seed: number, options: SimOptions = {}): SimResult {
@@ -161,9 +154,8 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
 
   // ── the sync hub ──
   const hub = new Y.Doc()
-  const hubKnown = new Map<number, number>()
   hub.on('update', (update: Uint8Array, origin: unknown) => {
-    for (const r of replicas) if (r.syncOnline && origin !== r) r.down.push({ update, known: new Map(hubKnown) })
+    for (const r of replicas) if (r.syncOnline && origin !== r) r.down.push(update)
   })
 
   const replicas: Replica[] = []
@@ -171,9 +163,9 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
     const doc = new Y.Doc()
     doc.clientID = seed * 16 + i + 1
     if (!options.withoutTitleRegister) keepTitles(doc)
-    const r: Replica = { index: i, doc, live: new Map(), syncOnline: true, daemonOnline: true, up: [], down: [], events: [], known: new Map() }
+    const r: Replica = { index: i, doc, live: new Map(), syncOnline: true, daemonOnline: true, up: [], down: [], events: [], seen: new Set() }
     doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin !== NET && r.syncOnline) r.up.push({ update, known: new Map(r.known) })
+      if (origin !== NET && r.syncOnline) r.up.push(update)
     })
     replicas.push(r)
   }
@@ -181,8 +173,8 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
   const connectSync = (r: Replica) => {
     r.syncOnline = true
     // y-websocket's exchange: each side sends what the other's state vector lacks.
-    r.down.push({ update: Y.encodeStateAsUpdate(hub, Y.encodeStateVector(r.doc)), known: new Map(hubKnown) })
-    r.up.push({ update: Y.encodeStateAsUpdate(r.doc, Y.encodeStateVector(hub)), known: new Map(r.known) })
+    r.down.push(Y.encodeStateAsUpdate(hub, Y.encodeStateVector(r.doc)))
+    r.up.push(Y.encodeStateAsUpdate(r.doc, Y.encodeStateVector(hub)))
   }
   const dropSync = (r: Replica) => {
     r.syncOnline = false
@@ -204,15 +196,12 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
     for (const r of replicas) {
       if (r.up.length)
         links.push(() => {
-          const m = r.up.shift()!
-          merge(hubKnown, m.known)
-          Y.applyUpdate(hub, m.update, r)
+          Y.applyUpdate(hub, r.up.shift()!, r)
         })
       if (r.down.length)
         links.push(() => {
-          const m = r.down.shift()!
-          merge(r.known, m.known)
-          Y.applyUpdate(r.doc, m.update, NET)
+          Y.applyUpdate(r.doc, r.down.shift()!, NET)
+          look(r)
         })
       if (r.events.length) links.push(() => applyEvent(r, r.events.shift()!))
     }
@@ -235,14 +224,30 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
 
   // ── custom-title bookkeeping ──
   const titleOps: TitleOp[] = []
+  const byStamp = new Map<string, TitleOp>()
+  /** What a viewer shows now counts as seen, with everything those writes had seen. */
+  const look = (r: Replica) => {
+    for (const value of r.doc.getMap<unknown>(TABS_MAP).values()) {
+      const stamp = value instanceof Y.Map ? value.get(TITLE_STAMP_FIELD) : undefined
+      const op = Array.isArray(stamp) ? byStamp.get(`${stamp[0]}:${stamp[1]}`) : undefined
+      if (op && !r.seen.has(op)) {
+        r.seen.add(op)
+        for (const earlier of op.knew) r.seen.add(earlier)
+      }
+    }
+  }
   const recordTitle = (r: Replica, key: string, value: string | null, write: () => void) => {
+    look(r)
     // A write that changes nothing (the same title again, clearing an absent one) is no write.
     if (currentTitle(r.doc, key) === value) return write()
-    const knew = new Map(r.known)
-    const n = (r.known.get(r.index) ?? 0) + 1
-    r.known.set(r.index, n)
-    titleOps.push({ key, value, replica: r.index, n, knew })
+    const knew = new Set(r.seen)
     write()
+    const entry = r.doc.getMap<unknown>(TABS_MAP).get(key)
+    const stamp = entry instanceof Y.Map ? entry.get(TITLE_STAMP_FIELD) : undefined
+    const op: TitleOp = { key, value, stamp: Array.isArray(stamp) ? `${stamp[0]}:${stamp[1]}` : '?', knew }
+    titleOps.push(op)
+    byStamp.set(op.stamp, op)
+    r.seen.add(op)
   }
 
   let titleCounter = 0
@@ -340,12 +345,12 @@ function check(replicas: Replica[], daemon: Map<string, Session>, titleOps: Titl
   const byKey = new Map<string, TitleOp[]>()
   for (const op of titleOps) if (finalTabs.has(op.key)) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op])
   for (const [key, ops] of byKey) {
-    const maximal = ops.filter((a) => !ops.some((b) => b !== a && (b.knew.get(a.replica) ?? 0) >= a.n))
+    const maximal = ops.filter((a) => !ops.some((b) => b !== a && b.knew.has(a)))
     const allowed = new Set(maximal.map((op) => op.value))
     const final = finalTabs.get(key)!.customTitle
     if (!allowed.has(final)) {
       problems.push(`${key}: custom title ${JSON.stringify(final)}, expected one of ${JSON.stringify([...allowed])} (latest writes)`)
-      if (process.env.SIM_DEBUG) for (const op of ops) console.log(op.value, op.replica, op.n, JSON.stringify([...op.knew]))
+      if (process.env.SIM_DEBUG) for (const op of ops) console.log(op.value, op.stamp, [...op.knew].map((k) => k.stamp).join(' '))
     }
   }
   return problems

@@ -11,6 +11,7 @@ import { ViewerSession } from './session.js'
 import { DesktopView } from './desktop.js'
 import { PhoneView } from './phone.js'
 import { createStatusBanner } from './status-banner.js'
+import { offlineAwareWebSocket } from './offline-socket.js'
 
 const root = document.getElementById('app')!
 const PHONE_QUERY = '(max-width: 720px)'
@@ -53,7 +54,13 @@ async function boot(): Promise<void> {
   const kind = viewerKind()
   // storage: the layout and the last key set live in IndexedDB, so a reload while offline still
   // shows the workspace and keeps edits made offline until they reach the sync server.
-  const client = await connect({ url: location.origin, token, viewer: { name: viewerName(), kind }, storage: 'tabula' })
+  const client = await connect({
+    url: location.origin,
+    token,
+    viewer: { name: viewerName(), kind },
+    storage: 'tabula',
+    WebSocket: offlineAwareWebSocket(),
+  })
   const workspaces = check.ok ? check.workspaces : []
   const chosen = params.workspace && (!check.ok || workspaces.some((w) => w.id === params.workspace)) ? params.workspace : null
   if (chosen) return openWorkspace(client, chosen, workspaces, kind)
