@@ -226,7 +226,7 @@ describe('viewers of one workspace', () => {
       const again = second.workspace(workspaceId)
       await again.ready
       expect(again.status.stale).toBe(true)
-      expect(again.tabs().map((t) => [t.key, t.title])).toEqual([[key, 'named on the train']])
+      expect(again.tabs().map((t) => `${t.key} ${t.title}`), JSON.stringify(again.sessions().map((s) => s.key))).toEqual([`${key} named on the train`])
 
       proxy.heal()
       await until('b sees the offline rename', () => b.tabs().find((t) => t.key === key)?.title === 'named on the train', [b])

@@ -54,12 +54,13 @@ class FileWorkspaceStore implements WorkspaceStore {
 
   async close(): Promise<void> {
     if (this.closed) return
+    // A store closed while it is still reading must not lose what was edited meanwhile: wait for
+    // the read, then save the whole state once more.
+    await this.loaded.catch(() => {})
     this.doc.off('update', this.onUpdate)
-    if (this.timer) {
-      clearTimeout(this.timer)
-      this.timer = null
-      this.saveDoc()
-    }
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.saveDoc()
     this.closed = true
     await this.writing
   }

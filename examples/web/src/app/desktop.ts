@@ -6,7 +6,7 @@
 import type { Tab } from './sdk.js'
 import { h, toUnsubscribe, type Unsubscribe } from './dom.js'
 import type { ViewerSession } from './session.js'
-import { renderTabStrip } from './tab-strip.js'
+import { renderTabStrip, type TabElementCache } from './tab-strip.js'
 import { renderPaneBody, type PaneBody } from './pane.js'
 import { renderSplitTree } from './split-view.js'
 import { reportError } from './errors.js'
@@ -17,6 +17,7 @@ export class DesktopView {
   private focusedGroup: string | null = null
   private bodies: PaneBody[] = []
   private pendingRender = false
+  private readonly tabElements: TabElementCache = new Map()
   private readonly subscriptions: Unsubscribe[] = []
 
   constructor(private readonly session: ViewerSession) {
@@ -46,6 +47,7 @@ export class DesktopView {
     const tabs = ws.tabs()
     const layout = ws.layout()
     this.session.prune(tabs)
+    for (const key of this.tabElements.keys()) if (!tabs.some((t) => t.key === key)) this.tabElements.delete(key)
     const focusedKey = (document.activeElement?.closest('[data-term-key]') as HTMLElement | null)?.dataset.termKey
 
     const byGroup = new Map<string, Tab[]>(layout.groups.map((g) => [g, []]))
@@ -87,6 +89,7 @@ export class DesktopView {
         },
         newTab,
       },
+      this.tabElements,
     )
     const body = renderPaneBody(this.session, activeTab, {
       restart: (key) => reportError(ws.restart(key), 'restart the session'),

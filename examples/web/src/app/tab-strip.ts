@@ -25,9 +25,21 @@ export interface TabStripModel {
   watchers(key: string): PresenceEntry[]
 }
 
-export function renderTabStrip(model: TabStripModel, actions: TabStripActions): HTMLElement {
+/**
+ * Tab elements are reused across renders (keyed by tab key), so the element under the pointer
+ * survives a re-render: a double-click whose first click selected the tab still lands on the
+ * same element, and a drag keeps its source.
+ */
+export type TabElementCache = Map<string, HTMLElement>
+
+export function renderTabStrip(model: TabStripModel, actions: TabStripActions, cache: TabElementCache): HTMLElement {
   const strip = h('div.tab-strip', { role: 'tablist', 'data-group': model.group })
-  for (const tab of model.tabs) strip.appendChild(renderTab(tab, model, actions))
+  for (const tab of model.tabs) {
+    let el = cache.get(tab.key)
+    if (!el) cache.set(tab.key, (el = createTab(tab.key)))
+    updateTab(el, tab, model, actions)
+    strip.appendChild(el)
+  }
   strip.appendChild(
     h('button.tab-new', { title: 'New tab (Alt+Shift+T)', 'aria-label': 'New tab', 'data-testid': 'new-tab', onclick: () => actions.newTab() }, '+'),
   )
@@ -35,62 +47,66 @@ export function renderTabStrip(model: TabStripModel, actions: TabStripActions): 
   return strip
 }
 
-function renderTab(tab: Tab, model: TabStripModel, actions: TabStripActions): HTMLElement {
-  const active = tab.key === model.active
-  const exited = tab.status === 'exited'
-  const title = h('span.tab-title', {}, tab.title)
-  const watchers = model.watchers(tab.key)
-  const el = h(
-    'div.tab' + (active ? '.active' : '') + (exited ? '.exited' : ''),
-    {
-      role: 'tab',
-      tabindex: active ? 0 : -1,
-      'aria-selected': String(active),
-      draggable: 'true',
-      'data-tab-key': tab.key,
-      title: `${tab.title}\n${tab.key}${exited ? '\nexited' : ''}\nDouble-click or F2 to rename; drag to move`,
-    },
-    h('span.tab-kind', { 'aria-hidden': 'true' }, KIND_ICONS[tab.kind] ?? '›'),
-    title,
-    watchers.length ? renderWatcherDots(watchers) : null,
-    h('button.tab-close', {
-      title: 'Close tab (ends its session)',
-      'aria-label': `Close ${tab.title}`,
-      onclick: (e: Event) => {
-        e.stopPropagation()
-        actions.close(tab.key)
-      },
-    }, '×'),
-  )
-  el.addEventListener('click', () => actions.select(tab.key))
+/** What a tab element acts on: replaced at every render, read by the listeners. */
+const bound = new WeakMap<HTMLElement, { tab: Tab; actions: TabStripActions }>()
+
+function createTab(key: string): HTMLElement {
+  const title = h('span.tab-title')
+  const close = h('button.tab-close', { title: 'Close tab (ends its session)' }, '×')
+  const el = h('div.tab', { role: 'tab', draggable: 'true', 'data-tab-key': key },
+    h('span.tab-kind', { 'aria-hidden': 'true' }), title, h('span.tab-watchers'), close)
+  const current = () => bound.get(el)!
+  close.addEventListener('click', (e) => {
+    e.stopPropagation()
+    current().actions.close(key)
+  })
+  el.addEventListener('click', () => current().actions.select(key))
   el.addEventListener('dblclick', (e) => {
     e.preventDefault()
-    startRename(title, tab, actions)
+    startRename(title, current().tab, current().actions)
   })
   el.addEventListener('keydown', (e) => {
     if (e.target !== el) return
+    const { tab, actions } = current()
     if (e.key === 'F2' || (e.key === 'Enter' && e.altKey)) {
       e.preventDefault()
       startRename(title, tab, actions)
     } else if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault()
-      actions.select(tab.key)
+      actions.select(key)
     } else if (e.key === 'Delete') {
-      actions.close(tab.key)
+      actions.close(key)
     } else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
       const sibling = (e.key === 'ArrowRight' ? el.nextElementSibling : el.previousElementSibling) as HTMLElement | null
-      const key = sibling?.dataset.tabKey
-      if (key) actions.select(key)
+      const next = sibling?.dataset.tabKey
+      if (next) actions.select(next)
     }
   })
   el.addEventListener('dragstart', (e) => {
-    e.dataTransfer?.setData(TAB_MIME, tab.key)
-    e.dataTransfer?.setData('text/plain', tab.title)
+    e.dataTransfer?.setData(TAB_MIME, key)
+    e.dataTransfer?.setData('text/plain', current().tab.title)
     if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move'
     el.classList.add('dragging')
   })
   el.addEventListener('dragend', () => el.classList.remove('dragging'))
   return el
+}
+
+function updateTab(el: HTMLElement, tab: Tab, model: TabStripModel, actions: TabStripActions): void {
+  bound.set(el, { tab, actions })
+  const active = tab.key === model.active
+  const exited = tab.status === 'exited'
+  el.classList.toggle('active', active)
+  el.classList.toggle('exited', exited)
+  el.tabIndex = active ? 0 : -1
+  el.setAttribute('aria-selected', String(active))
+  el.title = `${tab.title}\n${tab.key}${exited ? '\nexited' : ''}\nDouble-click or F2 to rename; drag to move`
+  el.querySelector('.tab-kind')!.textContent = KIND_ICONS[tab.kind] ?? '›'
+  const title = el.querySelector<HTMLElement>('.tab-title')!
+  if (!title.querySelector('input')) title.textContent = tab.title
+  el.querySelector('.tab-close')!.setAttribute('aria-label', `Close ${tab.title}`)
+  const watchers = model.watchers(tab.key)
+  el.querySelector('.tab-watchers')!.replaceWith(watchers.length ? renderWatcherDots(watchers) : h('span.tab-watchers'))
 }
 
 function renderWatcherDots(watchers: PresenceEntry[]): HTMLElement {
