@@ -138,7 +138,10 @@ async function main() {
   const encoding = await import('lib0/encoding')
   const results = {}
 
-  for (const kind of (process.env.ORDER ?? 'tabula,reference').split(',')) {
+  process.setMaxListeners(100) // y-websocket adds an exit listener per provider
+  const kinds = ['tabula', 'reference']
+  const setups = {}
+  for (const kind of kinds) {
     const server = startChild(kind)
     const port = await server.ready
     const base = `ws://127.0.0.1:${port}`
@@ -146,21 +149,36 @@ async function main() {
     const protocols = kind === 'tabula' ? layout.wsProtocols(TOKEN) : []
     const provider = (room, doc = new Y.Doc()) =>
       new WebsocketProvider(serverUrl, room, doc, { protocols, WebSocketPolyfill: WebSocket, disableBc: true })
-    const r = (results[kind] = {})
-    console.log(`-- ${kind}`)
-
-    r.fanout = await fanout(provider)
-    console.log(`   fan-out p50 ${r.fanout.p50.toFixed(2)} ms, p99 ${r.fanout.p99.toFixed(2)} ms`)
-    r.size = await docSize(provider, server)
-    console.log(`   size: ${JSON.stringify(r.size)}`)
-    r.memory = await memory(serverUrl, protocols, server)
-    console.log(`   memory: rss ${mb(r.memory.rss)}, heap ${mb(r.memory.heapUsed)} (${r.memory.docs} docs loaded)`)
-    await server.ask('close')
+    setups[kind] = { server, serverUrl, protocols, provider }
+    results[kind] = {}
   }
+
+  // Fan-out rounds alternate between the servers, so JIT warm-up and machine noise in this
+  // (client) process fall on both alike.
+  const rounds = {}
+  for (const kind of kinds) rounds[kind] = await fanoutSetup(setups[kind].provider)
+  for (let i = 0; i < FANOUT_WARMUP + FANOUT_ROUNDS; i++) {
+    for (const kind of kinds) await rounds[kind].round(i, i >= FANOUT_WARMUP)
+  }
+  for (const kind of kinds) {
+    results[kind].fanout = rounds[kind].finish()
+    console.log(`${kind}: fan-out p50 ${results[kind].fanout.p50.toFixed(2)} ms, p99 ${results[kind].fanout.p99.toFixed(2)} ms`)
+  }
+  for (const kind of kinds) {
+    results[kind].size = await docSize(setups[kind].provider, setups[kind].server)
+    console.log(`${kind}: size ${JSON.stringify(results[kind].size)}`)
+  }
+  // Memory last and one server at a time: each is alone in its process, the other idle.
+  for (const kind of kinds) {
+    const { serverUrl, protocols, server } = setups[kind]
+    results[kind].memory = await memory(serverUrl, protocols, server)
+    console.log(`${kind}: memory rss ${mb(results[kind].memory.rss)}, heap ${mb(results[kind].memory.heapUsed)} (${results[kind].memory.docs} docs loaded)`)
+  }
+  for (const kind of kinds) await setups[kind].server.ask('close')
   printTable(results)
 
   // -- 1. fan-out ---------------------------------------------------------------------------
-  async function fanout(provider) {
+  async function fanoutSetup(provider) {
     const room = crypto.randomUUID()
     const writer = provider(room)
     const receivers = Array.from({ length: FANOUT_CLIENTS }, () => provider(room))
@@ -169,25 +187,29 @@ async function main() {
     let sentAt = 0
     let pending = 0
     let done = () => {}
-    const samples = []
     let recording = false
+    const samples = []
     for (const r of receivers) {
       r.doc.on('update', () => {
         if (recording) samples.push(performance.now() - sentAt)
         if (--pending === 0) done()
       })
     }
-    for (let i = 0; i < FANOUT_WARMUP + FANOUT_ROUNDS; i++) {
-      recording = i >= FANOUT_WARMUP
-      pending = FANOUT_CLIENTS
-      const all = new Promise((resolve) => (done = resolve))
-      sentAt = performance.now()
-      layout.setTitle(writer.doc, key, `title ${i}`)
-      await all
+    return {
+      async round(i, record) {
+        recording = record
+        pending = FANOUT_CLIENTS
+        const all = new Promise((resolve) => (done = resolve))
+        sentAt = performance.now()
+        layout.setTitle(writer.doc, key, `title ${i}`)
+        await all
+      },
+      finish() {
+        for (const p of [writer, ...receivers]) p.destroy()
+        samples.sort((a, b) => a - b)
+        return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), samples: samples.length }
+      },
     }
-    for (const p of [writer, ...receivers]) p.destroy()
-    samples.sort((a, b) => a - b)
-    return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), samples: samples.length }
   }
 
   // -- 2. memory ----------------------------------------------------------------------------

@@ -30,9 +30,10 @@ describe('SessionMap', () => {
     const map = newMap()
     const changes: SessionChange[] = []
     let output = ''
+    const decoder = new TextDecoder()
     map.onChange((change) => {
       changes.push(change)
-      if (change.type === 'added') map.onOutput(change.session.key, (data) => (output += data))
+      if (change.type === 'added') map.onOutput(change.session.key, (data) => (output += decoder.decode(data, { stream: true })))
     })
     const live = map.spawn(spec('hb-echo', 'printf "first line\\nsecond line"'))
     expect(changes).toEqual([{ type: 'added', workspace: WS, seq: 1, session: live.info() }])
@@ -70,6 +71,24 @@ describe('SessionMap', () => {
     const info = map.get('hb-quiet')!.info()
     expect(info).toMatchObject({ title: 'vim', activeViewer: 'viewer-1', cols: 120, rows: 40 })
     expect([map.get('hb-quiet')!.pty.cols, map.get('hb-quiet')!.pty.rows]).toEqual([120, 40])
+  })
+
+  it('delivers output as the bytes the program wrote, on a tty that still edits UTF-8 (IUTF8)', async () => {
+    const map = newMap()
+    const chunks: Uint8Array[] = []
+    let exited = false
+    map.onChange((change) => {
+      if (change.type === 'added') map.onOutput(change.session.key, (data) => chunks.push(data))
+      if (change.type === 'updated' && change.session.status === 'exited') exited = true
+    })
+    // Not a UTF-8 character on its own: a string decode would have turned it into U+FFFD.
+    map.spawn(spec('hb-bytes', 'printf "\\377 é "; stty -a'))
+    await until('the exit', () => exited)
+    const all = Buffer.concat(chunks)
+    expect(chunks.every((chunk) => chunk instanceof Uint8Array)).toBe(true)
+    expect([...all.subarray(0, 5)]).toEqual([0xff, 0x20, 0xc3, 0xa9, 0x20])
+    // node-pty sets IUTF8 only for utf8 sessions: switching its output to bytes must keep it.
+    expect(all.toString('utf8')).toMatch(/(^|[^-])iutf8/)
   })
 
   it('refuses a second PTY for a live key', () => {

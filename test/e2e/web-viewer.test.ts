@@ -131,8 +131,14 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await until('desktop drives', () => deskDriver.innerText(), (t) => t.includes('this viewer sets the size'))
     const bar = phone.getByTestId('drive-bar')
     await until('the phone is watching', () => bar.innerText(), (t) => t.includes('Watching'))
+    // Watching never resizes: the PTY keeps the desktop's size, which the phone shows too.
+    const deskSize = /(\d+)×(\d+)/.exec(await deskDriver.innerText())!
+    const pty = () => ws.sessions().find((x) => x.key === keys.alpha)!
+    expect([pty().cols, pty().rows]).toEqual([Number(deskSize[1]), Number(deskSize[2])])
+    expect(await bar.innerText()).toContain(`${deskSize[1]}×${deskSize[2]}`)
     await phone.getByTestId('drive').click()
     await until('the phone drives', () => bar.innerText(), (t) => t.includes('Driving'))
+    await until('the PTY takes the phone size', async () => pty().cols, (cols) => cols < 70)
     await until('desktop sees the phone driving', () => deskDriver.innerText(), (t) => t.includes('size set by Pocket (phone)'))
     await desktop.getByTestId('drive-here').first().click()
     await until('desktop drives again', () => deskDriver.innerText(), (t) => t.includes('this viewer sets the size'))
@@ -158,20 +164,25 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await until('the phone banner clears', () => banner.isHidden(), (hidden) => hidden)
   })
 
-  it('an edit made offline survives closing the page and reaches the others later', async () => {
+  it('an edit made offline survives a reload while offline, and reaches the others when back', async () => {
+    // The page's service worker is what lets it load with no connection.
+    await phone.evaluate(() => navigator.serviceWorker.ready.then(() => true))
     await phoneCtx.setOffline(true)
-    await until('phone offline', () => phone.getByTestId('status-banner').innerText(), (t) => t.startsWith('Offline'))
+    const banner = () => phone.getByTestId('status-banner').innerText()
+    await until('phone offline', banner, (t) => t.startsWith('Offline'))
     await phone.getByTestId('tabs-button').click()
-    await phone.locator('.sheet-row', { hasText: 'build' }).getByTestId('move-up').click()
+    await phone.locator(`.sheet-row[data-tab-key="${keys.beta}"]`).getByTestId('move-up').click()
     await until('the phone shows its own move', phoneTitles, same(['logs', 'build', 'server']))
-    await until('the move is stored as waiting', () => phone.getByTestId('status-banner').innerText(), (t) => t.includes('waiting to sync'))
-    await phone.close()
+    await until('the move is waiting', banner, (t) => t.includes('waiting to sync'))
+
+    await phone.reload()
+    await until('after the reload the phone still shows its move', phoneTitles, same(['logs', 'build', 'server']))
+    await until('and still says it is offline', banner, (t) => t.startsWith('Offline'))
     expect(await desktopTitles()).toEqual(['logs', 'server', 'build'])
 
     await phoneCtx.setOffline(false)
-    phone = await openViewer(phoneCtx, 'Pocket')
-    await until('the desktop gets the move the closed page kept', desktopTitles, same(['logs', 'build', 'server']))
-    await until('the reopened phone agrees', phoneTitles, same(['logs', 'build', 'server']))
+    await until('the desktop gets the move the reloaded page kept', desktopTitles, same(['logs', 'build', 'server']))
+    await until('the phone banner clears', () => phone.getByTestId('status-banner').isHidden(), (hidden) => hidden)
   })
 
   it('an exited tab shows its exit code, with restart and close', async () => {
@@ -193,6 +204,15 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await desktop.locator('.desktop .tab', { hasText: 'build' }).dragTo(target)
     await until('build sits in the second group', () => desktop.locator('.desktop section.group').nth(1).locator('.tab .tab-title').allInnerTexts(), same(['build']))
     await until('the phone still lists every tab once', phoneTitles, same(['logs', 'server', 'build']))
+
+    // Something worth looking at for the screenshots.
+    const buildTerm = desktop.locator(`.desktop [data-term-key="${keys.beta}"]`)
+    await buildTerm.click()
+    await desktop.keyboard.type(`for p in protocol daemon sync-server client-sdk web; do printf '\\e[1;32m\\u2713\\e[0m built \\e[36m%s\\e[0m\\n' $p; done`)
+    await desktop.keyboard.press('Enter')
+    await until('the build output', () => terminalText(buildTerm), (t) => t.includes('built web'))
+    await phone.locator('.chip', { hasText: 'server' }).click()
+    await until('the phone shows the server screen', () => terminalText(phone.locator(`.phone [data-term-key="${keys.alpha}"]`)), (t) => t.includes('from-desk-42'))
     await screenshot(desktop, 'web-desktop.png')
     await screenshot(phone, 'web-phone.png')
   })
@@ -201,6 +221,21 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await run(process.execPath, [TABULA_BIN, 'close', keys.gamma!, '--workspace', workspaceId, '--home', tabula.home])
     await until('desktop drops the closed tab', desktopTitles, same(['server', 'build']))
     await until('phone drops the closed tab', phoneTitles, same(['server', 'build']))
+  })
+
+  it('without a workspace in the link, offers a picker, and opens a project by path', async () => {
+    const ctx = await browser.newContext(DESKTOP)
+    const page = await ctx.newPage()
+    watchErrors(page, 'picker', errors)
+    await page.goto(viewerUrl(tabula.url, tabula.token, { renderer: 'dom' }))
+    const picker = page.getByTestId('picker')
+    await picker.locator(`[data-workspace="${workspaceId}"]`).click()
+    await until('the chosen workspace opens', () => page.locator('.desktop .tab .tab-title').allInnerTexts(), same(['server', 'build']))
+    await page.getByRole('button', { name: 'Workspaces' }).click()
+    await page.getByRole('textbox', { name: 'Project path' }).fill('/tmp')
+    await page.getByRole('button', { name: 'Open' }).click()
+    await until('the new, empty workspace opens', () => page.locator('.desktop .empty-state').innerText(), (t) => t.includes('No tabs here yet'))
+    await ctx.close()
   })
 
   it('shows a clear page without a token and with a wrong one', async () => {

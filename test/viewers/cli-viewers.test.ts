@@ -106,7 +106,7 @@ describe('tabula attach', () => {
     await out.waitFor('sleep 30')
     pty.write('\x03')
     pty.write('echo still-here\r')
-    await out.waitFor(/\r\nstill-here/)
+    await out.waitFor(/[\r\n]still-here/)
     pty.resize(120, 40)
     await waitForSync(async () => sessionOf(keys.one!)?.cols === 120 && sessionOf(keys.one!)?.rows === 40)
     pty.write('\x1d')

@@ -41,6 +41,8 @@ function runAttached(handle: TerminalHandle, key: string, drive: boolean): Promi
   const tty = stdin.isTTY === true
   return new Promise<number>((resolve) => {
     let finished = false
+    // The SDK drops input sent before the daemon's snapshot arrives; keep what is typed until then.
+    let early: string[] | null = []
     const finish = (message: string, code: number) => {
       if (finished) return
       finished = true
@@ -56,14 +58,15 @@ function runAttached(handle: TerminalHandle, key: string, drive: boolean): Promi
       stdout.write(`[${message}]\n`)
       resolve(code)
     }
+    const send = (data: string) => (early ? early.push(data) : handle.write(data))
     const onInput = (chunk: Buffer) => {
       const at = chunk.indexOf(DETACH_BYTE)
       if (at >= 0) {
-        if (at > 0) handle.write(chunk.subarray(0, at).toString('utf8'))
+        if (at > 0) send(chunk.subarray(0, at).toString('utf8'))
         finish(`detached from ${key}`, 0)
         return
       }
-      handle.write(chunk.toString('utf8'))
+      send(chunk.toString('utf8'))
     }
     const onResize = () => {
       if (drive && stdout.columns && stdout.rows) handle.resize(stdout.columns, stdout.rows)
@@ -78,7 +81,15 @@ function runAttached(handle: TerminalHandle, key: string, drive: boolean): Promi
     process.on('SIGTERM', onSignal)
     process.on('SIGHUP', onSignal)
 
-    handle.onData((data) => stdout.write(data))
+    handle.onData((data) => {
+      stdout.write(data)
+      if (early) {
+        const typed = early.join('')
+        early = null
+        // After the SDK has marked the handle attached, which it does once this callback returns.
+        if (typed) queueMicrotask(() => handle.write(typed))
+      }
+    })
     handle.onExit((exitCode) => finish(`${key} exited with code ${exitCode ?? 'unknown'}`, exitCode ?? 1))
     handle.onClosed((reason) => finish(`${key} was closed${reason ? `: ${reason}` : ''}`, 0))
     if (drive) {

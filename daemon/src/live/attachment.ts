@@ -3,7 +3,7 @@
  * live output; on overflow, a dropped backlog and a fresh snapshot (resync).
  */
 import type { ServerFrame } from '@tabula/protocol'
-import type { Mirror, Snapshot } from './mirror.js'
+import { OutputChunk, type Mirror, type Snapshot } from './mirror.js'
 import type { Viewer } from './viewer.js'
 
 type State =
@@ -15,7 +15,7 @@ type State =
 
 export class Attachment {
   private state: State = 'cutting'
-  private held: Array<Buffer | ServerFrame> = []
+  private held: Array<OutputChunk | ServerFrame> = []
   private stopOutput: (() => void) | null = null
   private stopDrain: (() => void) | null = null
   private disposed = false
@@ -31,7 +31,7 @@ export class Attachment {
 
   /** Subscribes and asks for the snapshot; `after` frames follow the `attached` frame. */
   start(after: ServerFrame[] = []): void {
-    this.stopOutput = this.mirror.subscribe((bytes) => this.output(bytes))
+    this.stopOutput = this.mirror.subscribe((chunk) => this.output(chunk))
     this.cut((snap) => {
       this.viewer.send({
         type: 'attached',
@@ -61,11 +61,11 @@ export class Attachment {
     this.held = []
   }
 
-  private output(bytes: Buffer): void {
+  private output(chunk: OutputChunk): void {
     if (this.disposed) return
     if (this.state === 'cutting') {
-      this.held.push(bytes)
-    } else if (this.state === 'live' && !this.viewer.sendOutput(this.ch, bytes)) {
+      this.held.push(chunk)
+    } else if (this.state === 'live' && !this.viewer.sendOutput(this.ch, chunk)) {
       this.fallBehind()
     }
   }
@@ -82,6 +82,9 @@ export class Attachment {
   }
 
   private cut(send: (snap: Snapshot) => void): void {
+    // Output the mirror still batches lies before the cut: it must reach this attachment (and be
+    // dropped while stale) before output starts being held for after the snapshot.
+    this.mirror.flush()
     this.state = 'cutting'
     this.mirror.cut((snap) => {
       if (this.disposed) return
@@ -90,7 +93,7 @@ export class Attachment {
       const held = this.held
       this.held = []
       for (const item of held) {
-        if (Buffer.isBuffer(item)) this.output(item)
+        if (item instanceof OutputChunk) this.output(item)
         else this.control(item)
       }
     })

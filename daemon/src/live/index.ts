@@ -116,6 +116,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   }
 
   function endMirror(key: string): void {
+    // Output read before the close still reaches the viewers, ahead of their `detached`.
+    mirrors.get(key)?.mirror.flush()
     for (const attachment of attached.get(key) ?? []) {
       attachment.control({ type: 'detached', ch: attachment.ch, reason: 'closed' })
       attachment.dispose()
@@ -133,6 +135,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     const entry = mirrors.get(session.key)
     if (!entry || entry.exit || session.status !== 'exited') return
     entry.exit = { exitCode: session.exitCode }
+    // The program's last output comes before the news that it exited.
+    entry.mirror.flush()
     for (const attachment of attached.get(session.key) ?? []) {
       attachment.control({ type: 'exit', ch: attachment.ch, exitCode: session.exitCode })
     }

@@ -6,23 +6,35 @@
 import type { IPty } from 'node-pty'
 import type { ScreenHost, ScreenPort } from './screen-host.js'
 import type { Snapshot } from './screen.js'
+import { OutputChunk } from './output.js'
 
 export type { Snapshot } from './screen.js'
+export { OutputChunk } from './output.js'
 
 /**
- * Flow control watermarks, in UTF-16 code units written to the headless terminal but not yet
+ * Flow control watermarks, in bytes of output written to the headless terminal but not yet
  * parsed by it. Above HIGH the PTY is paused (the program then blocks in write(2), as under a
  * slow real terminal); below LOW it is resumed. HIGH is large enough that the parser always has
  * several 12 ms slices of work queued, so a flood is never limited by the pause/resume round
  * trip; LOW leaves a slice in hand when the PTY resumes. Together they bound the unparsed
- * backlog to about HIGH + one PTY read (~2 MB of strings) however fast the program writes: far
- * below xterm's own 50 MB discard limit, so no byte is ever dropped from the screen.
+ * backlog to about HIGH + one output batch however fast the program writes: far below xterm's
+ * own 50 MB discard limit, so no byte is ever dropped from the screen.
  */
-export const FLOW_HIGH_WATERMARK = 1024 * 1024
-export const FLOW_LOW_WATERMARK = 256 * 1024
+const WM = /wm:([0-9.]+):([0-9.]+)/.exec(process.env.TABULA_EXP ?? '')
+export const FLOW_HIGH_WATERMARK = WM ? Number(WM[1]) * 1024 * 1024 : 1024 * 1024
+export const FLOW_LOW_WATERMARK = WM ? Number(WM[2]) * 1024 * 1024 : 256 * 1024
 
-/** Receives every chunk of output, as UTF-8 bytes encoded once for all receivers. */
-export type OutputSink = (bytes: Buffer) => void
+/**
+ * PTY reads that arrive in one turn of the event loop are merged into one chunk, which becomes
+ * one message to the parser and one frame per viewer: a flood otherwise costs a message and a
+ * socket write per 4 KB read. The chunk goes out at the end of the turn (setImmediate runs right
+ * after the I/O that delivered the reads), so an echoed keystroke is not delayed; past this size
+ * it goes out at once, which bounds a frame and keeps a chunk a small share of the flow window.
+ */
+export const MAX_OUTPUT_BATCH_BYTES = 128 * 1024
+
+/** Receives every chunk of output, once, shared with every other receiver (do not modify it). */
+export type OutputSink = (chunk: OutputChunk) => void
 
 export interface MirrorOptions {
   cols: number
@@ -34,12 +46,22 @@ export interface MirrorOptions {
   onTitle(title: string): void
 }
 
+const DBG = { pauses: 0, pausedAt: 0, pausedMs: 0, credits: 0, empty: 0, flushes: 0 }
+if (process.env.TABULA_EXP) setInterval(() => { if (DBG.credits) process.stderr.write(JSON.stringify(DBG) + '\n'); DBG.pauses = DBG.pausedMs = DBG.credits = DBG.empty = DBG.flushes = 0 }, 1000).unref()
 export class Mirror {
   private readonly screen: ScreenPort
   private readonly sinks = new Set<OutputSink>()
   private unparsed = 0
   private paused = false
   private disposed = false
+  /** Reads of this turn, not yet sent to the screen and the receivers. */
+  private pending: Uint8Array[] = []
+  private pendingBytes = 0
+  private flushScheduled = false
+  private readonly flushSoon = () => {
+    this.flushScheduled = false
+    this.flush()
+  }
 
   constructor(private readonly opts: MirrorOptions) {
     this.screen = opts.host.open(
@@ -48,42 +70,67 @@ export class Mirror {
     )
   }
 
-  /** PTY output, in order. Goes to the screen and, at once, to every live receiver. */
-  write(data: string): void {
-    if (this.disposed) return
+  /** PTY output, in order. Goes to the screen and to every live receiver at the end of the turn. */
+  write(data: Uint8Array): void {
+    if (this.disposed || data.length === 0) return
     this.unparsed += data.length
-    this.screen.write(data)
     if (!this.paused && this.unparsed > FLOW_HIGH_WATERMARK) {
+      DBG.pauses++; DBG.pausedAt = performance.now()
       this.paused = true
       safely(() => this.opts.pty.pause())
     }
-    if (this.sinks.size === 0) return
-    const bytes = Buffer.from(data, 'utf8')
-    for (const sink of this.sinks) sink(bytes)
+    this.pending.push(data)
+    this.pendingBytes += data.length
+    if (this.pendingBytes >= MAX_OUTPUT_BATCH_BYTES) this.flush()
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(this.flushSoon)
+    }
+  }
+
+  /**
+   * Sends the output batched so far to the screen and the receivers now. Anything that must be
+   * ordered after it (a snapshot cut, a resize, an exit) calls this first.
+   */
+  flush(): void {
+    if (this.pendingBytes === 0 || this.disposed) return
+    DBG.flushes++
+    const chunk = new OutputChunk(this.pending, this.pendingBytes)
+    this.pending = []
+    this.pendingBytes = 0
+    this.screen.write(chunk.bytes)
+    for (const sink of this.sinks) sink(chunk)
   }
 
   /** Credit comes back when the parser has consumed a chunk, not when it was read. */
   private parsed(size: number): void {
     this.unparsed -= size
+    DBG.credits++
+    if (this.unparsed === 0) DBG.empty++
     if (this.paused && this.unparsed < FLOW_LOW_WATERMARK) {
+      DBG.pausedMs += performance.now() - DBG.pausedAt
       this.paused = false
       if (!this.disposed) safely(() => this.opts.pty.resume())
     }
   }
 
+  /** Receives output from this point of the stream on (what was batched before goes to the others). */
   subscribe(sink: OutputSink): () => void {
+    this.flush()
     this.sinks.add(sink)
     return () => this.sinks.delete(sink)
   }
 
   /**
    * Calls `ready` with a snapshot taken exactly at this point of the output stream: it holds
-   * every chunk written before this call and none written after. Chunks written after reach
-   * subscribers through `write`, so a receiver that holds them until `ready` and then plays
-   * them gets the stream with no gap and no repeat.
+   * every chunk written before this call and none written after. Output still batched is
+   * flushed first, so subscribers receive it *during* this call: a receiver that wants the cut
+   * calls `flush()` before it starts holding output, holds what arrives from then on until
+   * `ready`, and then plays it, and so gets the stream with no gap and no repeat.
    */
   cut(ready: (snapshot: Snapshot) => void): void {
     if (this.disposed) return
+    this.flush()
     this.screen.cut((snapshot) => {
       if (!this.disposed) ready(snapshot)
     })
@@ -91,7 +138,9 @@ export class Mirror {
 
   /** Resizes the headless terminal at this point of the stream (in order with output). */
   resize(cols: number, rows: number): void {
-    if (!this.disposed) this.screen.resize(cols, rows)
+    if (this.disposed) return
+    this.flush()
+    this.screen.resize(cols, rows)
   }
 
   /** Unparsed backlog, for diagnostics. */
@@ -103,6 +152,8 @@ export class Mirror {
     if (this.disposed) return
     this.disposed = true
     this.sinks.clear()
+    this.pending = []
+    this.pendingBytes = 0
     if (this.paused) safely(() => this.opts.pty.resume())
     this.screen.dispose()
   }

@@ -14,14 +14,15 @@ import { HeadlessScreen, type ScreenOptions, type Snapshot } from './screen.js'
 
 /** One screen as its mirror sees it: write, cut, resize, dispose; parsed credit and titles come back. */
 export interface ScreenPort {
-  write(data: string): void
+  /** Output bytes, in order; the port copies what it needs to keep (the caller shares `data`). */
+  write(data: Uint8Array): void
   cut(ready: (snapshot: Snapshot) => void): void
   resize(cols: number, rows: number): void
   dispose(): void
 }
 
 export interface ScreenEvents {
-  /** `size` UTF-16 code units written earlier have been parsed (flow-control credit). */
+  /** `size` bytes written earlier have been parsed (flow-control credit). */
   parsed(size: number): void
   title(title: string): void
 }
@@ -35,7 +36,7 @@ export interface ScreenHost {
 
 export type ToWorker =
   | { op: 'open'; id: number; opts: ScreenOptions }
-  | { op: 'write'; id: number; data: string }
+  | { op: 'write'; id: number; data: Uint8Array }
   | { op: 'cut'; id: number; cut: number }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'dispose'; id: number }
@@ -44,13 +45,6 @@ export type FromWorker =
   | { op: 'parsed'; id: number; size: number }
   | { op: 'title'; id: number; title: string }
   | { op: 'snapshot'; id: number; cut: number; snapshot: Snapshot }
-
-/**
- * Output posted to the worker in one message, at most (UTF-16 code units). Batching saves a
- * message per 4 KB PTY read; the cap keeps one message from holding a large share of the
- * flow-control window.
- */
-export const MAX_WRITE_BATCH = 64 * 1024
 
 /** Screens in this thread: simple, and what tests running from sources get. */
 export function localScreenHost(): ScreenHost {
@@ -99,41 +93,23 @@ export function workerScreenHost(): ScreenHost {
       const screen = { events, cuts: new Map<number, (s: Snapshot) => void>() }
       screens.set(id, screen)
       post({ op: 'open', id, opts })
-      // Reads that arrive in one turn of the event loop travel as one message; anything else
-      // (cut, resize, dispose) sends them first, so the worker sees everything in order.
-      let batch: string[] = []
-      let batched = 0
-      let scheduled = false
-      const flush = () => {
-        if (batch.length === 0) return
-        post({ op: 'write', id, data: batch.length === 1 ? batch[0]! : batch.join('') })
-        batch = []
-        batched = 0
-      }
       return {
         write(data) {
-          batch.push(data)
-          batched += data.length
-          if (batched >= MAX_WRITE_BATCH) return flush()
-          if (scheduled) return
-          scheduled = true
-          setImmediate(() => {
-            scheduled = false
-            flush()
-          })
+          // The mirror batches reads (one message per turn of the event loop). The bytes are
+          // shared with the viewers' frames, so the worker gets its own copy, moved rather than
+          // copied a second time by postMessage.
+          const copy = new Uint8Array(data)
+          worker.postMessage({ op: 'write', id, data: copy } satisfies ToWorker, [copy.buffer])
         },
         cut(ready) {
-          flush()
           const cut = nextCut++
           screen.cuts.set(cut, ready)
           post({ op: 'cut', id, cut })
         },
         resize(cols, rows) {
-          flush()
           post({ op: 'resize', id, cols, rows })
         },
         dispose() {
-          batch = []
           screens.delete(id)
           post({ op: 'dispose', id })
         },

@@ -38,7 +38,7 @@ port.on('message', (message: ToWorker) => {
       screens.set(id, new HeadlessScreen(message.opts, (title) => send({ op: 'title', id, title })))
       return
     case 'write': {
-      const size = message.data.length
+      const size = message.data.byteLength
       screens.get(id)?.write(message.data, () => addCredit(id, size))
       return
     }

@@ -32,9 +32,18 @@ export class HeadlessScreen {
     this.term.onTitleChange(onTitle)
   }
 
-  /** `parsed` runs once this chunk has been parsed, before the next one is. */
-  write(data: string, parsed: () => void): void {
-    if (!this.disposed) this.term.write(data, parsed)
+  /**
+   * `parsed` runs once this chunk has been parsed, before the next one is. Bytes are UTF-8; a
+   * character split across two writes is joined by xterm's decoder.
+   */
+  write(data: Uint8Array, parsed: () => void): void {
+    if (this.disposed) return
+    if (process.env.TABULA_EXP?.includes('sync')) {
+      ;(this.term as any)._core.writeSync(data)
+      parsed()
+      return
+    }
+    this.term.write(data, parsed)
   }
 
   /**

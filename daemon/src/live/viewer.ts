@@ -5,6 +5,7 @@
  */
 import type { WebSocket } from 'ws'
 import { BINARY_OUTPUT, type ServerFrame } from '@tabula/protocol'
+import { OUTPUT_HEADER_BYTES, type OutputChunk } from './output.js'
 
 /**
  * Bytes handed to the socket and not yet flushed to the kernel. Beyond this, frames wait in our
@@ -31,7 +32,8 @@ export const VIEWER_HARD_LIMIT_BYTES = 64 * 1024 * 1024
 /**
  * Consecutive queued output chunks of one channel are merged into one binary frame up to this
  * size: fewer frames and syscalls under a flood, while a frame stays small enough to interleave
- * with other channels' output.
+ * with other channels' output. (A chunk that is sent on its own goes out as the frame the mirror
+ * built once for every viewer; only merging copies.)
  */
 export const MAX_OUTPUT_FRAME_BYTES = 256 * 1024
 
@@ -39,7 +41,7 @@ export const MAX_OUTPUT_FRAME_BYTES = 256 * 1024
 export const CLOSE_TOO_SLOW = 1013
 
 type Item =
-  | { kind: 'output'; ch: number; chunks: Buffer[]; bytes: number }
+  | { kind: 'output'; ch: number; chunks: OutputChunk[]; bytes: number }
   | { kind: 'control'; text: string; bytes: number }
 
 export class Viewer {
@@ -76,19 +78,20 @@ export class Viewer {
    * Queues terminal output. Returns false, and queues nothing, when the viewer is too far behind:
    * the caller then drops the channel's backlog (dropOutput) and resyncs it later.
    */
-  sendOutput(ch: number, bytes: Buffer): boolean {
+  sendOutput(ch: number, chunk: OutputChunk): boolean {
     if (this.closed) return true
-    if (this.queuedOutput + bytes.length > VIEWER_QUEUE_LIMIT_BYTES) return false
+    const bytes = chunk.size
+    if (this.queuedOutput + bytes > VIEWER_QUEUE_LIMIT_BYTES) return false
     const last = this.queue[this.queue.length - 1]
-    if (last?.kind === 'output' && last.ch === ch && last.bytes + bytes.length <= MAX_OUTPUT_FRAME_BYTES) {
-      last.chunks.push(bytes)
-      last.bytes += bytes.length
-      this.queuedOutput += bytes.length
-      this.queuedTotal += bytes.length
+    if (last?.kind === 'output' && last.ch === ch && last.bytes + bytes <= MAX_OUTPUT_FRAME_BYTES) {
+      last.chunks.push(chunk)
+      last.bytes += bytes
+      this.queuedOutput += bytes
+      this.queuedTotal += bytes
       this.flush()
       return true
     }
-    this.push({ kind: 'output', ch, chunks: [bytes], bytes: bytes.length })
+    this.push({ kind: 'output', ch, chunks: [chunk], bytes })
     return true
   }
 
@@ -163,15 +166,16 @@ export class Viewer {
   }
 }
 
-/** `encodeOutputFrame` over several chunks, copying each byte once. */
-function outputFrame(ch: number, chunks: Buffer[], bytes: number): Buffer {
-  const frame = Buffer.allocUnsafe(5 + bytes)
+/** One binary frame for queued chunks: the shared frame of a lone chunk, else a merged copy. */
+function outputFrame(ch: number, chunks: OutputChunk[], bytes: number): Buffer {
+  if (chunks.length === 1) return chunks[0]!.frame(ch)
+  const frame = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES + bytes)
   frame[0] = BINARY_OUTPUT
   frame.writeUInt32BE(ch, 1)
-  let at = 5
+  let at = OUTPUT_HEADER_BYTES
   for (const chunk of chunks) {
-    chunk.copy(frame, at)
-    at += chunk.length
+    frame.set(chunk.bytes, at)
+    at += chunk.size
   }
   return frame
 }

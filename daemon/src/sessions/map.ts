@@ -31,7 +31,7 @@ interface Entry {
   record: Session
   live: LiveSession
   closeOnExit: boolean
-  outputs: Set<(data: string) => void>
+  outputs: Set<(data: Uint8Array) => void>
   subscriptions: IDisposable[]
 }
 
@@ -68,7 +68,7 @@ export class SessionMap implements SessionMapView {
     return () => this.#listeners.delete(listener)
   }
 
-  onOutput(key: string, listener: (data: string) => void): () => void {
+  onOutput(key: string, listener: (data: Uint8Array) => void): () => void {
     const entry = this.#entries.get(key)
     if (!entry) return () => {}
     entry.outputs.add(listener)
@@ -91,6 +91,7 @@ export class SessionMap implements SessionMapView {
       cwd: spec.cwd,
       env: sessionEnv(spec),
     })
+    deliverBytes(pty)
     const record: Session = {
       key: spec.key,
       workspace: spec.workspace,
@@ -115,7 +116,8 @@ export class SessionMap implements SessionMapView {
       subscriptions: [],
     }
     entry.subscriptions.push(
-      pty.onData((data) => this.#fanOut(entry, data)),
+      // Strings only when deliverBytes could not switch this PTY to bytes (see there).
+      pty.onData((data: string | Buffer) => this.#fanOut(entry, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)),
       pty.onExit(({ exitCode, signal }) => this.#exited(entry, signal ? 128 + signal : exitCode)),
     )
     this.#entries.set(spec.key, entry)
@@ -205,7 +207,7 @@ export class SessionMap implements SessionMapView {
     this.#emit({ type: 'updated', workspace: entry.record.workspace, seq: ++this.#seq, session: snapshot(entry.record) })
   }
 
-  #fanOut(entry: Entry, data: string): void {
+  #fanOut(entry: Entry, data: Uint8Array): void {
     for (const listener of entry.outputs) {
       try {
         listener(data)
@@ -234,6 +236,25 @@ function sessionEnv(spec: SpawnSpec): Record<string, string> {
   env.TABULA_SESSION_KEY = spec.key
   env.TABULA_WORKSPACE = spec.workspace
   return env
+}
+
+/**
+ * Makes the PTY deliver its output as Buffers, exactly as read, instead of decoded strings. The
+ * live channel needs bytes: the headless terminal parses UTF-8 itself and viewers get the bytes
+ * unchanged, so decoding here (and encoding again for every frame) would be pure overhead on
+ * the path that limits a flood. node-pty's own `encoding: null` would do it, but node-pty sets
+ * the tty's IUTF8 flag only for utf8 sessions, and without it the kernel's line editing (cooked
+ * mode: `read`, `cat`, a password prompt) erases half a character on backspace. So the PTY is
+ * spawned as utf8 and the decoder of its socket removed here, before the first read (reads only
+ * happen on a later turn of the event loop). node-pty keeps that socket in a private field: if
+ * it is ever not there, output simply stays strings and the caller encodes it.
+ */
+function deliverBytes(pty: IPty): void {
+  const socket = (pty as unknown as { _socket?: { _readableState?: { decoder?: unknown; encoding?: unknown } } })._socket
+  const state = socket?._readableState
+  if (!state || !('decoder' in state)) return
+  state.decoder = null
+  state.encoding = null
 }
 
 function snapshot(record: Session): Session {

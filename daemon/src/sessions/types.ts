@@ -30,8 +30,13 @@ export interface SessionMapView {
    * the PTY can deliver a byte, so a subscriber sees all of a session's output.
    */
   onChange(listener: (change: SessionChange) => void): () => void
-  /** Raw PTY output of one session, in order (one node-pty listener per session, fanned out). */
-  onOutput(key: string, listener: (data: string) => void): () => void
+  /**
+   * Raw PTY output of one session, in order, as the bytes the program wrote (one node-pty
+   * listener per session, fanned out). A chunk may end inside a multi-byte UTF-8 character; the
+   * next chunk carries the rest. Listeners must not modify the bytes: every listener gets the
+   * same array.
+   */
+  onOutput(key: string, listener: (data: Uint8Array) => void): () => void
   /** Resizes the PTY and records the size; emits `updated` (only when the size changed). */
   resize(key: string, cols: number, rows: number): void
   /** Records a title or the active viewer; emits `updated` (only when something changed). */

@@ -124,6 +124,8 @@ export class TabPty implements vscode.Pseudoterminal {
   private size: vscode.TerminalDimensions | undefined
   private driving = false
   private quiet = false
+  /** Input typed before the first screen arrives (the SDK drops input until it is attached). */
+  private early: string[] | null = []
 
   constructor(
     api: EditorApi,
@@ -146,7 +148,15 @@ export class TabPty implements vscode.Pseudoterminal {
     this.size = initialDimensions
     const handle = this.ws.attach(this.key)
     this.handle = handle
-    handle.onData((data) => this.writeEmitter.fire(data))
+    handle.onData((data) => {
+      this.writeEmitter.fire(data)
+      if (this.early) {
+        const typed = this.early.join('')
+        this.early = null
+        // After the SDK has marked the handle attached, which it does once this callback returns.
+        if (typed) queueMicrotask(() => handle.write(typed))
+      }
+    })
     handle.onSize(({ cols, rows, activeViewer }) => {
       const driving = activeViewer !== null && activeViewer === this.client.viewerId
       if (driving && !this.driving && this.size) handle.resize(this.size.columns, this.size.rows)
@@ -162,7 +172,8 @@ export class TabPty implements vscode.Pseudoterminal {
 
   handleInput(data: string): void {
     // Input makes this viewer the driver at the daemon; its size follows in onSize.
-    this.handle?.write(data)
+    if (this.early) this.early.push(data)
+    else this.handle?.write(data)
   }
 
   setDimensions(dimensions: vscode.TerminalDimensions): void {

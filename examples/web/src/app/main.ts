@@ -111,6 +111,10 @@ function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], 
   })
 }
 
+// Lets a reload work offline (see static/sw.js). Only where service workers exist: a secure
+// context, which loopback addresses are.
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {})
+
 boot().catch((err: unknown) => {
   show(h('div.page-card', {}, h('h1', {}, 'Something went wrong'), h('pre', {}, err instanceof Error ? err.stack ?? err.message : String(err))))
 })

@@ -83,13 +83,15 @@ export class PhoneView {
     const tabs = this.orderedTabs()
     this.session.prune(tabs)
     if (!this.current || !tabs.some((t) => t.key === this.current)) this.current = tabs[0]?.key ?? null
+    // Presence reports the SDK's selection: keep it on the tab this phone shows.
+    const shown = tabs.find((t) => t.key === this.current)
+    if (shown && this.session.ws.activeTabs()[shown.group] !== shown.key) this.session.ws.setActiveTab(shown.key)
     this.renderChips(tabs)
     this.renderSheet(tabs)
     this.renderStage(tabs.find((t) => t.key === this.current) ?? null)
   }
 
   private select(key: string): void {
-    if (key === this.current) return
     this.current = key
     this.session.ws.setActiveTab(key)
     this.render()

@@ -47,7 +47,6 @@ function gutter(splitEl: HTMLElement, node: PaneSplitNode, index: number, action
     const children = [...splitEl.children].filter((c) => c.classList.contains('split-child')) as HTMLElement[]
     const before = children[index - 1]!
     const after = children[index]!
-    const total = row ? splitEl.clientWidth : splitEl.clientHeight
     const startA = row ? before.offsetWidth : before.offsetHeight
     const startB = row ? after.offsetWidth : after.offsetHeight
     const start = row ? down.clientX : down.clientY
@@ -63,7 +62,6 @@ function gutter(splitEl: HTMLElement, node: PaneSplitNode, index: number, action
       b = pairShare - a
       before.style.flex = `${a} 1 0`
       after.style.flex = `${b} 1 0`
-      void total
     }
     const up = () => {
       el.removeEventListener('pointermove', move)

@@ -1,0 +1,52 @@
+/**
+ * One piece of a terminal's output as it travels to the screen and to every viewer. The bytes are
+ * laid out after room for the binary frame header, so the frame for a channel is built once, in
+ * place, and the same buffer goes to every viewer that shows the terminal on that channel (the
+ * usual case: each viewer's first terminal is channel 1). No per-viewer copy, no re-encoding.
+ */
+import { BINARY_OUTPUT } from '@tabula/protocol'
+
+/** `[0x01][ch: uint32 BE]` in front of the output bytes (docs/protocol.md §2). */
+export const OUTPUT_HEADER_BYTES = 5
+
+export class OutputChunk {
+  /** The output, exactly as the program wrote it (it may end inside a UTF-8 character). */
+  readonly bytes: Uint8Array
+  private readonly buffer: Buffer
+  /** The channel whose header `buffer` carries, once one was asked for. */
+  private headerCh: number | null = null
+  /** Frames for further channels, each a copy (rare: a viewer numbering its channels its own way). */
+  private others: Map<number, Buffer> | null = null
+
+  /** Copies `chunks` once, behind the room for a header. */
+  constructor(chunks: readonly Uint8Array[], size: number) {
+    this.buffer = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES + size)
+    let at = OUTPUT_HEADER_BYTES
+    for (const chunk of chunks) {
+      this.buffer.set(chunk, at)
+      at += chunk.length
+    }
+    this.bytes = this.buffer.subarray(OUTPUT_HEADER_BYTES)
+  }
+
+  get size(): number {
+    return this.bytes.length
+  }
+
+  /** The binary output frame of this chunk for channel `ch`; built once per channel, shared. */
+  frame(ch: number): Buffer {
+    if (this.headerCh === null) {
+      this.buffer[0] = BINARY_OUTPUT
+      this.buffer.writeUInt32BE(ch, 1)
+      this.headerCh = ch
+    }
+    if (ch === this.headerCh) return this.buffer
+    let frame = (this.others ??= new Map()).get(ch)
+    if (!frame) {
+      frame = Buffer.from(this.buffer)
+      frame.writeUInt32BE(ch, 1)
+      this.others.set(ch, frame)
+    }
+    return frame
+  }
+}
