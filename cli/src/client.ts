@@ -11,7 +11,8 @@ import type { ClientFlags } from './options.js'
 export class TabulaClient {
   constructor(
     readonly url: string,
-    private readonly token: string,
+    /** Also what the SDK presents when a command opens a workspace through it. */
+    readonly token: string,
     private readonly notRunning: string,
   ) {}
 

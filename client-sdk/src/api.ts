@@ -2,11 +2,13 @@
  * The public surface of @tabula/client-sdk (SPEC §8). Everything a program embedding the SDK
  * touches is declared here; the classes that implement it are internal and may change.
  */
-import type { LayoutView, Session, SessionKind, SessionStatus, ViewerInfo } from '@tabula/protocol'
+import type { CreateWorkspaceRequest, LayoutView, Session, SessionKind, SessionStatus, ViewerInfo, Workspace as WorkspaceInfo } from '@tabula/protocol'
 import type * as Y from 'yjs'
 import type { TerminalHandle } from './live/types.js'
 
-export type { LayoutView, PaneNode, PaneGroupNode, PaneSplitNode, TabPlacement, Session, ViewerInfo } from '@tabula/protocol'
+export type { LayoutView, PaneNode, PaneGroupNode, PaneSplitNode, TabPlacement, Session, ViewerInfo, CreateWorkspaceRequest } from '@tabula/protocol'
+/** A workspace as the daemon knows it: `{id, path, name}`. */
+export type { Workspace as WorkspaceInfo } from '@tabula/protocol'
 export type { TerminalHandle, SizeChange, Disposable } from './live/types.js'
 
 /** One tab as every viewer shows it: a live session placed by the shared layout. */
@@ -69,6 +71,13 @@ export interface TabulaClient {
   readonly viewerId: string | null
   /** The view of one workspace. Asking twice for the same id returns the same object. */
   workspace(id: string): WorkspaceView
+  /**
+   * Every workspace the daemon knows. Rejects with a `DaemonError` whose `status` is 401 or 403
+   * when the token is missing or wrong, and with a `TypeError` when the daemon is unreachable.
+   */
+  workspaces(): Promise<WorkspaceInfo[]>
+  /** Find-or-create the workspace of a folder (`id` adopts a known uuid); rejects like `workspaces()`. */
+  ensureWorkspace(request: CreateWorkspaceRequest): Promise<WorkspaceInfo>
   /** Closes every socket, writes pending offline state, and stops reconnecting. */
   close(): Promise<void>
 }

@@ -59,6 +59,8 @@ export function createClient(options: ConnectOptions, platform: Platform): Tabul
       }
       return view
     },
+    workspaces: () => http.workspaces(),
+    ensureWorkspace: (request) => http.ensureWorkspace(request),
     async close() {
       if (closed) return
       closed = true

@@ -1,5 +1,5 @@
 /** The daemon's HTTP API (SPEC §5), as the SDK uses it. */
-import type { ErrorBody, Session, SessionList, SpawnRequest } from '@tabula/protocol'
+import type { CreateWorkspaceRequest, ErrorBody, Session, SessionList, SpawnRequest, Workspace } from '@tabula/protocol'
 
 /** An HTTP answer that was not a success, with the daemon's error code when it sent one. */
 export class DaemonError extends Error {
@@ -36,6 +36,14 @@ export class DaemonHttp {
       if (error instanceof DaemonError && error.status === 404) return false
       throw error
     }
+  }
+
+  async workspaces(): Promise<Workspace[]> {
+    return (await (await this.request('GET', '/v1/workspaces')).json()) as Workspace[]
+  }
+
+  async ensureWorkspace(request: CreateWorkspaceRequest): Promise<Workspace> {
+    return (await (await this.request('POST', '/v1/workspaces', request)).json()) as Workspace
   }
 
   async list(workspace: string): Promise<SessionList> {

@@ -24,7 +24,7 @@ export function registerAttach(program: Command): void {
       const http = connectClient(flags)
       const workspace = flags.workspace ? (await http.findWorkspace(flags.workspace, false)).id : await workspaceHolding(http, key)
       const viewer = { name: `${safeUser()}@${hostname()}`, kind: 'terminal' }
-      const code = await withWorkspace(http, flags, workspace, viewer, async (ws) => {
+      const code = await withWorkspace(http, workspace, viewer, async (ws) => {
         if (!ws.tabs().some((t) => t.key === key)) throw new Error(`no tab ${key} in workspace ${workspace}`)
         return runAttached(ws.attach(key), key, !flags.watch)
       })

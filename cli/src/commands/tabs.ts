@@ -1,7 +1,4 @@
 import type { Command } from 'commander'
-import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { connect, type Tab, type TabulaClient as SdkClient, type WorkspaceView } from '@tabula/client-sdk'
 import type { ViewerInfo } from '@tabula/protocol'
 import { connectClient, type TabulaClient } from '../client.js'
@@ -17,7 +14,7 @@ export function registerTabs(program: Command): void {
     .action(async (ref: string, flags: ClientFlags & { json?: boolean }) => {
       const http = connectClient(flags)
       const workspace = await http.findWorkspace(ref, false)
-      await withWorkspace(http, flags, workspace.id, { name: 'tabula tabs', kind: 'cli' }, async (ws) => {
+      await withWorkspace(http, workspace.id, { name: 'tabula tabs', kind: 'cli' }, async (ws) => {
         const tabs = ws.tabs()
         if (flags.json) {
           process.stdout.write(JSON.stringify({ workspace, groups: ws.layout().groups, tabs }, null, 2) + '\n')
@@ -44,12 +41,11 @@ function tabRow(tab: Tab, groups: string[]): string[] {
  */
 export async function withWorkspace<T>(
   http: TabulaClient,
-  flags: ClientFlags,
   workspaceId: string,
   viewer: ViewerInfo,
   use: (ws: WorkspaceView, client: SdkClient) => Promise<T>,
 ): Promise<T> {
-  const client = await connect({ url: http.url, token: clientToken(flags), viewer })
+  const client = await connect({ url: http.url, token: http.token, viewer })
   try {
     const ws = client.workspace(workspaceId)
     await ws.ready
@@ -57,20 +53,4 @@ export async function withWorkspace<T>(
   } finally {
     await client.close()
   }
-}
-
-/**
- * The token the SDK presents: `--token`/`$TABULA_TOKEN`, else `<home>/token` (the same places
- * cli/src/client.ts reads; that client keeps its copy private).
- */
-export function clientToken(flags: ClientFlags): string {
-  if (flags.token) return flags.token
-  const home = resolve(flags.home || process.env.TABULA_HOME || join(homedir(), '.tabula'))
-  try {
-    const token = readFileSync(join(home, 'token'), 'utf8').trim()
-    if (token) return token
-  } catch {
-    // fall through to the message below
-  }
-  throw new Error(`no token: pass --token, or make ${join(home, 'token')} readable`)
 }

@@ -46,6 +46,8 @@ export interface MirrorOptions {
   onTitle(title: string): void
 }
 
+const COALESCE = process.env.TABULA_EXP?.includes('co')
+const COALESCE_MS = 2
 const DBG = { pauses: 0, pausedAt: 0, pausedMs: 0, credits: 0, empty: 0, flushes: 0 }
 if (process.env.TABULA_EXP) setInterval(() => { if (DBG.credits) process.stderr.write(JSON.stringify(DBG) + '\n'); DBG.pauses = DBG.pausedMs = DBG.credits = DBG.empty = DBG.flushes = 0 }, 1000).unref()
 export class Mirror {
@@ -58,6 +60,8 @@ export class Mirror {
   private pending: Uint8Array[] = []
   private pendingBytes = 0
   private flushScheduled = false
+  private lastFlush = 0
+  private lastFlushBytes = 0
   private readonly flushSoon = () => {
     this.flushScheduled = false
     this.flush()
@@ -84,7 +88,8 @@ export class Mirror {
     if (this.pendingBytes >= MAX_OUTPUT_BATCH_BYTES) this.flush()
     else if (!this.flushScheduled) {
       this.flushScheduled = true
-      setImmediate(this.flushSoon)
+      if (COALESCE && this.lastFlushBytes >= 8192 && performance.now() - this.lastFlush < COALESCE_MS) setTimeout(this.flushSoon, COALESCE_MS)
+      else setImmediate(this.flushSoon)
     }
   }
 
@@ -95,6 +100,8 @@ export class Mirror {
   flush(): void {
     if (this.pendingBytes === 0 || this.disposed) return
     DBG.flushes++
+    this.lastFlush = performance.now()
+    this.lastFlushBytes = this.pendingBytes
     const chunk = new OutputChunk(this.pending, this.pendingBytes)
     this.pending = []
     this.pendingBytes = 0

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import type { TabulaClient } from '@tabula/client-sdk'
 
 export interface Endpoint {
   url: string
@@ -37,20 +38,10 @@ export function resolveEndpoint(settings: { home?: string; url?: string; token?:
 
 /**
  * The workspace id: the setting when given, else the workspace of the open folder (created if
- * tabula does not know the folder yet). STOPGAP until the SDK offers a workspace list: this uses
- * the daemon's `POST /v1/workspaces` (find-or-create by path) with the same token.
+ * tabula does not know the folder yet).
  */
-export async function resolveWorkspace(endpoint: Endpoint, setting: string | undefined, folder: string | undefined): Promise<string> {
+export async function resolveWorkspace(client: Pick<TabulaClient, 'ensureWorkspace'>, setting: string | undefined, folder: string | undefined): Promise<string> {
   if (setting) return setting
   if (!folder) throw new Error('open a folder, or set tabula.workspace to a workspace id')
-  const res = await fetch(`${endpoint.url}/v1/workspaces`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ path: folder }),
-  })
-  const body = (await res.json()) as { id?: string; workspace?: { id: string }; error?: { message: string } }
-  if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`)
-  const id = body.id ?? body.workspace?.id
-  if (!id) throw new Error('unexpected answer from POST /v1/workspaces')
-  return id
+  return (await client.ensureWorkspace({ path: folder })).id
 }

@@ -49,10 +49,15 @@ async function start(): Promise<void> {
       token: config.get<string>('token') || undefined,
     })
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath
-    const workspaceId = await resolveWorkspace(endpoint, config.get<string>('workspace') || undefined, folder)
     const client = await connect({ url: endpoint.url, token: endpoint.token, viewer: { name: `VS Code (${vscode.env.appName})`, kind: 'editor' } })
-    const ws = client.workspace(workspaceId)
-    await ws.ready
+    let ws
+    try {
+      ws = client.workspace(await resolveWorkspace(client, config.get<string>('workspace') || undefined, folder))
+      await ws.ready
+    } catch (err) {
+      await client.close()
+      throw err
+    }
     current = { client, mirror: new TerminalMirror(vscode, client, ws, config.get<string>('titlePrefix') ?? '') }
   } catch (err) {
     void vscode.window.showErrorMessage(`tabula: ${err instanceof Error ? err.message : String(err)}`)

@@ -1,6 +1,6 @@
 /**
  * The web viewer's entry point: find the token, check it, pick a workspace, and show it in the
- * desktop or the phone layout. Everything after the token check goes through the SDK.
+ * desktop or the phone layout. Everything goes through the SDK.
  */
 import { connect, type Client } from './sdk.js'
 import { clear, h, toUnsubscribe } from './dom.js'
@@ -43,14 +43,6 @@ async function boot(): Promise<void> {
   const params = readPageParams()
   if (!params.token) return show(tokenPage('missing'))
   const token = params.token
-  const check = await listWorkspaces(token)
-  if (!check.ok && check.reason === 'rejected') {
-    forgetToken()
-    return show(tokenPage('rejected'))
-  }
-  // Unreachable with a workspace already chosen: open it anyway from the SDK's local copy.
-  if (!check.ok && !params.workspace) return show(unreachablePage(() => location.reload()))
-
   const kind = viewerKind()
   // storage: the layout and the last key set live in IndexedDB, so a reload while offline still
   // shows the workspace and keeps edits made offline until they reach the sync server.
@@ -61,6 +53,17 @@ async function boot(): Promise<void> {
     storage: 'tabula',
     WebSocket: offlineAwareWebSocket(),
   })
+  const check = await listWorkspaces(client)
+  if (!check.ok && check.reason === 'rejected') {
+    await client.close()
+    forgetToken()
+    return show(tokenPage('rejected'))
+  }
+  // Unreachable with a workspace already chosen: open it anyway from the SDK's local copy.
+  if (!check.ok && !params.workspace) {
+    await client.close()
+    return show(unreachablePage(() => location.reload()))
+  }
   const workspaces = check.ok ? check.workspaces : []
   const chosen = params.workspace && (!check.ok || workspaces.some((w) => w.id === params.workspace)) ? params.workspace : null
   if (chosen) return openWorkspace(client, chosen, workspaces, kind)
@@ -69,7 +72,7 @@ async function boot(): Promise<void> {
     pickerPage(workspaces, {
       open: (id) => openWorkspace(client, id, workspaces, kind),
       create: async (path) => {
-        const ws = await createWorkspace(token, path)
+        const ws = await createWorkspace(client, path)
         openWorkspace(client, ws.id, [...workspaces, ws], kind)
       },
     }),

@@ -9,5 +9,6 @@ export type {
   TerminalHandle,
   WorkspaceStatus,
   PresenceEntry,
+  WorkspaceInfo,
 } from '@tabula/client-sdk'
-export { connect } from '@tabula/client-sdk'
+export { connect, DaemonError } from '@tabula/client-sdk'
