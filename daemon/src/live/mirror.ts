@@ -14,15 +14,17 @@ export { OutputChunk } from './output.js'
 /**
  * Flow control watermarks, in bytes of output written to the headless terminal but not yet
  * parsed by it. Above HIGH the PTY is paused (the program then blocks in write(2), as under a
- * slow real terminal); below LOW it is resumed. HIGH is large enough that the parser always has
- * several 12 ms slices of work queued, so a flood is never limited by the pause/resume round
- * trip; LOW leaves a slice in hand when the PTY resumes. Together they bound the unparsed
- * backlog to about HIGH + one output batch however fast the program writes: far below xterm's
- * own 50 MB discard limit, so no byte is ever dropped from the screen.
+ * slow real terminal); below LOW it is resumed. The parser (on its worker thread) is what paces
+ * a flood, so it must never run dry: LOW is about 50 ms of parsing, enough to cover resuming the
+ * PTY and the reader being descheduled on a busy machine, and HIGH − LOW is as much again, so
+ * the PTY is paused rarely. Measured on a loaded 2-core machine, 1 MiB / 256 KiB left the parser
+ * idle (backlog drained to zero) several times a second and flooded at 0.6–0.75× tmux; 4 MiB /
+ * 2 MiB did not, and ran 0.9–1.0×. Together they bound the unparsed backlog to about HIGH + one
+ * output batch however fast the program writes: far below xterm's own 50 MB discard limit, so
+ * no byte is ever dropped from the screen.
  */
-const WM = /wm:([0-9.]+):([0-9.]+)/.exec(process.env.TABULA_EXP ?? '')
-export const FLOW_HIGH_WATERMARK = WM ? Number(WM[1]) * 1024 * 1024 : 1024 * 1024
-export const FLOW_LOW_WATERMARK = WM ? Number(WM[2]) * 1024 * 1024 : 256 * 1024
+export const FLOW_HIGH_WATERMARK = 4 * 1024 * 1024
+export const FLOW_LOW_WATERMARK = 2 * 1024 * 1024
 
 /**
  * PTY reads that arrive in one turn of the event loop are merged into one chunk, which becomes
@@ -46,10 +48,6 @@ export interface MirrorOptions {
   onTitle(title: string): void
 }
 
-const COALESCE = process.env.TABULA_EXP?.includes('co')
-const COALESCE_MS = 2
-const DBG = { pauses: 0, pausedAt: 0, pausedMs: 0, credits: 0, empty: 0, flushes: 0 }
-if (process.env.TABULA_EXP) setInterval(() => { if (DBG.credits) process.stderr.write(JSON.stringify(DBG) + '\n'); DBG.pauses = DBG.pausedMs = DBG.credits = DBG.empty = DBG.flushes = 0 }, 1000).unref()
 export class Mirror {
   private readonly screen: ScreenPort
   private readonly sinks = new Set<OutputSink>()
@@ -60,8 +58,6 @@ export class Mirror {
   private pending: Uint8Array[] = []
   private pendingBytes = 0
   private flushScheduled = false
-  private lastFlush = 0
-  private lastFlushBytes = 0
   private readonly flushSoon = () => {
     this.flushScheduled = false
     this.flush()
@@ -79,7 +75,6 @@ export class Mirror {
     if (this.disposed || data.length === 0) return
     this.unparsed += data.length
     if (!this.paused && this.unparsed > FLOW_HIGH_WATERMARK) {
-      DBG.pauses++; DBG.pausedAt = performance.now()
       this.paused = true
       safely(() => this.opts.pty.pause())
     }
@@ -88,8 +83,7 @@ export class Mirror {
     if (this.pendingBytes >= MAX_OUTPUT_BATCH_BYTES) this.flush()
     else if (!this.flushScheduled) {
       this.flushScheduled = true
-      if (COALESCE && this.lastFlushBytes >= 8192 && performance.now() - this.lastFlush < COALESCE_MS) setTimeout(this.flushSoon, COALESCE_MS)
-      else setImmediate(this.flushSoon)
+      setImmediate(this.flushSoon)
     }
   }
 
@@ -99,12 +93,14 @@ export class Mirror {
    */
   flush(): void {
     if (this.pendingBytes === 0 || this.disposed) return
-    DBG.flushes++
-    this.lastFlush = performance.now()
-    this.lastFlushBytes = this.pendingBytes
-    const chunk = new OutputChunk(this.pending, this.pendingBytes)
-    this.pending = []
-    this.pendingBytes = 0
+    // A PTY read can end inside a UTF-8 character; its last bytes wait for the next read, so a
+    // chunk, and with it every frame and every snapshot cut, ends on a character boundary.
+    const keep = incompleteUtf8Tail(this.pending)
+    if (keep === this.pendingBytes) return
+    const chunk = new OutputChunk(this.pending, this.pendingBytes - keep)
+    const last = this.pending[this.pending.length - 1]!
+    this.pending = keep === 0 ? [] : [last.subarray(last.length - keep)]
+    this.pendingBytes = keep
     this.screen.write(chunk.bytes)
     for (const sink of this.sinks) sink(chunk)
   }
@@ -112,10 +108,7 @@ export class Mirror {
   /** Credit comes back when the parser has consumed a chunk, not when it was read. */
   private parsed(size: number): void {
     this.unparsed -= size
-    DBG.credits++
-    if (this.unparsed === 0) DBG.empty++
     if (this.paused && this.unparsed < FLOW_LOW_WATERMARK) {
-      DBG.pausedMs += performance.now() - DBG.pausedAt
       this.paused = false
       if (!this.disposed) safely(() => this.opts.pty.resume())
     }
@@ -164,6 +157,24 @@ export class Mirror {
     if (this.paused) safely(() => this.opts.pty.resume())
     this.screen.dispose()
   }
+}
+
+/**
+ * How many bytes at the end of `chunks` are the start of a UTF-8 character still missing its
+ * continuation bytes (0 to 3). Only the last chunk is looked at: a read shorter than a character
+ * is not worth the bookkeeping (xterm joins a split character anyway; viewers decode streaming).
+ */
+export function incompleteUtf8Tail(chunks: readonly Uint8Array[]): number {
+  const last = chunks[chunks.length - 1]
+  if (!last) return 0
+  for (let back = 1; back <= Math.min(3, last.length); back++) {
+    const byte = last[last.length - back]!
+    if ((byte & 0xc0) === 0x80) continue // a continuation byte: look further back for the lead
+    if (byte < 0xc0) return 0 // ASCII (or a stray byte): nothing is waiting
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2
+    return length > back ? back : 0
+  }
+  return 0
 }
 
 // pause/resume on a PTY whose process has gone throws in some node-pty versions; nothing to do then.

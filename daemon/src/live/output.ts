@@ -18,13 +18,16 @@ export class OutputChunk {
   /** Frames for further channels, each a copy (rare: a viewer numbering its channels its own way). */
   private others: Map<number, Buffer> | null = null
 
-  /** Copies `chunks` once, behind the room for a header. */
+  /** Copies the first `size` bytes of `chunks` once, behind the room for a header. */
   constructor(chunks: readonly Uint8Array[], size: number) {
     this.buffer = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES + size)
+    const end = OUTPUT_HEADER_BYTES + size
     let at = OUTPUT_HEADER_BYTES
     for (const chunk of chunks) {
-      this.buffer.set(chunk, at)
-      at += chunk.length
+      if (at >= end) break
+      const part = chunk.length <= end - at ? chunk : chunk.subarray(0, end - at)
+      this.buffer.set(part, at)
+      at += part.length
     }
     this.bytes = this.buffer.subarray(OUTPUT_HEADER_BYTES)
   }

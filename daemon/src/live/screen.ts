@@ -37,13 +37,7 @@ export class HeadlessScreen {
    * character split across two writes is joined by xterm's decoder.
    */
   write(data: Uint8Array, parsed: () => void): void {
-    if (this.disposed) return
-    if (process.env.TABULA_EXP?.includes('sync')) {
-      ;(this.term as any)._core.writeSync(data)
-      parsed()
-      return
-    }
-    this.term.write(data, parsed)
+    if (!this.disposed) this.term.write(data, parsed)
   }
 
   /**
