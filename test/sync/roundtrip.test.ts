@@ -64,8 +64,9 @@ describe('tabula sync with the stock y-websocket provider', () => {
       const aId = a.doc.clientID
       await eventually(() => (b.awareness.getStates().get(aId) as { viewer?: { activeTab: string } } | undefined)?.viewer?.activeTab === KEY_A, 'B sees A\'s presence')
       // Closing the socket without a goodbye (as a killed tab would): the server must announce it.
-      a.ws?.terminate?.()
       a.shouldConnect = false
+      const socket = a.ws as unknown as import('ws').WebSocket | null
+      socket?.terminate() // the ws polyfill's hard close: no goodbye is sent
       await eventually(() => !b.awareness.getStates().has(aId), 'A\'s presence is gone from B')
     } finally {
       a.destroy()
