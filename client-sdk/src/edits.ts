@@ -3,11 +3,10 @@
  * writes. Each runs in one transaction. The workspace view calls these; so does the convergence
  * simulation, which is how it tests exactly the code viewers run.
  */
-import { removeTab, type LayoutView } from '@tabula/protocol'
+import { removeTab, setStampedTitle, type LayoutView } from '@tabula/protocol'
 import type * as Y from 'yjs'
 import type { MoveTarget, Tab } from './api.js'
 import { placeAt } from './placement.js'
-import { setStampedTitle } from './title-register.js'
 
 /** What an edit needs to know about what the viewer sees. */
 export interface SeenState {

@@ -7,6 +7,7 @@ import {
   closeGroup as closeLayoutGroup,
   createGroup as createLayoutGroup,
   initLayout,
+  keepTitles,
   readLayout,
   removeTab,
   resizePane as resizeLayoutPane,
@@ -39,7 +40,6 @@ import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from './edit
 import { ActiveTabs, publishPresence, readPresence } from './presence.js'
 import { Pruner } from './pruner.js'
 import { SyncChannel } from './sync-channel.js'
-import { keepTitles } from './title-register.js'
 
 export interface WorkspaceDeps {
   id: string

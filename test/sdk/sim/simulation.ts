@@ -10,7 +10,7 @@ import { readLayout, createGroup, splitGroup, closeGroup, TABS_MAP, type Session
 import * as Y from 'yjs'
 import { deriveTabs } from '../../../client-sdk/src/derive-tabs.js'
 import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from '../../../client-sdk/src/edits.js'
-import { keepTitles, TITLE_STAMP_FIELD } from '../../../client-sdk/src/title-register.js'
+import { keepTitles, TITLE_STAMP_FIELD } from '@tabula/protocol'
 import type { Tab } from '../../../client-sdk/src/api.js'
 
 export interface SimOptions {

@@ -6,7 +6,7 @@
  *
  * Each title write therefore carries a Lamport stamp, stored beside the title in the entry as
  * `titleAt: [counter, clientId, title | null]` (additive to SPEC §7: readers that do not know it
- * keep reading `title`, which always mirrors it). Every replica remembers, per key, the
+ * keep reading `title`, which always mirrors it; docs/sync.md describes the field). Every replica remembers, per key, the
  * highest-stamped write it has observed, including writes inside an entry that just lost (they
  * are still readable during the transaction that discards them). Whenever the entry a key has
  * now carries a lower stamp than that, the replica writes the remembered title back. A write made
@@ -14,7 +14,8 @@
  * write is only ever replaced by one stamped later. Repairs write the same triple, so they
  * converge however many replicas make them at once.
  */
-import { TABS_MAP, isMapOf, setTitle } from '@tabula/protocol'
+import { TABS_MAP, isMapOf } from './schema.js'
+import { setTitle } from './edit.js'
 import type * as Y from 'yjs'
 
 /** The origin of the register's repair transactions. */
