@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isUuid, type ErrorBody, type Session, type SessionList, type Workspace } from '@tabula/protocol'
+import { readLiveRuntimeInfo } from '@tabula/protocol/server'
 import type { ClientFlags } from './options.js'
 
 export class TabulaClient {
@@ -95,13 +96,8 @@ export function connectClient(flags: ClientFlags): TabulaClient {
 }
 
 function runningUrl(home: string): string | undefined {
-  try {
-    const info = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8')) as { pid: number; url?: string; daemonUrl?: string }
-    process.kill(info.pid, 0)
-    return info.url ?? info.daemonUrl
-  } catch {
-    return undefined
-  }
+  const info = readLiveRuntimeInfo(home)
+  return info ? (info.url ?? info.daemonUrl) : undefined
 }
 
 function readToken(home: string): string | undefined {

@@ -1,14 +1,19 @@
 /**
- * What `tabula up` and `tabula daemon` share: the daemon's flags, one process per home, a loud
- * warning when reachable from the network, and a host that cleans up after itself.
+ * What `tabula up`, `tabula daemon` and `tabula sync` share: the daemon's flags, one process per
+ * home and role, a loud warning when reachable from the network, and a host that cleans up after
+ * itself.
  */
 import { Option, type Command } from 'commander'
 import {
   clearRuntimeInfo,
+  createLogger,
   isLoopbackHost,
+  loadOrCreateToken,
   onShutdownSignals,
-  readRuntimeInfo,
+  readLiveRuntimeInfo,
+  resolveHome,
   startHost,
+  writeRuntimeInfo,
   type Component,
   type Host,
   type Logger,
@@ -36,12 +41,25 @@ export function withDaemonFlags(cmd: Command): Command {
     .addOption(new Option('--no-restore', 'do not bring back the sessions that were running at the last shutdown'))
 }
 
-/** Two daemons on one home would both restore, and both write, the same sessions. */
-export function refuseSecondDaemon(home: string): void {
-  const running = readRuntimeInfo(home)
-  if (!running || running.pid === process.pid || !isAlive(running.pid)) return
-  if (!running.url && !running.daemonUrl) return
-  throw new Error(`tabula is already running under ${home} (pid ${running.pid}, ${running.url ?? running.daemonUrl}); stop it first or use another --home`)
+/** Which runtime.json fields a serving command owns: two processes must never own the same one. */
+export type ServeRole = 'url' | 'daemonUrl' | 'syncUrl'
+
+const CONFLICTS: Record<ServeRole, ServeRole[]> = {
+  url: ['url', 'daemonUrl', 'syncUrl'],
+  daemonUrl: ['url', 'daemonUrl'],
+  syncUrl: ['url', 'syncUrl'],
+}
+
+/**
+ * Two daemons on one home would both restore, and both write, the same sessions; two sync servers
+ * would write the same documents. Refuses to start beside a live process that owns the same part.
+ */
+export function refuseSecondServer(home: string, role: ServeRole): void {
+  const running = readLiveRuntimeInfo(home)
+  if (!running || running.pid === process.pid) return
+  const taken = CONFLICTS[role].find((field) => running[field])
+  if (!taken) return
+  throw new Error(`tabula is already running under ${home} (pid ${running.pid}, ${running[taken]}); stop it first or use another --home`)
 }
 
 export function warnIfExposed(host: string, log: Logger): void {
@@ -74,16 +92,41 @@ export function stopOnSignals(getHost: () => Host | undefined, home: string, log
   )
 }
 
-/** Closes what was created when a later step of start-up fails (ending any restored PTY). */
-export async function closeAll(components: Component[]): Promise<void> {
-  await Promise.allSettled(components.map((c) => c.close()))
+export interface ServeSpec {
+  /** The logger's name. */
+  logName: string
+  /** The runtime.json field this process writes its address under. */
+  role: ServeRole
+  /** Creates the components; anything created before a failure is closed by serve(). */
+  components(home: string, log: Logger, created: Component[]): Promise<void>
+  /** Runs once the host listens (e.g. the boot migration), before runtime.json says "ready". */
+  afterListen?(log: Logger): Promise<void>
+  /** What a person reads once it is ready. */
+  banner(url: string, home: string, token: string): string
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * What every serving command does: one process per home and role, a loud warning when reachable
+ * from the network, clean shutdown on signals, runtime.json written only once ready to serve.
+ */
+export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> {
+  const home = resolveHome(flags.home)
+  const log = createLogger(spec.logName)
+  refuseSecondServer(home, spec.role)
+  warnIfExposed(flags.host, log)
+  const token = loadOrCreateToken(home)
+  let host: Host | undefined
+  stopOnSignals(() => host, home, log)
+
+  const created: Component[] = []
   try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
+    await spec.components(home, log, created)
+    host = await listen(flags, token, created, log)
+    await spec.afterListen?.(log)
+  } catch (err) {
+    await (host ? host.close() : Promise.allSettled(created.map((c) => c.close())))
+    throw err
   }
+  writeRuntimeInfo(home, { pid: process.pid, [spec.role]: host.url })
+  process.stdout.write(spec.banner(host.url, home, token))
 }

@@ -7,7 +7,7 @@ import type { Session } from '@tabula/protocol'
 import { createLiveClient, type LiveClient, type SizeChange, type TerminalHandle } from '../../client-sdk/src/live/index.js'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 import { Screen, eventually, makeWorkspace, spawnSession } from './helpers.js'
-import { startProxy, type Proxy } from './proxy.js'
+import { startProxy, type TestProxy } from '../helpers/proxy.js'
 
 let t: RunningTabula
 let workspace: string
@@ -106,7 +106,7 @@ describe('the SDK live client', () => {
   })
 
   it('re-attaches by itself after its connection drops, with a fresh snapshot, and re-watches', async () => {
-    let proxy: Proxy | null = null
+    let proxy: TestProxy | null = null
     try {
       proxy = await startProxy(t.daemonUrl)
       const session = await spawnSession(t, workspace, { command: 'cat' })
@@ -125,7 +125,7 @@ describe('the SDK live client', () => {
 
       const states: string[] = []
       far.onState((s) => states.push(s))
-      proxy.cut()
+      proxy.drop()
       await eventually(() => states.includes('connecting'), 'the client to notice the drop')
       // Output while it is away must reach it through the new snapshot.
       await until(vd.screen, 'before-the-drop')

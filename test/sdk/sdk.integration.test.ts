@@ -12,7 +12,7 @@ import { WebsocketProvider } from 'y-websocket'
 import { placeTab, readLayout, setTitle, TABS_MAP, wsProtocols } from '@tabula/protocol'
 import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
 import { authedFetch, removeHome, startTabula, TABULA_BIN, tempHome, type RunningTabula } from '../helpers/tabula.js'
-import { startProxy, type CuttableProxy } from './helpers/proxy.js'
+import { startProxy, type TestProxy } from '../helpers/proxy.js'
 import { keysOf, until } from './helpers/wait.js'
 
 const fixture = JSON.parse(readFileSync(new URL('../../../shared/fixtures/k2so-layout-v1.json', import.meta.url), 'utf8')) as {
@@ -166,7 +166,7 @@ describe('viewers of one workspace', () => {
   })
 
   it('a viewer cut off by the network edits, comes back and merges', async () => {
-    const proxy: CuttableProxy = await startProxy(tabula.url)
+    const proxy: TestProxy = await startProxy(tabula.url)
     try {
       const b = (await viewer(tabula.url, tabula.token, 'b')).workspace(workspaceId)
       const a = (await viewer(proxy.url, tabula.token, 'a-behind-proxy')).workspace(workspaceId)

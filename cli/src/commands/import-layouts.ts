@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { openState, type LegacyLayoutRow } from '@tabula/daemon'
 import { createSyncServer } from '@tabula/sync-server'
-import { createLogger, readRuntimeInfo, resolveHome } from '@tabula/protocol/server'
+import { createLogger, readLiveRuntimeInfo, resolveHome } from '@tabula/protocol/server'
 import { LAYOUT_MIGRATION_ID, migrateRows } from '../migration.js'
 
 /**
@@ -44,8 +44,8 @@ export function registerImportLayouts(program: Command): void {
 }
 
 function refuseWhileRunning(home: string): void {
-  const running = readRuntimeInfo(home)
-  if (!running || running.pid === process.pid || !isAlive(running.pid)) return
+  const running = readLiveRuntimeInfo(home)
+  if (!running || running.pid === process.pid) return
   const where = running.url ?? running.syncUrl ?? running.daemonUrl ?? 'unknown address'
   throw new Error(
     `tabula is running under ${home} (pid ${running.pid}, ${where}). Stop it first: it keeps the same ` +
@@ -89,13 +89,4 @@ export function parseRows(value: unknown): { rows: LegacyLayoutRow[]; problems: 
     })
   })
   return { rows, problems }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

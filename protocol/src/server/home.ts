@@ -63,7 +63,7 @@ const RUNTIME_FILE = 'runtime.json'
 export function writeRuntimeInfo(home: string, info: RuntimeInfo): void {
   const current = readRuntimeInfo(home)
   const merged: RuntimeInfo =
-    current && isAlive(current.pid) && current.pid !== info.pid && !info.url ? { ...current, ...info } : info
+    current && isProcessAlive(current.pid) && current.pid !== info.pid && !info.url ? { ...current, ...info } : info
   writeFileAtomic(join(home, RUNTIME_FILE), JSON.stringify(merged, null, 2) + '\n')
 }
 
@@ -81,11 +81,19 @@ export function clearRuntimeInfo(home: string, pid = process.pid): void {
   if (current && current.pid === pid) rmSync(join(home, RUNTIME_FILE), { force: true })
 }
 
-function isAlive(pid: number): boolean {
+/** True when a process with this pid exists (signal 0 probes without signalling). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
-  } catch {
-    return false
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/** runtime.json, but only when the process that wrote it is still alive (a crash leaves a stale file). */
+export function readLiveRuntimeInfo(home: string): RuntimeInfo | null {
+  const info = readRuntimeInfo(home)
+  return info && isProcessAlive(info.pid) ? info : null
 }
