@@ -8,24 +8,23 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { connect } from '@tabula/client-sdk'
-import type { TabulaClient, WorkspaceView } from '@tabula/client-sdk'
-import { authedFetch, removeHome, startTabula, TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
+import type { WorkspaceView } from '@tabula/client-sdk'
+import { TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
+import { startWorkspace, type TestWorkspace } from '../helpers/workspace.js'
 import { ARTIFACTS, DESKTOP, launchChromium, PHONE, terminalText, until, viewerUrl, watchErrors, type Browser, type BrowserContext, type Page } from './browser.js'
 
 const run = promisify(execFile)
-const SHELL = { command: 'bash', args: ['--noprofile', '--norc'], env: { PS1: '$ ', TERM: 'xterm-256color' } }
 
+let setup: TestWorkspace
 let tabula: RunningTabula
 let browser: Browser
-let sdk: TabulaClient
 let ws: WorkspaceView
 let workspaceId: string
 let desktopCtx: BrowserContext
 let phoneCtx: BrowserContext
 let desktop: Page
 let phone: Page
-const keys: Record<string, string> = {}
+let keys: Record<string, string>
 const errors: string[] = []
 
 const desktopTitles = () => desktop.locator('.desktop .tab .tab-title').allInnerTexts()
@@ -41,18 +40,9 @@ async function openViewer(ctx: BrowserContext, name: string): Promise<Page> {
 
 beforeAll(async () => {
   browser = await launchChromium()
-  tabula = await startTabula(['up'])
-  const res = await authedFetch(tabula.url, tabula.token)('/v1/workspaces', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ path: tabula.home, name: 'e2e' }),
-  })
-  workspaceId = ((await res.json()) as { id: string }).id
   // The test's own viewer sets up the tabs through the SDK, as any program embedding it would.
-  sdk = await connect({ url: tabula.url, token: tabula.token, viewer: { name: 'test setup', kind: 'script' } })
-  ws = sdk.workspace(workspaceId)
-  await ws.ready
-  for (const title of ['alpha', 'beta', 'gamma']) keys[title] = await ws.spawn({ ...SHELL, title })
+  setup = await startWorkspace({ name: 'e2e', titles: ['alpha', 'beta', 'gamma'] })
+  ;({ tabula, ws, workspaceId, keys } = setup)
 
   desktopCtx = await browser.newContext(DESKTOP)
   phoneCtx = await browser.newContext(PHONE)
@@ -61,10 +51,8 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await sdk?.close()
   await browser?.close()
-  await tabula?.stop()
-  if (tabula) removeHome(tabula.home)
+  await setup?.stop()
   if (errors.length) console.warn(errors.join('\n'))
 })
 

@@ -7,37 +7,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { spawn as spawnPty, type IPty } from 'node-pty'
-import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
-import { authedFetch, removeHome, startTabula, TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
+import type { WorkspaceView } from '@tabula/client-sdk'
+import { TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
+import { startWorkspace, type TestWorkspace } from '../helpers/workspace.js'
 
 const run = promisify(execFile)
-const SHELL = { command: 'bash', args: ['--noprofile', '--norc'], env: { PS1: '$ ' } }
-
+let setup: TestWorkspace
 let tabula: RunningTabula
-let sdk: TabulaClient
 let ws: WorkspaceView
 let workspaceId: string
-const keys: Record<string, string> = {}
+let keys: Record<string, string>
 
 beforeAll(async () => {
-  tabula = await startTabula(['up'])
-  const res = await authedFetch(tabula.url, tabula.token)('/v1/workspaces', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ path: tabula.home, name: 'cli' }),
-  })
-  workspaceId = ((await res.json()) as { id: string }).id
-  sdk = await connect({ url: tabula.url, token: tabula.token, viewer: { name: 'test setup', kind: 'script' } })
-  ws = sdk.workspace(workspaceId)
-  await ws.ready
-  for (const title of ['one', 'two', 'three']) keys[title] = await ws.spawn({ ...SHELL, title })
+  setup = await startWorkspace({ name: 'cli', titles: ['one', 'two', 'three'] })
+  ;({ tabula, ws, workspaceId, keys } = setup)
 })
 
-afterAll(async () => {
-  await sdk?.close()
-  await tabula?.stop()
-  if (tabula) removeHome(tabula.home)
-})
+afterAll(() => setup?.stop())
 
 function tabula_(...args: string[]) {
   return run(process.execPath, [TABULA_BIN, ...args, '--home', tabula.home])

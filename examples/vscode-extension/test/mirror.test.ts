@@ -4,43 +4,29 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
-import { authedFetch, removeHome, startTabula, type RunningTabula } from '../../../test/helpers/tabula.js'
+import { startWorkspace, TEST_SHELL, type TestWorkspace } from '../../../test/helpers/workspace.js'
 import { TerminalMirror } from '../src/mirror.js'
 import { createStandIn, type FakeTerminal } from './vscode-stand-in.js'
 
-const SHELL = { command: 'bash', args: ['--noprofile', '--norc'], env: { PS1: '$ ' } }
-
-let tabula: RunningTabula
-let setup: TabulaClient
+let setup: TestWorkspace
 let editor: TabulaClient
 let setupWs: WorkspaceView
 let editorWs: WorkspaceView
 let workspaceId: string
-const keys: Record<string, string> = {}
+let keys: Record<string, string>
 
 beforeAll(async () => {
-  tabula = await startTabula(['up'])
-  const res = await authedFetch(tabula.url, tabula.token)('/v1/workspaces', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ path: tabula.home }),
-  })
-  workspaceId = ((await res.json()) as { id: string }).id
   // Another viewer (standing in for a browser) edits; the editor's own client mirrors.
-  setup = await connect({ url: tabula.url, token: tabula.token, viewer: { name: 'other', kind: 'desktop' } })
-  setupWs = setup.workspace(workspaceId)
-  await setupWs.ready
-  for (const title of ['api', 'web', 'db']) keys[title] = await setupWs.spawn({ ...SHELL, title })
-  editor = await connect({ url: tabula.url, token: tabula.token, viewer: { name: 'VS Code', kind: 'editor' } })
+  setup = await startWorkspace({ titles: ['api', 'web', 'db'] })
+  ;({ workspaceId, keys, ws: setupWs } = setup)
+  editor = await connect({ url: setup.tabula.url, token: setup.tabula.token, viewer: { name: 'VS Code', kind: 'editor' } })
   editorWs = editor.workspace(workspaceId)
   await editorWs.ready
 })
 
 afterAll(async () => {
   await editor?.close()
-  await setup?.close()
-  await tabula?.stop()
-  if (tabula) removeHome(tabula.home)
+  await setup?.stop()
 })
 
 async function until(what: string, ok: () => boolean): Promise<void> {
@@ -82,7 +68,7 @@ describe('VS Code extension: one terminal per tab, in layout order', () => {
   })
 
   it('adds a tab spawned elsewhere and drops a tab closed elsewhere', async () => {
-    const key = await setupWs.spawn({ ...SHELL, title: 'worker' })
+    const key = await setupWs.spawn({ ...TEST_SHELL, title: 'worker' })
     await until('added', () => vscode.names().join() === 'postgres,api,web,worker')
     await setupWs.close(key)
     await until('removed', () => vscode.names().join() === 'postgres,api,web')
