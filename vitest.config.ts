@@ -21,6 +21,6 @@ export default defineConfig({
     // Real PTYs and servers: two cores, so keep parallelism modest and deterministic.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 })

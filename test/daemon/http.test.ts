@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { MAX_HTTP_BODY_BYTES, type Workspace } from '@tabula/protocol'
+import { MAX_HTTP_BODY_BYTES, type ErrorBody, type Workspace } from '@tabula/protocol'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 import { api, processGone, readPid, readText, until } from './support.js'
 
@@ -210,7 +210,7 @@ describe('bad input is refused with a JSON error, and the daemon keeps serving',
   })
 
   it('names the missing program in words a person understands', async () => {
-    const reply = await http.spawn(ws.id, { command: 'no-such-program-tabula' })
+    const reply = await http.call<ErrorBody>('POST', `/v1/workspaces/${ws.id}/sessions`, { command: 'no-such-program-tabula' })
     expect(reply.body.error.message).toBe('command "no-such-program-tabula" was not found on PATH')
   })
 
