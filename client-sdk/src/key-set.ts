@@ -4,7 +4,7 @@
  */
 import type { Session } from '@tabula/protocol'
 import type { CachedKeySet } from './api.js'
-import type { WorkspaceWatcher } from './live/types.js'
+import type { LiveError, WorkspaceWatcher } from './live/types.js'
 
 export class LiveKeySet {
   /** key -> session. Replaced wholesale by a full set. */
@@ -16,9 +16,12 @@ export class LiveKeySet {
   known = false
   /** Keys removed by the daemon while this viewer watched (an explicit close or exit). */
   private readonly onChange: (removed: readonly string[]) => void
+  private readonly onRefused: (error: LiveError) => void
 
-  constructor(onChange: (removed: readonly string[]) => void) {
+  /** `onRefused`: the daemon will not show this workspace (e.g. it does not exist). */
+  constructor(onChange: (removed: readonly string[]) => void, onRefused: (error: LiveError) => void = () => {}) {
     this.onChange = onChange
+    this.onRefused = onRefused
   }
 
   /** What the live client calls. */
@@ -48,6 +51,7 @@ export class LiveKeySet {
       if (this.sessions.has(session.key)) this.sessions.set(session.key, session)
       this.onChange([])
     },
+    onError: (error) => this.onRefused(error),
   }
 
   /** The live channel dropped: keep showing the last set, but say it may be out of date. */

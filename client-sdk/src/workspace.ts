@@ -31,11 +31,11 @@ import type {
   WorkspaceView,
   WebSocketConstructor,
 } from './api.js'
-import type { DaemonHttp } from './daemon-http.js'
+import { DaemonError, type DaemonHttp } from './daemon-http.js'
 import { deriveTabs } from './derive-tabs.js'
 import { Emitter } from './emitter.js'
 import { LiveKeySet } from './key-set.js'
-import type { Disposable, LiveClient, TerminalHandle } from './live/types.js'
+import type { Disposable, LiveClient, LiveError, TerminalHandle } from './live/types.js'
 import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from './edits.js'
 import { ActiveTabs, publishPresence, readPresence } from './presence.js'
 import { Pruner } from './pruner.js'
@@ -87,6 +87,7 @@ export class Workspace implements WorkspaceView {
   private isReady = false
   private closed = false
   private resolveReady!: () => void
+  private rejectReady!: (error: Error) => void
   private pruneTimer: ReturnType<typeof setTimeout> | null = null
   private keySetSaveTimer: ReturnType<typeof setTimeout> | null = null
   private unsavedKeySet: CachedKeySet | null = null
@@ -94,9 +95,17 @@ export class Workspace implements WorkspaceView {
   constructor(deps: WorkspaceDeps) {
     this.deps = deps
     this.id = deps.id
-    this.ready = new Promise((resolve) => (this.resolveReady = resolve))
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve
+      this.rejectReady = reject
+    })
+    // A program that never awaits `ready` must not crash on an unhandled rejection.
+    this.ready.catch(() => {})
     this.pruner = new Pruner(deps.pruneAfterMs)
-    this.keySet = new LiveKeySet(() => this.onKeySetChange())
+    this.keySet = new LiveKeySet(
+      () => this.onKeySetChange(),
+      (error) => this.onWatchRefused(error),
+    )
 
     this.disposers.push(keepTitles(this.doc))
     const onUpdate = (_u: Uint8Array, _origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
@@ -375,6 +384,14 @@ export class Workspace implements WorkspaceView {
     for (const waiter of [...this.waiters]) if (waiter()) this.waiters.delete(waiter)
     this.checkReady()
     this.reviewPruning()
+  }
+
+  /** The daemon refused to show this workspace: `ready` fails with its reason instead of waiting forever. */
+  private onWatchRefused(error: LiveError): void {
+    if (this.isReady) return
+    this.isReady = true
+    const status = error.code === 'not_found' ? 404 : 400
+    this.rejectReady(new DaemonError(status, error.code, `workspace ${this.id}: ${error.message}`))
   }
 
   private checkReady(): void {

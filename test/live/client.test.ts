@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session } from '@tabula/protocol'
 import { createLiveClient, type LiveClient, type SizeChange, type TerminalHandle } from '../../client-sdk/src/live/index.js'
+import { WebSocket } from 'ws'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 import { Screen, eventually, makeWorkspace, spawnSession } from './helpers.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
@@ -27,7 +28,7 @@ afterAll(async () => {
 })
 
 function client(daemonUrl = t.daemonUrl): LiveClient {
-  const c = createLiveClient({ daemonUrl, token: t.token, viewer: { name: 'test', kind: 'cli' } })
+  const c = createLiveClient({ daemonUrl, token: t.token, viewer: { name: 'test', kind: 'cli' }, WebSocket })
   clients.push(c)
   return c
 }

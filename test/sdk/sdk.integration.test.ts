@@ -112,6 +112,17 @@ describe('viewers of one workspace', () => {
     return [a, b]
   }
 
+  it('lists and finds-or-creates workspaces; a workspace the daemon does not know fails `ready` with why', async () => {
+    const client = await viewer(tabula.url, tabula.token, 'lister')
+    expect((await client.workspaces()).map((w) => w.id)).toContain(workspaceId)
+    const again = await client.ensureWorkspace({ path: '/tmp/tabula-sdk-test' })
+    expect(again.id).toBe(workspaceId)
+    const unknown = client.workspace('00000000-0000-4000-8000-000000000000')
+    await expect(unknown.ready).rejects.toMatchObject({ status: 404, code: 'not_found' })
+    const stranger = await viewer(tabula.url, 'not-the-token', 'stranger')
+    await expect(stranger.workspaces()).rejects.toMatchObject({ status: 403 })
+  })
+
   it('spawns where asked, and moves and renames reach the other viewer', async () => {
     const [a, b] = await twoViewers()
     const k1 = await a.spawn({ ...LONG_RUNNING, title: 'one' })

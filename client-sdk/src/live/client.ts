@@ -45,8 +45,9 @@ type SocketConstructor = new (url: string, protocols: string[]) => SocketLike
 
 const OPEN = 1
 
+/** Throws a TypeError at once when no WebSocket class is given and the platform has none. */
 export function createLiveClient(opts: LiveClientOptions): LiveClient {
-  return new Client(opts)
+  return new Client({ ...opts, WebSocket: resolveWebSocket(opts.WebSocket) })
 }
 
 class Client implements LiveClient {
@@ -128,7 +129,7 @@ class Client implements LiveClient {
   private async connect(): Promise<void> {
     let socket: SocketLike
     try {
-      const Ctor = await resolveWebSocket(this.opts.WebSocket)
+      const Ctor = this.opts.WebSocket as SocketConstructor
       if (this.finished) return
       socket = new Ctor(liveUrl(this.opts.daemonUrl), wsProtocols(this.opts.token))
     } catch (err) {
@@ -291,13 +292,12 @@ export function liveUrl(daemonUrl: string): string {
   return url.toString()
 }
 
-async function resolveWebSocket(given: unknown): Promise<SocketConstructor> {
-  if (given) return given as SocketConstructor
-  const global = (globalThis as { WebSocket?: unknown }).WebSocket
-  if (global) return global as SocketConstructor
-  // Node without a global WebSocket (Node 20). The name is a variable so that bundlers leave
-  // `ws` out of the browser build.
-  const name = 'ws'
-  const mod = (await import(/* @vite-ignore */ name)) as { WebSocket?: unknown; default?: unknown }
-  return (mod.WebSocket ?? mod.default) as SocketConstructor
+/**
+ * The socket class: the one given, else the platform's. No fallback import of `ws` here, so no
+ * bundle of the SDK carries a Node-only module; the Node entry passes `ws` itself.
+ */
+function resolveWebSocket(given: unknown): SocketConstructor {
+  const Ctor = given ?? (globalThis as { WebSocket?: unknown }).WebSocket
+  if (!Ctor) throw new TypeError('no WebSocket available: pass the WebSocket option (in Node 20, `import { WebSocket } from "ws"`)')
+  return Ctor as SocketConstructor
 }

@@ -59,7 +59,7 @@ export interface LiveClientOptions {
   daemonUrl: string
   token: string
   viewer?: ViewerInfo
-  /** A WebSocket constructor; defaults to globalThis.WebSocket, or `ws` in Node. */
+  /** A WebSocket constructor; defaults to globalThis.WebSocket (Node 20 has none: pass `ws`). */
   WebSocket?: unknown
   /** Every error frame and connection failure, for logging. Optional. */
   onError?(error: LiveError): void
