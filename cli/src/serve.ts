@@ -99,8 +99,6 @@ export interface ServeSpec {
   role: ServeRole
   /** Creates the components; anything created before a failure is closed by serve(). */
   components(home: string, log: Logger, created: Component[]): Promise<void>
-  /** Runs once the host listens (e.g. the boot migration), before runtime.json says "ready". */
-  afterListen?(log: Logger): Promise<void>
   /** What a person reads once it is ready. */
   banner(url: string, home: string, token: string): string
 }
@@ -122,7 +120,6 @@ export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> 
   try {
     await spec.components(home, log, created)
     host = await listen(flags, token, created, log)
-    await spec.afterListen?.(log)
   } catch (err) {
     await (host ? host.close() : Promise.allSettled(created.map((c) => c.close())))
     throw err
