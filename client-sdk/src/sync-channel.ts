@@ -19,6 +19,8 @@ export interface SyncChannelOptions {
   token: string
   WebSocket: WebSocketConstructor
   onStateChange: () => void
+  /** Test seam: the wait before reconnect attempt n (default: jittered backoff, backoff.ts). */
+  reconnectDelay?: (attempt: number) => number
 }
 
 export class SyncChannel {
@@ -27,9 +29,11 @@ export class SyncChannel {
   private retryTimer: ReturnType<typeof setTimeout> | null = null
   private closed = false
   private readonly onStateChange: () => void
+  private readonly reconnectDelay: (attempt: number) => number
 
   constructor(doc: Y.Doc, options: SyncChannelOptions) {
     this.onStateChange = options.onStateChange
+    this.reconnectDelay = options.reconnectDelay ?? reconnectDelay
     this.provider = new WebsocketProvider(toWebSocketUrl(options.syncUrl) + '/sync', options.workspaceId, doc, {
       connect: false,
       protocols: wsProtocols(options.token),
@@ -71,7 +75,7 @@ export class SyncChannel {
     // Disarm the provider's own (unjittered) retry; ours replaces it.
     this.provider.shouldConnect = false
     if (this.retryTimer) clearTimeout(this.retryTimer)
-    const delay = reconnectDelay(this.attempt++)
+    const delay = this.reconnectDelay(this.attempt++)
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null
       if (!this.closed) this.provider.connect()

@@ -24,6 +24,14 @@ export { createLowdbStore, type DocStore, type StoredDoc } from './store.js'
 export const UNLOAD_GRACE_MS = 30_000
 
 /**
+ * Longest wait between attempts to unload a document whose final write failed (the first
+ * retry waits one grace, each next one twice as long, up to this). The document stays loaded
+ * meanwhile, so nothing is lost; retrying means a store that recovers (disk space freed) lets
+ * it go without waiting for someone to connect and leave again.
+ */
+export const UNLOAD_RETRY_MAX_MS = 5 * 60_000
+
+/**
  * How often connections are pinged. A peer that has not answered the previous ping is cut, so
  * a vanished client (laptop lid closed) releases its presence and its share of the document.
  */
@@ -116,19 +124,30 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
 
   function release(room: Room): void {
     room.refs--
-    if (room.refs > 0 || closing || rooms.get(room.name) !== room) return
+    scheduleUnload(room, unloadGraceMs, 0)
+  }
+
+  /** Unloads `room` after `delayMs` if nobody uses it by then; `failures` counts failed writes so far. */
+  function scheduleUnload(room: Room, delayMs: number, failures: number): void {
+    if (room.refs > 0 || closing || rooms.get(room.name) !== room || unloadTimers.has(room.name)) return
     unloadTimers.set(
       room.name,
-      setTimeout(() => void unload(room), unloadGraceMs),
+      setTimeout(() => void unload(room, failures), delayMs),
     )
   }
 
-  async function unload(room: Room): Promise<void> {
+  async function unload(room: Room, failures: number): Promise<void> {
     unloadTimers.delete(room.name)
     try {
+      await room.settled()
       await room.flush()
     } catch {
-      return // logged by the room; it stays loaded and retries, so nothing is lost
+      // Logged by the room, which stays loaded and keeps retrying the write, so nothing is lost.
+      // Try the unload again too, backing off, so the room does not stay loaded until the next
+      // connection comes and goes. A connection arriving meanwhile cancels this (acquire).
+      const wait = Math.min(UNLOAD_RETRY_MAX_MS, unloadGraceMs * 2 ** Math.min(failures, 16))
+      scheduleUnload(room, wait, failures + 1)
+      return
     }
     // Someone may have arrived while the write was in flight.
     if (room.refs > 0 || rooms.get(room.name) !== room) return
@@ -243,6 +262,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
       const room = acquire(workspaceId)
       try {
         await room.ready
+        await room.settled()
         let seeded = false
         room.change((doc) => {
           seeded = seedLayout(doc, conversion)

@@ -8,20 +8,42 @@ import type { AwarenessEntry } from './messages.js'
 
 const REMOVED = 'null'
 
+/**
+ * How long a removal is remembered. A tombstone only has to outlive late copies of the state it
+ * removed (a message still in flight on another connection, a relay a moment behind), which
+ * arrive within seconds; y-protocols itself drops a peer silent for 30 s. Without a bound, every
+ * client id that ever came and went would stay in memory for the life of the room: a viewer that
+ * reloads makes a new one each time.
+ */
+export const PRESENCE_TOMBSTONE_TTL_MS = 60_000
+
 export class Presence<Conn> {
   private readonly states = new Map<number, { clock: number; state: string }>()
+  /** When each tombstone was made, oldest first (Map keeps insertion order). */
+  private readonly removedAt = new Map<number, number>()
   /** Which connection speaks for which client ids, so a closing connection can be cleaned up. */
   private readonly owners = new Map<Conn, Set<number>>()
 
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly tombstoneTtlMs = PRESENCE_TOMBSTONE_TTL_MS,
+  ) {}
+
+  /** Clients remembered, present or removed (for tests and diagnostics). */
+  get size(): number {
+    return this.states.size
+  }
+
   /** Applies entries from `conn`; returns the ones that changed something, to relay. */
   apply(conn: Conn, entries: AwarenessEntry[]): AwarenessEntry[] {
+    this.forgetOldTombstones()
     const accepted: AwarenessEntry[] = []
     for (const entry of entries) {
       const current = this.states.get(entry.clientId)
       const newer = !current || entry.clock > current.clock
       const removalAtSameClock = current && entry.clock === current.clock && entry.state === REMOVED && current.state !== REMOVED
       if (!newer && !removalAtSameClock) continue
-      this.states.set(entry.clientId, { clock: entry.clock, state: entry.state })
+      this.setState(entry.clientId, entry.clock, entry.state)
       let owned = this.owners.get(conn)
       if (!owned) this.owners.set(conn, (owned = new Set()))
       if (entry.state === REMOVED) owned.delete(entry.clientId)
@@ -40,6 +62,7 @@ export class Presence<Conn> {
 
   /** Forgets the clients `conn` spoke for; returns the removals to announce to the others. */
   drop(conn: Conn): AwarenessEntry[] {
+    this.forgetOldTombstones()
     const owned = this.owners.get(conn)
     this.owners.delete(conn)
     const removals: AwarenessEntry[] = []
@@ -48,9 +71,26 @@ export class Presence<Conn> {
       if (!current || current.state === REMOVED) continue
       const clock = current.clock + 1
       // Kept as a tombstone with the bumped clock, so a late copy of the old state is refused.
-      this.states.set(clientId, { clock, state: REMOVED })
+      this.setState(clientId, clock, REMOVED)
       removals.push({ clientId, clock, state: REMOVED })
     }
     return removals
+  }
+
+  private setState(clientId: number, clock: number, state: string): void {
+    this.states.set(clientId, { clock, state })
+    // Re-inserted so removedAt stays in the order the tombstones were made.
+    this.removedAt.delete(clientId)
+    if (state === REMOVED) this.removedAt.set(clientId, this.now())
+  }
+
+  /** Drops tombstones older than the TTL; after that a late copy of the old state is no longer refused. */
+  private forgetOldTombstones(): void {
+    const cutoff = this.now() - this.tombstoneTtlMs
+    for (const [clientId, at] of this.removedAt) {
+      if (at > cutoff) break // the rest are younger
+      this.removedAt.delete(clientId)
+      this.states.delete(clientId)
+    }
   }
 }

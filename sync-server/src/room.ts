@@ -15,6 +15,20 @@ import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, ty
  */
 export const FLUSH_WINDOW_MS = 500
 
+/**
+ * First wait before trying again to reload a document after a failed apply, when reading the
+ * store failed too; it doubles up to REBUILD_RETRY_MAX_MS. Meanwhile the room refuses peers,
+ * so a broken store costs availability, never an edit written over a half-applied update.
+ */
+export const REBUILD_RETRY_BASE_MS = 100
+export const REBUILD_RETRY_MAX_MS = 5_000
+
+/** Close code for a peer refused while the document is being rebuilt ("try again later"). */
+const CLOSE_TRY_AGAIN = 1013
+
+/** How an update is applied; a seam so tests can make an apply fail halfway. */
+export type ApplyUpdate = (doc: Y.Doc, update: Uint8Array, origin: unknown) => void
+
 /** The side of a connection a room talks to (a WebSocket in the server, anything in tests). */
 export interface Peer {
   send(data: Uint8Array): void
@@ -35,11 +49,23 @@ export class Room {
   private flushTimer: NodeJS.Timeout | null = null
   private flushing: Promise<void> = Promise.resolve()
   private closed = false
+  /**
+   * Set from the moment an apply fails until the clean copy has replaced the document and been
+   * written. Until the swap the in-memory document may hold part of an update, so nothing is
+   * written from it, no peer is attached to it and no update is applied to it: a peer arriving
+   * meanwhile is closed and resyncs once the clean copy is in place (its edits are still in its
+   * own replica, and the state-vector exchange sends them again).
+   */
+  private rebuilding: Promise<void> | null = null
+  /** The in-memory document may hold half an update: never written (cleared at the swap). */
+  private broken = false
+  private wakeRebuild: (() => void) | null = null
 
   constructor(
     readonly name: string,
     private readonly store: DocStore,
     private readonly log: Logger,
+    private readonly apply: ApplyUpdate = Y.applyUpdate,
   ) {
     this.doc = new Y.Doc()
     this.ready = this.load()
@@ -54,8 +80,24 @@ export class Room {
     return this.changes !== this.savedChanges
   }
 
+  /** True while the document is being rebuilt after a failed apply (peers are refused). */
+  get isRebuilding(): boolean {
+    return this.rebuilding !== null
+  }
+
+  /** Resolves once no rebuild is in progress (local writers wait for the clean document). */
+  async settled(): Promise<void> {
+    while (this.rebuilding) await this.rebuilding.catch(() => {})
+  }
+
   /** Greets a new connection: our state vector (so it sends what we lack) and who is here. */
   attach(peer: Peer): void {
+    if (this.rebuilding) {
+      // Greeted from the broken document, it would sync against state about to be thrown away,
+      // and whatever it sent would be applied there and lost at the swap.
+      peer.close(CLOSE_TRY_AGAIN, 'the document is being reloaded; reconnect to resync')
+      return
+    }
     this.peers.add(peer)
     peer.send(encodeSyncStep1(this.doc))
     const present = this.presence.all()
@@ -68,8 +110,14 @@ export class Room {
     if (removals.length > 0) this.broadcast(encodeAwareness(removals), null)
   }
 
-  /** Acts on one validated message from `peer`. Returns false when the document had to be reloaded. */
+  /**
+   * Acts on one validated message from `peer`. Returns false when it was not acted on: the
+   * document had to be reloaded, or is being reloaded, or the peer is no longer attached.
+   */
   receive(peer: Peer, message: ClientMessage): boolean {
+    // A peer closed by a rebuild (or refused during one) may still have messages in flight; the
+    // document they were meant for is gone, and the peer resends what we lack when it reconnects.
+    if (this.rebuilding || !this.peers.has(peer)) return false
     switch (message.type) {
       case 'sync-step1':
         peer.send(encodeSyncStep2(this.doc, message.stateVector))
@@ -99,10 +147,10 @@ export class Room {
     const collect = (u: Uint8Array) => effects.push(u)
     this.doc.on('update', collect)
     try {
-      Y.applyUpdate(this.doc, update, origin)
+      this.apply(this.doc, update, origin)
     } catch (err) {
       this.log.error({ err, workspace: this.name }, 'an update failed to apply; reloading the document from the store')
-      void this.rebuild()
+      this.startRebuild()
       return false
     } finally {
       this.doc.off('update', collect)
@@ -117,6 +165,7 @@ export class Room {
 
   /** For local writers (the migration): runs `edit` on the document and relays what it changed. */
   change(edit: (doc: Y.Doc) => void): void {
+    if (this.rebuilding) throw new Error(`${this.name}: the document is being rebuilt; await settled() first`)
     const effects: Uint8Array[] = []
     const collect = (u: Uint8Array) => effects.push(u)
     this.doc.on('update', collect)
@@ -146,8 +195,11 @@ export class Room {
       clearTimeout(this.flushTimer)
       this.flushTimer = null
     }
-    this.flushing = this.flushing.then(async () => {
-      if (!this.dirty) return
+    // Chained past a failure: a rejected `flushing` must not make every later write skip its
+    // turn (a failed save is retried, and each caller still sees its own write's outcome).
+    this.flushing = this.flushing.catch(() => {}).then(async () => {
+      // Never write a document that may hold half an update; the rebuild saves the clean one.
+      if (!this.dirty || this.broken) return
       const target = this.changes
       const pending = this.unsaved.length
       const state = Y.encodeStateAsUpdateV2(this.doc)
@@ -167,25 +219,66 @@ export class Room {
     return this.flushing
   }
 
+  /** Starts the rebuild (once: a rebuild in progress already covers a second failure). */
+  private startRebuild(): void {
+    if (this.rebuilding) return
+    this.broken = true
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer)
+      this.flushTimer = null
+    }
+    this.rebuilding = this.rebuild().finally(() => {
+      this.rebuilding = null
+    })
+    this.rebuilding.catch(() => {}) // logged inside; close() and settled() wait on it
+  }
+
   /**
    * After a failed apply the in-memory document may hold part of an update. It is replaced by
    * the stored state plus the updates that applied cleanly, saved, and every peer is closed so
-   * it resyncs against the clean copy (the stock provider reconnects by itself).
+   * it resyncs against the clean copy (the stock provider reconnects by itself). Until the swap,
+   * peers are refused and nothing is applied or written (see `rebuilding`).
    */
   private async rebuild(): Promise<void> {
     const good = [...this.unsaved]
-    for (const peer of [...this.peers]) peer.close(1011, 'the document was reloaded; reconnect to resync')
+    const closing = [...this.peers]
+    // Forgotten at once: the old presence goes with the old document, and a closed peer's
+    // detach must not announce anything to peers that are closing too.
+    this.peers.clear()
+    for (const peer of closing) peer.close(1011, 'the document was reloaded; reconnect to resync')
     await this.flushing.catch(() => {})
-    const fresh = new Y.Doc()
-    const stored = await this.store.load(this.name)
-    if (stored) Y.applyUpdateV2(fresh, stored)
-    for (const u of good) Y.applyUpdate(fresh, u)
+    let fresh: Y.Doc | null = null
+    for (let attempt = 0; fresh === null; attempt++) {
+      try {
+        const candidate = new Y.Doc()
+        const stored = await this.store.load(this.name)
+        if (stored) Y.applyUpdateV2(candidate, stored)
+        for (const u of good) Y.applyUpdate(candidate, u)
+        fresh = candidate
+      } catch (err) {
+        if (this.closed) throw err
+        const wait = Math.min(REBUILD_RETRY_MAX_MS, REBUILD_RETRY_BASE_MS * 2 ** Math.min(attempt, 16))
+        this.log.error({ err, workspace: this.name, retryInMs: wait }, 'cannot reload the layout document; will retry')
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait)
+          this.wakeRebuild = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        this.wakeRebuild = null
+        if (this.closed) throw err
+      }
+    }
     this.doc.destroy()
     this.doc = fresh
     this.presence = new Presence<Peer>()
     this.unsaved = good
     this.changes++
-    await this.flush()
+    this.broken = false
+    // Peers stay refused until the clean copy is on disk (or the write failed, logged and
+    // retried by flush itself): a reconnect then finds what the store has.
+    await this.flush().catch(() => {})
   }
 
   private broadcast(data: Uint8Array, except: Peer | null): void {
@@ -195,7 +288,12 @@ export class Room {
   /** Final flush; the room must not be used afterwards. */
   async close(): Promise<void> {
     this.closed = true
-    await this.flush()
+    if (this.rebuilding) {
+      this.wakeRebuild?.()
+      // A rebuild that could not finish leaves only the broken document: what is stored stays.
+      await this.rebuilding.catch(() => {})
+    }
+    if (!this.broken) await this.flush()
     this.doc.destroy()
   }
 }

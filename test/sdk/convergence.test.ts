@@ -1,7 +1,9 @@
 /**
  * I6 and I2 under concurrency: random moves, renames, spawns, closes, group edits, partitions
- * and reconnects on 3 to 8 viewers, then a full heal. Every run must end with every viewer
- * showing the same tabs, exactly the daemon's keys, each once, with no custom title lost.
+ * and reconnects on 3 to 8 viewers, each pruning with the real Pruner on a logical clock, then a
+ * full heal. Every run must end with every viewer showing the same tabs, exactly the daemon's
+ * keys, each once, with no custom title or placement lost except by a prune the viewer that made
+ * it could justify (the key absent from its live set, while online, for the whole grace).
  *
  * `npm test` runs a fixed set of seeds; TABULA_SIM_SEEDS=1000 runs more, and TABULA_SIM_SEED=n
  * replays one.
@@ -11,6 +13,8 @@ import { runSimulation } from './sim/simulation.js'
 
 const seedCount = Number(process.env.TABULA_SIM_SEEDS ?? 300)
 const onlySeed = process.env.TABULA_SIM_SEED
+/** Seeds run with each faulty pruner; enough that some run shows the fault. */
+const FAULTY_PRUNER_SEEDS = 5
 const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
 
 describe('convergence simulation', () => {
@@ -23,7 +27,7 @@ describe('convergence simulation', () => {
       if (result.problems.length) failures.push(`seed ${seed} (${result.replicas} replicas):\n${result.problems.join('\n')}`)
     }
     // The generator must actually exercise what the checks are about.
-    for (const op of ['move', 'rename', 'spawn', 'close', 'external', 'group', 'sync-partition', 'daemon-partition']) {
+    for (const op of ['move', 'rename', 'spawn', 'close', 'external', 'group', 'sync-partition', 'daemon-partition', 'idle', 'prune']) {
       expect(totals[op] ?? 0, `operation ${op} never ran`).toBeGreaterThan(0)
     }
     expect(failures, failures.slice(0, 3).join('\n\n')).toEqual([])
@@ -34,5 +38,16 @@ describe('convergence simulation', () => {
       r.problems.some((p) => p.includes('custom title')),
     )
     expect(failing.length).toBeGreaterThan(0)
+  })
+
+  it('catches a pruner that does not wait out the grace, or counts absence seen offline (the checks can fail)', () => {
+    for (const faultyPruner of ['early', 'ignores-offline'] as const) {
+      const runs = Array.from({ length: FAULTY_PRUNER_SEEDS }, (_, i) => runSimulation(i + 1, { faultyPruner }))
+      // The outcome checks themselves (a shown tab lost its placement or title), not only the
+      // reference tracker's verdict on each prune.
+      const lost = runs.filter((r) => r.problems.some((p) => p.includes('lost its placement') || p.includes('custom title')))
+      expect(lost.length, `${faultyPruner}: no run showed a lost placement or title`).toBeGreaterThan(0)
+      expect(runs.filter((r) => r.problems.some((p) => p.includes(' pruned '))).length).toBeGreaterThan(0)
+    }
   })
 })

@@ -197,7 +197,11 @@ describe('viewers of one workspace', () => {
       expect(a.status.pendingEdits).toBe(true)
       // Meanwhile, online: another rename, and a close.
       b.rename(k2, 'online name')
+      expect(b.doc.getMap(TABS_MAP).has(k1)).toBe(true) // spawn placed it
       await b.close(k1)
+      // Closing through the SDK drops the layout entry at once, not after the pruning grace.
+      expect(readLayout(b.doc).placements.has(k1)).toBe(false)
+      expect(b.doc.getMap(TABS_MAP).has(k1)).toBe(false)
       expect(keysOf(a)).toContain(k1) // a cannot know yet: it shows the last known set, marked stale
 
       proxy.heal()

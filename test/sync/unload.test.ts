@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_GROUP, placeTab, readLayout, setTitle } from '@tabula/protocol'
-import { connectProvider, eventually, startLocalSync, synced, WORKSPACE, type LocalSync } from './helpers.js'
+import { connectProvider, eventually, sleep, startLocalSync, synced, WORKSPACE, type LocalSync } from './helpers.js'
 
 const KEY = 'tab-11111111-2222-4333-8444-555555555555'
+/** A short grace, so the tests can wait out several of them. */
+const GRACE_MS = 50
+/** How many graces to wait while one viewer stays: more than one, so a stray unload would have fired. */
+const GRACES_TO_WAIT = 3
 
 describe('a document with no connection', () => {
   let server: LocalSync
   beforeAll(async () => {
-    server = await startLocalSync({ unloadGraceMs: 50 })
+    server = await startLocalSync({ unloadGraceMs: GRACE_MS })
   })
   afterAll(() => server?.stop())
 
@@ -34,11 +38,15 @@ describe('a document with no connection', () => {
     await Promise.all([synced(a), synced(b)])
     a.destroy()
     await eventually(() => server.sync.stats().connections === 1, 'one connection left')
-    // b is still there: edits keep flowing through the same loaded document.
-    placeTab(b.doc, KEY, DEFAULT_GROUP, null, null)
+    // Several graces with b still connected: an unload scheduled by a's leaving would have
+    // happened by now, so the document must still be loaded before anyone else arrives.
+    await sleep(GRACE_MS * GRACES_TO_WAIT)
+    expect(server.sync.stats().loadedDocs).toBe(1)
+    // b is still there: a new edit of b's flows through the same loaded document to a newcomer.
+    setTitle(b.doc, KEY, 'edited while a was gone')
     const c = connectProvider(server.url, WORKSPACE, server.token)
     await synced(c)
-    expect(readLayout(c.doc).placements.get(KEY)?.title).toBe('kept')
+    await eventually(() => readLayout(c.doc).placements.get(KEY)?.title === 'edited while a was gone', 'c sees b’s new edit')
     expect(server.sync.stats().loadedDocs).toBe(1)
     b.destroy()
     c.destroy()

@@ -4,19 +4,39 @@
  * simulated: messages queue per link and are delivered in a random interleaving, links drop
  * (losing what was in flight) and come back with the sync exchange y-websocket does. Everything
  * a viewer computes runs through the SDK's own code: the edit functions, the title guard, the
- * real layout module and deriveTabs.
+ * real layout module, deriveTabs and the Pruner.
+ *
+ * Pruning runs on every viewer with a logical clock (one tick per step), fed exactly what the
+ * SDK feeds it: online only when the key set is fresh (a full set arrived since the daemon link
+ * came up) and the document synced (the sync exchange arrived). A reference tracker, kept apart
+ * from the Pruner, records how long each key has been continuously absent from each viewer's
+ * live set while that viewer was online; a prune it cannot justify is a problem, and at the end a
+ * shown tab may have lost its placement or custom title only if a justified prune removed it.
  */
-import { readLayout, createGroup, splitGroup, closeGroup, TABS_MAP, type Session } from '@tabula/protocol'
+import { readLayout, createGroup, splitGroup, closeGroup, removeTab, TABS_MAP, type Session } from '@tabula/protocol'
 import * as Y from 'yjs'
 import { deriveTabs } from '../../../client-sdk/src/derive-tabs.js'
 import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from '../../../client-sdk/src/edits.js'
 import { keepTitles, TITLE_STAMP_FIELD } from '@tabula/protocol'
+import { Pruner } from '../../../client-sdk/src/pruner.js'
 import type { Tab } from '../../../client-sdk/src/api.js'
+
+/**
+ * The pruning grace in steps of the logical clock. Long enough that most spawns are announced
+ * before it runs out (as 60 s is in real life), short enough against the 150 steps of a run that
+ * externally closed sessions do get pruned, so both sides of the rule are exercised.
+ */
+export const PRUNE_GRACE_TICKS = 25
 
 export interface SimOptions {
   steps?: number
   /** Run without the SDK's title register (to show the checks catch what it prevents). */
   withoutTitleRegister?: boolean
+  /**
+   * Run with a faulty pruner (to show the checks catch it): 'early' prunes after a tenth of the
+   * grace, 'ignores-offline' counts absence seen while offline.
+   */
+  faultyPruner?: 'early' | 'ignores-offline'
 }
 
 export interface SimResult {
@@ -57,6 +77,13 @@ interface Replica {
   events: LiveEvent[]
   /** Title writes this viewer has shown, and everything those writes had seen. */
   seen: Set<TitleOp>
+  /** A full key set arrived since the daemon link came up (the SDK's `keySet.fresh`). */
+  keysFresh: boolean
+  /** The sync exchange arrived since the sync link came up (the provider's `synced`). */
+  docSynced: boolean
+  pruner: Pruner
+  /** Reference: since when (tick) each key has been absent from `live` while online, without a break. */
+  absentSince: Map<string, number>
 }
 
 type Message = Uint8Array
@@ -158,36 +185,96 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
     for (const r of replicas) if (r.syncOnline && origin !== r) r.down.push(update)
   })
 
+  // ── pruning: a logical clock, and what each prune was based on ──
+  let now = 0
+  const pruneGrace = options.faultyPruner === 'early' ? Math.floor(PRUNE_GRACE_TICKS / 10) : PRUNE_GRACE_TICKS
+  /** Keys some replica pruned when the reference said it had waited out the grace. */
+  const justifiedPrunes = new Set<string>()
+  const unjustified: string[] = []
+  /** Keys that have had a layout entry at some point (so a missing one at the end was lost). */
+  const everPlaced = new Set<string>()
+
   const replicas: Replica[] = []
   for (let i = 0; i < count; i++) {
     const doc = new Y.Doc()
     doc.clientID = seed * 16 + i + 1
     if (!options.withoutTitleRegister) keepTitles(doc)
-    const r: Replica = { index: i, doc, live: new Map(), syncOnline: true, daemonOnline: true, up: [], down: [], events: [], seen: new Set() }
+    const r: Replica = {
+      index: i,
+      doc,
+      live: new Map(),
+      syncOnline: true,
+      daemonOnline: true,
+      up: [],
+      down: [],
+      events: [],
+      seen: new Set(),
+      keysFresh: false,
+      docSynced: false,
+      pruner: new Pruner(pruneGrace, () => now),
+      absentSince: new Map(),
+    }
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin !== NET && r.syncOnline) r.up.push(update)
     })
     replicas.push(r)
   }
 
+  /** The sync exchange messages, so their arrival can mark a replica synced. */
+  const exchanges = new WeakSet<Message>()
   const connectSync = (r: Replica) => {
     r.syncOnline = true
     // y-websocket's exchange: each side sends what the other's state vector lacks.
-    r.down.push(Y.encodeStateAsUpdate(hub, Y.encodeStateVector(r.doc)))
+    const exchange = Y.encodeStateAsUpdate(hub, Y.encodeStateVector(r.doc))
+    exchanges.add(exchange)
+    r.down.push(exchange)
     r.up.push(Y.encodeStateAsUpdate(r.doc, Y.encodeStateVector(hub)))
   }
   const dropSync = (r: Replica) => {
     r.syncOnline = false
+    r.docSynced = false
     r.up = []
     r.down = []
+    tick(r)
   }
   const connectDaemon = (r: Replica) => {
     r.daemonOnline = true
+    r.keysFresh = false
     r.events = [{ type: 'full', sessions: [...daemon.values()] }]
+    tick(r)
   }
   const dropDaemon = (r: Replica) => {
     r.daemonOnline = false
+    r.keysFresh = false
     r.events = []
+    tick(r)
+  }
+
+  /** What the SDK passes the Pruner as `online`: a fresh key set and a synced document. */
+  const online = (r: Replica) => r.daemonOnline && r.keysFresh && r.syncOnline && r.docSynced
+  /**
+   * After anything that changes what `r` sees (or when time passes): the reference tracker
+   * first, then the Pruner, as the SDK's view reviews pruning on every change and timer.
+   */
+  const tick = (r: Replica) => {
+    const tabs = r.doc.getMap<unknown>(TABS_MAP)
+    for (const key of tabs.keys()) everPlaced.add(key)
+    if (!online(r)) r.absentSince.clear()
+    else {
+      for (const key of r.absentSince.keys()) if (r.live.has(key)) r.absentSince.delete(key)
+      for (const key of tabs.keys()) if (!r.live.has(key) && !r.absentSince.has(key)) r.absentSince.set(key, now)
+    }
+    const due = r.pruner.review(options.faultyPruner === 'ignores-offline' || online(r), r.live, tabs.keys())
+    if (due.length === 0) return
+    for (const key of due) {
+      const since = r.absentSince.get(key)
+      if (since !== undefined && now - since >= PRUNE_GRACE_TICKS) justifiedPrunes.add(key)
+      else unjustified.push(`replica ${r.index} pruned ${key} at tick ${now}, absent while online since ${since ?? 'never'} (grace ${PRUNE_GRACE_TICKS})`)
+    }
+    r.doc.transact(() => {
+      for (const key of due) removeTab(r.doc, key)
+    })
+    bump('prune')
   }
 
   /** Delivers one queued message somewhere; false when nothing is queued. */
@@ -200,10 +287,17 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
         })
       if (r.down.length)
         links.push(() => {
-          Y.applyUpdate(r.doc, r.down.shift()!, NET)
+          const message = r.down.shift()!
+          Y.applyUpdate(r.doc, message, NET)
+          if (exchanges.has(message)) r.docSynced = true
           look(r)
+          tick(r)
         })
-      if (r.events.length) links.push(() => applyEvent(r, r.events.shift()!))
+      if (r.events.length)
+        links.push(() => {
+          applyEvent(r, r.events.shift()!)
+          tick(r)
+        })
     }
     if (links.length === 0) return false
     pick(links)()
@@ -211,6 +305,7 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
   }
   const applyEvent = (r: Replica, event: LiveEvent) => {
     if (event.type === 'full') {
+      r.keysFresh = true
       r.live.clear()
       for (const s of event.sessions) r.live.set(s.key, s)
     } else if (event.type === 'added') r.live.set(event.session.key, event.session)
@@ -259,6 +354,10 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
   }
 
   for (let step = 0; step < steps; step++) {
+    // Time passes for everyone; a viewer whose prune clock ran out looks again (the SDK's
+    // timer). Everything else that changes what a viewer sees ticks it where it happens.
+    now++
+    for (const other of replicas) if (other.pruner.nextDueIn() === 0) tick(other)
     const r = pick(replicas)
     const view = seen(r)
     const roll = rng()
@@ -307,10 +406,15 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
       if (r.daemonOnline) dropDaemon(r)
       else connectDaemon(r)
       bump('daemon-partition')
+    } else if (roll < 0.8) {
+      // Time passes with nothing else happening: prune clocks run out.
+      now += PRUNE_GRACE_TICKS
+      bump('idle')
     } else {
       const n = 1 + Math.floor(rng() * 6)
       for (let i = 0; i < n; i++) deliverOne()
     }
+    tick(r)
   }
 
   // Heal everything and let the network drain (guard copies may add messages; they drain too).
@@ -321,14 +425,20 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
   let guard = 0
   while (deliverOne()) if (++guard > 1_000_000) break
 
-  return { seed, replicas: count, problems: check(replicas, daemon, titleOps), stats }
+  const problems = [...unjustified, ...check(replicas, daemon, titleOps, justifiedPrunes)]
+  // A shown tab keeps its layout entry unless a justified prune removed it.
+  const entries = replicas[0]!.doc.getMap<unknown>(TABS_MAP)
+  for (const key of daemon.keys()) {
+    if (everPlaced.has(key) && !entries.has(key) && !justifiedPrunes.has(key)) problems.push(`${key}: lost its placement without a justified prune`)
+  }
+  return { seed, replicas: count, problems, stats }
 }
 
 function currentTitle(doc: Y.Doc, key: string): string | null {
   return readLayout(doc).placements.get(key)?.title ?? null
 }
 
-function check(replicas: Replica[], daemon: Map<string, Session>, titleOps: TitleOp[]): string[] {
+function check(replicas: Replica[], daemon: Map<string, Session>, titleOps: TitleOp[], justifiedPrunes: Set<string>): string[] {
   const problems: string[] = []
   const liveKeys = [...daemon.keys()].sort()
   const views = replicas.map((r) => deriveTabs(r.live, readLayout(r.doc)))
@@ -343,7 +453,8 @@ function check(replicas: Replica[], daemon: Map<string, Session>, titleOps: Titl
   // one of the writes that no other write (that had seen it) superseded.
   const finalTabs = new Map(views[0]!.map((t) => [t.key, t]))
   const byKey = new Map<string, TitleOp[]>()
-  for (const op of titleOps) if (finalTabs.has(op.key)) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op])
+  // A key a justified prune removed may have lost its title with its entry (docs/sdk.md, "Pruning").
+  for (const op of titleOps) if (finalTabs.has(op.key) && !justifiedPrunes.has(op.key)) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op])
   for (const [key, ops] of byKey) {
     const maximal = ops.filter((a) => !ops.some((b) => b !== a && b.knew.has(a)))
     const allowed = new Set(maximal.map((op) => op.value))
