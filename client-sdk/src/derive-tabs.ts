@@ -44,9 +44,16 @@ export function deriveTabs(live: ReadonlyMap<string, Session>, layout: LayoutVie
   return tabs
 }
 
-/** The title a viewer shows (SPEC §7): custom, else the program's own, else the command. */
+/**
+ * The title a viewer shows (SPEC §7): custom, else the program's own, else the command. The
+ * command is shown by its name, as terminals show it: "/usr/bin/bash" reads "bash".
+ */
 export function displayTitle(customTitle: string | null, session: Session): string {
-  return customTitle || session.title || session.command || session.key
+  return customTitle || session.title || commandName(session.command) || session.key
+}
+
+function commandName(command: string | undefined): string {
+  return command?.slice(command.lastIndexOf('/') + 1) ?? ''
 }
 
 function makeTab(session: Session, customTitle: string | null, group: string, index: number): Tab {

@@ -54,6 +54,11 @@ describe('deriveTabs', () => {
     ])
   })
 
+  it('names a command given by its path by the program alone, as terminals do', () => {
+    const tabs = deriveTabs(live(session(A, { command: '/usr/bin/bash' })), readLayout(new Y.Doc()))
+    expect(tabs[0]!.title).toBe('bash')
+  })
+
   it('orders unplaced keys by creation time, then key', () => {
     const same = new Date(0).toISOString()
     const tabs = deriveTabs(live(session(C, { createdAt: same }), session(B, { createdAt: same }), session(A)), readLayout(new Y.Doc()))
