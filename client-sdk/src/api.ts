@@ -16,7 +16,7 @@ export interface Tab {
   /** The session's canonical key (SPEC §5). */
   key: string
   kind: SessionKind
-  /** The custom title if one is set, else the program's own title, else its command. */
+  /** The custom title if one is set, else the program's own title, else its command's name ("bash" for "/bin/bash"). */
   title: string
   /** The custom title alone, or null: what a rename field starts from. */
   customTitle: string | null
