@@ -115,27 +115,106 @@ describe('web viewer: desktop and phone on one workspace', () => {
     // The phone typed, so the daemon made it the driver; it still never sent a size (watching).
     const deskDriver = desktop.locator('.desktop [data-testid="driver"]').first()
     await until('desktop says the phone drives', () => deskDriver.innerText(), (t) => t.includes('size set by Pocket (phone)'))
+    const bar = phone.getByTestId('drive-bar')
+    const pty = () => ws.sessions().find((x) => x.key === keys.alpha)!
+    // The phone is the active viewer only because it typed: it says so, and that the PTY kept its size.
+    const typing = await until('the phone says it types without setting the size', () => bar.innerText(), (t) => t.includes('Typing') && !t.includes('Driving'))
+    expect(typing).toContain(`${pty().cols}×${pty().rows}`)
+    expect(pty().cols).toBeGreaterThan(75)
+    await expect(bar.getByTestId('drive').isVisible()).resolves.toBe(true)
     await desktop.getByTestId('drive-here').first().click()
     await until('desktop drives', () => deskDriver.innerText(), (t) => t.includes('this viewer sets the size'))
-    const bar = phone.getByTestId('drive-bar')
     await until('the phone is watching', () => bar.innerText(), (t) => t.includes('Watching'))
     // Watching never resizes: the PTY keeps the desktop's size, which the phone shows too.
     const deskSize = /(\d+)×(\d+)/.exec(await deskDriver.innerText())!
-    const pty = () => ws.sessions().find((x) => x.key === keys.alpha)!
     expect([pty().cols, pty().rows]).toEqual([Number(deskSize[1]), Number(deskSize[2])])
     expect(await bar.innerText()).toContain(`${deskSize[1]}×${deskSize[2]}`)
     await phone.getByTestId('drive').click()
     await until('the phone drives', () => bar.innerText(), (t) => t.includes('Driving'))
-    await until('the PTY takes the phone size', async () => pty().cols, (cols) => cols < 70)
+    await until('the PTY takes the phone size', async () => pty().cols, (cols) => cols < 60)
+    // The page never grows wider than the phone (a pane as wide as the terminal would).
+    expect(await pageWidth(phone)).toBeLessThanOrEqual(375)
     await until('desktop sees the phone driving', () => deskDriver.innerText(), (t) => t.includes('size set by Pocket (phone)'))
     await desktop.getByTestId('drive-here').first().click()
     await until('desktop drives again', () => deskDriver.innerText(), (t) => t.includes('this viewer sets the size'))
   })
 
+  it('names the other viewers on a tap of the header, and explains the number on phone tabs', async () => {
+    const list = phone.getByTestId('viewer-list')
+    expect(await list.isHidden()).toBe(true)
+    await phone.getByTestId('viewers').click()
+    await until('the phone lists who is looking', () => list.innerText(), (t) => t.includes('Desk (desktop)'))
+    await phone.getByTestId('viewers').click()
+    expect(await list.isHidden()).toBe(true)
+    await desktop.getByTestId('viewers').click()
+    await until('the desktop lists who is looking', () => desktop.getByTestId('viewer-list').innerText(), (t) => t.includes('Pocket (phone)'))
+    await desktop.keyboard.press('Escape')
+    // Both look at "server": the phone's chip says who else does, in words, not just a number.
+    const badge = phone.locator(`.chip[data-tab-key="${keys.alpha}"]`).getByTestId('watchers')
+    await until('the badge is labelled', async () => (await badge.getAttribute('aria-label')) ?? '', (t) => /^\d+ others? looking: .*Desk \(desktop\)/.test(t))
+    // The split buttons say what they do, on screen and to assistive technology.
+    const split = desktop.getByRole('button', { name: 'Split right' })
+    expect(await split.innerText()).toContain('Split')
+    expect(await desktop.getByRole('button', { name: 'Split down' }).innerText()).toContain('Split')
+  })
+
+  it('a phone with the default renderer fits the screen: watching a wide terminal, and driving it', async () => {
+    const ctx = await browser.newContext(PHONE)
+    const page = await ctx.newPage()
+    watchErrors(page, 'phone-gl', errors)
+    // A tab of its own, so that what it prints stays out of the others (and the screenshots).
+    const wide = await ws.spawn({ title: 'wide' })
+    await desktop.locator('.desktop .tab', { hasText: 'wide' }).click()
+    await page.goto(viewerUrl(tabula.url, tabula.token, { ws: workspaceId, name: 'Pocket GL' }))
+    await page.locator('.chip', { hasText: 'wide' }).click()
+    const term = page.locator(`.phone [data-term-key="${wide}"]`)
+    // The page's own choice of renderer (the DOM one on phones: WebGL drew at twice the size there).
+    await until('the terminal is drawn', async () => term.getAttribute('data-renderer'), (r) => r === 'dom' || r === 'webgl')
+    const pty = () => ws.sessions().find((x) => x.key === wide)!
+    // The desktop drives at its own width, far more columns than fit on a phone even at 8 px.
+    await until('the desktop drives the new tab', async () => pty().cols, (cols) => cols > 100)
+
+    // Something to see, written from the desktop: 8 rows of 60 full blocks.
+    const deskTerm = desktop.locator(`.desktop [data-term-key="${wide}"]`)
+    await deskTerm.click()
+    await desktop.keyboard.type(`b=${'█'.repeat(20)}; for i in 1 2 3 4 5 6 7 8; do echo $b$b$b; done`)
+    await desktop.keyboard.press('Enter')
+    await until('the watching phone shows at the PTY size', () => page.getByTestId('drive-bar').innerText(), (t) => t.includes(`Watching · ${pty().cols}×${pty().rows}`))
+    await until('the watching phone shows the blocks on screen', () => litPixels(page, term), (n) => n > 20_000)
+    const watching = await termGeometry(page, wide, pty().rows)
+    expect(watching.pageWidth).toBeLessThanOrEqual(375)
+    expect(watching.termRight).toBeLessThanOrEqual(375)
+    // Wider than the screen: the terminal scrolls sideways inside its pane, and no half row is cut at the top.
+    expect(watching.scrollWidth).toBeGreaterThan(watching.clientWidth)
+    expect(watching.topRowOffset).toBeLessThan(0.05)
+
+    await page.getByTestId('drive').click()
+    await until('the PTY takes the phone size', async () => pty().cols, (cols) => cols < 60)
+    await until('the phone says it drives', () => page.getByTestId('drive-bar').innerText(), (t) => t.includes(`Driving · ${pty().cols}×`))
+    await term.click()
+    await page.keyboard.type(`b=${'█'.repeat(10)}; for i in 1 2 3 4 5 6 7 8; do echo $b$b$b$b; done`)
+    await page.keyboard.press('Enter')
+    await until('the driving phone shows its own output on screen', () => litPixels(page, term), (n) => n > 20_000)
+    const driving = await termGeometry(page, wide, pty().rows)
+    expect(driving.pageWidth).toBeLessThanOrEqual(375)
+    expect(driving.scrollWidth).toBeLessThanOrEqual(driving.clientWidth)
+    await screenshot(page, 'web-phone-default-renderer.png')
+    await ctx.close()
+    // The phone left, so nobody drives: the desktop takes the role back by itself.
+    await until('desktop drives again', async () => pty().cols, (cols) => cols > 100)
+    await ws.close(wide)
+    await until('the extra tab is gone from the desktop', desktopTitles, same(['gamma', 'server', 'build']))
+    await until('and from the phone', phoneTitles, same(['gamma', 'server', 'build']))
+    await desktop.locator('.desktop .tab', { hasText: 'server' }).click()
+  }, 90_000)
+
   it('an offline phone renames at once, says the edit is waiting, and the rename reaches the desktop when it is back', async () => {
     await phoneCtx.setOffline(true)
     const banner = phone.getByTestId('status-banner')
     await until('phone shows it is offline', () => banner.innerText(), (t) => t.startsWith('Offline'))
+    // Driving needs the daemon: the button says so instead of failing.
+    const drive = phone.getByTestId('drive')
+    await until('Drive is disabled while offline', () => drive.isDisabled(), (d) => d)
     await phone.getByTestId('tabs-button').click()
     const row = phone.locator(`.sheet-row[data-tab-key="${keys.gamma}"]`)
     await row.getByTestId('rename').click()
@@ -150,6 +229,7 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await phoneCtx.setOffline(false)
     await until('the desktop gets the offline rename', desktopTitles, same(['logs', 'server', 'build']))
     await until('the phone banner clears', () => banner.isHidden(), (hidden) => hidden)
+    await until('Drive is enabled again', () => drive.isEnabled(), (e) => e)
   })
 
   it('an edit made offline survives a reload while offline, and reaches the others when back', async () => {
@@ -230,7 +310,11 @@ describe('web viewer: desktop and phone on one workspace', () => {
     const ctx = await browser.newContext(DESKTOP)
     const page = await ctx.newPage()
     await page.goto(`${tabula.url}/`)
-    await until('the missing-token page', () => page.getByTestId('no-token').innerText(), (t) => t.includes('needs its access link'))
+    const missing = await until('the missing-token page', () => page.getByTestId('no-token').innerText(), (t) => t.includes('needs its access link'))
+    // Real code elements, and this server's own address rather than a default one.
+    expect(missing).not.toContain('`')
+    expect(missing).toContain(`echo "${tabula.url}/#token=$(cat ~/.tabula/token)"`)
+    expect(await page.getByTestId('no-token').locator('code', { hasText: 'tabula up' }).count()).toBeGreaterThan(0)
     await page.goto(viewerUrl(tabula.url, 'not-the-token'))
     await page.reload()
     await until('the wrong-token page', () => page.getByTestId('bad-token').innerText(), (t) => t.includes('not valid'))
@@ -244,4 +328,50 @@ async function screenshot(page: Page, name: string): Promise<void> {
   if (process.env.TABULA_UPDATE_DOC_IMAGES && (name === 'web-desktop.png' || name === 'web-phone.png')) {
     copyFileSync(join(ARTIFACTS, name), new URL(`../../docs/images/${name}`, import.meta.url))
   }
+}
+
+/** How wide the page's content is: more than the viewport means the page scrolls sideways. */
+function pageWidth(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth)
+}
+
+/** Where a phone's terminal sits and how it scrolls. */
+function termGeometry(page: Page, key: string, rows: number) {
+  return page.evaluate(({ key, rows }) => {
+    const term = document.querySelector<HTMLElement>(`.phone [data-term-key="${CSS.escape(key)}"]`)!
+    const screen = term.querySelector<HTMLElement>('.xterm-screen')!
+    const rowHeight = screen.offsetHeight / rows
+    const top0 = screen.getBoundingClientRect().top - term.getBoundingClientRect().top + term.scrollTop - term.clientTop
+    const fromTop = (term.scrollTop - top0) / rowHeight
+    return {
+      pageWidth: document.documentElement.scrollWidth,
+      termRight: term.getBoundingClientRect().right,
+      scrollWidth: term.scrollWidth,
+      clientWidth: term.clientWidth,
+      // 0 when the top edge of the visible part lies on a row boundary (or nothing scrolls).
+      topRowOffset: term.scrollTop === 0 ? 0 : Math.abs(fromTop - Math.round(fromTop)),
+    }
+  }, { key, rows })
+}
+
+/**
+ * Bright pixels inside an element as it is on screen: text and blocks in the terminal's
+ * foreground, against its dark background. A blank (or clipped-away) terminal has almost none.
+ */
+async function litPixels(page: Page, locator: ReturnType<Page['locator']>): Promise<number> {
+  const png = (await locator.screenshot()).toString('base64')
+  return page.evaluate(async (b64) => {
+    const img = new Image()
+    img.src = `data:image/png;base64,${b64}`
+    await img.decode()
+    const canvas = document.createElement('canvas')
+    canvas.width = img.width
+    canvas.height = img.height
+    const ctx = canvas.getContext('2d')!
+    ctx.drawImage(img, 0, 0)
+    const data = ctx.getImageData(0, 0, img.width, img.height).data
+    let lit = 0
+    for (let i = 0; i < data.length; i += 4) if (Math.max(data[i]!, data[i + 1]!, data[i + 2]!) > 150) lit++
+    return lit
+  }, png)
 }

@@ -102,6 +102,39 @@ describe('tabula attach', () => {
     expect(ws.tabs().some((t) => t.key === keys.one)).toBe(true)
   })
 
+  it('says in the title when another viewer takes the size, and takes it back on a local resize (like tmux)', async () => {
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', keys.three!, '--home', tabula.home], {
+      cols: 100,
+      rows: 30,
+      env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string>,
+    })
+    const out = watchPty(pty)
+    await waitForSync(async () => sessionOf(keys.three!)?.cols === 100 && sessionOf(keys.three!)?.rows === 30)
+    await out.waitFor('\x1b]2;tabula ' + keys.three + ': this terminal sets the size\x07')
+    // Another viewer drives: the terminal is told in its title (never on the program's screen).
+    const other = ws.attach(keys.three!)
+    // Claimed once attached (the SDK forgets a claim made before it, when another viewer drives).
+    await new Promise<void>((resolve) => other.onData(() => resolve()))
+    other.resize(70, 15)
+    other.setActive(true)
+    await waitForSync(async () => sessionOf(keys.three!)?.cols === 70)
+    await out.waitFor(`\x1b]2;tabula ${keys.three}: size 70x15 set by test setup (script); resize this window to take it back\x07`)
+    // A resize here claims the role back, and the session takes this terminal's size again.
+    pty.resize(110, 35)
+    await waitForSync(async () => sessionOf(keys.three!)?.cols === 110 && sessionOf(keys.three!)?.rows === 35)
+    await waitForSync(async () => out.text().split(': this terminal sets the size').length === 3)
+    other.setActive(true) // and once more, so that the detach line names the driver
+    await waitForSync(async () => sessionOf(keys.three!)?.cols === 70)
+    await out.waitFor('size 70x15 set by test setup (script)')
+    pty.write('\x1d')
+    await out.waitFor(`[detached from ${keys.three}; its size was set by test setup (script)]`)
+    expect(await out.exited).toBe(0)
+    // The title pushed on attach is restored on detach.
+    expect(out.text()).toContain('\x1b[22;0t')
+    expect(out.text()).toContain('\x1b[23;0t')
+    other.dispose()
+  })
+
   it('finds the workspace by itself, ends when the program exits, and reports its code', async () => {
     const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', keys.two!, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
     const out = watchPty(pty)

@@ -1,7 +1,10 @@
 import type { Command } from 'commander'
-import { connect, type Tab, type TabulaClient as SdkClient, type WorkspaceView } from '@tabula/client-sdk'
-import type { ViewerInfo } from '@tabula/protocol'
-import { connectClient, type TabulaClient } from '../client.js'
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { connect, type Tab, type TabulaClient, type WorkspaceInfo, type WorkspaceView } from '@tabula/client-sdk'
+import { isUuid, type ViewerInfo } from '@tabula/protocol'
+import { readLiveRuntimeInfo } from '@tabula/protocol/server'
 import { withClientFlags, type ClientFlags } from '../options.js'
 import { formatTable } from '../table.js'
 
@@ -12,9 +15,9 @@ export function registerTabs(program: Command): void {
     .argument('<workspace>', 'workspace id or directory')
     .option('--json', 'print JSON for programs')
     .action(async (ref: string, flags: ClientFlags & { json?: boolean }) => {
-      const http = connectClient(flags)
-      const workspace = await http.findWorkspace(ref, false)
-      await withWorkspace(http, workspace.id, { name: 'tabula tabs', kind: 'cli' }, async (ws) => {
+      await withSdk(flags, { name: 'tabula tabs', kind: 'cli' }, async (client, reach) => {
+        const workspace = await findWorkspace(client, ref, reach)
+        const ws = await openWorkspace(client, workspace.id, reach)
         const tabs = ws.tabs()
         if (flags.json) {
           process.stdout.write(JSON.stringify({ workspace, groups: ws.layout().groups, tabs }, null, 2) + '\n')
@@ -35,22 +38,68 @@ function tabRow(tab: Tab, groups: string[]): string[] {
   return [String(tab.index + 1), String(groups.indexOf(tab.group) + 1), tab.key, tab.kind, status, tab.title]
 }
 
+/** Turns the SDK's "cannot reach" (a TypeError from fetch) into a message that says what to do. */
+export type Reach = <T>(call: Promise<T>) => Promise<T>
+
 /**
- * Opens one workspace through the SDK (the only way to derive tabs: SPEC I7), runs `use`, and
- * closes the connection whatever happens.
+ * Connects the SDK to the tabula these flags point at (`--url`/`--token`, else `<home>/runtime.json`
+ * and `<home>/token`), runs `use`, and closes the connection whatever happens. The terminal viewers
+ * reach tabula through the SDK alone, like every other viewer (SPEC §8).
  */
-export async function withWorkspace<T>(
-  http: TabulaClient,
-  workspaceId: string,
-  viewer: ViewerInfo,
-  use: (ws: WorkspaceView, client: SdkClient) => Promise<T>,
-): Promise<T> {
-  const client = await connect({ url: http.url, token: http.token, viewer })
+export async function withSdk<T>(flags: ClientFlags, viewer: ViewerInfo, use: (client: TabulaClient, reach: Reach) => Promise<T>): Promise<T> {
+  // Not resolveHome: a command that only reads should not create ~/.tabula.
+  const home = resolve(flags.home || process.env.TABULA_HOME || join(homedir(), '.tabula'))
+  const notRunning = `no tabula running under ${home}: start it with \`npm start\` or \`tabula up\``
+  const url = flags.url ?? runningUrl(home)
+  if (!url) throw new Error(notRunning)
+  const token = flags.token ?? readToken(home)
+  if (!token) throw new Error(`no token: pass --token, or make ${join(home, 'token')} readable`)
+  const unreachable = flags.url ? `cannot reach tabula at ${flags.url}` : notRunning
+  const reach: Reach = (call) =>
+    call.catch((err: unknown) => {
+      throw err instanceof TypeError ? new Error(unreachable) : err
+    })
+  const client = await connect({ url: url.replace(/\/+$/, ''), token, viewer })
   try {
-    const ws = client.workspace(workspaceId)
-    await ws.ready
-    return await use(ws, client)
+    return await use(client, reach)
   } finally {
     await client.close()
+  }
+}
+
+/**
+ * A workspace named by id, or by a directory (relative to the current one), from the SDK's list.
+ * A directory that is not a workspace yet is an error: these commands only look.
+ */
+export async function findWorkspace(client: TabulaClient, ref: string, reach: Reach): Promise<WorkspaceInfo> {
+  const all = await reach(client.workspaces())
+  if (isUuid(ref)) {
+    const found = all.find((w) => w.id === ref)
+    if (!found) throw new Error(`no workspace ${ref} (\`tabula ls\` lists them)`)
+    return found
+  }
+  const path = resolve(ref)
+  const found = all.find((w) => w.path === path)
+  if (!found) throw new Error(`no workspace at ${path} (\`tabula ls\` lists them)`)
+  return found
+}
+
+/** Opens a workspace view and waits until it shows the daemon's sessions and the layout. */
+export async function openWorkspace(client: TabulaClient, id: string, reach: Reach): Promise<WorkspaceView> {
+  const ws = client.workspace(id)
+  await reach(ws.ready)
+  return ws
+}
+
+function runningUrl(home: string): string | undefined {
+  const info = readLiveRuntimeInfo(home)
+  return info ? (info.url ?? info.daemonUrl) : undefined
+}
+
+function readToken(home: string): string | undefined {
+  try {
+    return readFileSync(join(home, 'token'), 'utf8').trim() || undefined
+  } catch {
+    return undefined
   }
 }

@@ -29,7 +29,8 @@ export type EditorApi = {
 
 interface Entry {
   key: string
-  title: string
+  /** The name last given to the terminal (title plus " (exited)"), to notice any change of it. */
+  name: string
   terminal: vscode.Terminal
   pty: TabPty
 }
@@ -75,9 +76,10 @@ export class TerminalMirror {
     for (const entry of this.entries.splice(keep)) this.remove(entry)
     for (const entry of this.entries) {
       const tab = tabs.find((t) => t.key === entry.key)!
-      if (tab.title !== entry.title) {
-        entry.title = tab.title
-        entry.pty.rename(this.name(tab))
+      const name = this.name(tab)
+      if (name !== entry.name) {
+        entry.name = name
+        entry.pty.rename(name)
       }
     }
     for (const tab of tabs.slice(keep)) this.entries.push(this.create(tab))
@@ -100,8 +102,9 @@ export class TerminalMirror {
       this.hidden.add(tab.key)
       this.entries = this.entries.filter((e) => e.pty !== pty)
     })
-    const terminal = this.api.window.createTerminal({ name: this.name(tab), pty, isTransient: true })
-    return { key: tab.key, title: tab.title, terminal, pty }
+    const name = this.name(tab)
+    const terminal = this.api.window.createTerminal({ name, pty, isTransient: true })
+    return { key: tab.key, name, terminal, pty }
   }
 
   private remove(entry: Entry): void {

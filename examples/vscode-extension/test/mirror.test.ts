@@ -74,6 +74,22 @@ describe('VS Code extension: one terminal per tab, in layout order', () => {
     await until('removed', () => vscode.names().join() === 'postgres,api,web')
   })
 
+  it('marks a terminal "(exited)" in place when its program ends', async () => {
+    // The program waits for a line, so the terminal exists (running) before it exits.
+    const key = await setupWs.spawn({ command: 'sh', args: ['-c', 'read line; exit 2'], title: 'oneshot' })
+    await until('added', () => vscode.names().join() === 'postgres,api,web,oneshot')
+    const oneshot = byName('oneshot')
+    const handle = setupWs.attach(key)
+    await new Promise<void>((resolve) => handle.onData(() => resolve()))
+    handle.write('\r')
+    await until('named as exited', () => vscode.names().join() === 'postgres,api,web,oneshot (exited)')
+    expect(byName('oneshot (exited)')).toBe(oneshot)
+    expect(oneshot.disposed).toBe(false)
+    handle.dispose()
+    await setupWs.close(key)
+    await until('removed', () => vscode.names().join() === 'postgres,api,web')
+  })
+
   it('closing a terminal in the editor hides the tab there but keeps the session', async () => {
     byName('api').closeByUser()
     expect(vscode.names()).toEqual(['postgres', 'web'])

@@ -100,8 +100,8 @@ export class DesktopView {
     const actions = h(
       'div.group-actions',
       {},
-      iconButton('⇥', 'Split right', () => ws.splitGroup(group, 'row'), 'split-right'),
-      iconButton('⇩', 'Split down', () => ws.splitGroup(group, 'column'), 'split-down'),
+      iconButton('⇥ Split', 'Split right', () => ws.splitGroup(group, 'row'), 'split-right', true),
+      iconButton('⇩ Split', 'Split down', () => ws.splitGroup(group, 'column'), 'split-down', true),
       groupCount > 1 ? iconButton('✕', 'Close this group (its tabs move to another group)', () => ws.closeGroup(group), 'close-group') : null,
     )
     const el = h(
@@ -155,6 +155,7 @@ export class DesktopView {
   }
 }
 
-function iconButton(label: string, title: string, onclick: () => unknown, testid: string): HTMLElement {
-  return h('button.icon', { title, 'aria-label': title, 'data-testid': testid, onclick: () => void onclick() }, label)
+/** A small button: `label` is what shows, `title` its accessible name (and tooltip). */
+function iconButton(label: string, title: string, onclick: () => unknown, testid: string, labelled = false): HTMLElement {
+  return h('button.icon' + (labelled ? '.labelled' : ''), { title, 'aria-label': title, 'data-testid': testid, onclick: () => void onclick() }, label)
 }

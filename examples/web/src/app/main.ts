@@ -87,14 +87,37 @@ function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], 
     autoDrive: kind === 'desktop',
     shrinkToFit: kind === 'phone',
     fontSize: kind === 'phone' ? 12 : 13,
-    domRenderer: new URLSearchParams(location.hash.slice(1)).get('renderer') === 'dom',
+    // The phone draws with xterm's DOM renderer: with WebGL at a phone's pixel ratio (2 or 3) the
+    // text came out at twice its size, clipped to a corner (blank, to the eye). One small terminal
+    // does not need the GPU.
+    domRenderer: kind === 'phone' || new URLSearchParams(location.hash.slice(1)).get('renderer') === 'dom',
   })
   const banner = createStatusBanner(ws)
-  const viewers = h('span.viewers', { 'data-testid': 'viewers' })
+  // "N viewers" opens a list of who they are (a tooltip alone is out of reach on a phone).
+  const viewerList = h('ul.viewer-list', { hidden: true, 'data-testid': 'viewer-list', id: 'viewer-list' })
+  const viewers = h('button.viewers', { 'data-testid': 'viewers', 'aria-expanded': 'false', 'aria-controls': 'viewer-list' })
+  const setListOpen = (open: boolean) => {
+    viewerList.hidden = !open
+    viewers.setAttribute('aria-expanded', String(open))
+  }
+  viewers.addEventListener('click', (e) => {
+    e.stopPropagation()
+    setListOpen(viewerList.hidden)
+  })
+  document.addEventListener('click', (e) => {
+    if (!viewerList.hidden && !viewerList.contains(e.target as Node)) setListOpen(false)
+  })
+  document.addEventListener('keydown', (e) => e.key === 'Escape' && setListOpen(false))
   const renderViewers = () => {
     const others = session.others()
     viewers.textContent = others.length ? `${others.length + 1} viewers` : 'only you'
-    viewers.title = others.map((p) => `${p.viewer.name} (${p.viewer.kind})`).join('\n')
+    viewers.title = others.length ? 'Show who is looking' : 'Nobody else is looking at this workspace'
+    viewers.disabled = others.length === 0
+    if (!others.length) setListOpen(false)
+    viewerList.replaceChildren(
+      h('li', {}, 'You ', h('span.kind', {}, '(this viewer)')),
+      ...others.map((p) => h('li', {}, p.viewer.name, ' ', h('span.kind', {}, `(${p.viewer.kind})`))),
+    )
   }
   toUnsubscribe(ws.on('presence', renderViewers))
   renderViewers()
@@ -103,7 +126,7 @@ function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], 
     {},
     h('span.brand', {}, 'tabula'),
     h('span.ws-title', { title: info?.path ?? id }, info?.name || info?.path || id.slice(0, 8)),
-    viewers,
+    h('div.viewers-wrap', {}, viewers, viewerList),
     h('button.link.switch', { onclick: () => { rememberWorkspace(null); location.reload() } }, 'Workspaces'),
   )
   const loading = h('div.loading', {}, 'Loading tabs…')

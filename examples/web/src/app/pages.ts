@@ -6,15 +6,17 @@ export function tokenPage(kind: 'missing' | 'rejected'): HTMLElement {
   const title = kind === 'missing' ? 'This page needs its access link' : 'This access link is not valid'
   const why =
     kind === 'missing'
-      ? 'tabula only lets in viewers that present its token. The address `tabula up` prints carries it after the # sign.'
-      : 'The server refused the token this page was given. It may come from another tabula home, or the token file was replaced.'
+      ? ['tabula only lets in viewers that present its token. The address ', h('code', {}, 'tabula up'), ' prints carries it after the ', h('code', {}, '#'), ' sign.']
+      : ['The server refused the token this page was given. It may come from another tabula home, or the token file was replaced.']
+  // The address this page was served from: the same server the link has to point at.
+  const origin = location.origin
   return h(
     'div.page-card',
     { 'data-testid': kind === 'missing' ? 'no-token' : 'bad-token' },
     h('h1', {}, title),
-    h('p', {}, why),
-    h('p', {}, 'Open the address printed by ', h('code', {}, 'tabula up'), ' (it looks like ', h('code', {}, 'http://127.0.0.1:7770/#token=…'), '), or build it from the token file:'),
-    h('pre', {}, 'echo "http://127.0.0.1:7770/#token=$(cat ~/.tabula/token)"'),
+    h('p', {}, ...why),
+    h('p', {}, 'Open the address printed by ', h('code', {}, 'tabula up'), ' (it looks like ', h('code', {}, `${origin}/#token=…`), '), or build it from the token file:'),
+    h('pre', {}, `echo "${origin}/#token=$(cat ~/.tabula/token)"`),
   )
 }
 
@@ -23,7 +25,7 @@ export function unreachablePage(retry: () => void): HTMLElement {
     'div.page-card',
     { 'data-testid': 'unreachable' },
     h('h1', {}, 'tabula is not reachable'),
-    h('p', {}, 'The server behind this page does not answer. Is `tabula up` still running?'),
+    h('p', {}, 'The server behind this page (', h('code', {}, location.origin), ') does not answer. Is ', h('code', {}, 'tabula up'), ' still running?'),
     h('button.primary', { onclick: retry }, 'Try again'),
   )
 }

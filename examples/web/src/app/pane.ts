@@ -35,8 +35,10 @@ export function renderPaneBody(session: ViewerSession, tab: Tab | null, actions:
   const overlay = tab.status === 'exited' ? renderExited(tab, view, actions) : null
   const el = h('div.pane-body', { 'data-active-key': tab.key }, view.el, overlay, footer)
 
+  const offline = session.guardOffline(el)
   const renderFooter = (state: DriverState) => {
     footer.replaceChildren(renderPresence(session, tab.key), renderDriver(session, view, state))
+    offline.apply()
   }
   const offDriver = view.onDriver(renderFooter)
   const offExit = view.onExit(() => {
@@ -49,6 +51,7 @@ export function renderPaneBody(session: ViewerSession, tab: Tab | null, actions:
     dispose() {
       offDriver()
       offExit()
+      offline.dispose()
     },
   }
 }
@@ -72,7 +75,7 @@ function renderDriver(session: ViewerSession, view: TerminalView, state: DriverS
     'span.driver',
     { 'data-testid': 'driver' },
     `${size} · size set by ${who} `,
-    h('button.link', { 'data-testid': 'drive-here', title: "Make this viewer's size the terminal's size", onclick: () => view.drive() }, 'Drive from here'),
+    h('button.link', { 'data-testid': 'drive-here', 'data-needs-daemon': true, title: "Make this viewer's size the terminal's size", onclick: () => view.drive() }, 'Drive from here'),
   )
 }
 
@@ -84,7 +87,7 @@ function renderExited(tab: Tab, view: TerminalView, actions: PaneActions): HTMLE
     h('div.exited-card', {},
       h('p.exit-code', {}, exitText(code)),
       h('div.actions', {},
-        h('button.primary', { onclick: () => actions.restart(tab.key) }, 'Restart'),
+        h('button.primary', { 'data-needs-daemon': true, onclick: () => actions.restart(tab.key) }, 'Restart'),
         h('button', { onclick: () => actions.close(tab.key) }, 'Close tab'),
       ),
     ),

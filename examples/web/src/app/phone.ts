@@ -41,12 +41,14 @@ export class PhoneView {
   private offCtrl: Unsubscribe = () => {}
   private pendingRender = false
   private readonly subscriptions: Unsubscribe[] = []
+  private readonly offlineGuard: { apply(): void; dispose(): void }
 
   constructor(private readonly session: ViewerSession) {
     this.sheetButton = h('button.sheet-toggle', { 'aria-expanded': 'false', 'data-testid': 'tabs-button', onclick: () => this.toggleSheet() }, 'Tabs')
     this.el = h('main.phone', { 'data-testid': 'phone' }, h('div.phone-top', {}, this.chips, this.sheetButton), this.sheet, this.stage, this.driveBar, this.keyBar)
     this.buildKeyBar()
     this.enableSwipe()
+    this.offlineGuard = session.guardOffline(this.driveBar)
     const ws = session.ws
     this.subscriptions.push(
       toUnsubscribe(ws.on('change', () => this.render())),
@@ -58,6 +60,7 @@ export class PhoneView {
 
   dispose(): void {
     for (const off of this.subscriptions) off()
+    this.offlineGuard.dispose()
     this.offDriver()
     this.offCtrl()
     this.body?.dispose()
@@ -106,7 +109,7 @@ export class PhoneView {
           'button.chip' + (tab.key === this.current ? '.active' : '') + (tab.status === 'exited' ? '.exited' : ''),
           { 'data-tab-key': tab.key, role: 'tab', 'aria-selected': String(tab.key === this.current), onclick: () => this.select(tab.key) },
           h('span.tab-title', {}, tab.title),
-          watchers.length ? h('span.dot', { title: watchers.map((w) => `${w.viewer.name} (${w.viewer.kind})`).join(', ') }, String(watchers.length)) : null,
+          watchers.length ? watcherBadge(watchers) : null,
         )
       }),
     )
@@ -135,14 +138,22 @@ export class PhoneView {
   }
 
   private renderDriveBar(view: TerminalView, state: DriverState): void {
-    if (state.self) {
-      this.driveBar.replaceChildren(h('span.mode.driving', {}, `Driving · ${state.cols}×${state.rows}`))
-      return
+    const size = `${state.cols}×${state.rows}`
+    const drive = () =>
+      h('button.primary.small', { 'data-testid': 'drive', 'data-needs-daemon': true, title: "Make this phone's size the terminal's size", onclick: () => view.drive() }, 'Drive')
+    if (state.self && view.sendsSize) {
+      this.driveBar.replaceChildren(h('span.mode.driving', { 'data-mode': 'driving' }, `Driving · ${size}`))
+    } else if (state.self) {
+      // Typing made this phone the active viewer at the daemon, but it never sent its size: the
+      // PTY keeps the size the previous driver set, and nobody else's resizes reach it now.
+      this.driveBar.replaceChildren(
+        h('span.mode', { 'data-mode': 'typing', title: 'Typing from this phone made it the active viewer; the terminal keeps the size it had' }, `Typing · size kept at ${size}`),
+        drive(),
+      )
+    } else {
+      this.driveBar.replaceChildren(h('span.mode', { 'data-mode': 'watching' }, `Watching · ${size}`), drive())
     }
-    this.driveBar.replaceChildren(
-      h('span.mode', {}, `Watching · ${state.cols}×${state.rows}`),
-      h('button.primary.small', { 'data-testid': 'drive', title: "Make this phone's size the terminal's size", onclick: () => view.drive() }, 'Drive'),
-    )
+    this.offlineGuard.apply()
   }
 
   private buildKeyBar(): void {
@@ -226,4 +237,10 @@ export class PhoneView {
       if (next) this.select(next.key)
     }, { passive: true, capture: true })
   }
+}
+
+/** The number on a chip: how many other viewers have that tab on screen, and who they are. */
+function watcherBadge(watchers: Array<{ viewer: { name: string; kind: string } }>): HTMLElement {
+  const label = `${watchers.length} other${watchers.length === 1 ? '' : 's'} looking: ${watchers.map((w) => `${w.viewer.name} (${w.viewer.kind})`).join(', ')}`
+  return h('span.dot', { title: label, 'aria-label': label, role: 'img', 'data-testid': 'watchers' }, String(watchers.length))
 }

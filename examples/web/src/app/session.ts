@@ -59,6 +59,29 @@ export class ViewerSession {
     return entry.self ? 'this viewer' : `${entry.viewer.name} (${entry.viewer.kind})`
   }
 
+  /** Restart, Drive and the like need the daemon; layout edits do not. */
+  get daemonOnline(): boolean {
+    return this.ws.status.daemon !== 'offline'
+  }
+
+  /**
+   * Disables the buttons under `root` marked `data-needs-daemon` while the daemon is unreachable
+   * (instead of letting them fail with a toast), now and whenever the status changes.
+   */
+  guardOffline(root: HTMLElement): { apply(): void; dispose(): void } {
+    const apply = () => {
+      const online = this.daemonOnline
+      for (const button of root.querySelectorAll<HTMLButtonElement>('button[data-needs-daemon]')) {
+        if (button.dataset.onlineTitle === undefined) button.dataset.onlineTitle = button.title
+        button.disabled = !online
+        button.title = online ? button.dataset.onlineTitle : 'Needs the connection to tabula: waiting for it to come back'
+      }
+    }
+    apply()
+    const sub = this.ws.on('status', apply)
+    return { apply, dispose: () => sub.dispose() }
+  }
+
   dispose(): void {
     for (const view of this.views.values()) view.dispose()
     this.views.clear()

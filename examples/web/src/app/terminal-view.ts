@@ -71,11 +71,12 @@ export class TerminalView {
     })
     this.term.loadAddon(this.fit)
     this.term.open(this.host)
+    this.el.dataset.renderer = 'dom'
     if (!options.domRenderer) this.tryWebgl()
 
     this.handle = ws.attach(key)
     this.handle.onData((data) => {
-      this.term.write(data)
+      this.term.write(data, () => this.revealCursorSoon())
       if (this.early) {
         const typed = this.early.join('')
         this.early = null
@@ -125,6 +126,17 @@ export class TerminalView {
     this.driveRequested = true
     this.handle.setActive(true)
     this.fitAndReport()
+    // Already active (the phone typed) at the same size: the daemon has nothing to announce.
+    for (const l of this.listeners) l(this.driver)
+  }
+
+  /**
+   * Whether this viewer's size reaches the PTY while it is the active one. False for a phone that
+   * only typed: the daemon made it active, but it sent no size, so the PTY keeps the size the
+   * previous driver gave it.
+   */
+  get sendsSize(): boolean {
+    return this.options.autoDrive || this.driveRequested
   }
 
   focus(): void {
@@ -180,40 +192,118 @@ export class TerminalView {
 
   private fitAndReport(): void {
     this.host.style.fontSize = ''
-    if (this.term.options.fontSize !== this.options.fontSize) this.term.options.fontSize = this.options.fontSize
+    this.el.scrollTo(0, 0)
+    if (this.term.options.fontSize !== this.options.fontSize) this.setFontSize(this.options.fontSize)
     const dims = this.fit.proposeDimensions()
     if (!dims || !Number.isFinite(dims.cols) || dims.cols < 2 || dims.rows < 1) return
     if (dims.cols !== this.term.cols || dims.rows !== this.term.rows) this.term.resize(dims.cols, dims.rows)
     if (dims.cols !== this.driver.cols || dims.rows !== this.driver.rows) this.handle.resize(dims.cols, dims.rows)
   }
 
-  /** Watching: render the PTY at its own size; on a phone, shrink the font so the width fits. */
+  /**
+   * Watching: render the PTY at its own size. On a phone, shrink the font so the whole terminal
+   * fits the pane (down to MIN_WATCH_FONT); what still does not fit scrolls inside `.term`, in both
+   * directions, following the cursor, with whole rows at the top.
+   */
   private showPtySize(): void {
     const { cols, rows } = this.driver
     if (this.options.shrinkToFit && this.el.offsetWidth > 0) {
       const dims = this.fit.proposeDimensions()
       const current = this.term.options.fontSize ?? this.options.fontSize
-      if (dims && dims.cols > 0) {
-        const cellWidth = this.el.clientWidth / dims.cols
-        const wanted = Math.max(MIN_WATCH_FONT, Math.min(this.options.fontSize, Math.floor((current * this.el.clientWidth) / (cellWidth * cols) * 10) / 10))
-        if (Math.abs(wanted - current) >= 0.5) this.term.options.fontSize = wanted
+      if (dims && dims.cols > 0 && dims.rows > 0 && cols > 0 && rows > 0) {
+        // proposeDimensions says how many cells fit at the current font; scale to fit cols × rows.
+        const scale = Math.min(dims.cols / cols, dims.rows / rows)
+        const wanted = Math.max(MIN_WATCH_FONT, Math.min(this.options.fontSize, Math.floor(current * scale * 10) / 10))
+        if (Math.abs(wanted - current) >= 0.5) this.setFontSize(wanted)
       }
     }
     if (cols > 0 && rows > 0 && (cols !== this.term.cols || rows !== this.term.rows)) this.term.resize(cols, rows)
+    this.revealCursorSoon(true)
   }
+
+  private revealPending = false
+  private lastCursor = ''
+
+  /** After output (or a new size) while watching on a phone: keep the cursor on screen. */
+  private revealCursorSoon(force = false): void {
+    if (!this.options.shrinkToFit || this.revealPending) return
+    if (force) this.lastCursor = ''
+    this.revealPending = true
+    requestAnimationFrame(() => {
+      this.revealPending = false
+      if (!this.disposed) this.revealCursor()
+    })
+  }
+
+  private revealCursor(): void {
+    const el = this.el
+    const screen = this.host.querySelector<HTMLElement>('.xterm-screen')
+    if (!screen || this.mayReportSize() || !el.isConnected) return
+    const buffer = this.term.buffer.active
+    const cursorRow = buffer.cursorY + buffer.baseY - buffer.viewportY
+    const cursor = `${buffer.cursorX},${cursorRow}`
+    if (cursor === this.lastCursor) return // the person may have scrolled: leave them there
+    this.lastCursor = cursor
+    const cellW = screen.offsetWidth / this.term.cols
+    const cellH = screen.offsetHeight / this.term.rows
+    if (!(cellW > 0 && cellH > 0)) return
+    const box = el.getBoundingClientRect()
+    const at = screen.getBoundingClientRect()
+    // The screen's position inside the scrolled content of `.term`.
+    const left0 = at.left - box.left + el.scrollLeft - el.clientLeft
+    const top0 = at.top - box.top + el.scrollTop - el.clientTop
+    const tall = screen.offsetHeight > el.clientHeight
+    // Room to scroll one row further than the last, so the top edge can always sit on a row boundary.
+    screen.style.marginBottom = tall ? `${cellH}px` : ''
+    if (tall) {
+      const rowTop = top0 + cursorRow * cellH
+      let top = el.scrollTop
+      if (rowTop < top) top = rowTop
+      else if (rowTop + cellH > top + el.clientHeight) top = rowTop + cellH - el.clientHeight
+      // Whole rows at the top edge: move down onto the next row boundary (the cursor stays in view,
+      // as its own row starts on a boundary at or below it).
+      el.scrollTop = Math.max(0, top0 + Math.ceil((top - top0) / cellH - 0.01) * cellH)
+    } else el.scrollTop = 0
+    if (el.scrollWidth > el.clientWidth + 1) {
+      const colLeft = left0 + buffer.cursorX * cellW
+      // Anchored left; scrolled sideways only as far as it takes to show the cursor's column.
+      if (colLeft + cellW > el.scrollLeft + el.clientWidth) el.scrollLeft = Math.max(0, colLeft + 2 * cellW - el.clientWidth)
+      else if (colLeft < el.scrollLeft) el.scrollLeft = Math.max(0, colLeft - 4 * cellW)
+      if (colLeft + cellW <= el.clientWidth) el.scrollLeft = 0
+    } else el.scrollLeft = 0
+  }
+
+  private setFontSize(size: number): void {
+    this.term.options.fontSize = size
+    // xterm's WebGL renderer keeps drawing with the old cell size after a font change (the text
+    // comes out at the old size, clipped to the new canvas); a fresh renderer measures again.
+    if (this.webgl) {
+      this.webgl.dispose()
+      this.webgl = null
+      this.tryWebgl()
+    }
+  }
+
+  private webgl: WebglAddon | null = null
 
   private tryWebgl(): void {
     try {
       const webgl = new WebglAddon()
-      webgl.onContextLoss(() => webgl.dispose()) // xterm falls back to its DOM renderer
+      webgl.onContextLoss(() => {
+        webgl.dispose() // xterm falls back to its DOM renderer
+        if (this.webgl === webgl) this.webgl = null
+        this.el.dataset.renderer = 'dom'
+      })
       this.term.loadAddon(webgl)
+      this.webgl = webgl
+      this.el.dataset.renderer = 'webgl'
     } catch {
       // No WebGL (old GPU, headless browser, privacy settings): the DOM renderer is fine.
     }
   }
 }
 
-/** Below this a watched terminal scrolls sideways instead of shrinking further. */
+/** Below this a watched terminal scrolls (sideways, or down) instead of shrinking further. */
 const MIN_WATCH_FONT = 8
 
 /** A calm dark palette with enough contrast for long sessions. */
