@@ -185,6 +185,12 @@ export interface WorkspaceView {
   setActiveTab(key: string): void
   /** group -> the tab this viewer has selected there (the first tab when nothing valid is). */
   activeTabs(): Record<string, string>
+  /**
+   * The groups this viewer shows at the moment (null, the default: all of them). Presence
+   * publishes the selection of these groups only, so a phone showing one tab at a time is not
+   * reported as looking at every group's tab. `activeTabs()` still answers for every group.
+   */
+  setVisibleGroups(groups: readonly string[] | null): void
   /** Everyone looking at this workspace, this viewer included. */
   presence(): PresenceEntry[]
 

@@ -71,6 +71,8 @@ export class Workspace implements WorkspaceView {
   private readonly events = new Emitter<WorkspaceEvents>()
   private readonly pruner: Pruner
   private readonly activeChoice = new ActiveTabs()
+  /** The groups this viewer shows; null: all of them. Only their selections are published. */
+  private visibleGroups: ReadonlySet<string> | null = null
   private readonly disposers: Array<() => void> = []
   private readonly waiters = new Set<() => boolean>()
 
@@ -274,6 +276,11 @@ export class Workspace implements WorkspaceView {
     this.publishPresence()
   }
 
+  setVisibleGroups(groups: readonly string[] | null): void {
+    this.visibleGroups = groups === null ? null : new Set(groups)
+    this.publishPresence()
+  }
+
   // ── lifecycle ────────────────────────────────────────────────────────────────────────────────
 
   async dispose(): Promise<void> {
@@ -444,7 +451,7 @@ export class Workspace implements WorkspaceView {
     const state = {
       viewer: this.deps.viewer,
       viewerId: this.deps.live.viewerId,
-      activeTabs: this.activeChoice.resolve(this.currentTabs),
+      activeTabs: visibleOnly(this.activeChoice.resolve(this.currentTabs), this.visibleGroups),
     }
     const signature = JSON.stringify(state)
     if (signature === this.presenceSignature) return
@@ -455,4 +462,10 @@ export class Workspace implements WorkspaceView {
   private emitPresence(): void {
     this.events.emit('presence', this.presence())
   }
+}
+
+/** What others see of this viewer's selection: the groups it shows, or all of them. */
+function visibleOnly(active: Record<string, string>, visible: ReadonlySet<string> | null): Record<string, string> {
+  if (visible === null) return active
+  return Object.fromEntries(Object.entries(active).filter(([group]) => visible.has(group)))
 }

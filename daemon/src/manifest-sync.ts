@@ -13,7 +13,7 @@ export function manifestFollower(state: StateStore): (change: SessionChange) => 
         const { key, workspace, command, args, cwd, title, status } = change.session
         const exited = status === 'exited'
         known.set(key, { title, exited })
-        state.putManifestEntry({ key, workspace, command, args, cwd, title, exited })
+        state.putManifestEntry({ key, workspace, command, args, cwd, title, exited, closeOnExit: change.closeOnExit })
         return
       }
       case 'removed':

@@ -36,7 +36,13 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   // The frame as a whole is bounded by MAX_LIVE_FRAME_BYTES before it is parsed.
   z.strictObject({ type: z.literal('input'), ch, data: z.string() }),
   z.strictObject({ type: z.literal('resize'), ch, cols, rows }),
-  z.strictObject({ type: z.literal('set_active'), ch, active: z.boolean(), cols: cols.optional(), rows: rows.optional() }),
+  // A claim may carry the size to apply; half a size has no meaning, so it is refused, not guessed.
+  z
+    .strictObject({ type: z.literal('set_active'), ch, active: z.boolean(), cols: cols.optional(), rows: rows.optional() })
+    .refine((frame) => (frame.cols === undefined) === (frame.rows === undefined), {
+      message: 'cols and rows come together (both or neither)',
+      path: ['cols'],
+    }),
   z.strictObject({ type: z.literal('ping'), id: z.number().optional() }),
 ])
 

@@ -2,7 +2,7 @@
  * The commands a person types: `tabula up` and its shutdown, and ls / spawn / close against it.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -49,6 +49,49 @@ describe('tabula up', () => {
     const second = await tabula(['daemon', '--port', '0'])
     expect(second.code).toBe(1)
     expect(second.stderr).toMatch(/already running under/)
+  })
+})
+
+/** SPEC §4 asks for at least 128 bits of secret. */
+const MIN_TOKEN_BITS = 128
+
+function runtimeOf(home: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
+}
+
+describe('files under the home', () => {
+  it('keeps the token private (mode 0600) and long enough (hex, ≥ 128 bits)', () => {
+    const file = join(up.home, 'token')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const token = readFileSync(file, 'utf8').trim()
+    expect(token).toBe(up.token)
+    expect(token).toMatch(/^[0-9a-f]+$/)
+    expect(token.length * 4).toBeGreaterThanOrEqual(MIN_TOKEN_BITS)
+  })
+
+  it('tightens a token file found readable by others instead of trusting it', async () => {
+    const home = tempHome()
+    const file = join(home, 'token')
+    writeFileSync(file, 'f'.repeat(64) + '\n', { mode: 0o644 })
+    const own = await startTabula(['daemon'], { home })
+    try {
+      expect(statSync(file).mode & 0o777).toBe(0o600)
+    } finally {
+      await own.stop()
+      removeHome(home)
+    }
+  })
+
+  it('writes runtime.json as {pid, url} under up and {pid, daemonUrl} under daemon', async () => {
+    expect(runtimeOf(up.home)).toEqual({ pid: up.proc.pid, url: up.url })
+    const own = await startTabula(['daemon'])
+    try {
+      expect(runtimeOf(own.home)).toEqual({ pid: own.proc.pid, daemonUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) })
+      expect((await fetch(`${runtimeOf(own.home).daemonUrl}/v1/health`)).status).toBe(200)
+    } finally {
+      await own.stop()
+      removeHome(own.home)
+    }
   })
 })
 

@@ -2,6 +2,7 @@
  * The daemon's HTTP API against the real `tabula daemon` process with real PTYs (SPEC §4, §5).
  */
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,8 +16,11 @@ let http: ReturnType<typeof api>
 let dir: string
 let ws: Workspace
 
+/** A web app on another origin, let in with --allow-origin (a trailing slash is normalised away). */
+const ALLOWED_ORIGIN = 'https://app.example:8443'
+
 beforeAll(async () => {
-  daemon = await startTabula(['daemon'])
+  daemon = await startTabula(['daemon', '--allow-origin', ALLOWED_ORIGIN + '/'])
   http = api(daemon)
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'tabula-ws-')))
   ws = await http.workspace(dir)
@@ -86,6 +90,19 @@ describe('find-or-spawn', () => {
     expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 201])
     expect(new Set(replies.map((r) => r.body.session.pid)).size).toBe(1)
     await http.close(ws.id, 'hb-race')
+  })
+
+  it('answers 409 for a key that lives in another workspace, and leaves that session alone', async () => {
+    const other = await http.workspace(join(dir, 'other'))
+    const held = await http.spawn(ws.id, { key: 'hb-taken', command: 'sleep', args: ['1000'] })
+    expect(held.status).toBe(201)
+    const reply = await http.spawn(other.id, { key: 'hb-taken', command: 'sleep', args: ['1000'] })
+    expect(reply.status).toBe(409)
+    expect(reply.body).toEqual({ error: { code: 'conflict', message: expect.stringContaining('hb-taken') } })
+    expect((await http.sessions(other.id)).sessions).toEqual([])
+    const still = (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-taken')
+    expect(still).toMatchObject({ pid: held.body.session.pid, status: 'running' })
+    await http.close(ws.id, 'hb-taken')
   })
 
   it('derives the kind from the key', async () => {
@@ -227,6 +244,109 @@ describe('bad input is refused with a JSON error, and the daemon keeps serving',
     })
     socket.terminate()
     expect(refused).toBe(status)
+    await stillServing()
+  })
+})
+
+describe('--allow-origin: CORS for a web app on another origin', () => {
+  it('answers a preflight (which carries no token) with 204 and what the real request may send', async () => {
+    const res = await fetch(daemon.daemonUrl + `/v1/workspaces/${ws.id}/sessions`, {
+      method: 'OPTIONS',
+      headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    })
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN)
+    expect(res.headers.get('access-control-allow-headers')?.split(/,\s*/)).toEqual(expect.arrayContaining(['authorization', 'content-type']))
+    expect(res.headers.get('access-control-allow-methods')?.split(/,\s*/)).toEqual(expect.arrayContaining(['GET', 'POST', 'DELETE']))
+    expect(res.headers.get('vary')).toMatch(/\bOrigin\b/)
+    expect(await res.text()).toBe('')
+  })
+
+  it('refuses a preflight from a foreign origin with 403', async () => {
+    const res = await fetch(daemon.daemonUrl + '/v1/workspaces', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    })
+    expect(res.status).toBe(403)
+    expect(res.headers.get('access-control-allow-origin')).toBeNull()
+    expect(((await res.json()) as ErrorBody).error.code).toBe('forbidden_origin')
+  })
+
+  it('lets the allowed origin read real answers, refusals included, and still wants the token', async () => {
+    const ok = await http.call('GET', '/v1/workspaces', undefined, { origin: ALLOWED_ORIGIN })
+    expect(ok.status).toBe(200)
+    const res = await fetch(daemon.daemonUrl + '/v1/workspaces', { headers: { origin: ALLOWED_ORIGIN, authorization: `Bearer ${daemon.token}` } })
+    expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN)
+    expect(res.headers.get('vary')).toMatch(/\bOrigin\b/)
+    await res.arrayBuffer()
+    const noToken = await fetch(daemon.daemonUrl + '/v1/workspaces', { headers: { origin: ALLOWED_ORIGIN } })
+    expect(noToken.status).toBe(401)
+    expect(noToken.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN)
+    await noToken.arrayBuffer()
+    // A request without Origin (not a browser) gets no CORS headers at all.
+    const plain = await fetch(daemon.daemonUrl + '/v1/health')
+    expect(plain.headers.get('access-control-allow-origin')).toBeNull()
+    await plain.arrayBuffer()
+  })
+
+  it('upgrades a WebSocket from the allowed origin', async () => {
+    const result = await upgrade(['tabula.v1', `bearer.${daemon.token}`], { origin: ALLOWED_ORIGIN })
+    expect(result).toEqual({ status: 101, protocol: 'tabula.v1' })
+  })
+})
+
+/** Opens a WebSocket to /v1/live; resolves to 101 and the selected subprotocol, or the refusal and its body. */
+function upgrade(protocols: string[] | undefined, headers: Record<string, string>): Promise<{ status: number; protocol?: string; body?: unknown }> {
+  const socket = new WebSocket(daemon.daemonUrl.replace('http', 'ws') + '/v1/live', protocols, { headers })
+  return new Promise((resolve) => {
+    socket.once('open', () => {
+      resolve({ status: 101, protocol: socket.protocol })
+      socket.terminate()
+    })
+    socket.once('unexpected-response', (_req, res) => {
+      let text = ''
+      res.on('data', (d: Buffer) => (text += d.toString()))
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) })
+        socket.terminate()
+      })
+    })
+    // e.g. the server selected no subprotocol although some were offered: the client gives up.
+    socket.once('error', (err) => resolve({ status: -1, body: err.message }))
+  })
+}
+
+describe('WebSocket subprotocols', () => {
+  it.each([
+    ['only the bearer entry', [`bearer.TOKEN`], {}],
+    ['another protocol, token in the header', ['chat'], { authorization: 'Bearer TOKEN' }],
+  ])('refuses an offer without tabula.v1 (%s) with 400 before upgrading', async (_what, offered, headers) => {
+    const fill = (v: string) => v.replace('TOKEN', daemon.token)
+    const result = await upgrade(offered.map(fill), Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, fill(v)])))
+    expect(result).toEqual({ status: 400, body: { error: { code: 'bad_request', message: expect.stringContaining('tabula.v1') } } })
+    await stillServing()
+  })
+
+  it('accepts no offer at all from a client that sends the token as a header', async () => {
+    expect(await upgrade(undefined, { authorization: `Bearer ${daemon.token}` })).toEqual({ status: 101, protocol: '' })
+  })
+})
+
+describe('a request the HTTP parser cannot read', () => {
+  it('is answered with 400 and a JSON reason, not a silent reset', async () => {
+    const { port } = new URL(daemon.daemonUrl)
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write('THIS IS NOT HTTP\r\n\r\n'))
+      let text = ''
+      socket.on('data', (d) => (text += d.toString()))
+      socket.on('close', () => resolve(text))
+      socket.on('error', reject)
+    })
+    const [head, body] = answer.split('\r\n\r\n')
+    expect(head).toMatch(/^HTTP\/1\.1 400 /)
+    expect(head).toMatch(/\r\nConnection: close\r\n/i)
+    expect(head).toMatch(/\r\nContent-Type: application\/json/i)
+    expect(JSON.parse(body!)).toEqual({ error: { code: 'bad_request', message: expect.any(String) } })
     await stillServing()
   })
 })

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTabula, tempHome, type RunningTabula } from '../helpers/tabula.js'
-import { api, processGone } from './support.js'
+import { api, processGone, until } from './support.js'
 
 const running: RunningTabula[] = []
 const dirs: string[] = []
@@ -55,6 +55,34 @@ describe('restore after a restart', () => {
     expect(shape(after)).toEqual(shape(before))
     expect(after.map((s) => s.key)).toContain(tab.key)
     for (const s of after) expect(processGone(s.pid)).toBe(false)
+  })
+
+  it('keeps closeOnExit across a restart: the restored session still goes away when its program exits', async () => {
+    const home = tempHome()
+    dirs.push(home)
+    const dir = tempDir()
+
+    const first = await start(home)
+    const ws = await api(first).workspace(dir)
+    await api(first).spawn(ws.id, { key: 'hb-once', command: 'sleep', args: ['1000'], closeOnExit: true })
+    await api(first).spawn(ws.id, { key: 'hb-stays', command: 'sleep', args: ['1000'] })
+    await first.stop()
+    const manifest = JSON.parse(readFileSync(join(home, 'state.json'), 'utf8')).sessions
+    expect(manifest.map((e: { key: string; closeOnExit: boolean }) => [e.key, e.closeOnExit]).sort()).toEqual([
+      ['hb-once', true],
+      ['hb-stays', false],
+    ])
+
+    const second = await start(home)
+    const http = api(second)
+    const restored = (await http.sessions(ws.id)).sessions
+    expect(restored.map((s) => s.key).sort()).toEqual(['hb-once', 'hb-stays'])
+    // Its program ends by itself (a signal from outside, as any exit): the key goes, no `exited` tab stays.
+    for (const s of restored) process.kill(s.pid, 'SIGTERM')
+    await until('the closeOnExit session to be removed', async () => !(await http.sessions(ws.id)).sessions.some((s) => s.key === 'hb-once'))
+    await until('the other to show its exit', async () =>
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-stays' && s.status === 'exited'),
+    )
   })
 
   it('starts empty with --no-restore, and drops a session whose cwd is gone', async () => {

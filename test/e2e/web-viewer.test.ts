@@ -281,6 +281,9 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await until('the build output', () => terminalText(buildTerm), (t) => t.includes('built web'))
     await phone.locator('.chip', { hasText: 'server' }).click()
     await until('the phone shows the server screen', () => terminalText(phone.locator(`.phone [data-term-key="${keys.alpha}"]`)), (t) => t.includes('from-desk-42'))
+    // The phone shows one tab, so the desktop badges it on that tab alone, not one per group.
+    const phoneBadged = () => desktop.locator('.desktop .tab', { has: desktop.locator('.tab-watchers[title*="Pocket"]') }).locator('.tab-title').allInnerTexts()
+    await until('the desktop sees the phone on the server tab only', phoneBadged, same(['server']))
     await screenshot(desktop, 'web-desktop.png')
     await screenshot(phone, 'web-phone.png')
   })

@@ -248,6 +248,79 @@ describe('one driver (SPEC I5)', () => {
   })
 })
 
+describe('what the program tells the terminal', () => {
+  it('turns an OSC title into session_updated for watchers and the session\'s title over HTTP', async () => {
+    const ws = await makeWorkspace(t)
+    const v = await viewer()
+    v.send({ type: 'watch', workspace: ws })
+    await v.next((f) => f.type === 'sessions')
+    const session = await spawnSession(t, ws, { command: 'sh', args: ['-c', "printf '\\033]0;hello\\007'; exec cat"] })
+    const updated = await v.next<ServerFrame & { type: 'session_updated' }>(
+      (f) => f.type === 'session_updated' && f.session.key === session.key && f.session.title !== null,
+    )
+    expect(updated.session.title).toBe('hello')
+    expect((await getSession(t, ws, session.key))?.title).toBe('hello')
+  })
+})
+
+describe('the PTY\'s real size (SPEC I5)', () => {
+  it('follows the active viewer\'s resize, and not a resize from a viewer that does not drive', async () => {
+    // Prints the PTY's size as the kernel has it (rows cols) for every line it reads.
+    const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'stty -echo; while read x; do echo "size=$(stty size)"; done'], cols: 80, rows: 24 })
+    const a = await viewer()
+    const b = await viewer()
+    await a.attach(1, session.key)
+    await b.attach(1, session.key)
+
+    let from = a.mark
+    a.send({ type: 'set_active', ch: 1, active: true })
+    await a.next((f) => f.type === 'size' && f.activeViewer === a.viewerId, from)
+    from = a.mark
+    a.send({ type: 'resize', ch: 1, cols: 132, rows: 43 })
+    await a.next((f) => f.type === 'size' && f.cols === 132, from)
+    // Asking from b (not a) must not take the role over: only input does that.
+    from = b.mark
+    b.send({ type: 'resize', ch: 1, cols: 40, rows: 10 })
+    await b.next((f) => f.type === 'resize_ignored', from)
+    a.send({ type: 'input', ch: 1, data: 'x\r' })
+    expect(await a.waitForScreen(1, 'size=')).toContain('size=43 132')
+    expect(await a.screenText(1)).not.toContain('size=10 40')
+  })
+})
+
+describe('--scrollback', () => {
+  it('bounds what a late joiner gets to that many lines of history', async () => {
+    const SCROLLBACK_LINES = 50
+    const own = await startTabula(['daemon', '--port', '0', '--scrollback', String(SCROLLBACK_LINES)])
+    try {
+      const ws = await makeWorkspace(own)
+      const rows = 10
+      const total = 500
+      const session = await spawnSession(own, ws, { command: 'sh', args: ['-c', `seq 1 ${total}; echo seq-done; exec cat`], rows })
+      const early = await RawViewer.open(own.daemonUrl, own.token)
+      viewers.push(early)
+      await early.attach(1, session.key)
+      await early.waitForScreen(1, 'seq-done')
+      const late = await RawViewer.open(own.daemonUrl, own.token)
+      viewers.push(late)
+      const attached = await late.attach(1, session.key)
+      const numbers = attached.snapshot
+        .split(/\r?\n/)
+        .map((line) => line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim())
+        .filter((line) => /^\d+$/.test(line))
+        .map(Number)
+      // Scrollback plus the screen, no more: the oldest lines are gone, the newest all there.
+      expect(numbers.length).toBeLessThanOrEqual(SCROLLBACK_LINES + rows)
+      expect(numbers.length).toBeGreaterThanOrEqual(SCROLLBACK_LINES)
+      expect(numbers.at(-1)).toBe(total)
+      expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => total - numbers.length + 1 + i))
+    } finally {
+      await own.stop()
+      removeHome(own.home)
+    }
+  })
+})
+
 describe('bad input', () => {
   it('answers malformed, unknown, invalid, binary and oversized frames with error frames and keeps serving', async () => {
     const v = await viewer()

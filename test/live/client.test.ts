@@ -9,6 +9,7 @@ import { WebSocket } from 'ws'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 import { Screen, eventually, makeWorkspace, spawnSession } from './helpers.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
+import { until as pollUntil } from '../daemon/support.js'
 
 let t: RunningTabula
 let workspace: string
@@ -146,6 +147,72 @@ describe('the SDK live client', () => {
       await until(vf.screen, 'after-return')
       hf.write('far-typed\r')
       await until(vd.screen, 'far-typed')
+    } finally {
+      await proxy?.close()
+    }
+  })
+
+  it('reports the program\'s exit through onExit, with its code', async () => {
+    const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'read line; exit 7'] })
+    const c = client()
+    const h = c.attach(session.key)
+    const v = show(h)
+    const codes: Array<number | null> = []
+    h.onExit((code) => codes.push(code))
+    await eventually(() => v.chunks.length > 0, 'the snapshot')
+    h.write('go\r')
+    await eventually(() => codes.length > 0, 'onExit')
+    expect(codes).toEqual([7])
+  })
+
+  it('dispose detaches: no more output reaches the handle, and its claim on the driver role is released', async () => {
+    const session = await spawnSession(t, workspace, { command: 'cat' })
+    const c = client()
+    const watcher = client()
+    const h = c.attach(session.key)
+    const v = show(h)
+    const hw = watcher.attach(session.key)
+    const vw = show(hw)
+    await eventually(() => v.chunks.length > 0 && vw.chunks.length > 0, 'both snapshots')
+    h.setActive(true)
+    await eventually(() => vw.sizes.some((s) => s.activeViewer === c.viewerId), 'the claim')
+
+    h.dispose()
+    await eventually(() => vw.sizes.at(-1)?.activeViewer === null, 'the claim to be released by the detach')
+    const seen = v.chunks.length
+    hw.write('after-dispose\r')
+    await until(vw.screen, 'after-dispose')
+    expect(v.chunks.length).toBe(seen)
+    // Writing to a disposed handle is a no-op, not an error, and sends nothing.
+    h.write('ghost\r')
+    hw.write('still-here\r')
+    await until(vw.screen, 'still-here')
+    expect(await vw.screen.text()).not.toContain('ghost')
+  })
+
+  it('claims the driver role again after a reconnect (the daemon dropped the old connection\'s claim)', async () => {
+    let proxy: TestProxy | null = null
+    try {
+      proxy = await startProxy(t.daemonUrl)
+      const session = await spawnSession(t, workspace, { command: 'cat', cols: 80, rows: 24 })
+      const far = client(proxy.url)
+      const hf = far.attach(session.key)
+      const vf = show(hf)
+      await eventually(() => far.state === 'open' && vf.chunks.length > 0, 'the far client to attach')
+      hf.resize(99, 33)
+      hf.setActive(true)
+      await eventually(() => vf.sizes.some((s) => s.activeViewer === far.viewerId && s.cols === 99), 'the claim with its size')
+      const firstId = far.viewerId
+
+      proxy.drop()
+      await eventually(() => far.state === 'open' && far.viewerId !== firstId, 'the reconnect', 20_000)
+      // Re-claimed as the new viewer, with the size it asked for: the daemon's record says so.
+      const record = await pollUntil('the daemon to record the re-claim', async () => {
+        const list = (await (await fetch(`${t.daemonUrl}/v1/workspaces/${workspace}/sessions`, { headers: { authorization: `Bearer ${t.token}` } })).json()) as { sessions: Session[] }
+        const found = list.sessions.find((s) => s.key === session.key)
+        return found?.activeViewer === far.viewerId ? found : null
+      })
+      expect(record).toMatchObject({ cols: 99, rows: 33 })
     } finally {
       await proxy?.close()
     }

@@ -277,6 +277,22 @@ describe('viewers of one workspace', () => {
     expect(Y.encodeStateAsUpdate(a.doc)).toEqual(before)
   })
 
+  it('publishes only the groups a viewer shows, while it keeps its selection in every group', async () => {
+    const [a, b] = await twoViewers()
+    const k1 = await a.spawn(LONG_RUNNING)
+    const k2 = await a.spawn(LONG_RUNNING)
+    const side = a.splitGroup('main', 'row')
+    a.move(k2, { group: side, index: 0 })
+    await until('b sees the split', () => b.tabs().some((t) => t.key === k2 && t.group === side), [b])
+    const seenByB = () => b.presence().find((p) => p.viewer.name === 'a')?.activeTabs
+    await until('b sees a on both groups', () => JSON.stringify(seenByB()) === JSON.stringify({ main: k1, [side]: k2 }), [b])
+    a.setVisibleGroups([side]) // a phone showing one tab
+    await until('b sees a on the shown group only', () => JSON.stringify(seenByB()) === JSON.stringify({ [side]: k2 }), [b])
+    expect(a.activeTabs()).toEqual({ main: k1, [side]: k2 })
+    a.setVisibleGroups(null)
+    await until('b sees a on both groups again', () => Object.keys(seenByB() ?? {}).length === 2, [b])
+  })
+
   it('restarts an exited session under the same key, in the same place', async () => {
     const [a] = await twoViewers()
     const keep = await a.spawn(LONG_RUNNING)

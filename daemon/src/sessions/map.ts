@@ -123,7 +123,7 @@ export class SessionMap implements SessionMapView {
     this.#entries.set(spec.key, entry)
     // Same tick as the spawn: node-pty delivers output from the event loop, so every subscriber
     // of `added` is in place before the first byte.
-    this.#emit({ type: 'added', workspace: record.workspace, seq: ++this.#seq, session: snapshot(record) })
+    this.#emit({ type: 'added', workspace: record.workspace, seq: ++this.#seq, session: snapshot(record), closeOnExit: entry.closeOnExit })
     return entry.live
   }
 

@@ -28,7 +28,12 @@ export function restoreSessions(sessions: SessionMap, state: StateStore, log: Lo
     }
     if (sessions.get(entry.key)) continue
     try {
-      const spec = planSpawn(entry.key, workspace, { command: entry.command, args: entry.args, cwd: entry.cwd }, entry.title)
+      const spec = planSpawn(
+        entry.key,
+        workspace,
+        { command: entry.command, args: entry.args, cwd: entry.cwd, closeOnExit: entry.closeOnExit },
+        entry.title,
+      )
       sessions.spawn(spec)
       restored++
     } catch (err) {

@@ -6,7 +6,8 @@ import type { IPty } from 'node-pty'
 import type { Session } from '@tabula/protocol'
 
 export type SessionChange =
-  | { type: 'added'; workspace: string; seq: number; session: Session }
+  /** `closeOnExit` is not part of the public record, but the manifest keeps it for restore. */
+  | { type: 'added'; workspace: string; seq: number; session: Session; closeOnExit: boolean }
   | { type: 'removed'; workspace: string; seq: number; key: string }
   | { type: 'updated'; workspace: string; seq: number; session: Session }
 

@@ -15,6 +15,8 @@ const manifestRow = z.object({
   cwd: z.string(),
   title: z.string().nullable().default(null),
   exited: z.boolean().default(false),
+  // A session spawned to go away when its program ends must not come back as a tab that stays.
+  closeOnExit: z.boolean().default(false),
 })
 
 const legacyLayoutRow = z.object({

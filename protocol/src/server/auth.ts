@@ -38,6 +38,19 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /**
+ * Every WebSocket on the host speaks `tabula.v1`. A client that offers subprotocols but not that
+ * one would otherwise be upgraded with none selected (or be cut by its own library): refuse it
+ * before the upgrade with a reason instead. Offering none at all is fine (a non-browser client
+ * with an Authorization header needs no list).
+ */
+export function checkSubprotocols(req: IncomingMessage): void {
+  const offered = offeredProtocols(req)
+  if (req.headers['sec-websocket-protocol'] !== undefined && !offered.includes(WS_SUBPROTOCOL)) {
+    throw new HttpError(400, 'bad_request', `the WebSocket must offer the subprotocol "${WS_SUBPROTOCOL}" (offered: none that tabula speaks)`)
+  }
+}
+
+/**
  * For `ws`'s `handleProtocols`: always answer `tabula.v1` when offered, never the bearer entry,
  * so the token is not echoed in the response headers.
  */

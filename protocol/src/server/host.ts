@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { AddressInfo } from 'node:net'
-import { checkToken } from './auth.js'
+import { checkSubprotocols, checkToken } from './auth.js'
 import { checkOrigin, ownOrigins, normalizeOrigin } from './origin.js'
-import { HttpError, rejectUpgrade, sendError } from './errors.js'
+import { errorBody, HttpError, rejectUpgrade, sendError } from './errors.js'
 import type { Logger } from './logger.js'
 
 /**
@@ -24,6 +24,15 @@ export interface Component {
   /** Flushes and releases everything; called once on shutdown. */
   close(): Promise<void>
 }
+
+/**
+ * What a preflight from an allowed origin may go on to send: the token travels in Authorization
+ * and bodies are JSON, so those two headers (neither is CORS-safelisted) and the methods the
+ * components serve. A browser caches the answer for CORS_MAX_AGE_SECONDS.
+ */
+export const CORS_ALLOW_HEADERS = 'authorization, content-type'
+export const CORS_ALLOW_METHODS = 'GET, POST, PUT, DELETE, OPTIONS'
+export const CORS_MAX_AGE_SECONDS = 600
 
 export interface HostOptions {
   host: string
@@ -47,12 +56,30 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const server = createServer()
   server.on('request', (req, res) => void route(req, res))
   server.on('upgrade', (req, socket, head) => upgrade(req, socket, head))
-  server.on('clientError', (_err, socket) => socket.destroy())
+  server.on('clientError', (_err, socket) => refuseMalformed(socket))
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = requestUrl(req)
       checkOrigin(req, allowed)
+      const origin = req.headers.origin
+      if (origin !== undefined) {
+        // An allowed page on another origin (--allow-origin) may read the answer, errors included.
+        // Vary, because the same URL answers differently per Origin (caches must not mix them).
+        res.setHeader('access-control-allow-origin', origin)
+        res.setHeader('vary', 'Origin')
+        // A preflight carries no credentials by design, so it is answered before the token check;
+        // it reveals nothing, and the real request that follows is checked as any other.
+        if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+          res.writeHead(204, {
+            'access-control-allow-headers': CORS_ALLOW_HEADERS,
+            'access-control-allow-methods': CORS_ALLOW_METHODS,
+            'access-control-max-age': String(CORS_MAX_AGE_SECONDS),
+          })
+          res.end()
+          return
+        }
+      }
       const component = opts.components.find((c) => c.isPublic?.(req, url))
       if (!component) checkToken(req, opts.token)
       for (const c of component ? [component] : opts.components) {
@@ -72,6 +99,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       const url = requestUrl(req)
       checkOrigin(req, allowed)
       checkToken(req, opts.token)
+      checkSubprotocols(req)
       for (const c of opts.components) if (c.handleUpgrade?.(req, socket, head, url)) return
       throw new HttpError(404, 'not_found', `no WebSocket endpoint at ${url.pathname}`)
     } catch (err) {
@@ -105,6 +133,27 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         await stopped
       })()),
   }
+}
+
+/**
+ * A request node's parser could not read (bad request line, oversized headers): answer it as
+ * every other refusal is answered, with a 400 and a JSON reason, so a client sees why instead of
+ * a reset. The socket may already be gone (a reset) or mid-response; then there is no one to tell.
+ */
+function refuseMalformed(socket: Duplex): void {
+  // As node's own default handler: write only while no response has started on this socket.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && !inFlight?.headersSent) {
+    const text = JSON.stringify(errorBody('bad_request', 'malformed HTTP request'))
+    socket.write(
+      'HTTP/1.1 400 Bad Request\r\n' +
+        'Connection: close\r\n' +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n` +
+        text,
+    )
+  }
+  socket.destroy()
 }
 
 function requestUrl(req: IncomingMessage): URL {

@@ -89,6 +89,8 @@ export class PhoneView {
     // Presence reports the SDK's selection: keep it on the tab this phone shows.
     const shown = tabs.find((t) => t.key === this.current)
     if (shown && this.session.ws.activeTabs()[shown.group] !== shown.key) this.session.ws.setActiveTab(shown.key)
+    // One tab on screen at a time: others should see this phone on that tab only.
+    this.session.ws.setVisibleGroups(shown ? [shown.group] : [])
     this.renderChips(tabs)
     this.renderSheet(tabs)
     this.renderStage(tabs.find((t) => t.key === this.current) ?? null)
