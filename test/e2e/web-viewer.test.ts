@@ -294,6 +294,21 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await until('phone drops the closed tab', phoneTitles, same(['server', 'build']))
   })
 
+  it('a HiDPI desktop (pixel ratio 2) draws its terminal, with no renderer chosen in the link', async () => {
+    const ctx = await browser.newContext({ ...DESKTOP, deviceScaleFactor: 2 })
+    try {
+      const page = await ctx.newPage()
+      watchErrors(page, 'hidpi', errors)
+      await page.goto(viewerUrl(tabula.url, tabula.token, { ws: workspaceId, name: 'Retina' }))
+      const term = page.locator(`.desktop [data-term-key="${keys.alpha}"]`)
+      await page.locator('.desktop .tab', { hasText: 'server' }).first().click()
+      // What a person sees: the screen's text (xterm's WebGL renderer drew nothing at this ratio).
+      await until('the HiDPI page shows the shell', () => terminalText(term).catch(() => ''), (t) => t.includes('$'))
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it('without a workspace in the link, offers a picker, and opens a project by path', async () => {
     const ctx = await browser.newContext(DESKTOP)
     const page = await ctx.newPage()

@@ -79,6 +79,18 @@ async function boot(): Promise<void> {
   )
 }
 
+/**
+ * xterm's WebGL renderer only where it has been seen to draw: at a pixel ratio of 1. At 2 or 3
+ * (phones, HiDPI desktops) xterm 6's WebGL output came out blank or at twice its size in our
+ * tests, while the DOM renderer draws correctly everywhere and is fast enough for a few terminals.
+ * `#renderer=webgl` or `#renderer=dom` overrides the choice.
+ */
+function useDomRenderer(kind: 'phone' | 'desktop'): boolean {
+  const forced = new URLSearchParams(location.hash.slice(1)).get('renderer')
+  if (forced === 'dom' || forced === 'webgl') return forced === 'dom'
+  return kind === 'phone' || window.devicePixelRatio !== 1
+}
+
 function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], kind: 'phone' | 'desktop'): void {
   rememberWorkspace(id)
   const info = workspaces.find((w) => w.id === id)
@@ -87,10 +99,7 @@ function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], 
     autoDrive: kind === 'desktop',
     shrinkToFit: kind === 'phone',
     fontSize: kind === 'phone' ? 12 : 13,
-    // The phone draws with xterm's DOM renderer: with WebGL at a phone's pixel ratio (2 or 3) the
-    // text came out at twice its size, clipped to a corner (blank, to the eye). One small terminal
-    // does not need the GPU.
-    domRenderer: kind === 'phone' || new URLSearchParams(location.hash.slice(1)).get('renderer') === 'dom',
+    domRenderer: useDomRenderer(kind),
   })
   const banner = createStatusBanner(ws)
   // "N viewers" opens a list of who they are (a tooltip alone is out of reach on a phone).

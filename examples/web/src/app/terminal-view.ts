@@ -71,8 +71,10 @@ export class TerminalView {
     })
     this.term.loadAddon(this.fit)
     this.term.open(this.host)
+    // WebGL is loaded on the first layout, once the element is in the page and visible: loaded
+    // into a detached element it reads the pixel ratio and cell size as nothing, and at a pixel
+    // ratio of 2 it then draws nothing at all.
     this.el.dataset.renderer = 'dom'
-    if (!options.domRenderer) this.tryWebgl()
 
     this.handle = ws.attach(key)
     this.handle.onData((data) => {
@@ -161,6 +163,10 @@ export class TerminalView {
   /** Call after the element was moved or shown: xterm measures only visible elements. */
   layout(): void {
     if (this.disposed || !this.el.isConnected || this.el.offsetWidth === 0) return
+    if (!this.webglTried && !this.options.domRenderer) {
+      this.webglTried = true
+      this.tryWebgl()
+    }
     if (this.mayReportSize()) this.fitAndReport()
     else this.showPtySize()
   }
@@ -285,6 +291,7 @@ export class TerminalView {
   }
 
   private webgl: WebglAddon | null = null
+  private webglTried = false
 
   private tryWebgl(): void {
     try {
