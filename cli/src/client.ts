@@ -1,12 +1,10 @@
 /**
- * How the user commands (ls, spawn, close) reach a running tabula: `--url`/`--token`, else the
- * address in <home>/runtime.json and the secret in <home>/token.
+ * The daemon's HTTP API as the user commands (ls, spawn, close) use it; where the running tabula
+ * is comes from endpoint.ts.
  */
-import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { isUuid, type ErrorBody, type Session, type SessionList, type Workspace } from '@tabula/protocol'
-import { readLiveRuntimeInfo } from '@tabula/protocol/server'
+import { resolveEndpoint } from './endpoint.js'
 import type { ClientFlags } from './options.js'
 
 export class TabulaClient {
@@ -85,25 +83,6 @@ export class TabulaClient {
 
 /** The client for the tabula these flags point at; throws a helpful error when none runs. */
 export function connectClient(flags: ClientFlags): TabulaClient {
-  // Not resolveHome: a command that only reads should not create ~/.tabula.
-  const home = resolve(flags.home || process.env.TABULA_HOME || join(homedir(), '.tabula'))
-  const notRunning = `no tabula running under ${home}: start it with \`npm start\` or \`tabula up\``
-  const url = flags.url ?? runningUrl(home)
-  if (!url) throw new Error(notRunning)
-  const token = flags.token ?? readToken(home)
-  if (!token) throw new Error(`no token: pass --token, or make ${join(home, 'token')} readable`)
-  return new TabulaClient(url.replace(/\/+$/, ''), token, flags.url ? `cannot reach tabula at ${flags.url}` : notRunning)
-}
-
-function runningUrl(home: string): string | undefined {
-  const info = readLiveRuntimeInfo(home)
-  return info ? (info.url ?? info.daemonUrl) : undefined
-}
-
-function readToken(home: string): string | undefined {
-  try {
-    return readFileSync(join(home, 'token'), 'utf8').trim() || undefined
-  } catch {
-    return undefined
-  }
+  const { url, token, unreachable } = resolveEndpoint(flags)
+  return new TabulaClient(url, token, unreachable)
 }

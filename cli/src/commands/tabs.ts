@@ -1,10 +1,8 @@
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { connect, type Tab, type TabulaClient, type WorkspaceInfo, type WorkspaceView } from '@tabula/client-sdk'
 import { isUuid, type ViewerInfo } from '@tabula/protocol'
-import { readLiveRuntimeInfo } from '@tabula/protocol/server'
+import { resolveEndpoint } from '../endpoint.js'
 import { withClientFlags, type ClientFlags } from '../options.js'
 import { formatTable } from '../table.js'
 
@@ -47,19 +45,12 @@ export type Reach = <T>(call: Promise<T>) => Promise<T>
  * reach tabula through the SDK alone, like every other viewer (SPEC §8).
  */
 export async function withSdk<T>(flags: ClientFlags, viewer: ViewerInfo, use: (client: TabulaClient, reach: Reach) => Promise<T>): Promise<T> {
-  // Not resolveHome: a command that only reads should not create ~/.tabula.
-  const home = resolve(flags.home || process.env.TABULA_HOME || join(homedir(), '.tabula'))
-  const notRunning = `no tabula running under ${home}: start it with \`npm start\` or \`tabula up\``
-  const url = flags.url ?? runningUrl(home)
-  if (!url) throw new Error(notRunning)
-  const token = flags.token ?? readToken(home)
-  if (!token) throw new Error(`no token: pass --token, or make ${join(home, 'token')} readable`)
-  const unreachable = flags.url ? `cannot reach tabula at ${flags.url}` : notRunning
+  const { url, token, unreachable } = resolveEndpoint(flags)
   const reach: Reach = (call) =>
     call.catch((err: unknown) => {
       throw err instanceof TypeError ? new Error(unreachable) : err
     })
-  const client = await connect({ url: url.replace(/\/+$/, ''), token, viewer })
+  const client = await connect({ url, token, viewer })
   try {
     return await use(client, reach)
   } finally {
@@ -89,17 +80,4 @@ export async function openWorkspace(client: TabulaClient, id: string, reach: Rea
   const ws = client.workspace(id)
   await reach(ws.ready)
   return ws
-}
-
-function runningUrl(home: string): string | undefined {
-  const info = readLiveRuntimeInfo(home)
-  return info ? (info.url ?? info.daemonUrl) : undefined
-}
-
-function readToken(home: string): string | undefined {
-  try {
-    return readFileSync(join(home, 'token'), 'utf8').trim() || undefined
-  } catch {
-    return undefined
-  }
 }

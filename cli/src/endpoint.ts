@@ -1,0 +1,42 @@
+/**
+ * Where the running tabula is and how to get in, for every user command: `--url`/`--token`, else
+ * the address in `<home>/runtime.json` (only while its process lives) and the secret in
+ * `<home>/token`.
+ */
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { readLiveRuntimeInfo } from '@tabula/protocol/server'
+import type { ClientFlags } from './options.js'
+
+export interface Endpoint {
+  url: string
+  token: string
+  /** What to tell a person when the address does not answer. */
+  unreachable: string
+}
+
+/** Throws a message that says what to do when no tabula runs or the token cannot be read. */
+export function resolveEndpoint(flags: ClientFlags): Endpoint {
+  // Not resolveHome: a command that only reads should not create ~/.tabula.
+  const home = resolve(flags.home || process.env.TABULA_HOME || join(homedir(), '.tabula'))
+  const notRunning = `no tabula running under ${home}: start it with \`npm start\` or \`tabula up\``
+  const url = flags.url ?? runningUrl(home)
+  if (!url) throw new Error(notRunning)
+  const token = flags.token ?? readToken(home)
+  if (!token) throw new Error(`no token: pass --token, or make ${join(home, 'token')} readable`)
+  return { url: url.replace(/\/+$/, ''), token, unreachable: flags.url ? `cannot reach tabula at ${flags.url}` : notRunning }
+}
+
+function runningUrl(home: string): string | undefined {
+  const info = readLiveRuntimeInfo(home)
+  return info ? (info.url ?? info.daemonUrl) : undefined
+}
+
+function readToken(home: string): string | undefined {
+  try {
+    return readFileSync(join(home, 'token'), 'utf8').trim() || undefined
+  } catch {
+    return undefined
+  }
+}
