@@ -1,0 +1,124 @@
+/**
+ * The screen worker dying (docs/protocol.md §5): every screen fails over to in-process, fresh,
+ * so that no snapshot cut stays pending and no PTY stays paused. Runs the real worker of the
+ * build (daemon/dist) behind the screen host of the sources.
+ */
+import { afterEach, expect, it, vi } from 'vitest'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { WebSocket } from 'ws'
+import { decodeOutputFrame, type ServerFrame } from '@tabula/protocol'
+import { Attachment } from '../../daemon/src/live/attachment.js'
+import { FLOW_HIGH_WATERMARK, Mirror } from '../../daemon/src/live/mirror.js'
+import { workerScreenHost, type WorkerScreenHost } from '../../daemon/src/live/screen-host.js'
+import { Viewer } from '../../daemon/src/live/viewer.js'
+import { eventually } from './helpers.js'
+
+const WORKER = fileURLToPath(new URL('../../daemon/dist/live/screen-worker.js', import.meta.url))
+
+/** A socket that completes every send on the next turn; decodes what the daemon sent. */
+function socket() {
+  const frames: ServerFrame[] = []
+  let output = ''
+  const ws = {
+    OPEN: 1,
+    readyState: 1,
+    send(payload: string | Buffer, opts: { binary: boolean }, cb: () => void) {
+      if (opts.binary) output += Buffer.from(decodeOutputFrame(payload as Buffer)!.data).toString('latin1')
+      else frames.push(JSON.parse(payload as string) as ServerFrame)
+      setImmediate(cb)
+    },
+    close() {},
+    terminate() {},
+  }
+  return {
+    ws: ws as unknown as WebSocket,
+    frames,
+    get output() {
+      return output
+    },
+    attached: () => frames.find((f): f is ServerFrame & { type: 'attached' } => f.type === 'attached'),
+  }
+}
+
+let host: WorkerScreenHost | null = null
+afterEach(async () => {
+  vi.restoreAllMocks()
+  await host?.close()
+  host = null
+})
+
+function setup() {
+  expect(existsSync(WORKER), `${WORKER} (run npm run build)`).toBe(true)
+  host = workerScreenHost({ script: WORKER })
+  expect(host.worker).not.toBeNull()
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+  const pty = { paused: false, pause: () => void (pty.paused = true), resume: () => void (pty.paused = false) }
+  const mirror = new Mirror({ cols: 80, rows: 24, scrollback: 1000, pty, host, onTitle: () => {} })
+  const attach = (name: string) => {
+    const sock = socket()
+    new Attachment(new Viewer(name, sock.ws), 1, 'tab-x', mirror, () => null).start()
+    return sock
+  }
+  return { host, stderr, pty, mirror, attach }
+}
+
+const lines = (from: number, count: number) =>
+  Buffer.from(Array.from({ length: count }, (_, i) => `line ${from + i}\r\n`).join(''))
+
+it('a worker killed mid-flood with a late attach pending: the attach completes and output resumes', async () => {
+  const { host, stderr, pty, mirror, attach } = setup()
+  const driver = attach('driver')
+  await eventually(() => driver.attached() !== undefined, 'the first attach')
+
+  // Flood until flow control pauses the PTY: the worker is then over 4 MiB behind.
+  let written = 0
+  let n = 1
+  while (!pty.paused) {
+    expect(written).toBeLessThan(32 * FLOW_HIGH_WATERMARK)
+    for (let i = 0; i < 8 && !pty.paused; i++, n += 5000) {
+      const chunk = lines(n, 5000)
+      mirror.write(chunk)
+      written += chunk.length
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const late = attach('late') // its cut waits behind the backlog in the worker
+  expect(late.attached()).toBeUndefined()
+  await host.worker!.terminate()
+
+  await eventually(() => late.attached() !== undefined, 'the late attach to complete')
+  expect(pty.paused).toBe(false)
+  expect(mirror.backlog).toBe(0)
+  expect(String(stderr.mock.calls.map((c) => c[0]).join(''))).toMatch(/screen worker failed .*scrollback .* lost/)
+
+  // Output resumes, to every viewer and into the (now in-process) screen.
+  mirror.write(Buffer.from('after the failure\r\n'))
+  await eventually(() => driver.output.includes('after the failure') && late.output.includes('after the failure'), 'output after the failure')
+  expect(driver.output.length).toBe(written + 'after the failure\r\n'.length) // the driver missed nothing
+  expect(late.output).toBe('after the failure\r\n') // the late viewer: fresh snapshot, then live
+  const third = attach('third')
+  await eventually(() => third.attached() !== undefined, 'an attach after the failure')
+  expect(third.attached()!.snapshot).toContain('after the failure')
+
+  // Flow control still works: a second flood pauses and resumes the PTY through in-process parsing.
+  for (let i = 0; i < 20; i++) mirror.write(lines(i * 20_000, 20_000))
+  expect(pty.paused).toBe(true)
+  await eventually(() => !pty.paused && mirror.backlog === 0, 'the in-process parser to catch up', 20_000)
+}, 30_000)
+
+it('an exception in the worker: a pending cut is answered and writes carry on', async () => {
+  const { host, stderr, pty, mirror, attach } = setup()
+  mirror.write(Buffer.from('before\r\n'))
+  mirror.flush()
+  // An 'open' the worker cannot handle throws in its message handler: an uncaught exception.
+  host.worker!.postMessage({ op: 'open', id: 1e9, opts: null })
+  const late = attach('late')
+  await eventually(() => late.attached() !== undefined, 'the attach to complete')
+  expect(String(stderr.mock.calls.map((c) => c[0]).join(''))).toMatch(/screen worker failed \(it threw/)
+  expect(late.attached()!.snapshot).not.toContain('before')
+  mirror.write(Buffer.from('after\r\n'))
+  await eventually(() => late.output.includes('after'), 'output after the failure')
+  expect(pty.paused).toBe(false)
+  expect(mirror.backlog).toBe(0)
+})
