@@ -127,12 +127,15 @@ describe('the SDK live client', () => {
 
       const states: string[] = []
       far.onState((s) => states.push(s))
-      proxy.drop()
+      // Cut, not a blip: the jittered first retry may come within milliseconds, and the output
+      // below must be written while this client is really away.
+      proxy.cut()
       await eventually(() => states.includes('connecting'), 'the client to notice the drop')
       // Output while it is away must reach it through the new snapshot.
       await until(vd.screen, 'before-the-drop')
       hd.write('while-away\r')
       await until(vd.screen, 'while-away')
+      proxy.heal()
 
       await eventually(() => far.state === 'open' && fullSets === 2, 'the far client to reconnect and re-watch', 20_000)
       expect(far.viewerId).not.toBe(firstId)
@@ -216,6 +219,21 @@ describe('the SDK live client', () => {
     } finally {
       await proxy?.close()
     }
+  })
+
+  it('a claim made before the attach has answered is honoured, even while another viewer drives', async () => {
+    const session = await spawnSession(t, workspace, { command: 'cat' })
+    const driver = client()
+    const hd = driver.attach(session.key)
+    const vd = show(hd)
+    await eventually(() => vd.chunks.length > 0, 'the first snapshot')
+    hd.setActive(true)
+    await eventually(() => vd.sizes.some((s) => s.activeViewer === driver.viewerId), 'the first claim')
+
+    const late = client()
+    const hl = late.attach(session.key)
+    hl.setActive(true) // asked at once, before the daemon has answered the attach
+    await eventually(() => vd.sizes.at(-1)?.activeViewer === late.viewerId, 'the late viewer to drive')
   })
 
   it('reports a session closed at the daemon through onClosed', async () => {

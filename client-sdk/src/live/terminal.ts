@@ -22,6 +22,8 @@ export class Terminal implements TerminalHandle {
   private decoder = new TextDecoder()
   /** Whether this viewer wants to drive: re-claimed after a reconnect, since the daemon forgets. */
   private wantsActive = false
+  /** setActive(true) was asked before the first attach answered: an explicit claim to send then. */
+  private claimRequested = false
   private lastRequested: { cols: number; rows: number } | null = null
   /** True from the daemon's `attached` until the socket drops. */
   attached = false
@@ -72,7 +74,10 @@ export class Terminal implements TerminalHandle {
   setActive(active: boolean): void {
     if (this.finished) return
     this.wantsActive = active
-    if (!this.attached) return
+    if (!this.attached) {
+      this.claimRequested = active
+      return
+    }
     const size = active && this.lastRequested ? this.lastRequested : {}
     this.host.send({ type: 'set_active', ch: this.ch, active, ...size })
   }
@@ -98,10 +103,16 @@ export class Terminal implements TerminalHandle {
   snapshot(cols: number, rows: number, activeViewer: string | null, snapshot: string, first: boolean): void {
     this.decoder = new TextDecoder()
     this.data.emit(FULL_RESET + snapshot)
+    // Read before sized(), which forgets a wish to drive when another viewer drives: a claim the
+    // program asked for explicitly is still sent, while one merely left over from before a
+    // reconnect yields to whoever took over meanwhile.
+    const requested = first && this.claimRequested
     this.sized({ cols, rows, activeViewer })
     if (first) {
       this.attached = true
-      // The daemon dropped this viewer's claim with its old connection; take it back.
+      this.claimRequested = false
+      if (requested) this.wantsActive = true
+      // Claim as asked, or take back the claim the daemon dropped with the old connection.
       if (this.wantsActive && activeViewer !== this.viewerId()) {
         const size = this.lastRequested ?? {}
         this.host.send({ type: 'set_active', ch: this.ch, active: true, ...size })
