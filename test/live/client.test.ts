@@ -121,6 +121,8 @@ describe('the SDK live client', () => {
       const hf = far.attach(session.key)
       const vf = show(hf)
       await eventually(() => far.state === 'open' && fullSets === 1, 'the far client to connect')
+      // Input is only sent once a handle is attached: wait for both snapshots before typing.
+      await eventually(() => vd.chunks.length > 0 && vf.chunks.length > 0, 'both snapshots')
       hd.write('before-the-drop\r')
       await until(vf.screen, 'before-the-drop')
       const firstId = far.viewerId
