@@ -245,6 +245,8 @@ describe('web viewer: desktop and phone on one workspace', () => {
 
     await phone.reload()
     await until('after the reload the phone still shows its move', phoneTitles, same(['logs', 'build', 'server']))
+    // Offline, the page cannot list workspaces, but still names the one it shows.
+    expect(await phone.locator('.ws-title').innerText()).toBe('e2e')
     await until('and still says it is offline', banner, (t) => t.startsWith('Offline'))
     expect(await desktopTitles()).toEqual(['logs', 'server', 'build'])
 

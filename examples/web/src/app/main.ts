@@ -5,7 +5,7 @@
 import { connect, type Client } from './sdk.js'
 import { clear, h, toUnsubscribe } from './dom.js'
 import { forgetToken, readPageParams, rememberWorkspace } from './token.js'
-import { createWorkspace, listWorkspaces, type WorkspaceInfo } from './workspaces.js'
+import { createWorkspace, knownWorkspaces, listWorkspaces, rememberWorkspaces, type WorkspaceInfo } from './workspaces.js'
 import { pickerPage, tokenPage, unreachablePage } from './pages.js'
 import { ViewerSession } from './session.js'
 import { DesktopView } from './desktop.js'
@@ -64,7 +64,8 @@ async function boot(): Promise<void> {
     await client.close()
     return show(unreachablePage(() => location.reload()))
   }
-  const workspaces = check.ok ? check.workspaces : []
+  if (check.ok) rememberWorkspaces(check.workspaces)
+  const workspaces = check.ok ? check.workspaces : knownWorkspaces()
   const chosen = params.workspace && (!check.ok || workspaces.some((w) => w.id === params.workspace)) ? params.workspace : null
   if (chosen) return openWorkspace(client, chosen, workspaces, kind)
 

@@ -21,3 +21,26 @@ export async function listWorkspaces(client: Client): Promise<TokenCheck> {
 export function createWorkspace(client: Client, path: string): Promise<WorkspaceInfo> {
   return client.ensureWorkspace({ path })
 }
+
+const KNOWN_KEY = 'tabula.workspaces'
+
+/**
+ * The workspaces last listed, kept in localStorage, so a page reloaded while offline can still
+ * name the workspace it shows instead of printing its id.
+ */
+export function rememberWorkspaces(workspaces: WorkspaceInfo[]): void {
+  try {
+    localStorage.setItem(KNOWN_KEY, JSON.stringify(workspaces.map(({ id, path, name }) => ({ id, path, name }))))
+  } catch {
+    // Storage full or disabled: the name falls back to the id, nothing else depends on it.
+  }
+}
+
+export function knownWorkspaces(): WorkspaceInfo[] {
+  try {
+    const known: unknown = JSON.parse(localStorage.getItem(KNOWN_KEY) ?? '[]')
+    return Array.isArray(known) ? (known as WorkspaceInfo[]).filter((w) => typeof w?.id === 'string') : []
+  } catch {
+    return []
+  }
+}
