@@ -88,8 +88,11 @@ describe('tabula attach', () => {
     pty.write('echo attached-$((40+2))\r')
     await out.waitFor('attached-42')
     // Ctrl-C reaches the program (it interrupts `sleep`), it does not end the attach.
-    pty.write('sleep 30\r')
-    await out.waitFor('sleep 30')
+    // Wait for the program's own output, not the echo of its command line: a Ctrl-C sent while
+    // bash is still starting it would be taken by bash, and the `sleep` would then run its course.
+    // (The quotes keep the echoed command line from matching.)
+    pty.write("sh -c 'echo sleep''ing; exec sleep 30'\r")
+    await out.waitFor(/[\r\n]sleeping/)
     pty.write('\x03')
     pty.write('echo still-here\r')
     await out.waitFor(/[\r\n]still-here/)
