@@ -24,6 +24,15 @@ export interface RunningTabula {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
+/**
+ * Every tabula this test worker started and has not seen exit. If the worker ends before a
+ * file's afterAll could stop one, it is killed with the worker rather than left running.
+ */
+const running = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL')
+})
+
 export function tempHome(prefix = 'tabula-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
@@ -46,7 +55,13 @@ export async function startTabula(args: string[], opts: StartOptions = {}): Prom
   let out = ''
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
+  running.add(proc)
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      running.delete(proc)
+      resolve(code)
+    }),
+  )
 
   const runtime = await waitFor(() => readRuntime(home, proc.pid!), opts.timeoutMs ?? 20_000, exited, () => out)
   const token = readFileSync(join(home, 'token'), 'utf8').trim()
