@@ -4,27 +4,10 @@ import * as Y from 'yjs'
 import { createGroup, placeTab, readLayout, setTitle, type Session } from '@tabula/protocol'
 import { deriveTabs } from '../../client-sdk/src/derive-tabs.js'
 import { Pruner } from '../../client-sdk/src/pruner.js'
+import { fakeSession } from '../helpers/fake-session.js'
 
 let clock = 0
-function session(key: string, extra: Partial<Session> = {}): Session {
-  return {
-    key,
-    workspace: 'w',
-    kind: 'terminal',
-    command: 'bash',
-    args: [],
-    cwd: '/',
-    pid: 1,
-    status: 'running',
-    exitCode: null,
-    title: null,
-    cols: 80,
-    rows: 24,
-    createdAt: new Date(1_700_000_000_000 + clock++ * 1000).toISOString(),
-    activeViewer: null,
-    ...extra,
-  }
-}
+const session = (key: string, extra: Partial<Session> = {}): Session => fakeSession(key, clock++, extra)
 const live = (...sessions: Session[]) => new Map(sessions.map((s) => [s.key, s]))
 const A = 'tab-00000000-0000-4000-8000-00000000000a'
 const B = 'tab-00000000-0000-4000-8000-00000000000b'

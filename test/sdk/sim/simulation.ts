@@ -19,6 +19,7 @@ import { deriveTabs } from '../../../client-sdk/src/derive-tabs.js'
 import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from '../../../client-sdk/src/edits.js'
 import { keepTitles, TITLE_STAMP_FIELD } from '@tabula/protocol'
 import { Pruner } from '../../../client-sdk/src/pruner.js'
+import { fakeSession } from '../../helpers/fake-session.js'
 import type { Tab } from '../../../client-sdk/src/api.js'
 
 /**
@@ -146,22 +147,7 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
     const run = (n: number) => Array.from({ length: n }, hex).join('')
     return `${run(8)}-${run(4)}-4${run(3)}-${pick(['8', '9', 'a', 'b'])}${run(3)}-${run(12)}`
   }
-  const session = (key: string): Session => ({
-    key,
-    workspace: WORKSPACE,
-    kind: 'terminal',
-    command: 'sh',
-    args: [],
-    cwd: '/',
-    pid: 1000 + clock,
-    status: 'running',
-    exitCode: null,
-    title: null,
-    cols: 80,
-    rows: 24,
-    createdAt: new Date(1_700_000_000_000 + clock++ * 1000).toISOString(),
-    activeViewer: null,
-  })
+  const session = (key: string): Session => fakeSession(key, clock, { workspace: WORKSPACE, command: 'sh', pid: 1000 + clock++ })
 
   // ── the daemon ──
   const daemon = new Map<string, Session>()
