@@ -24,9 +24,6 @@ import {
   mapClassOf,
 } from './schema.js'
 
-export { readLayout, findPane } from './read.js'
-export { orderBetween } from './order.js'
-
 /**
  * Sets meta.schema = 2, and creates the default group when the document has no pane at all.
  * Safe to call on every replica: concurrent calls write identical values under the same names.
@@ -241,7 +238,8 @@ function groupNode(doc: Y.Doc, parent: string | null, order: string): Y.Map<unkn
   return node
 }
 
-function tabEntry(doc: Y.Doc, group: string, order: string, title: string | null): Y.Map<unknown> {
+/** A new tab entry (also used by the v1 migration's seeding; not part of the package's surface). */
+export function tabEntry(doc: Y.Doc, group: string, order: string, title: string | null): Y.Map<unknown> {
   const entry = new (mapClassOf(doc))()
   entry.set('group', group)
   entry.set('order', order)

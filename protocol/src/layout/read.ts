@@ -18,6 +18,7 @@ import {
   type PaneNode,
   type TabPlacement,
   isMapOf,
+  shownTitle,
 } from './schema.js'
 
 /** A pane node as stored, after type checks (a malformed entry is skipped, never trusted). */
@@ -58,7 +59,7 @@ function readTab(doc: Y.Doc, key: string, value: unknown): TabPlacement | null {
     key,
     group: typeof group === 'string' ? group : '',
     order,
-    title: typeof title === 'string' && title !== '' ? title : null,
+    title: shownTitle(title),
   }
 }
 

@@ -81,3 +81,8 @@ export function mapClassOf(doc: Y.Doc): new () => Y.Map<unknown> {
 export function isMapOf(doc: Y.Doc, value: unknown): value is Y.Map<unknown> {
   return value instanceof mapClassOf(doc)
 }
+
+/** A stored title as readers show it: a non-empty string, else none ("" is a cleared title). */
+export function shownTitle(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null
+}

@@ -14,7 +14,7 @@
  * write is only ever replaced by one stamped later. Repairs write the same triple, so they
  * converge however many replicas make them at once.
  */
-import { TABS_MAP, isMapOf } from './schema.js'
+import { TABS_MAP, isMapOf, shownTitle } from './schema.js'
 import { setTitle } from './edit.js'
 import type * as Y from 'yjs'
 
@@ -128,7 +128,7 @@ function rawStamp(entry: Y.Map<unknown>): StampedTitle {
   const stamp = lastWritten(entry, TITLE_STAMP_FIELD)
   if (isStamp(stamp)) return stamp
   const title = lastWritten(entry, 'title')
-  return [UNSTAMPED, 0, typeof title === 'string' && title !== '' ? title : null]
+  return [UNSTAMPED, 0, shownTitle(title)]
 }
 
 /**
@@ -166,8 +166,7 @@ function writeStamped(doc: Y.Doc, key: string, stamp: StampedTitle): void {
 }
 
 function mirroredTitle(entry: Y.Map<unknown>): string | null {
-  const title = entry.get('title')
-  return typeof title === 'string' && title !== '' ? title : null
+  return shownTitle(entry.get('title'))
 }
 
 function compareStamps(a: StampedTitle, b: StampedTitle): number {

@@ -9,9 +9,8 @@
 import type * as Y from 'yjs'
 import { generateNKeysBetween } from 'fractional-indexing'
 import { isCanonicalKey } from '../keys.js'
-import { DEFAULT_GROUP, LAYOUT_SCHEMA_VERSION, META_MAP, PANES_MAP, TABS_MAP, mapClassOf } from './schema.js'
-import { FIRST_ORDER } from './order.js'
-import { isEmptyLayout } from './edit.js'
+import { DEFAULT_GROUP, TABS_MAP, shownTitle } from './schema.js'
+import { initLayout, isEmptyLayout, tabEntry } from './edit.js'
 
 export interface V1Conversion {
   /** Unique canonical keys in order of first occurrence, with their titles. */
@@ -45,7 +44,7 @@ export function convertV1Layout(layoutJson: string): V1Conversion {
     }
     if (seen.has(key)) return
     seen.add(key)
-    const title = isObject(entry) && typeof entry.title === 'string' && entry.title !== '' ? entry.title : null
+    const title = isObject(entry) ? shownTitle(entry.title) : null
     tabs.push({ key, title })
   })
   return { tabs, before: parsed.tabs.length, after: tabs.length, skipped }
@@ -87,22 +86,11 @@ export function seedLayout(doc: Y.Doc, conversion: V1Conversion): boolean {
   if (!isEmptyLayout(doc)) return false
   // Consecutive integer keys (a0, a1, ...): one writer, no concurrency, so no jitter is needed.
   const orders = generateNKeysBetween(null, null, conversion.tabs.length)
-  const YMap = mapClassOf(doc)
   doc.transact(() => {
-    doc.getMap<unknown>(META_MAP).set('schema', LAYOUT_SCHEMA_VERSION)
-    const group = new YMap()
-    group.set('parent', null)
-    group.set('order', FIRST_ORDER)
-    group.set('type', 'group')
-    doc.getMap<unknown>(PANES_MAP).set(DEFAULT_GROUP, group)
+    initLayout(doc)
     const tabs = doc.getMap<unknown>(TABS_MAP)
     conversion.tabs.forEach(({ key, title }, i) => {
-      if (tabs.has(key)) return
-      const entry = new YMap()
-      entry.set('group', DEFAULT_GROUP)
-      entry.set('order', orders[i]!)
-      if (title !== null) entry.set('title', title)
-      tabs.set(key, entry)
+      if (!tabs.has(key)) tabs.set(key, tabEntry(doc, DEFAULT_GROUP, orders[i]!, title))
     })
   })
   return true
