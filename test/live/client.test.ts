@@ -223,6 +223,14 @@ describe('the SDK live client', () => {
     }
   })
 
+  it('input written before the attach has answered is kept and reaches the program', async () => {
+    const session = await spawnSession(t, workspace, { command: 'cat' })
+    const h = client().attach(session.key)
+    const v = show(h)
+    h.write('typed-at-once\r') // no snapshot yet: the daemon has not even seen the attach
+    await until(v.screen, 'typed-at-once')
+  })
+
   it('a claim made before the attach has answered is honoured, even while another viewer drives', async () => {
     const session = await spawnSession(t, workspace, { command: 'cat' })
     const driver = client()

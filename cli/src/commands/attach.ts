@@ -57,8 +57,6 @@ function runAttached(handle: TerminalHandle, key: string, drive: boolean, who: (
   const tty = stdin.isTTY === true
   return new Promise<number>((resolve) => {
     let finished = false
-    // The SDK drops input sent before the daemon's snapshot arrives; keep what is typed until then.
-    let early: string[] | null = []
     /** The last driver state announced in the title: the driver's label, or null before any. */
     let announced: string | null = null
     let size: SizeChange | null = null
@@ -79,7 +77,7 @@ function runAttached(handle: TerminalHandle, key: string, drive: boolean, who: (
       stdout.write(`[${message}${driver}]\n`)
       resolve(code)
     }
-    const send = (data: string) => (early ? early.push(data) : handle.write(data))
+    const send = (data: string) => handle.write(data)
     const onInput = (chunk: Buffer) => {
       const at = chunk.indexOf(DETACH_BYTE)
       if (at >= 0) {
@@ -131,12 +129,6 @@ function runAttached(handle: TerminalHandle, key: string, drive: boolean, who: (
 
     handle.onData((data) => {
       stdout.write(data)
-      if (early) {
-        const typed = early.join('')
-        early = null
-        // After the SDK has marked the handle attached, which it does once this callback returns.
-        if (typed) queueMicrotask(() => handle.write(typed))
-      }
     })
     handle.onSize(onSize)
     handle.onExit((exitCode) => finish(`${key} exited with code ${exitCode ?? 'unknown'}`, exitCode ?? 1))

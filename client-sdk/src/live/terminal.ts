@@ -24,6 +24,8 @@ export class Terminal implements TerminalHandle {
   private wantsActive = false
   /** setActive(true) was asked before the first attach answered: an explicit claim to send then. */
   private claimRequested = false
+  /** Input written before the first attach answered; null from then on. */
+  private earlyInput: string[] | null = []
   private lastRequested: { cols: number; rows: number } | null = null
   /** True from the daemon's `attached` until the socket drops. */
   attached = false
@@ -51,9 +53,16 @@ export class Terminal implements TerminalHandle {
     return this.closes.add(listener)
   }
 
-  /** Input is sent only while attached; typing into a dropped connection goes nowhere, as in ssh. */
+  /**
+   * Input typed before the first attach has answered is kept and sent once it has (a viewer can
+   * type at once); typing into a dropped connection goes nowhere, as in ssh.
+   */
   write(data: string): void {
-    if (this.finished || !this.attached) return
+    if (this.finished) return
+    if (!this.attached) {
+      this.earlyInput?.push(data)
+      return
+    }
     this.wantsActive = true
     let at = 0
     while (at < data.length) {
@@ -117,6 +126,9 @@ export class Terminal implements TerminalHandle {
         const size = this.lastRequested ?? {}
         this.host.send({ type: 'set_active', ch: this.ch, active: true, ...size })
       }
+      const typed = this.earlyInput?.join('')
+      this.earlyInput = null
+      if (typed) this.write(typed)
     }
   }
 

@@ -47,6 +47,10 @@ export interface TerminalHandle {
   onSize(listener: (size: SizeChange) => void): Disposable
   /** The session was closed at the daemon, or never existed. The handle is finished. */
   onClosed(listener: (reason: string) => void): Disposable
+  /**
+   * Input to the program. Input written before the first attach has answered is kept and sent
+   * then; input written while a dropped connection is being re-established goes nowhere (as ssh).
+   */
   write(data: string): void
   /** Ignored by the daemon (and reported through onSize staying put) unless this viewer is active. */
   resize(cols: number, rows: number): void

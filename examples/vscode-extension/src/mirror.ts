@@ -127,8 +127,6 @@ export class TabPty implements vscode.Pseudoterminal {
   private size: vscode.TerminalDimensions | undefined
   private driving = false
   private quiet = false
-  /** Input typed before the first screen arrives (the SDK drops input until it is attached). */
-  private early: string[] | null = []
 
   constructor(
     api: EditorApi,
@@ -153,12 +151,6 @@ export class TabPty implements vscode.Pseudoterminal {
     this.handle = handle
     handle.onData((data) => {
       this.writeEmitter.fire(data)
-      if (this.early) {
-        const typed = this.early.join('')
-        this.early = null
-        // After the SDK has marked the handle attached, which it does once this callback returns.
-        if (typed) queueMicrotask(() => handle.write(typed))
-      }
     })
     handle.onSize(({ cols, rows, activeViewer }) => {
       const driving = activeViewer !== null && activeViewer === this.client.viewerId
@@ -175,8 +167,7 @@ export class TabPty implements vscode.Pseudoterminal {
 
   handleInput(data: string): void {
     // Input makes this viewer the driver at the daemon; its size follows in onSize.
-    if (this.early) this.early.push(data)
-    else this.handle?.write(data)
+    this.handle?.write(data)
   }
 
   setDimensions(dimensions: vscode.TerminalDimensions): void {

@@ -49,8 +49,6 @@ export class TerminalView {
   exitCode: number | null = null
   private readonly exitListeners = new Set<(code: number | null) => void>()
   private ctrlArmed = false
-  /** Input typed before the first screen arrives (the SDK drops input until it is attached). */
-  private early: string[] | null = []
   private readonly ctrlListeners = new Set<(armed: boolean) => void>()
 
   constructor(
@@ -79,12 +77,6 @@ export class TerminalView {
     this.handle = ws.attach(key)
     this.handle.onData((data) => {
       this.term.write(data, () => this.revealCursorSoon())
-      if (this.early) {
-        const typed = this.early.join('')
-        this.early = null
-        // After the SDK has marked the handle attached, which it does once this callback returns.
-        if (typed) queueMicrotask(() => this.handle.write(typed))
-      }
     })
     this.handle.onSize((size) => this.onSize(size))
     this.handle.onExit((code) => {
@@ -105,8 +97,7 @@ export class TerminalView {
       if (code >= 64 && code <= 95) data = String.fromCharCode(code - 64)
       this.setCtrl(false)
     }
-    if (this.early) this.early.push(data)
-    else this.handle.write(data)
+    this.handle.write(data)
   }
 
   setCtrl(armed: boolean): void {
