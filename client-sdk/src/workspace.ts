@@ -77,6 +77,8 @@ export class Workspace implements WorkspaceView {
   private readonly waiters = new Set<() => boolean>()
 
   private dirty = true
+  /** The document changed since the layout was last read (key-set changes leave it as it is). */
+  private layoutDirty = true
   private flushQueued = false
   private currentLayout: LayoutView | null = null
   private currentTabs: Tab[] = []
@@ -113,6 +115,7 @@ export class Workspace implements WorkspaceView {
     const onUpdate = (_u: Uint8Array, _origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
       // Our own edits made while the socket is down wait for the next sync exchange.
       if (transaction.local && !this.sync?.connected) this.pendingEdits = true
+      this.layoutDirty = true
       this.invalidate()
     }
     this.doc.on('update', onUpdate)
@@ -370,7 +373,12 @@ export class Workspace implements WorkspaceView {
   private recompute(): void {
     if (!this.dirty && this.currentLayout) return
     this.dirty = false
-    this.currentLayout = readLayout(this.doc)
+    // The repair depends on the document alone; a daemon update (a title at every prompt, a
+    // resize) only re-derives the tabs.
+    if (this.layoutDirty || !this.currentLayout) {
+      this.layoutDirty = false
+      this.currentLayout = readLayout(this.doc)
+    }
     this.currentTabs = deriveTabs(this.keySet.sessions, this.currentLayout)
   }
 
