@@ -143,17 +143,13 @@ export class Room {
    * is known to be good and every peer resyncs.
    */
   applyUpdate(origin: Peer | null, update: Uint8Array): boolean {
-    const effects: Uint8Array[] = []
-    const collect = (u: Uint8Array) => effects.push(u)
-    this.doc.on('update', collect)
+    let effects: Uint8Array[]
     try {
-      this.apply(this.doc, update, origin)
+      effects = this.capture(() => this.apply(this.doc, update, origin))
     } catch (err) {
       this.log.error({ err, workspace: this.name }, 'an update failed to apply; reloading the document from the store')
       this.startRebuild()
       return false
-    } finally {
-      this.doc.off('update', collect)
     }
     if (effects.length === 0) return true // already known, or waiting for updates it depends on
     const merged = effects.length === 1 ? effects[0]! : Y.mergeUpdates(effects)
@@ -166,14 +162,7 @@ export class Room {
   /** For local writers (the migration): runs `edit` on the document and relays what it changed. */
   change(edit: (doc: Y.Doc) => void): void {
     if (this.rebuilding) throw new Error(`${this.name}: the document is being rebuilt; await settled() first`)
-    const effects: Uint8Array[] = []
-    const collect = (u: Uint8Array) => effects.push(u)
-    this.doc.on('update', collect)
-    try {
-      edit(this.doc)
-    } finally {
-      this.doc.off('update', collect)
-    }
+    const effects = this.capture(() => edit(this.doc))
     for (const u of effects) {
       this.unsaved.push(u)
       this.broadcast(encodeSyncUpdate(u), null)
@@ -181,9 +170,34 @@ export class Room {
     if (effects.length > 0) this.changed()
   }
 
+  /** Runs `run` and returns the updates it made to the document (stops listening even if it throws). */
+  private capture(run: () => void): Uint8Array[] {
+    const effects: Uint8Array[] = []
+    const collect = (u: Uint8Array) => effects.push(u)
+    this.doc.on('update', collect)
+    try {
+      run()
+    } finally {
+      this.doc.off('update', collect)
+    }
+    return effects
+  }
+
   private changed(): void {
     this.changes++
+    this.scheduleFlush()
+  }
+
+  /** Starts the flush timer unless one is pending or the room is closed. */
+  private scheduleFlush(): void {
     if (!this.flushTimer && !this.closed) this.flushTimer = setTimeout(() => void this.flush().catch(() => {}), FLUSH_WINDOW_MS)
+  }
+
+  private cancelFlush(): void {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer)
+      this.flushTimer = null
+    }
   }
 
   /**
@@ -191,10 +205,7 @@ export class Room {
    * a change that lands while one is in flight schedules the next.
    */
   flush(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer)
-      this.flushTimer = null
-    }
+    this.cancelFlush()
     // Chained past a failure: a rejected `flushing` must not make every later write skip its
     // turn (a failed save is retried, and each caller still sees its own write's outcome).
     this.flushing = this.flushing.catch(() => {}).then(async () => {
@@ -207,14 +218,12 @@ export class Room {
         await this.store.save(this.name, state)
       } catch (err) {
         this.log.error({ err, workspace: this.name }, 'saving the layout document failed; will retry')
-        if (!this.flushTimer && !this.closed) this.flushTimer = setTimeout(() => void this.flush().catch(() => {}), FLUSH_WINDOW_MS)
+        this.scheduleFlush()
         throw err
       }
       this.savedChanges = target
       this.unsaved.splice(0, pending)
-      if (this.dirty && !this.flushTimer && !this.closed) {
-        this.flushTimer = setTimeout(() => void this.flush().catch(() => {}), FLUSH_WINDOW_MS)
-      }
+      if (this.dirty) this.scheduleFlush()
     })
     return this.flushing
   }
@@ -223,10 +232,7 @@ export class Room {
   private startRebuild(): void {
     if (this.rebuilding) return
     this.broken = true
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer)
-      this.flushTimer = null
-    }
+    this.cancelFlush()
     this.rebuilding = this.rebuild().finally(() => {
       this.rebuilding = null
     })

@@ -42,7 +42,7 @@ export const CLOSE_TOO_SLOW = 1013
 
 type Item =
   | { kind: 'output'; ch: number; chunks: OutputChunk[]; bytes: number }
-  | { kind: 'control'; text: string; bytes: number }
+  | { kind: 'control'; data: Buffer; bytes: number }
 
 export class Viewer {
   private readonly queue: Item[] = []
@@ -70,8 +70,9 @@ export class Viewer {
 
   send(frame: ServerFrame): void {
     if (this.closed) return
-    const text = JSON.stringify(frame)
-    this.push({ kind: 'control', text, bytes: Buffer.byteLength(text) })
+    // Encoded once: ws would otherwise measure and convert the text again (sent as a text frame below).
+    const data = Buffer.from(JSON.stringify(frame))
+    this.push({ kind: 'control', data, bytes: data.length })
   }
 
   /**
@@ -151,7 +152,7 @@ export class Viewer {
       const item = this.queue.shift()!
       this.queuedTotal -= item.bytes
       if (item.kind === 'output') this.queuedOutput -= item.bytes
-      const payload = item.kind === 'control' ? item.text : outputFrame(item.ch, item.chunks, item.bytes)
+      const payload = item.kind === 'control' ? item.data : outputFrame(item.ch, item.chunks, item.bytes)
       const bytes = item.bytes
       this.inflight += bytes
       sent = true

@@ -58,11 +58,6 @@ export class SessionMap implements SessionMapView {
     return [...this.#entries.values()].filter((e) => e.record.workspace === workspace).map((e) => e.live)
   }
 
-  /** Every session, in creation order. */
-  all(): LiveSession[] {
-    return [...this.#entries.values()].map((e) => e.live)
-  }
-
   onChange(listener: (change: SessionChange) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)

@@ -31,18 +31,7 @@ export function groupAlive(leader: number): boolean {
   }
   // kill(0) also succeeds for zombies; where /proc exists, look closer so a dead group is seen as dead.
   if (!canListProcesses()) return true
-  return groupMembers(leader).some((pid) => processAlive(pid))
-}
-
-/** False when the process is gone or a zombie. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  const state = procState(pid)
-  return state !== 'Z' && state !== 'X'
+  return hasLiveMember(leader)
 }
 
 function signalGroup(leader: number, signal: NodeJS.Signals): boolean {
@@ -54,15 +43,15 @@ function signalGroup(leader: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-function groupMembers(pgid: number): number[] {
-  const members: number[] = []
+/** One pass over /proc: true when some process of the group is neither a zombie nor dead. */
+function hasLiveMember(pgid: number): boolean {
   for (const name of readdirSafe('/proc')) {
     const pid = Number(name)
     if (!Number.isInteger(pid)) continue
     const fields = procStatFields(pid)
-    if (fields && Number(fields[2]) === pgid) members.push(pid)
+    if (fields && Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true
   }
-  return members
+  return false
 }
 
 let procAvailable: boolean | undefined
@@ -78,10 +67,6 @@ function procStatFields(pid: number): string[] | null {
   } catch {
     return null
   }
-}
-
-function procState(pid: number): string | null {
-  return procStatFields(pid)?.[0] ?? null
 }
 
 function readdirSafe(dir: string): string[] {
