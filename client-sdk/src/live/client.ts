@@ -12,6 +12,7 @@ import {
   type ServerFrame,
 } from '@tabula/protocol'
 import { reconnectDelay } from '../backoff.js'
+import { toWebSocketUrl } from '../urls.js'
 import { Listeners } from './listeners.js'
 import { Terminal } from './terminal.js'
 import type {
@@ -285,11 +286,9 @@ class Client implements LiveClient {
   }
 }
 
-/** `http://host:port` → `ws://host:port/v1/live` (https → wss). */
+/** `http://host:port` → `ws://host:port/v1/live` (https → wss), as the sync channel builds `/sync`. */
 export function liveUrl(daemonUrl: string): string {
-  const url = new URL(LIVE_PATH, daemonUrl)
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
-  return url.toString()
+  return toWebSocketUrl(daemonUrl) + LIVE_PATH
 }
 
 /**
