@@ -3,10 +3,8 @@
  * the address in `<home>/runtime.json` (only while its process lives) and the secret in
  * `<home>/token`.
  */
-import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { readLiveRuntimeInfo } from '@tabula/protocol/server'
+import { join } from 'node:path'
+import { homePath, readLiveRuntimeInfo, readToken } from '@tabula/protocol/server'
 import type { ClientFlags } from './options.js'
 
 export interface Endpoint {
@@ -19,7 +17,7 @@ export interface Endpoint {
 /** Throws a message that says what to do when no tabula runs or the token cannot be read. */
 export function resolveEndpoint(flags: ClientFlags): Endpoint {
   // Not resolveHome: a command that only reads should not create ~/.tabula.
-  const home = resolve(flags.home || process.env.TABULA_HOME || join(homedir(), '.tabula'))
+  const home = homePath(flags.home)
   const notRunning = `no tabula running under ${home}: start it with \`npm start\` or \`tabula up\``
   const url = flags.url ?? runningUrl(home)
   if (!url) throw new Error(notRunning)
@@ -31,12 +29,4 @@ export function resolveEndpoint(flags: ClientFlags): Endpoint {
 function runningUrl(home: string): string | undefined {
   const info = readLiveRuntimeInfo(home)
   return info ? (info.url ?? info.daemonUrl) : undefined
-}
-
-function readToken(home: string): string | undefined {
-  try {
-    return readFileSync(join(home, 'token'), 'utf8').trim() || undefined
-  } catch {
-    return undefined
-  }
 }

@@ -1,24 +1,69 @@
 import { mkdirSync, readFileSync, writeFileSync, renameSync, chmodSync, statSync, rmSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { open, rename, rm } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 
-/** `--home`, else `$TABULA_HOME`, else `~/.tabula` (SPEC §3). Created 0700 when missing. */
+/** `--home`, else `$TABULA_HOME`, else `~/.tabula` (SPEC §3), without creating it. */
+export function homePath(flag?: string): string {
+  return resolve(flag || process.env.TABULA_HOME || join(homedir(), '.tabula'))
+}
+
+/** The home of a serving command: as homePath, created 0700 when missing. */
 export function resolveHome(flag?: string): string {
-  const home = resolve(flag || process.env.TABULA_HOME || join(homedir(), '.tabula'))
+  const home = homePath(flag)
   mkdirSync(home, { recursive: true, mode: 0o700 })
   return home
 }
 
+/** A sibling temporary name no other process or write will pick. */
+function tempPathFor(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+}
+
 /** Writes `data` to `path` atomically: a reader sees the old file or the new one, never half. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const tmp = tempPathFor(path)
   try {
     writeFileSync(tmp, data, { mode })
     renameSync(tmp, path)
   } catch (err) {
     rmSync(tmp, { force: true })
     throw err
+  }
+}
+
+/**
+ * As writeFileAtomic, and durable: the temporary file is fsynced before the rename and the
+ * directory after it, so the new contents survive a power cut as well as a killed process.
+ */
+export async function writeFileDurable(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const tmp = tempPathFor(path)
+  try {
+    const file = await open(tmp, 'w', mode)
+    try {
+      await file.writeFile(data)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+  await syncDirectory(dirname(path))
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle
+  try {
+    handle = await open(dir, 'r')
+    await handle.sync()
+  } catch {
+    // Some filesystems refuse to fsync a directory; the rename is still atomic there.
+  } finally {
+    await handle?.close()
   }
 }
 
@@ -30,6 +75,15 @@ const TOKEN_BYTES = 32
  * The shared secret under the home. Created on first start with mode 0600; an existing file
  * with looser permissions is tightened rather than trusted as it is.
  */
+/** The token as stored, or undefined when the file is missing, unreadable or empty. Never creates it. */
+export function readToken(home: string): string | undefined {
+  try {
+    return readFileSync(join(home, TOKEN_FILE), 'utf8').trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
 export function loadOrCreateToken(home: string): string {
   const path = join(home, TOKEN_FILE)
   try {
