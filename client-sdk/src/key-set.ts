@@ -14,12 +14,12 @@ export class LiveKeySet {
   fresh = false
   /** True once any set (fresh or cached) is known. */
   known = false
-  /** Keys removed by the daemon while this viewer watched (an explicit close or exit). */
-  private readonly onChange: (removed: readonly string[]) => void
+  /** Anything in the set changed (its keys, a session's record, or its freshness). */
+  private readonly onChange: () => void
   private readonly onRefused: (error: LiveError) => void
 
   /** `onRefused`: the daemon will not show this workspace (e.g. it does not exist). */
-  constructor(onChange: (removed: readonly string[]) => void, onRefused: (error: LiveError) => void = () => {}) {
+  constructor(onChange: () => void, onRefused: (error: LiveError) => void = () => {}) {
     this.onChange = onChange
     this.onRefused = onRefused
   }
@@ -27,29 +27,28 @@ export class LiveKeySet {
   /** What the live client calls. */
   readonly watcher: WorkspaceWatcher = {
     onSessions: (seq, sessions) => {
-      const before = new Set(this.sessions.keys())
       this.sessions.clear()
       for (const s of sessions) this.sessions.set(s.key, s)
       this.seq = seq
       this.fresh = true
       this.known = true
-      this.onChange([...before].filter((k) => !this.sessions.has(k)))
+      this.onChange()
     },
     onAdded: (seq, session) => {
       if (!this.accept(seq)) return
       this.sessions.set(session.key, session)
-      this.onChange([])
+      this.onChange()
     },
     onRemoved: (seq, key) => {
       if (!this.accept(seq)) return
       this.sessions.delete(key)
-      this.onChange([key])
+      this.onChange()
     },
     onUpdated: (seq, session) => {
       if (!this.accept(seq)) return
       // An update never creates a key: existence comes from full sets and additions only.
       if (this.sessions.has(session.key)) this.sessions.set(session.key, session)
-      this.onChange([])
+      this.onChange()
     },
     onError: (error) => this.onRefused(error),
   }
@@ -58,7 +57,7 @@ export class LiveKeySet {
   markStale(): void {
     if (!this.fresh) return
     this.fresh = false
-    this.onChange([])
+    this.onChange()
   }
 
   /** Shows a cached set until the daemon answers (never replaces a fresh one). */
@@ -67,7 +66,7 @@ export class LiveKeySet {
     for (const s of cache.sessions) this.sessions.set(s.key, s)
     this.seq = cache.seq
     this.known = true
-    this.onChange([])
+    this.onChange()
   }
 
   toCache(): CachedKeySet {
