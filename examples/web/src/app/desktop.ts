@@ -17,6 +17,8 @@ export class DesktopView {
   private focusedGroup: string | null = null
   private bodies: PaneBody[] = []
   private pendingRender = false
+  private renderQueued = false
+  private disposed = false
   private readonly tabElements: TabElementCache = new Map()
   private readonly subscriptions: Unsubscribe[] = []
 
@@ -25,8 +27,8 @@ export class DesktopView {
     this.el = this.main
     const ws = session.ws
     this.subscriptions.push(
-      toUnsubscribe(ws.on('change', () => this.render())),
-      toUnsubscribe(ws.on('presence', () => this.render())),
+      toUnsubscribe(ws.on('change', () => this.requestRender())),
+      toUnsubscribe(ws.on('presence', () => this.requestRender())),
     )
     const flush = () => queueMicrotask(() => this.pendingRender && this.render())
     this.el.addEventListener('focusout', flush)
@@ -35,7 +37,21 @@ export class DesktopView {
     this.render()
   }
 
+  /**
+   * One render for a burst of events: a tab click publishes presence synchronously and then
+   * renders itself, and a spawn fires both 'change' and 'presence'; any render in between
+   * makes the queued one unnecessary.
+   */
+  private requestRender(): void {
+    if (this.renderQueued) return
+    this.renderQueued = true
+    queueMicrotask(() => {
+      if (this.renderQueued && !this.disposed) this.render()
+    })
+  }
+
   render(): void {
+    this.renderQueued = false
     // Never pull the input from under someone typing a new title; render when they finish.
     // Nor the tab being dragged: the browser ends a drag whose source element leaves the page.
     if (this.main.querySelector('input.tab-rename, .tab.dragging')) {
@@ -68,6 +84,7 @@ export class DesktopView {
   }
 
   dispose(): void {
+    this.disposed = true
     for (const off of this.subscriptions) off()
     for (const body of this.bodies) body.dispose()
     document.removeEventListener('keydown', this.onKey, true)

@@ -98,8 +98,7 @@ export class PhoneView {
 
   private select(key: string): void {
     this.current = key
-    this.session.ws.setActiveTab(key)
-    this.render()
+    this.render() // publishes the selection too
     this.chips.querySelector(`[data-tab-key="${CSS.escape(key)}"]`)?.scrollIntoView({ inline: 'nearest', block: 'nearest' })
   }
 
