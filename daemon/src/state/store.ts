@@ -101,7 +101,8 @@ export async function openState(home: string, log: Logger): Promise<StateStore> 
     },
     patchManifestEntry(key, patch) {
       const entry = data.sessions.find((e) => e.key === key)
-      if (!entry) return
+      // A patch that changes nothing (a resize, a driver change) writes nothing.
+      if (!entry || Object.entries(patch).every(([field, value]) => entry[field as keyof ManifestEntry] === value)) return
       Object.assign(entry, patch)
       void save().catch(() => {})
     },
