@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
 import {
   DEFAULT_GROUP,
@@ -17,8 +16,9 @@ import {
   splitGroup,
   type PaneNode,
 } from '@tabula/protocol'
+import { readK2soFixture } from '../helpers/fixtures.js'
 
-const fixture = JSON.parse(readFileSync(new URL('../../../shared/fixtures/k2so-layout-v1.json', import.meta.url), 'utf8'))
+const fixture = readK2soFixture()
 
 const keysOf = (doc: Y.Doc, group = DEFAULT_GROUP) => (readLayout(doc).tabsByGroup.get(group) ?? []).map((t) => t.key)
 const T = (n: number) => `tab-00000000-0000-4000-8000-${String(n).padStart(12, '0')}`

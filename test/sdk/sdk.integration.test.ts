@@ -14,13 +14,9 @@ import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-s
 import { authedFetch, removeHome, startTabula, TABULA_BIN, tempHome, type RunningTabula } from '../helpers/tabula.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
 import { keysOf, until } from './helpers/wait.js'
+import { readK2soFixture } from '../helpers/fixtures.js'
 
-const fixture = JSON.parse(readFileSync(new URL('../../../shared/fixtures/k2so-layout-v1.json', import.meta.url), 'utf8')) as {
-  workspace: { id: string; path: string; name: string }
-  workspace_layouts_row: Record<string, unknown>
-  daemon_sessions: Array<{ key: string }>
-  expected: { sdk_tabs_in_order: string[]; titles: Record<string, string> }
-}
+const fixture = readK2soFixture()
 
 const clients: TabulaClient[] = []
 async function viewer(url: string, token: string, name: string, extra: Record<string, unknown> = {}): Promise<TabulaClient> {

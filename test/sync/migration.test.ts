@@ -10,8 +10,9 @@ import { createSyncServer } from '@tabula/sync-server'
 import { runBootMigration, LAYOUT_MIGRATION_ID } from '../../cli/src/migration.js'
 import { removeHome, startTabula, tempHome, TABULA_BIN } from '../helpers/tabula.js'
 import { connectProvider, eventually, synced } from './helpers.js'
+import { readK2soFixture } from '../helpers/fixtures.js'
 
-const fixture = JSON.parse(readFileSync(new URL('../../../shared/fixtures/k2so-layout-v1.json', import.meta.url), 'utf8'))
+const fixture = readK2soFixture()
 const WS: string = fixture.workspace.id
 const expectedKeys: string[] = fixture.expected.migrated_keys_in_order
 const row = { ...fixture.workspace_layouts_row, path: fixture.workspace.path }
