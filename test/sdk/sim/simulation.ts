@@ -21,6 +21,7 @@ import { keepTitles, TITLE_STAMP_FIELD } from '@tabula/protocol'
 import { Pruner } from '../../../client-sdk/src/pruner.js'
 import { fakeSession } from '../../helpers/fake-session.js'
 import type { Tab } from '../../../client-sdk/src/api.js'
+import { rngFor, type Rng } from '../../helpers/random.js'
 
 /**
  * The pruning grace in steps of the logical clock. Long enough that most spawns are announced
@@ -45,20 +46,6 @@ export interface SimResult {
   replicas: number
   problems: string[]
   stats: Record<string, number>
-}
-
-type Rng = () => number
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function rngFor(seed: number): Rng {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const NET = Symbol('net')

@@ -1,0 +1,264 @@
+/**
+ * Fast-forward for the daemon's headless screens: during a flood, text that is bound to scroll
+ * out of the scrollback before anybody can look at it is not printed, only counted.
+ *
+ * Why this is exact. A screen holds `capacity` lines (scrollback + rows). Take a run of output
+ * made only of printable ASCII, CR, LF and SGR sequences (`ESC [ digits ; : m`), starting from a
+ * screen in the normal buffer with a full-height scroll region, autowrap on and no charset
+ * mapping. Inside such a run, text changes cell contents and moves the cursor, and nothing else;
+ * SGR changes only the current attributes. If, after some point P of the run, the rest of the
+ * run moves the cursor down (line feeds plus autowrap) `scrollback + 2 * rows` more times, every
+ * line that existed at P has been scrolled out and recycled by the time the run ends (at most
+ * rows - 1 of those moves do not scroll; each of the rest pushes a line or evicts the oldest).
+ * So what the run printed before P cannot be seen in any later state of the screen, and the
+ * screen may reach P by a much cheaper path that ends in the same state:
+ *
+ *   the SGR sequences before P (from the last full reset on), then CR, then as many LFs as the
+ *   skipped text moved the cursor down (capped at what fills the buffer and reaches the bottom).
+ *
+ * P is always just after an LF that leaves the cursor in column 0, so both paths end with the
+ * same control character, in the same column, row and line count, with the same attributes.
+ * Cuts and resizes end a run (they are not part of the byte stream), so a snapshot never sees a
+ * fast-forwarded screen that differs from a fully parsed one. test/live/fast-forward.test.ts
+ * checks this against plain xterm on randomized streams.
+ *
+ * A run is scanned once, incrementally, as chunks arrive; which state the scan starts from is
+ * read off the terminal by the caller (screen.ts).
+ */
+
+/** The screen's state at the start of a run, as far as the scan needs it. */
+export interface RunStart {
+  /** Cursor column; `cols` means a wrap is pending. */
+  x: number
+  cols: number
+  /** LF also returns the carriage (xterm's convertEol, set by LNM). */
+  convertEol: boolean
+}
+
+/** How to reach a point of the run without printing: feed `sgr`, then CR, then LFs. */
+export interface Skip {
+  /** Stream offset just after the LF the skip ends at. */
+  offset: number
+  /** Cursor moves down between the head and `offset`: the LFs to feed (before the caller's cap). */
+  lineFeeds: number
+  /** SGR sequences still to apply, in order. */
+  sgr: Uint8Array[]
+}
+
+const ESC = 0x1b
+const CR = 0x0d
+const LF = 0x0a
+
+/** Where the escape-sequence recognizer is between bytes. */
+const enum Esc {
+  None,
+  /** Saw ESC. */
+  Start,
+  /** Saw ESC [, collecting parameters. */
+  Params,
+}
+
+/**
+ * Skip points are kept at least this far apart (plus the last one of every chunk): dense enough
+ * that a skip lands close to the furthest possible point, sparse enough that a flood of short
+ * lines does not cost an object per line.
+ */
+const POINT_SPACING_BYTES = 4096
+
+/** Longest escape sequence the scan follows across chunks; a longer one ends the run. */
+const MAX_SGR_BYTES = 64
+
+/**
+ * One run of plain text from the parse head on. Offsets are positions in the screen's output
+ * stream; `inc` counts cursor moves down since the run started; SGR indexes count every SGR
+ * sequence the run has seen (entries before `sgrBase` were dropped once nothing needed them).
+ */
+export class TextRun {
+  /** False once a byte that is not plain text or SGR was scanned (or close() was called). */
+  open = true
+  private x: number
+  private readonly cols: number
+  private readonly convertEol: boolean
+  private inc = 0
+  /** Stream offset up to which the run has been scanned. */
+  private end: number
+  private esc = Esc.None
+  /** The bytes so far of an escape sequence that a chunk boundary cut. */
+  private escPending: number[] = []
+  /** Chunk ends seen by scan(): the parse head lands on these after a whole chunk is parsed. */
+  private readonly bounds: Mark[] = []
+  /** Skip points: after an LF that leaves column 0 (see POINT_SPACING_BYTES). */
+  private readonly points: Point[] = []
+  private lastPoint = -Infinity
+  private readonly sgr: Uint8Array[] = []
+  private sgrBase = 0
+  /** Index of the latest full reset (`ESC [ m`, `ESC [ 0 m`): earlier SGRs no longer matter. */
+  private lastReset = 0
+  /** Where the terminal is: its offset, `inc` there, and how many SGRs it has applied. */
+  private head: Mark
+
+  constructor(start: RunStart, offset: number) {
+    this.x = start.x
+    this.cols = start.cols
+    this.convertEol = start.convertEol
+    this.end = offset
+    this.head = { offset, inc: 0, sgrEnd: 0 }
+  }
+
+  /** Stream offset up to which the run has been scanned. */
+  get scanned(): number {
+    return this.end
+  }
+
+  /** Scans the next chunk of the stream (it starts where the last one ended). */
+  scan(chunk: Uint8Array): void {
+    if (!this.open) return
+    const cols = this.cols
+    let { x, inc, esc } = this
+    /** Where in `chunk` the current escape sequence began; -1: in an earlier chunk. */
+    let escStart = -1
+    /** The latest skip point in this chunk not yet saved: its offset in `chunk`, or -1. */
+    let point = -1
+    let pointInc = 0
+    let pointSgrFrom = 0
+    let pointSgrEnd = 0
+    let i = 0
+    for (; i < chunk.length; i++) {
+      const byte = chunk[i]!
+      if (esc === Esc.None) {
+        if (byte >= 0x20 && byte < 0x7f) {
+          if (x >= cols) {
+            x = 0
+            inc++
+          }
+          x++
+        } else if (byte === LF) {
+          inc++
+          if (this.convertEol) x = 0
+          else if (x >= cols) x--
+          if (x === 0) {
+            point = i + 1
+            pointInc = inc
+            pointSgrFrom = this.lastReset
+            pointSgrEnd = this.sgrEnd
+            if (this.end + point - this.lastPoint >= POINT_SPACING_BYTES) point = this.savePoint(point, inc, pointSgrFrom, pointSgrEnd)
+          }
+        } else if (byte === CR) x = 0
+        else if (byte === ESC) {
+          esc = Esc.Start
+          escStart = i
+        } else break
+      } else if (esc === Esc.Start) {
+        if (byte !== 0x5b) break
+        esc = Esc.Params
+      } else if (byte === 0x6d) {
+        this.addSgr(escStart < 0 ? this.takePending(chunk.subarray(0, i + 1)) : chunk.subarray(escStart, i + 1))
+        esc = Esc.None
+      } else if (byte < 0x30 || byte > 0x3b) break // not a digit, ':' or ';'
+    }
+    this.x = x
+    this.inc = inc
+    this.esc = esc
+    if (point >= 0) this.savePoint(point, pointInc, pointSgrFrom, pointSgrEnd)
+    if (i < chunk.length) {
+      this.open = false
+      this.end += i
+      return
+    }
+    if (esc !== Esc.None) {
+      this.escPending.push(...chunk.subarray(Math.max(escStart, 0)))
+      if (this.escPending.length > MAX_SGR_BYTES) this.open = false
+    }
+    this.end += chunk.length
+    this.bounds.push({ offset: this.end, inc, sgrEnd: this.sgrEnd })
+  }
+
+  /** Ends the run here: something other than output (a cut, a resize) comes next. */
+  close(): void {
+    this.open = false
+  }
+
+  /**
+   * The furthest point the head can skip to: one followed, within the scanned run, by at least
+   * `evictingMoves` cursor moves down (see the file comment). Null when none is far enough.
+   */
+  skip(evictingMoves: number): Skip | null {
+    let found: Point | undefined
+    for (let i = this.points.length - 1; i >= 0 && !found; i--) {
+      if (this.inc - this.points[i]!.inc >= evictingMoves) found = this.points[i]
+    }
+    if (!found || found.offset <= this.head.offset) return null
+    const from = Math.max(this.head.sgrEnd, found.sgrFrom)
+    const skip = {
+      offset: found.offset,
+      lineFeeds: found.inc - this.head.inc,
+      sgr: this.sgr.slice(from - this.sgrBase, found.sgrEnd - this.sgrBase),
+    }
+    this.moveHead(found)
+    return skip
+  }
+
+  /** The terminal parsed everything up to `offset`; false if the run cannot follow it there. */
+  parsedTo(offset: number): boolean {
+    const bound = this.bounds.find((b) => b.offset === offset)
+    if (!bound) return false
+    this.moveHead(bound)
+    return true
+  }
+
+  /** Saves a skip point `at` bytes into the chunk being scanned; returns -1 (nothing pending). */
+  private savePoint(at: number, inc: number, sgrFrom: number, sgrEnd: number): -1 {
+    const offset = this.end + at
+    this.points.push({ offset, inc, sgrFrom, sgrEnd })
+    this.lastPoint = offset
+    return -1
+  }
+
+  private get sgrEnd(): number {
+    return this.sgrBase + this.sgr.length
+  }
+
+  private moveHead(to: Mark): void {
+    this.head = { offset: to.offset, inc: to.inc, sgrEnd: to.sgrEnd }
+    dropWhile(this.bounds, (b) => b.offset <= to.offset)
+    dropWhile(this.points, (p) => p.offset <= to.offset)
+    // SGRs the terminal has applied, or that a full reset made moot, are not needed again.
+    const needed = Math.min(to.sgrEnd, this.points[0]?.sgrFrom ?? this.lastReset)
+    if (needed > this.sgrBase) {
+      this.sgr.splice(0, needed - this.sgrBase)
+      this.sgrBase = needed
+    }
+  }
+
+  private takePending(rest: Uint8Array): Uint8Array {
+    const bytes = new Uint8Array(this.escPending.length + rest.length)
+    bytes.set(this.escPending)
+    bytes.set(rest, this.escPending.length)
+    this.escPending = []
+    return bytes
+  }
+
+  private addSgr(bytes: Uint8Array): void {
+    const reset = bytes.length === 3 || (bytes.length === 4 && bytes[2] === 0x30)
+    if (reset) this.lastReset = this.sgrEnd
+    this.sgr.push(bytes)
+  }
+}
+
+/** A position in the stream and the run's counters there. */
+interface Mark {
+  offset: number
+  inc: number
+  sgrEnd: number
+}
+
+interface Point extends Mark {
+  /** First SGR the skip must apply (the latest full reset before the point). */
+  sgrFrom: number
+}
+
+function dropWhile<T>(list: T[], test: (item: T) => boolean): void {
+  let n = 0
+  while (n < list.length && test(list[n]!)) n++
+  if (n > 0) list.splice(0, n)
+}

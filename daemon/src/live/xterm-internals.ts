@@ -1,0 +1,100 @@
+/**
+ * The few parts of xterm's core that the daemon's screens use beyond the public API: a
+ * synchronous parse, and the state a fast-forward run starts from (fast-forward.ts).
+ *
+ * Why internals: the public `write()` queues and parses in 12 ms slices separated by
+ * setTimeout, which is at least 1 ms in Node: on a screen nobody renders that is pure loss,
+ * and state read after a write would not be the state after it. The shapes are checked once per
+ * terminal; when they do not match (another xterm version), xtermInternals returns null and the
+ * screen falls back to the public API without fast-forward. @xterm/headless is pinned, and
+ * test/live/fast-forward.test.ts fails if these internals go missing.
+ */
+import type { Terminal } from '@xterm/headless'
+import type { RunStart } from './fast-forward.js'
+
+export interface XtermInternals {
+  /** Parses `data` now. */
+  parse(data: Uint8Array): void
+  /** The state a text run starts from, or null when the screen is in a state runs do not cover. */
+  runStart(): RunStart | null
+  /** Cursor moves down after which no line now in the buffer can still be in it. */
+  evictingMoves(): number
+  /** Line feeds that take the screen to a full buffer with the cursor on the last row, plus one. */
+  movesToFill(): number
+}
+
+interface CoreShape {
+  _inputHandler: {
+    parse(data: Uint8Array): unknown
+    _curAttrData: { extended: { urlId: number } }
+    /** 0 is the ground state: not inside an escape sequence. */
+    _parser: { currentState: number }
+    /** The first bytes of a UTF-8 character whose rest has not arrived (0 when none). */
+    _utf8Decoder: { interim: Uint8Array }
+  }
+  buffer: Buffer
+  buffers: { normal: Buffer }
+  coreService: { decPrivateModes: { wraparound: boolean } }
+  optionsService: { rawOptions: { convertEol: boolean } }
+  /** `charset` is the mapping of the active G set; unset (not even a key) until one is chosen. */
+  _charsetService: { glevel: number; charset?: unknown }
+}
+
+interface Buffer {
+  x: number
+  y: number
+  scrollTop: number
+  scrollBottom: number
+  lines: { length: number; maxLength: number }
+}
+
+export function xtermInternals(term: Terminal): XtermInternals | null {
+  const core = (term as unknown as { _core?: Partial<CoreShape> })._core
+  if (!hasShape(core)) return null
+  const input = core._inputHandler
+  return {
+    parse: (data) => void input.parse(data),
+    runStart() {
+      const buffer = core.buffer
+      // A run scans from a clean state: not inside an escape sequence or a UTF-8 character
+      // (a chunk can end inside either), on a screen whose scrolling the run can count.
+      const eligible =
+        input._parser.currentState === 0 &&
+        input._utf8Decoder.interim[0] === 0 &&
+        buffer === core.buffers.normal &&
+        buffer.scrollTop === 0 &&
+        buffer.scrollBottom === term.rows - 1 &&
+        core.coreService.decPrivateModes.wraparound &&
+        !core._charsetService.charset &&
+        input._curAttrData.extended.urlId === 0 &&
+        term.unicode.activeVersion === '6' &&
+        buffer.x >= 0 &&
+        buffer.x <= term.cols
+      return eligible ? { x: buffer.x, cols: term.cols, convertEol: core.optionsService.rawOptions.convertEol } : null
+    },
+    evictingMoves: () => core.buffer.lines.maxLength + term.rows,
+    movesToFill() {
+      const buffer = core.buffer
+      return term.rows - 1 - buffer.y + (buffer.lines.maxLength - buffer.lines.length) + 1
+    },
+  }
+}
+
+function hasShape(core: Partial<CoreShape> | undefined): core is CoreShape {
+  const buffer = core?.buffer
+  return (
+    typeof core?._inputHandler?.parse === 'function' &&
+    typeof core._inputHandler._curAttrData?.extended?.urlId === 'number' &&
+    typeof core._inputHandler._parser?.currentState === 'number' &&
+    core._inputHandler._utf8Decoder?.interim instanceof Uint8Array &&
+    typeof buffer?.x === 'number' &&
+    typeof buffer.y === 'number' &&
+    typeof buffer.scrollTop === 'number' &&
+    typeof buffer.scrollBottom === 'number' &&
+    typeof buffer.lines?.maxLength === 'number' &&
+    core.buffers?.normal === buffer &&
+    typeof core.coreService?.decPrivateModes?.wraparound === 'boolean' &&
+    typeof core.optionsService?.rawOptions?.convertEol === 'boolean' &&
+    typeof core._charsetService?.glevel === 'number'
+  )
+}

@@ -1,0 +1,166 @@
+/**
+ * The screen's fast-forward (daemon/src/live/fast-forward.ts) must be invisible: every snapshot
+ * of a screen that skipped text equals the snapshot of plain xterm fed the same bytes. Checked on
+ * randomized streams that mix long runs of text with SGR and with everything that must end a run
+ * (other escapes, wide characters, tabs, alternate screen, scroll regions, autowrap off, charsets,
+ * hyperlinks, LNM), cut into chunks at random (inside escapes and UTF-8 characters too), with cuts
+ * and resizes in between. `TABULA_FF_SEEDS=n` runs more seeds, `TABULA_FF_SEED=n` one of them.
+ */
+import { describe, expect, it } from 'vitest'
+import xtermHeadless from '@xterm/headless'
+import serializeAddon from '@xterm/addon-serialize'
+import { HeadlessScreen, type Snapshot } from '../../daemon/src/live/screen.js'
+import { xtermInternals } from '../../daemon/src/live/xterm-internals.js'
+import { rngFor, type Rng } from '../helpers/random.js'
+
+const seedCount = Number(process.env.TABULA_FF_SEEDS ?? 200)
+const onlySeed = process.env.TABULA_FF_SEED
+const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
+
+type Step = { op: 'write'; data: Uint8Array } | { op: 'cut' } | { op: 'resize'; cols: number; rows: number }
+
+const PRINTABLE = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?-_=+*/()[]{}<>#$%&@^`|~"\''
+const SGR = ['\x1b[m', '\x1b[0m', '\x1b[1m', '\x1b[31m', '\x1b[38;5;200m', '\x1b[38:2::10:20:30m', '\x1b[4:3m', '\x1b[7;42m', '\x1b[0;1;34m', '\x1b[22;39m', '\x1b[48;2;1;2;3m']
+/** Everything a run must stop at, or whose state it must not cross. */
+const OTHER = [
+  '\x1b]0;title\x07', '\x1b[3A', '\x1b[2;5H', '\x1b[2J', '\x1b[K', '\x1b[?1049h', '\x1b[?1049l', '\x1b[2;4r', '\x1b[r',
+  '\x1b[?7l', '\x1b[?7h', '\x1b(0', '\x1b(B', '\x1b[20h', '\x1b[20l', '\t', '漢字', 'e\u0301', '\x1b]8;;http://x\x07',
+  '\x1b]8;;\x07', '\b', '\x1bM', '\x1b7', '\x1b8', '\x1b[5b', '\x1b[?6h', '\x1b[?6l', '\x1b[4h', '\x1b[4l', '\x0e', '\x0f', '\x7f',
+]
+
+function pick<T>(rng: Rng, list: readonly T[]): T {
+  return list[Math.floor(rng() * list.length)]!
+}
+
+/** A stream: mostly text lines (some longer than the screen is wide), some SGR, rarely anything else. */
+function streamFor(rng: Rng, cols: number, lines: number): string {
+  const parts: string[] = []
+  const otherRate = rng() < 0.3 ? 0 : rng() * 0.05
+  for (let n = 0; n < lines; n++) {
+    const r = rng()
+    if (r < otherRate) parts.push(pick(rng, OTHER))
+    else if (r < otherRate + 0.15) parts.push(pick(rng, SGR))
+    let line = ''
+    const length = Math.floor(rng() * rng() * 3 * cols)
+    for (let i = 0; i < length; i++) line += rng() < 0.03 ? pick(rng, SGR) : PRINTABLE[Math.floor(rng() * PRINTABLE.length)]
+    const end = rng()
+    parts.push(line + (end < 0.7 ? '\r\n' : end < 0.82 ? '\n' : end < 0.9 ? '\r' : ''))
+  }
+  return parts.join('')
+}
+
+function stepsFor(rng: Rng, bytes: Uint8Array): Step[] {
+  const steps: Step[] = []
+  for (let at = 0; at < bytes.length; ) {
+    const size = rng() < 0.2 ? 1 + Math.floor(rng() * 4) : 1 + Math.floor(rng() * 600)
+    steps.push({ op: 'write', data: bytes.slice(at, at + size) })
+    at += size
+    const r = rng()
+    if (r < 0.01) steps.push({ op: 'cut' })
+    else if (r < 0.013) steps.push({ op: 'resize', cols: 10 + Math.floor(rng() * 30), rows: 3 + Math.floor(rng() * 8) })
+  }
+  steps.push({ op: 'cut' })
+  return steps
+}
+
+/** Plain xterm through its public API: the reference. */
+async function reference(opts: { cols: number; rows: number; scrollback: number }, steps: Step[]): Promise<string[]> {
+  const term = new xtermHeadless.Terminal({ ...opts, allowProposedApi: true })
+  const serializer = new serializeAddon.SerializeAddon()
+  term.loadAddon(serializer)
+  const cuts: string[] = []
+  const settle = () => new Promise<void>((resolve) => term.write('', resolve))
+  for (const step of steps) {
+    if (step.op === 'write') term.write(step.data)
+    else {
+      await settle()
+      if (step.op === 'cut') cuts.push(serializer.serialize())
+      else term.resize(step.cols, step.rows)
+    }
+  }
+  term.dispose()
+  return cuts
+}
+
+/** The daemon's screen, given every step at once (as a flood queues them), so it can look ahead. */
+async function screen(opts: { cols: number; rows: number; scrollback: number }, steps: Step[]) {
+  const s = new HeadlessScreen(opts, () => {})
+  const cuts: Promise<Snapshot>[] = []
+  let parsedBytes = 0
+  for (const step of steps) {
+    if (step.op === 'write') s.write(step.data, () => (parsedBytes += step.data.length))
+    else if (step.op === 'cut') cuts.push(new Promise((resolve) => s.cut(resolve)))
+    else s.resize(step.cols, step.rows)
+  }
+  const snapshots = (await Promise.all(cuts)).map((c) => c.data)
+  s.dispose()
+  return { snapshots, skipped: s.skippedBytes, parsedBytes }
+}
+
+describe('screen fast-forward', () => {
+  it('has the xterm internals it relies on (a version of @xterm/headless without them fails here)', () => {
+    const term = new xtermHeadless.Terminal({ cols: 20, rows: 5, allowProposedApi: true })
+    const internals = xtermInternals(term)
+    expect(internals).not.toBeNull()
+    expect(internals!.runStart()).toEqual({ x: 0, cols: 20, convertEol: false })
+    internals!.parse(new TextEncoder().encode('\x1b[?1049h'))
+    expect(internals!.runStart()).toBeNull() // the alternate screen has no scrollback to skip into
+    term.dispose()
+  })
+
+  it(`gives exactly plain xterm's snapshots for ${seeds.length} random streams`, { timeout: 120_000 }, async () => {
+    let total = 0
+    let skipped = 0
+    for (const seed of seeds) {
+      const rng = rngFor(seed)
+      const opts = { cols: 10 + Math.floor(rng() * 30), rows: 3 + Math.floor(rng() * 8), scrollback: Math.floor(rng() * 60) }
+      const bytes = new TextEncoder().encode(streamFor(rng, opts.cols, 400 + Math.floor(rng() * 1500)))
+      const steps = stepsFor(rng, bytes)
+      const expected = await reference(opts, steps)
+      const got = await screen(opts, steps)
+      expect(got.snapshots, `seed ${seed} (TABULA_FF_SEED=${seed} reruns it)`).toEqual(expected)
+      expect(got.parsedBytes, `seed ${seed}: every chunk reported parsed`).toBe(bytes.length)
+      total += bytes.length
+      skipped += got.skipped
+    }
+    // Not a vacuous pass: most of the text was skipped, not parsed.
+    if (seeds.length >= 50) expect(skipped / total).toBeGreaterThan(0.3)
+  })
+
+  it('skips most of a flood and still ends on the same screen', async () => {
+    const opts = { cols: 200, rows: 50, scrollback: 5000 }
+    const lines: string[] = []
+    for (let i = 0; i < 60_000; i++) lines.push(`${String(i).padStart(9, '0')} \x1b[3${i % 8}mthe quick brown fox\x1b[0m jumps over the lazy dog ${'.'.repeat(i % 150)}\r\n`)
+    const bytes = new TextEncoder().encode(lines.join(''))
+    const steps: Step[] = []
+    for (let at = 0; at < bytes.length; at += 16 * 1024) steps.push({ op: 'write', data: bytes.slice(at, at + 16 * 1024) })
+    steps.push({ op: 'cut' })
+    const got = await screen(opts, steps)
+    expect(got.snapshots).toEqual(await reference(opts, steps))
+    expect(got.snapshots[0]).toContain('000059999')
+    expect(got.skipped / bytes.length).toBeGreaterThan(0.8)
+  })
+
+  it('parses everything when a cut comes before enough output to skip', async () => {
+    const opts = { cols: 80, rows: 24, scrollback: 1000 }
+    const bytes = new TextEncoder().encode('line\r\n'.repeat(500))
+    const steps: Step[] = [{ op: 'write', data: bytes }, { op: 'cut' }]
+    const got = await screen(opts, steps)
+    expect(got.skipped).toBe(0)
+    expect(got.snapshots).toEqual(await reference(opts, steps))
+  })
+
+  it('without fast-forward parses every byte, with the same result', async () => {
+    const opts = { cols: 40, rows: 10, scrollback: 20 }
+    const bytes = new TextEncoder().encode(('0123456789 '.repeat(9) + '\r\n').repeat(500))
+    const steps: Step[] = [{ op: 'write', data: bytes }, { op: 'cut' }]
+    const plain = new HeadlessScreen({ ...opts, noFastForward: true }, () => {})
+    const snapshot = await new Promise<Snapshot>((resolve) => {
+      plain.write(bytes, () => {})
+      plain.cut(resolve)
+    })
+    expect(plain.skippedBytes).toBe(0)
+    expect([snapshot.data]).toEqual(await reference(opts, steps))
+    expect((await screen(opts, steps)).skipped).toBeGreaterThan(0)
+  })
+})
