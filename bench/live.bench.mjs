@@ -3,7 +3,8 @@
 // and 10,000 lines of scrollback; keystroke echo round trip; memory per idle session.
 //
 // One flood is too little on a shared 2-core machine (rows moved by ±20 % between runs), so the
-// five throughput contenders (raw node-pty, tmux, tabula with 1, 8, and 7 + 1 stalled viewers)
+// seven throughput contenders (raw node-pty, tmux, tabula with 1, 8, and 7 + 1 stalled viewers,
+// and tabula with --no-fast-forward, its screens parsing every byte, with 1 and 8 viewers)
 // run in BENCH_ROUNDS rounds (default 3), interleaved within a round in an order that changes
 // every round; each row reports the median and the min–max, ratios are taken from the medians,
 // and the two ratios the issue sets targets for are also given round by round.
@@ -366,9 +367,12 @@ console.log(`flood: cat of ${FLOOD_MB} MB of text (${COLS}x${ROWS}), node ${proc
 console.log(`load average at the start: ${loadavg()}`)
 
 const daemon = await startDaemon()
+// The same daemon with its screens parsing every byte (fast-forward off), for comparison.
+const parseAll = await startDaemon(['--no-fast-forward'])
 // A daemon runs for days: measure it warm. One short flood lets V8 optimise the parser first.
-// The same daemon then serves every round.
+// The same daemons then serve every round.
 await floodThroughput(daemon, floodFileOf(Math.min(FLOOD_MB, 10)), 1)
+await floodThroughput(parseAll, floodFileOf(Math.min(FLOOD_MB, 10)), 1)
 
 // One flood per contender per round. Each row is a rate in bytes of the file per second.
 const contenders = [
@@ -377,6 +381,8 @@ const contenders = [
   { name: 'tabula 1', run: () => floodThroughput(daemon, file, 1) },
   { name: 'tabula 8', run: () => floodThroughput(daemon, file, 8) },
   { name: 'tabula 7+1', run: () => floodThroughput(daemon, file, 7, 1) },
+  { name: 'tabula 1, parse all', run: () => floodThroughput(parseAll, file, 1) },
+  { name: 'tabula 8, parse all', run: () => floodThroughput(parseAll, file, 8) },
 ]
 const results = contenders.map(() => [])
 const orders = []
@@ -392,6 +398,7 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(`round ${round + 1} done (${order.map((i) => contenders[i].name).join(' → ')}); load average ${loadavg()}`)
 }
 
+await parseAll.stop()
 const echo = await echoRoundTrip(daemon)
 const rawEcho = await rawEchoRoundTrip()
 const idle = await memoryPerSession(daemon, 20, 0)
@@ -403,7 +410,7 @@ const attach1k = await attachLatency(big, 1000)
 const attach10k = await attachLatency(big, 10000)
 await big.stop()
 
-const [raw, tmux, one, eight, sevenStalled] = results
+const [raw, tmux, one, eight, sevenStalled, oneAll, eightAll] = results
 const rateOf = (r, seconds = r.seconds) => mb(r.bytes) / seconds
 // Each reported row: its per-round rates (MB/s), in round order.
 const rows = [
@@ -414,6 +421,9 @@ const rows = [
   ['tabula, 8 viewers (slowest): delivered', eight.map((r) => mb(r.minRate))],
   ['tabula, 8 viewers: daemon screen caught up', eight.map((r) => rateOf(r, r.screenSeconds))],
   ['tabula, 7 viewers + 1 stalled (slowest)', sevenStalled.map((r) => mb(r.minRate))],
+  ['--no-fast-forward, 1 viewer: delivered', oneAll.map((r) => rateOf(r))],
+  ['--no-fast-forward, 1 viewer: screen caught up', oneAll.map((r) => rateOf(r, r.screenSeconds))],
+  ['--no-fast-forward, 8 viewers (slowest)', eightAll.map((r) => mb(r.minRate))],
 ]
 const tmuxMedian = median(rows[1][1])
 const rawMedian = median(rows[0][1])
@@ -437,6 +447,7 @@ const perRound = Array.from({ length: ROUNDS }, (_, round) => ({
   oneVsTmux: rows[2][1][round] / rows[1][1][round],
   screenVsTmux: rows[3][1][round] / rows[1][1][round],
   sevenOfEight: sevenStalled[round].minRate / eight[round].minRate,
+  parseAllVsTmux: rows[7][1][round] / rows[1][1][round],
 }))
 console.log('per round (MB/s, in table order; ratios within the round):')
 for (let round = 0; round < ROUNDS; round++) {
@@ -444,19 +455,20 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(
     `  round ${round + 1}: ${rows.map(([, rates]) => fmt(rates[round])).join(' / ')}; ` +
       `tabula 1 delivered / tmux ${fmt(p.oneVsTmux, 2)}x, screen caught up / tmux ${fmt(p.screenVsTmux, 2)}x; ` +
-      `7 + 1 stalled keep ${fmt(100 * p.sevenOfEight, 0)}% of 8`,
+      `7 + 1 stalled keep ${fmt(100 * p.sevenOfEight, 0)}% of 8; --no-fast-forward 1 / tmux ${fmt(p.parseAllVsTmux, 2)}x`,
   )
 }
 console.log(
   `median of the per-round ratios: tabula 1 viewer delivered / tmux ${fmt(median(perRound.map((p) => p.oneVsTmux)), 2)}x, ` +
-    `screen caught up / tmux ${fmt(median(perRound.map((p) => p.screenVsTmux)), 2)}x; ` +
+    `screen caught up / tmux ${fmt(median(perRound.map((p) => p.screenVsTmux)), 2)}x, ` +
+    `--no-fast-forward delivered / tmux ${fmt(median(perRound.map((p) => p.parseAllVsTmux)), 2)}x; ` +
     `7 readers beside a stalled viewer keep ${fmt(100 * median(perRound.map((p) => p.sevenOfEight)), 0)}% of the 8-reader rate ` +
     `(${fmt((100 * median(rows[6][1])) / median(rows[4][1]), 0)}% from the medians)`,
 )
 console.log(`bytes: file ${fmt(mb(one[0].bytes))} MB; a viewer received ${fmt(mb(one[0].delivered))} MB (onlcr), raw node-pty read ${fmt(mb(raw[0].delivered))} MB`)
 console.log(`load average at the end: ${loadavg()}`)
 const peakOf = (rs) => fmt(mb(Math.max(...rs.map((r) => r.peak))), 0)
-console.log(`daemon peak RSS (highest of the rounds): 1 viewer ${peakOf(one)} MB, 8 viewers ${peakOf(eight)} MB, 7 + 1 stalled ${peakOf(sevenStalled)} MB`)
+console.log(`daemon peak RSS (highest of the rounds): 1 viewer ${peakOf(one)} MB, 8 viewers ${peakOf(eight)} MB, 7 + 1 stalled ${peakOf(sevenStalled)} MB; --no-fast-forward 1 viewer ${peakOf(oneAll)} MB, 8 viewers ${peakOf(eightAll)} MB`)
 console.log(`attach to snapshot applied: 1,000 lines ${fmt(attach1k.median)} ms (${fmt(attach1k.snapshotBytes / 1024, 0)} KB), 10,000 lines ${fmt(attach10k.median)} ms (${fmt(attach10k.snapshotBytes / 1024, 0)} KB)`)
 console.log(`keystroke echo round trip: tabula p50 ${fmt(echo.p50, 2)} ms, p99 ${fmt(echo.p99, 2)} ms; raw node-pty p50 ${fmt(rawEcho.p50, 2)} ms, p99 ${fmt(rawEcho.p99, 2)} ms`)
 console.log(`memory per idle session (default scrollback): empty ${fmt(mb(idle), 2)} MB, after 5,000 lines ${fmt(mb(full), 2)} MB`)

@@ -24,6 +24,7 @@ import type { ServerFlags } from './options.js'
 export interface DaemonFlags {
   scrollback: number
   restore: boolean
+  fastForward: boolean
 }
 
 function parseLines(value: string): number {
@@ -39,6 +40,9 @@ export function withDaemonFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--scrollback <lines>', 'lines of scrollback kept per session').argParser(parseLines).default(DEFAULT_SCROLLBACK))
     .addOption(new Option('--no-restore', 'do not bring back the sessions that were running at the last shutdown'))
+    .addOption(
+      new Option('--no-fast-forward', "parse every byte into the daemon's screens, even flood text that scrolls out unseen (docs/daemon.md)"),
+    )
 }
 
 /** Which runtime.json fields a serving command owns: two processes must never own the same one. */

@@ -32,6 +32,8 @@ export interface DaemonOptions {
   restore?: boolean
   /** Lines of scrollback each session's headless terminal keeps. */
   scrollback?: number
+  /** Skip flood text that would scroll out unseen (default true; `--no-fast-forward`). */
+  fastForward?: boolean
 }
 
 export interface DaemonComponent extends Component {
@@ -57,6 +59,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent
     hasWorkspace,
     log,
     scrollback: opts.scrollback ?? DEFAULT_SCROLLBACK,
+    fastForward: opts.fastForward ?? true,
     version: DAEMON_VERSION,
   })
 

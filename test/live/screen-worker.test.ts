@@ -50,7 +50,9 @@ afterEach(async () => {
 
 function setup() {
   expect(existsSync(WORKER), `${WORKER} (run npm run build)`).toBe(true)
-  host = workerScreenHost({ script: WORKER })
+  // Every byte parsed: with fast-forward the worker would skip most of a flood of plain lines
+  // and never fall far enough behind to pause the PTY, which these tests need.
+  host = workerScreenHost({ script: WORKER, fastForward: false })
   expect(host.worker).not.toBeNull()
   const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
   const pty = { paused: false, pause: () => void (pty.paused = true), resume: () => void (pty.paused = false) }

@@ -12,7 +12,7 @@ export function registerDaemon(program: Command): void {
         logName: 'tabula-daemon',
         role: 'daemonUrl',
         async components(home, log, created) {
-          created.push(await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback }))
+          created.push(await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback, fastForward: flags.fastForward }))
         },
         banner: (url, home) => `tabula daemon listening on ${url} (home ${home}; token in ${home}/token)\n`,
       })

@@ -15,7 +15,7 @@ export function registerUp(program: Command): void {
         logName: 'tabula',
         role: 'url',
         async components(home, log, created) {
-          const daemon = await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback })
+          const daemon = await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback, fastForward: flags.fastForward })
           created.push(daemon)
           const sync = await createSyncServer({ home, log, workspaceExists: (id) => daemon.hasWorkspace(id) })
           created.push(sync, createWebViewer())

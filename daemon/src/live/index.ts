@@ -26,6 +26,8 @@ export interface LiveChannelOptions {
   /** Lines of scrollback per headless terminal. */
   scrollback: number
   version: string
+  /** Skip flood text that would scroll out unseen (fast-forward.ts); ignored with `screenHost`. */
+  fastForward?: boolean
   /** Where headless screens are parsed; a worker thread by default (see screen-host.ts). */
   screenHost?: ScreenHost
 }
@@ -59,7 +61,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const attached = new Map<string, Set<Attachment>>()
   const connections = new Map<string, Connection>()
   const alive = new WeakMap<WebSocket, boolean>()
-  const screenHost = opts.screenHost ?? workerScreenHost()
+  const screenHost = opts.screenHost ?? workerScreenHost({ fastForward: opts.fastForward })
 
   const wss = new WebSocketServer({
     noServer: true,

@@ -52,11 +52,16 @@ export type FromWorker =
   | { op: 'title'; id: number; title: string }
   | { op: 'snapshot'; id: number; cut: number; snapshot: Snapshot }
 
+export interface ScreenHostOptions {
+  /** False: parse every byte (ScreenOptions.noFastForward for every screen). Default true. */
+  fastForward?: boolean
+}
+
 /** Screens in this thread: simple, and what tests running from sources get. */
-export function localScreenHost(): ScreenHost {
+export function localScreenHost(host: ScreenHostOptions = {}): ScreenHost {
   return {
     open(opts, events) {
-      const screen = new HeadlessScreen(opts, (title) => events.title(title))
+      const screen = new HeadlessScreen(screenOptions(opts, host), (title) => events.title(title))
       return {
         write: (data) => screen.write(data, () => events.parsed(data.length)),
         cut: (ready) => screen.cut(ready),
@@ -72,12 +77,12 @@ export function localScreenHost(): ScreenHost {
  * Screens in one worker thread shared by every session; falls back to in-process, at start
  * (no compiled worker) or when the worker dies. `script` lets tests run the built worker.
  */
-export function workerScreenHost(opts: { script?: string } = {}): WorkerScreenHost {
+export function workerScreenHost(opts: ScreenHostOptions & { script?: string } = {}): WorkerScreenHost {
   const script = opts.script ?? fileURLToPath(new URL('./screen-worker.js', import.meta.url))
-  if (!existsSync(script)) return { ...localScreenHost(), worker: null }
+  if (!existsSync(script)) return { ...localScreenHost(opts), worker: null }
   const worker = new Worker(script)
   worker.unref()
-  const local = localScreenHost()
+  const local = localScreenHost(opts)
   const screens = new Map<number, WorkerScreen>()
   let nextId = 1
   let nextCut = 1
@@ -151,13 +156,13 @@ export function workerScreenHost(opts: { script?: string } = {}): WorkerScreenHo
   const post = (message: ToWorker) => worker.postMessage(message)
   return {
     worker,
-    open(opts, events) {
+    open(screenOpts, events) {
       const id = nextId++
-      const screen: WorkerScreen = { events, opts: { ...opts }, cuts: new Map(), uncredited: 0, local: null }
+      const screen: WorkerScreen = { events, opts: { ...screenOpts }, cuts: new Map(), uncredited: 0, local: null }
       if (failed) screen.local = local.open(screen.opts, events)
       else {
         screens.set(id, screen)
-        post({ op: 'open', id, opts })
+        post({ op: 'open', id, opts: screenOptions(screenOpts, opts) })
       }
       return {
         write(data) {
@@ -207,4 +212,8 @@ interface WorkerScreen {
   uncredited: number
   /** Its in-process replacement, once the worker has failed. */
   local: ScreenPort | null
+}
+
+function screenOptions(opts: ScreenOptions, host: ScreenHostOptions): ScreenOptions {
+  return host.fastForward === false ? { ...opts, noFastForward: true } : opts
 }
