@@ -6,10 +6,10 @@
  * hyperlinks, LNM), cut into chunks at random (inside escapes and UTF-8 characters too), with cuts
  * and resizes in between. `TABULA_FF_SEEDS=n` runs more seeds, `TABULA_FF_SEED=n` one of them.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import xtermHeadless from '@xterm/headless'
 import serializeAddon from '@xterm/addon-serialize'
-import { HeadlessScreen, type Snapshot } from '../../daemon/src/live/screen.js'
+import { HeadlessScreen, LOOKAHEAD_WAIT_BYTES, LOOKAHEAD_WAIT_MS, type Snapshot } from '../../daemon/src/live/screen.js'
 import { xtermInternals } from '../../daemon/src/live/xterm-internals.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 
@@ -162,5 +162,55 @@ describe('screen fast-forward', () => {
     expect(plain.skippedBytes).toBe(0)
     expect([snapshot.data]).toEqual(await reference(opts, steps))
     expect((await screen(opts, steps)).skipped).toBeGreaterThan(0)
+  })
+
+  describe('waiting for look-ahead', () => {
+    afterEach(() => void vi.useRealTimers())
+    const fake = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] })
+    const text = (lines: number) => new TextEncoder().encode('some output\r\n'.repeat(lines))
+
+    it('leaves a little plain text unparsed for up to LOOKAHEAD_WAIT_MS, then parses it', async () => {
+      fake()
+      const screen = new HeadlessScreen({ cols: 80, rows: 24, scrollback: 1000 }, () => {})
+      let parsed = false
+      screen.write(text(10), () => (parsed = true))
+      await vi.advanceTimersByTimeAsync(LOOKAHEAD_WAIT_MS - 1)
+      expect(parsed).toBe(false)
+      await vi.advanceTimersByTimeAsync(2) // the wait's timer, then the pump it schedules
+      expect(parsed).toBe(true)
+      screen.dispose()
+    })
+
+    it('parses at once what a cut, or a byte that is not plain text, follows', async () => {
+      fake()
+      const screen = new HeadlessScreen({ cols: 80, rows: 24, scrollback: 1000 }, () => {})
+      let snapshot: Snapshot | null = null
+      screen.write(text(10), () => {})
+      screen.cut((s) => (snapshot = s))
+      await vi.advanceTimersByTimeAsync(0)
+      expect(snapshot!.data).toContain('some output')
+
+      let titled = ''
+      const titles = new HeadlessScreen({ cols: 80, rows: 24, scrollback: 1000 }, (t) => (titled = t))
+      titles.write(new TextEncoder().encode('done\r\n\x1b]0;build finished\x07'), () => {})
+      await vi.advanceTimersByTimeAsync(0)
+      expect(titled).toBe('build finished')
+      screen.dispose()
+      titles.dispose()
+    })
+
+    it('does not wait once LOOKAHEAD_WAIT_BYTES are queued', async () => {
+      fake()
+      // Scrollback larger than the text, so nothing can be skipped: only the byte bound applies.
+      const screen = new HeadlessScreen({ cols: 200, rows: 50, scrollback: 1_000_000 }, () => {})
+      let parsedBytes = 0
+      const chunk = text(1000)
+      const chunks = Math.ceil(LOOKAHEAD_WAIT_BYTES / chunk.length) + 1
+      for (let i = 0; i < chunks; i++) screen.write(chunk, () => (parsedBytes += chunk.length))
+      await vi.advanceTimersByTimeAsync(0)
+      expect(parsedBytes).toBeGreaterThan(0)
+      expect(screen.skippedBytes).toBe(0)
+      screen.dispose()
+    })
   })
 })
