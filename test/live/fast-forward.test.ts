@@ -199,10 +199,21 @@ describe('screen fast-forward', () => {
       titles.dispose()
     })
 
+    it('does not wait when the scrollback is too deep for any skip within LOOKAHEAD_WAIT_BYTES', async () => {
+      fake()
+      const screen = new HeadlessScreen({ cols: 80, rows: 24, scrollback: LOOKAHEAD_WAIT_BYTES }, () => {})
+      let parsed = false
+      screen.write(text(10), () => (parsed = true))
+      await vi.advanceTimersByTimeAsync(1)
+      expect(parsed).toBe(true)
+      screen.dispose()
+    })
+
     it('does not wait once LOOKAHEAD_WAIT_BYTES are queued', async () => {
       fake()
-      // Scrollback larger than the text, so nothing can be skipped: only the byte bound applies.
-      const screen = new HeadlessScreen({ cols: 200, rows: 50, scrollback: 1_000_000 }, () => {})
+      // More lines of scrollback than the text has, so nothing can be skipped, but few enough
+      // that the screen would wait: only the byte bound applies.
+      const screen = new HeadlessScreen({ cols: 200, rows: 50, scrollback: 200_000 }, () => {})
       let parsedBytes = 0
       const chunk = text(1000)
       const chunks = Math.ceil(LOOKAHEAD_WAIT_BYTES / chunk.length) + 1

@@ -216,6 +216,9 @@ export class HeadlessScreen {
    */
   private waitForLookahead(step: Step & { op: 'write' }): boolean {
     if (!this.run?.open || this.written - step.offset >= LOOKAHEAD_WAIT_BYTES) return false
+    // Every line move takes at least one byte: with a scrollback this deep, no skip can come
+    // within the bytes allowed to wait, so waiting would only delay the screen.
+    if (this.internals!.evictingMoves() > LOOKAHEAD_WAIT_BYTES) return false
     const left = step.arrived + LOOKAHEAD_WAIT_MS - performance.now()
     if (left <= 0) return false
     this.waitTimer ??= setTimeout(() => {
