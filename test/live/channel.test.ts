@@ -287,6 +287,18 @@ describe('what the program tells the terminal', () => {
     expect(updated.session.title).toBe('hello')
     expect((await getSession(t, ws, session.key))?.title).toBe('hello')
   })
+
+  it('bytes the terminal cannot parse reach the screen and viewers, and nothing of them reaches the daemon\'s log', async () => {
+    const ws = await makeWorkspace(t)
+    const v = await viewer()
+    // DEL in the middle of text makes xterm report a parsing error (to the console, by default).
+    const session = await spawnSession(t, ws, { command: 'sh', args: ['-c', "printf 'before\\177after\\r\\n'; exec cat"] })
+    await v.attach(1, session.key)
+    await v.waitForScreen(1, 'beforeafter')
+    const late = await viewer()
+    expect((await late.attach(1, session.key)).snapshot).toContain('beforeafter')
+    expect(t.output()).not.toContain('Parsing error')
+  })
 })
 
 describe('the PTY\'s real size (SPEC I5)', () => {

@@ -65,7 +65,7 @@ function stepsFor(rng: Rng, bytes: Uint8Array): Step[] {
 
 /** Plain xterm through its public API: the reference. */
 async function reference(opts: { cols: number; rows: number; scrollback: number }, steps: Step[]): Promise<string[]> {
-  const term = new xtermHeadless.Terminal({ ...opts, allowProposedApi: true })
+  const term = new xtermHeadless.Terminal({ ...opts, allowProposedApi: true, logLevel: 'off' })
   const serializer = new serializeAddon.SerializeAddon()
   term.loadAddon(serializer)
   const cuts: string[] = []

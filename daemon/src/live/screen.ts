@@ -79,7 +79,15 @@ export class HeadlessScreen {
   private readonly pump = () => this.work()
 
   constructor(opts: ScreenOptions, onTitle: (title: string) => void) {
-    this.term = new Terminal({ cols: opts.cols, rows: opts.rows, scrollback: opts.scrollback, allowProposedApi: true })
+    this.term = new Terminal({
+      cols: opts.cols,
+      rows: opts.rows,
+      scrollback: opts.scrollback,
+      allowProposedApi: true,
+      // xterm warns on the console about bytes it cannot parse: a program's output is not the
+      // daemon's business to log, and one printing garbage would flood the daemon's stderr.
+      logLevel: 'off',
+    })
     this.term.loadAddon(this.serializer)
     this.term.onTitleChange(onTitle)
     this.internals = xtermInternals(this.term)
