@@ -53,6 +53,28 @@ function floodFileOf(megabytes) {
   return path
 }
 
+/**
+ * About FLOOD_MB of a coloured test-runner log: several SGR sequences on every line. Whole lines
+ * only (a cut escape sequence would swallow the first byte of the end marker), so the file is a
+ * little over the size; rates use its real size.
+ */
+function colouredFloodFile(megabytes) {
+  const path = join(WORK, `flood-coloured-${megabytes}mb.txt`)
+  if (existsSync(path) && statSync(path).size >= megabytes * 1024 * 1024) return path
+  const line = (i) =>
+    `\x1b[32m\x1b[1m PASS \x1b[22m\x1b[39m src/module-${String(i).padStart(7, '0')}.test.ts ` +
+    `\x1b[2m(${i % 997} ms)\x1b[22m \x1b[38;5;${i % 256}mcoverage ${i % 100}%\x1b[0m\n`
+  const chunks = []
+  let size = 0
+  for (let i = 0; size < megabytes * 1024 * 1024; i++) {
+    const l = line(i)
+    chunks.push(l)
+    size += l.length
+  }
+  writeFileSync(path, chunks.join(''))
+  return path
+}
+
 /** N lines of coloured text, as a busy build log would leave in the scrollback. */
 function scrollbackFile(lines) {
   const path = join(WORK, `scrollback-${lines}.txt`)
@@ -384,19 +406,32 @@ const contenders = [
   { name: 'tabula 1, parse all', run: () => floodThroughput(parseAll, file, 1) },
   { name: 'tabula 8, parse all', run: () => floodThroughput(parseAll, file, 8) },
 ]
-const results = contenders.map(() => [])
-const orders = []
-for (let round = 0; round < ROUNDS; round++) {
-  const order = orderOf(round, contenders.length)
-  orders.push(order)
-  for (const i of order) {
-    // Let the previous flood's leftovers (closed session, sockets, the bench's own garbage) settle.
-    globalThis.gc?.()
-    await sleep(500)
-    results[i][round] = await contenders[i].run()
+/** Runs every contender once per round, interleaved (see orderOf); results[contender][round]. */
+async function runRounds(contenders) {
+  const results = contenders.map(() => [])
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = orderOf(round, contenders.length)
+    for (const i of order) {
+      // Let the previous flood's leftovers (closed session, sockets, the bench's own garbage) settle.
+      globalThis.gc?.()
+      await sleep(500)
+      results[i][round] = await contenders[i].run()
+    }
+    console.log(`round ${round + 1} done (${order.map((i) => contenders[i].name).join(' → ')}); load average ${loadavg()}`)
   }
-  console.log(`round ${round + 1} done (${order.map((i) => contenders[i].name).join(' → ')}); load average ${loadavg()}`)
+  return results
 }
+
+const results = await runRounds(contenders)
+
+// The same comparison on a coloured log (SGR sequences on every line, as test runners and
+// compilers print): fast-forward replays colours instead of printing, so it should hold there too.
+const colourFile = colouredFloodFile(FLOOD_MB)
+const colour = await runRounds([
+  { name: 'tmux, coloured', run: async () => tmuxThroughput(colourFile) },
+  { name: 'tabula 1, coloured', run: () => floodThroughput(daemon, colourFile, 1) },
+  { name: 'tabula 1, parse all, coloured', run: () => floodThroughput(parseAll, colourFile, 1) },
+])
 
 await parseAll.stop()
 const echo = await echoRoundTrip(daemon)
@@ -467,6 +502,15 @@ console.log(
 )
 console.log(`bytes: file ${fmt(mb(one[0].bytes))} MB; a viewer received ${fmt(mb(one[0].delivered))} MB (onlcr), raw node-pty read ${fmt(mb(raw[0].delivered))} MB`)
 console.log(`load average at the end: ${loadavg()}`)
+{
+  const [tmuxC, oneC, allC] = colour.map((rs) => rs.map((r) => rateOf(r)))
+  const ratios = (a) => a.map((rate, round) => rate / tmuxC[round])
+  console.log(
+    `coloured flood (cat of ${FLOOD_MB} MB with SGR on every line, ${ROUNDS} rounds): tmux ${fmt(median(tmuxC))} MB/s; ` +
+      `tabula 1 viewer ${fmt(median(oneC))} MB/s, median of per-round ratios ${fmt(median(ratios(oneC)), 2)}x tmux ` +
+      `(${ratios(oneC).map((r) => fmt(r, 2)).join(' / ')}); --no-fast-forward ${fmt(median(allC))} MB/s, ${fmt(median(ratios(allC)), 2)}x`,
+  )
+}
 const peakOf = (rs) => fmt(mb(Math.max(...rs.map((r) => r.peak))), 0)
 console.log(`daemon peak RSS (highest of the rounds): 1 viewer ${peakOf(one)} MB, 8 viewers ${peakOf(eight)} MB, 7 + 1 stalled ${peakOf(sevenStalled)} MB; --no-fast-forward 1 viewer ${peakOf(oneAll)} MB, 8 viewers ${peakOf(eightAll)} MB`)
 console.log(`attach to snapshot applied: 1,000 lines ${fmt(attach1k.median)} ms (${fmt(attach1k.snapshotBytes / 1024, 0)} KB), 10,000 lines ${fmt(attach10k.median)} ms (${fmt(attach10k.snapshotBytes / 1024, 0)} KB)`)

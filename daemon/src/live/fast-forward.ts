@@ -46,6 +46,8 @@ export interface Skip {
 }
 
 const ESC = 0x1b
+const SGR_RESET_SHORT = new Uint8Array([0x1b, 0x5b, 0x6d])
+const SGR_RESET = new Uint8Array([0x1b, 0x5b, 0x30, 0x6d])
 const CR = 0x0d
 const LF = 0x0a
 
@@ -63,15 +65,26 @@ const enum Esc {
  * that a skip lands close to the furthest possible point, sparse enough that a flood of short
  * lines does not cost an object per line.
  */
-const POINT_SPACING_BYTES = 4096
+export const POINT_SPACING_BYTES = 4096
 
 /** Longest escape sequence the scan follows across chunks; a longer one ends the run. */
 const MAX_SGR_BYTES = 64
 
 /**
+ * Most distinct SGR sequences a run remembers since the last full reset; more end the run (its
+ * text is then parsed as usual). Logs that colour without ever resetting cycle through a few.
+ */
+export const MAX_SGR_STATE = 64
+
+/**
  * One run of plain text from the parse head on. Offsets are positions in the screen's output
- * stream; `inc` counts cursor moves down since the run started; SGR indexes count every SGR
- * sequence the run has seen (entries before `sgrBase` were dropped once nothing needed them).
+ * stream; `inc` counts cursor moves down since the run started.
+ *
+ * The attributes a skip must restore are kept as the SGR sequences seen since the last full
+ * reset, each distinct one once, in the order of its last use. That is enough, and replaying it
+ * on top of any of the states the run passed through gives the same result, because every SGR
+ * parameter sets attributes to fixed values (none toggles): a later use of a sequence redoes all
+ * the earlier one did, and a full reset undoes everything before it.
  */
 export class TextRun {
   /** False once a byte that is not plain text or SGR was scanned (or close() was called). */
@@ -90,11 +103,11 @@ export class TextRun {
   /** Skip points: after an LF that leaves column 0 (see POINT_SPACING_BYTES). */
   private readonly points: Point[] = []
   private lastPoint = -Infinity
-  private readonly sgr: Uint8Array[] = []
-  private sgrBase = 0
-  /** Index of the latest full reset (`ESC [ m`, `ESC [ 0 m`): earlier SGRs no longer matter. */
-  private lastReset = 0
-  /** Where the terminal is: its offset, `inc` there, and how many SGRs it has applied. */
+  /** The SGR state at the scan position (see the class comment). */
+  private sgr: Uint8Array[] = []
+  /** Whether a skip point holds `sgr` (it is then copied before it changes). */
+  private sgrShared = false
+  /** Where the terminal is: its offset and `inc` there. */
   private head: Mark
 
   constructor(start: RunStart, offset: number) {
@@ -102,7 +115,7 @@ export class TextRun {
     this.cols = start.cols
     this.convertEol = start.convertEol
     this.end = offset
-    this.head = { offset, inc: 0, sgrEnd: 0 }
+    this.head = { offset, inc: 0 }
   }
 
   /** Stream offset up to which the run has been scanned. */
@@ -120,18 +133,25 @@ export class TextRun {
     /** The latest skip point in this chunk not yet saved: its offset in `chunk`, or -1. */
     let point = -1
     let pointInc = 0
-    let pointSgrFrom = 0
-    let pointSgrEnd = 0
     let i = 0
-    for (; i < chunk.length; i++) {
-      const byte = chunk[i]!
+    scanning: for (; i < chunk.length; i++) {
+      let byte = chunk[i]!
       if (esc === Esc.None) {
         if (byte >= 0x20 && byte < 0x7f) {
-          if (x >= cols) {
-            x = 0
-            inc++
+          // A stretch of printable characters at once: how far it reaches, then where the
+          // cursor ends (each character past the last column wraps first, as xterm does).
+          let count = 1
+          while (i + 1 < chunk.length && (byte = chunk[i + 1]!) >= 0x20 && byte < 0x7f) {
+            i++
+            count++
           }
-          x++
+          const room = cols - x
+          if (count <= room) x += count
+          else {
+            const wraps = Math.ceil((count - room) / cols)
+            inc += wraps
+            x = count - room - (wraps - 1) * cols
+          }
         } else if (byte === LF) {
           inc++
           if (this.convertEol) x = 0
@@ -139,9 +159,7 @@ export class TextRun {
           if (x === 0) {
             point = i + 1
             pointInc = inc
-            pointSgrFrom = this.lastReset
-            pointSgrEnd = this.sgrEnd
-            if (this.end + point - this.lastPoint >= POINT_SPACING_BYTES) point = this.savePoint(point, inc, pointSgrFrom, pointSgrEnd)
+            if (this.end + point - this.lastPoint >= POINT_SPACING_BYTES) point = this.savePoint(point, inc)
           }
         } else if (byte === CR) x = 0
         else if (byte === ESC) {
@@ -152,14 +170,15 @@ export class TextRun {
         if (byte !== 0x5b) break
         esc = Esc.Params
       } else if (byte === 0x6d) {
-        this.addSgr(escStart < 0 ? this.takePending(chunk.subarray(0, i + 1)) : chunk.subarray(escStart, i + 1))
+        const known = escStart < 0 ? this.takePending(chunk.subarray(0, i + 1)) : this.addSgr(chunk, escStart, i + 1)
+        if (!known) break scanning
         esc = Esc.None
       } else if (byte < 0x30 || byte > 0x3b) break // not a digit, ':' or ';'
     }
     this.x = x
     this.inc = inc
     this.esc = esc
-    if (point >= 0) this.savePoint(point, pointInc, pointSgrFrom, pointSgrEnd)
+    if (point >= 0) this.savePoint(point, pointInc)
     if (i < chunk.length) {
       this.open = false
       this.end += i
@@ -170,7 +189,7 @@ export class TextRun {
       if (this.escPending.length > MAX_SGR_BYTES) this.open = false
     }
     this.end += chunk.length
-    this.bounds.push({ offset: this.end, inc, sgrEnd: this.sgrEnd })
+    this.bounds.push({ offset: this.end, inc })
   }
 
   /** Ends the run here: something other than output (a cut, a resize) comes next. */
@@ -188,12 +207,7 @@ export class TextRun {
       if (this.inc - this.points[i]!.inc >= evictingMoves) found = this.points[i]
     }
     if (!found || found.offset <= this.head.offset) return null
-    const from = Math.max(this.head.sgrEnd, found.sgrFrom)
-    const skip = {
-      offset: found.offset,
-      lineFeeds: found.inc - this.head.inc,
-      sgr: this.sgr.slice(from - this.sgrBase, found.sgrEnd - this.sgrBase),
-    }
+    const skip = { offset: found.offset, lineFeeds: found.inc - this.head.inc, sgr: found.sgr }
     this.moveHead(found)
     return skip
   }
@@ -206,55 +220,70 @@ export class TextRun {
     return true
   }
 
+  private moveHead(to: Mark): void {
+    this.head = { offset: to.offset, inc: to.inc }
+    dropWhile(this.bounds, (b) => b.offset <= to.offset)
+    dropWhile(this.points, (p) => p.offset <= to.offset)
+  }
+
   /** Saves a skip point `at` bytes into the chunk being scanned; returns -1 (nothing pending). */
-  private savePoint(at: number, inc: number, sgrFrom: number, sgrEnd: number): -1 {
+  private savePoint(at: number, inc: number): -1 {
     const offset = this.end + at
-    this.points.push({ offset, inc, sgrFrom, sgrEnd })
+    this.points.push({ offset, inc, sgr: this.sgr })
+    this.sgrShared = true
     this.lastPoint = offset
     return -1
   }
 
-  private get sgrEnd(): number {
-    return this.sgrBase + this.sgr.length
-  }
-
-  private moveHead(to: Mark): void {
-    this.head = { offset: to.offset, inc: to.inc, sgrEnd: to.sgrEnd }
-    dropWhile(this.bounds, (b) => b.offset <= to.offset)
-    dropWhile(this.points, (p) => p.offset <= to.offset)
-    // SGRs the terminal has applied, or that a full reset made moot, are not needed again.
-    const needed = Math.min(to.sgrEnd, this.points[0]?.sgrFrom ?? this.lastReset)
-    if (needed > this.sgrBase) {
-      this.sgr.splice(0, needed - this.sgrBase)
-      this.sgrBase = needed
-    }
-  }
-
-  private takePending(rest: Uint8Array): Uint8Array {
+  private takePending(rest: Uint8Array): boolean {
     const bytes = new Uint8Array(this.escPending.length + rest.length)
     bytes.set(this.escPending)
     bytes.set(rest, this.escPending.length)
     this.escPending = []
-    return bytes
+    return this.addSgr(bytes, 0, bytes.length)
   }
 
-  private addSgr(bytes: Uint8Array): void {
-    const reset = bytes.length === 3 || (bytes.length === 4 && bytes[2] === 0x30)
-    if (reset) this.lastReset = this.sgrEnd
-    this.sgr.push(bytes)
+  /**
+   * Adds the SGR sequence `chunk[from, to)` to the state (see the class comment); false when the
+   * state would hold more than MAX_SGR_STATE sequences.
+   */
+  private addSgr(chunk: Uint8Array, from: number, to: number): boolean {
+    const length = to - from
+    // `ESC [ m` and `ESC [ 0 m` reset every attribute: nothing before them matters any more.
+    if (length === 3 || (length === 4 && chunk[from + 2] === 0x30)) {
+      this.sgr = [length === 3 ? SGR_RESET_SHORT : SGR_RESET]
+      this.sgrShared = false
+      return true
+    }
+    const state = this.sgr
+    if (state.length > 0 && sameBytes(state[state.length - 1]!, chunk, from, to)) return true
+    let at = state.length - 2
+    while (at >= 0 && !sameBytes(state[at]!, chunk, from, to)) at--
+    if (at < 0 && state.length >= MAX_SGR_STATE) return false
+    const next = this.sgrShared ? state.slice() : state
+    const seen = at < 0 ? chunk.slice(from, to) : next.splice(at, 1)[0]!
+    next.push(seen)
+    this.sgr = next
+    this.sgrShared = false
+    return true
   }
 }
 
-/** A position in the stream and the run's counters there. */
+/** A position in the stream and the run's count of cursor moves down there. */
 interface Mark {
   offset: number
   inc: number
-  sgrEnd: number
 }
 
 interface Point extends Mark {
-  /** First SGR the skip must apply (the latest full reset before the point). */
-  sgrFrom: number
+  /** The SGR state there (shared, never modified). */
+  sgr: Uint8Array[]
+}
+
+function sameBytes(a: Uint8Array, chunk: Uint8Array, from: number, to: number): boolean {
+  if (a.length !== to - from) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== chunk[from + i]) return false
+  return true
 }
 
 function dropWhile<T>(list: T[], test: (item: T) => boolean): void {

@@ -102,6 +102,7 @@ export class HeadlessScreen {
     if (this.disposed) return
     this.steps.push({ op: 'write', data, offset: this.written, arrived: performance.now(), parsed })
     this.written += data.length
+    if (this.run?.open) this.run.scan(data)
     this.schedule()
   }
 
@@ -109,6 +110,7 @@ export class HeadlessScreen {
   cut(ready: (snapshot: Snapshot) => void): void {
     if (this.disposed) return
     this.steps.push({ op: 'cut', ready })
+    this.run?.close()
     this.schedule()
   }
 
@@ -116,6 +118,7 @@ export class HeadlessScreen {
   resize(cols: number, rows: number): void {
     if (this.disposed) return
     this.steps.push({ op: 'resize', cols, rows })
+    this.run?.close()
     this.schedule()
   }
 
@@ -189,15 +192,15 @@ export class HeadlessScreen {
     if (!this.run) {
       const start = internals.runStart()
       if (!start) return false
-      this.run = new TextRun(start, step.offset)
+      // A new run scans what is queued; later output is scanned as it arrives (see write()).
+      const run = (this.run = new TextRun(start, step.offset))
+      for (let i = at; i < this.steps.length && run.open; i++) {
+        const next = this.steps[i]!
+        if (next.op === 'write') run.scan(next.data)
+        else run.close()
+      }
     }
-    const run = this.run
-    for (let i = at; i < this.steps.length && run.open; i++) {
-      const next = this.steps[i]!
-      if (next.op !== 'write') run.close()
-      else if (next.offset >= run.scanned) run.scan(next.data)
-    }
-    const skip = run.skip(internals.evictingMoves())
+    const skip = this.run.skip(internals.evictingMoves())
     if (!skip) return false
     this.skippedBytes += skip.offset - step.offset
     for (const sgr of skip.sgr) internals.parse(sgr)
