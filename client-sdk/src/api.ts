@@ -78,6 +78,12 @@ export interface TabulaClient {
   workspaces(): Promise<WorkspaceInfo[]>
   /** Find-or-create the workspace of a folder (`id` adopts a known uuid); rejects like `workspaces()`. */
   ensureWorkspace(request: CreateWorkspaceRequest): Promise<WorkspaceInfo>
+  /**
+   * The live sessions of one workspace, read once from the daemon. No view is opened, so this
+   * viewer does not appear in that workspace's presence: for tools that look something up.
+   * Rejects like `workspaces()`, and with `status` 404 for a workspace the daemon does not know.
+   */
+  sessionsIn(workspace: string): Promise<Session[]>
   /** Closes every socket, writes pending offline state, and stops reconnecting. */
   close(): Promise<void>
 }

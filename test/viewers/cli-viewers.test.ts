@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { spawn as spawnPty, type IPty } from 'node-pty'
 import type { WorkspaceView } from '@tabula/client-sdk'
 import { TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
@@ -139,9 +141,15 @@ describe('tabula attach', () => {
   })
 
   it('finds the workspace by itself, ends when the program exits, and reports its code', async () => {
+    // Another workspace, watched: the attach looks there without showing up in its presence.
+    mkdirSync(join(tabula.home, 'other'))
+    const other = setup.sdk.workspace((await setup.sdk.ensureWorkspace({ path: join(tabula.home, 'other') })).id)
+    await other.ready
     const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', keys.two!, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
     const out = watchPty(pty)
     await waitForSync(async () => sessionOf(keys.two!)?.cols === 80)
+    await waitForSync(async () => ws.presence().some((p) => p.viewer.kind === 'terminal'))
+    expect(other.presence().map((p) => p.viewer.name)).toEqual(['test setup'])
     pty.write('exit 5\r')
     await out.waitFor(`${keys.two} exited with code 5`)
     expect(await out.exited).toBe(5)

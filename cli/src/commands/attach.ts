@@ -143,15 +143,16 @@ function runAttached(handle: TerminalHandle, key: string, drive: boolean, who: (
 }
 
 /**
- * The workspace whose sessions include `key`, found through the SDK: each workspace's view is
- * opened and its live sessions looked at (a chat key is its workspace's own id).
+ * The workspace whose sessions include `key` (a chat key is its workspace's own id). Only that
+ * workspace's view is opened: the others are asked for their sessions once, without a view, so
+ * this terminal never shows up in their presence.
  */
 async function workspaceHolding(client: TabulaClient, key: string, reach: Reach): Promise<WorkspaceView> {
   const all = await reach(client.workspaces())
   if (isUuid(key) && all.some((w) => w.id === key)) return openWorkspace(client, key, reach)
-  const views = await Promise.allSettled(all.map((w) => openWorkspace(client, w.id, reach)))
-  for (const view of views) {
-    if (view.status === 'fulfilled' && view.value.sessions().some((s) => s.key === key)) return view.value
+  const lists = await Promise.allSettled(all.map(async (w) => ({ id: w.id, sessions: await client.sessionsIn(w.id) })))
+  for (const list of lists) {
+    if (list.status === 'fulfilled' && list.value.sessions.some((s) => s.key === key)) return openWorkspace(client, list.value.id, reach)
   }
   throw new Error(`no session ${key} in any workspace (\`tabula tabs <workspace>\` lists them)`)
 }
