@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import { isUuid, MAX_SYNC_MESSAGE_BYTES, seedLayout, type V1Conversion } from '@tabula/protocol'
-import { HttpError, selectSubprotocol, sendJson, type Component, type Logger } from '@tabula/protocol/server'
+import { HttpError, keepalive, selectSubprotocol, sendJson, type Component, type Logger } from '@tabula/protocol/server'
 import { Room, FLUSH_WINDOW_MS, type Peer } from './room.js'
 import { createLowdbStore, type DocStore } from './store.js'
 import { decodeClientMessage, MalformedMessage } from './messages.js'
@@ -88,18 +88,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
     handleProtocols: (protocols) => selectSubprotocol(protocols),
   })
 
-  const alive = new WeakSet<WebSocket>()
-  const pinger = setInterval(() => {
-    for (const ws of sockets) {
-      if (!alive.has(ws)) {
-        ws.terminate()
-        continue
-      }
-      alive.delete(ws)
-      ws.ping()
-    }
-  }, PING_INTERVAL_MS)
-  pinger.unref()
+  const silent = keepalive(PING_INTERVAL_MS)
 
   /** The room for `name`, loaded on first use; counted as in use until `release`. */
   function acquire(name: string): Room {
@@ -175,7 +164,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
 
   function connect(ws: WebSocket, name: string): void {
     sockets.add(ws)
-    alive.add(ws)
+    silent.watch(ws)
     const room = acquire(name)
     const peer: Peer = {
       send(data) {
@@ -211,7 +200,6 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
       room.receive(peer, message)
     }
 
-    ws.on('pong', () => alive.add(ws))
     ws.on('error', (err) => log.warn({ workspace: name, reason: err.message }, 'sync connection error'))
     ws.on('message', (data, isBinary) => {
       if (!attached) queue.push({ data, isBinary })
@@ -283,7 +271,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
     async close() {
       if (closing) return
       closing = true
-      clearInterval(pinger)
+      silent.stop()
       for (const timer of unloadTimers.values()) clearTimeout(timer)
       unloadTimers.clear()
       for (const ws of sockets) ws.close(1001, 'server shutting down')

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, type ServerFrame, type Session } from '@tabula/protocol'
-import { selectSubprotocol, type Logger } from '@tabula/protocol/server'
+import { keepalive, selectSubprotocol, type Logger } from '@tabula/protocol/server'
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import type { Attachment } from './attachment.js'
 import { Connection, type Hub } from './channel.js'
@@ -60,7 +60,6 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const mirrors = new Map<string, MirrorEntry>()
   const attached = new Map<string, Set<Attachment>>()
   const connections = new Map<string, Connection>()
-  const alive = new WeakMap<WebSocket, boolean>()
   const screenHost = opts.screenHost ?? workerScreenHost({ fastForward: opts.fastForward })
 
   const wss = new WebSocketServer({
@@ -156,28 +155,14 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     }
   })
 
-  const keepalive = setInterval(() => {
-    for (const socket of wss.clients) {
-      if (alive.get(socket) === false) {
-        socket.terminate()
-        continue
-      }
-      alive.set(socket, false)
-      socket.ping()
-    }
-  }, KEEPALIVE_INTERVAL_MS)
-  keepalive.unref()
+  const silent = keepalive(KEEPALIVE_INTERVAL_MS)
 
   function accept(socket: WebSocket): void {
     const viewer = new Viewer(`v-${randomBytes(8).toString('hex')}`, socket)
     const connection = new Connection(hub, viewer)
     connections.set(viewer.id, connection)
-    alive.set(socket, true)
-    socket.on('pong', () => alive.set(socket, true))
-    socket.on('message', (data, isBinary) => {
-      alive.set(socket, true)
-      connection.message(toBuffer(data), isBinary)
-    })
+    silent.watch(socket)
+    socket.on('message', (data, isBinary) => connection.message(toBuffer(data), isBinary))
     socket.on('error', (err) => log.debug({ err, viewer: viewer.id }, 'live socket error'))
     socket.on('close', () => {
       connections.delete(viewer.id)
@@ -200,7 +185,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     async close() {
       if (closing) return
       closing = true
-      clearInterval(keepalive)
+      silent.stop()
       stopChanges()
       for (const socket of wss.clients) socket.close(1001, 'daemon shutting down')
       // A viewer that stopped reading never completes the closing handshake: give the others a
