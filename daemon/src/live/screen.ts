@@ -47,7 +47,7 @@ export interface ScreenOptions {
   cols: number
   rows: number
   scrollback: number
-  /** Parse every byte, never fast-forward (for comparisons in tests and benchmarks). */
+  /** Parse every byte, never fast-forward (`--no-fast-forward`; comparisons in tests and benchmarks). */
   noFastForward?: boolean
 }
 
