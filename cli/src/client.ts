@@ -3,7 +3,7 @@
  * is comes from endpoint.ts.
  */
 import { resolve } from 'node:path'
-import { isUuid, type ErrorBody, type Session, type SessionList, type Workspace } from '@tabula/protocol'
+import { DaemonError, daemonRequest, isUuid, type Session, type SessionList, type Workspace } from '@tabula/protocol'
 import { resolveEndpoint } from './endpoint.js'
 import type { ClientFlags } from './options.js'
 
@@ -58,26 +58,15 @@ export class TabulaClient {
     return (await this.send(method, path, body)).json as T
   }
 
+  /** A person reads these errors: the daemon's own words, or how to start tabula. */
   private async send(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
     let res: Response
     try {
-      res = await fetch(this.url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      })
-    } catch {
-      throw new Error(this.notRunning)
+      res = await daemonRequest(fetch, this.url, this.token, method, path, body)
+    } catch (err) {
+      throw new Error(err instanceof DaemonError ? err.detail : this.notRunning)
     }
-    const json: unknown = await res.json().catch(() => null)
-    if (!res.ok) {
-      const message = (json as ErrorBody | null)?.error?.message ?? `${res.status} ${res.statusText}`
-      throw new Error(message)
-    }
-    return { status: res.status, json }
+    return { status: res.status, json: await res.json().catch(() => null) }
   }
 }
 

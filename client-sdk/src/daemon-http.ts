@@ -1,17 +1,7 @@
 /** The daemon's HTTP API (SPEC §5), as the SDK uses it. */
-import type { CreateWorkspaceRequest, ErrorBody, Session, SessionList, SpawnRequest, Workspace } from '@tabula/protocol'
+import { DaemonError, daemonRequest, type CreateWorkspaceRequest, type Session, type SessionList, type SpawnRequest, type Workspace } from '@tabula/protocol'
 
-/** An HTTP answer that was not a success, with the daemon's error code when it sent one. */
-export class DaemonError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'DaemonError'
-  }
-}
+export { DaemonError } from '@tabula/protocol'
 
 export class DaemonHttp {
   constructor(
@@ -51,22 +41,7 @@ export class DaemonHttp {
     return (await res.json()) as SessionList
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    const res = await this.fetchImpl(this.base + path, { method, headers, body: body === undefined ? null : JSON.stringify(body) })
-    if (res.ok) return res
-    let code = 'http_' + res.status
-    let message = `${method} ${path}: HTTP ${res.status}`
-    try {
-      const error = ((await res.json()) as ErrorBody).error
-      if (error) {
-        code = error.code
-        message = `${method} ${path}: ${error.message}`
-      }
-    } catch {
-      // Not a JSON error body; the status says enough.
-    }
-    throw new DaemonError(res.status, code, message)
+  private request(method: string, path: string, body?: unknown): Promise<Response> {
+    return daemonRequest(this.fetchImpl, this.base, this.token, method, path, body)
   }
 }

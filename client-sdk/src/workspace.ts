@@ -406,7 +406,7 @@ export class Workspace implements WorkspaceView {
     if (this.isReady) return
     this.isReady = true
     const status = error.code === 'not_found' ? 404 : 400
-    this.rejectReady(new DaemonError(status, error.code, `workspace ${this.id}: ${error.message}`))
+    this.rejectReady(new DaemonError(status, error.code, `workspace ${this.id}: ${error.message}`, error.message))
   }
 
   private checkReady(): void {
