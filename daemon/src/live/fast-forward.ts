@@ -13,8 +13,9 @@
  * So what the run printed before P cannot be seen in any later state of the screen, and the
  * screen may reach P by a much cheaper path that ends in the same state:
  *
- *   the SGR sequences before P (from the last full reset on), then CR, then as many LFs as the
- *   skipped text moved the cursor down (capped at what fills the buffer and reaches the bottom).
+ *   the SGR sequences that make the attributes at P (see TextRun), then CR, then as many LFs as
+ *   the skipped text moved the cursor down (capped at what fills the buffer and reaches the
+ *   bottom).
  *
  * P is always just after an LF that leaves the cursor in column 0, so both paths end with the
  * same control character, in the same column, row and line count, with the same attributes.
@@ -41,7 +42,7 @@ export interface Skip {
   offset: number
   /** Cursor moves down between the head and `offset`: the LFs to feed (before the caller's cap). */
   lineFeeds: number
-  /** SGR sequences still to apply, in order. */
+  /** SGR sequences that set the attributes at `offset`, to apply in order. */
   sgr: Uint8Array[]
 }
 
