@@ -39,18 +39,7 @@ function floodFile() {
 }
 
 function floodFileOf(megabytes) {
-  const path = join(WORK, `flood-${megabytes}mb.txt`)
-  if (existsSync(path) && statSync(path).size === megabytes * 1024 * 1024) return path
-  const line = (i) => `${String(i).padStart(9, '0')} the quick brown fox jumps over the lazy dog; pack my box with five dozen jugs\n`
-  const chunks = []
-  let size = 0
-  for (let i = 0; size < megabytes * 1024 * 1024; i++) {
-    const l = line(i)
-    chunks.push(l)
-    size += l.length
-  }
-  writeFileSync(path, chunks.join('').slice(0, megabytes * 1024 * 1024))
-  return path
+  return linesFile(`flood-${megabytes}mb.txt`, megabytes, (i) => `${String(i).padStart(9, '0')} the quick brown fox jumps over the lazy dog; pack my box with five dozen jugs\n`)
 }
 
 /**
@@ -59,19 +48,30 @@ function floodFileOf(megabytes) {
  * little over the size; rates use its real size.
  */
 function colouredFloodFile(megabytes) {
-  const path = join(WORK, `flood-coloured-${megabytes}mb.txt`)
-  if (existsSync(path) && statSync(path).size >= megabytes * 1024 * 1024) return path
   const line = (i) =>
     `\x1b[32m\x1b[1m PASS \x1b[22m\x1b[39m src/module-${String(i).padStart(7, '0')}.test.ts ` +
     `\x1b[2m(${i % 997} ms)\x1b[22m \x1b[38;5;${i % 256}mcoverage ${i % 100}%\x1b[0m\n`
+  return linesFile(`flood-coloured-${megabytes}mb.txt`, megabytes, line, { wholeLines: true })
+}
+
+/**
+ * `line(0)`, `line(1)`, … up to `megabytes` MiB in WORK/`name`, made once and reused between
+ * runs: cut at exactly that size, or, with `wholeLines`, ending with the line that reaches it.
+ */
+function linesFile(name, megabytes, line, { wholeLines = false } = {}) {
+  const path = join(WORK, name)
+  const target = megabytes * 1024 * 1024
+  const size = existsSync(path) ? statSync(path).size : -1
+  if (wholeLines ? size >= target : size === target) return path
   const chunks = []
-  let size = 0
-  for (let i = 0; size < megabytes * 1024 * 1024; i++) {
+  let written = 0
+  for (let i = 0; written < target; i++) {
     const l = line(i)
     chunks.push(l)
-    size += l.length
+    written += l.length
   }
-  writeFileSync(path, chunks.join(''))
+  const text = chunks.join('')
+  writeFileSync(path, wholeLines ? text : text.slice(0, target))
   return path
 }
 
