@@ -119,6 +119,18 @@ describe('viewers of one workspace', () => {
     await expect(stranger.workspaces()).rejects.toMatchObject({ status: 403 })
   })
 
+  it('reads a workspace\'s sessions without opening a view; unknown workspace 404, wrong token 403', async () => {
+    const client = await viewer(tabula.url, tabula.token, 'looker')
+    const [a] = await twoViewers()
+    const key = await a.spawn({ ...LONG_RUNNING })
+    expect((await client.sessionsIn(workspaceId)).map((s) => s.key)).toContain(key)
+    expect(a.presence().map((p) => p.viewer.name)).not.toContain('looker')
+    await expect(client.sessionsIn('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ status: 404, code: 'not_found' })
+    const stranger = await viewer(tabula.url, 'not-the-token', 'stranger')
+    await expect(stranger.sessionsIn(workspaceId)).rejects.toMatchObject({ status: 403 })
+    await a.close(key)
+  })
+
   it('spawns where asked, and moves and renames reach the other viewer', async () => {
     const [a, b] = await twoViewers()
     const k1 = await a.spawn({ ...LONG_RUNNING, title: 'one' })
