@@ -79,6 +79,11 @@ export interface TabulaClient {
   /** Find-or-create the workspace of a folder (`id` adopts a known uuid); rejects like `workspaces()`. */
   ensureWorkspace(request: CreateWorkspaceRequest): Promise<WorkspaceInfo>
   /**
+   * Forgets a workspace. Rejects with a `DaemonError` of status 409 while it has sessions (close
+   * them first), 404 when the daemon does not know it.
+   */
+  removeWorkspace(id: string): Promise<void>
+  /**
    * The live sessions of one workspace, read once from the daemon. No view is opened, so this
    * viewer does not appear in that workspace's presence: for tools that look something up.
    * Rejects like `workspaces()`, and with `status` 404 for a workspace the daemon does not know.

@@ -8,6 +8,7 @@ import { registerClose } from './close.js'
 import { registerTabs } from './tabs.js'
 import { registerAttach } from './attach.js'
 import { registerImportLayouts } from './import-layouts.js'
+import { registerRm } from './rm.js'
 
 /** Every `tabula` subcommand, in the order `--help` lists them. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -17,6 +18,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerLs,
   registerSpawn,
   registerClose,
+  registerRm,
   registerTabs,
   registerAttach,
   registerImportLayouts,

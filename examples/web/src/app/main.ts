@@ -5,7 +5,7 @@
 import { connect, type Client } from './sdk.js'
 import { clear, h, toUnsubscribe } from './dom.js'
 import { forgetToken, readPageParams, rememberWorkspace } from './token.js'
-import { createWorkspace, knownWorkspaces, listWorkspaces, rememberWorkspaces, type WorkspaceInfo } from './workspaces.js'
+import { createWorkspace, knownWorkspaces, listWorkspaces, rememberWorkspaces, removeWorkspace, type WorkspaceInfo } from './workspaces.js'
 import { pickerPage, tokenPage, unreachablePage } from './pages.js'
 import { ViewerSession } from './session.js'
 import { DesktopView } from './desktop.js'
@@ -68,17 +68,43 @@ async function boot(): Promise<void> {
   const workspaces = check.ok ? check.workspaces : knownWorkspaces()
   const chosen = params.workspace && (!check.ok || workspaces.some((w) => w.id === params.workspace)) ? params.workspace : null
   if (chosen) return openWorkspace(client, chosen, workspaces, kind)
+  // A link (or an edited address) naming a workspace this tabula does not have: say so.
+  let notice: string | undefined
+  if (params.workspace) {
+    notice = `There is no workspace ${params.workspace} on this tabula (removed, or from another home). Choose one below.`
+    rememberWorkspace(null)
+  }
 
   show(
-    pickerPage(workspaces, {
-      open: (id) => openWorkspace(client, id, workspaces, kind),
-      create: async (path) => {
-        const ws = await createWorkspace(client, path)
-        openWorkspace(client, ws.id, [...workspaces, ws], kind)
+    pickerPage(
+      workspaces,
+      {
+        open: (id) => openWorkspace(client, id, workspaces, kind),
+        create: async (path) => {
+          const ws = await createWorkspace(client, path)
+          openWorkspace(client, ws.id, [...workspaces, ws], kind)
+        },
+        remove: (id) => removeWorkspace(client, id),
       },
-    }),
+      notice,
+    ),
   )
 }
+
+/**
+ * Editing `ws=` in the address bar opens that workspace: the page starts again from the new
+ * address (the token stays in sessionStorage), as if the link had been opened.
+ */
+function followWorkspaceInAddress(): void {
+  window.addEventListener('hashchange', () => {
+    const next = new URLSearchParams(location.hash.slice(1)).get('ws')
+    if (next === openedWorkspace) return
+    readPageParams() // takes the new ws (and a token, if the new address carries one)
+    if (!next) rememberWorkspace(null)
+    location.reload()
+  })
+}
+followWorkspaceInAddress()
 
 /**
  * xterm's WebGL renderer only where it has been seen to draw: at a pixel ratio of 1. At 2 or 3
@@ -92,7 +118,11 @@ function useDomRenderer(kind: 'phone' | 'desktop'): boolean {
   return kind === 'phone' || window.devicePixelRatio !== 1
 }
 
+/** The workspace this page shows, null on the picker. */
+let openedWorkspace: string | null = null
+
 function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], kind: 'phone' | 'desktop'): void {
+  openedWorkspace = id
   rememberWorkspace(id)
   const info = workspaces.find((w) => w.id === id)
   const ws = client.workspace(id)
