@@ -223,6 +223,12 @@ export interface WorkspaceStore {
   readonly loaded: Promise<void>
   readKeySet(): Promise<CachedKeySet | null>
   writeKeySet(keySet: CachedKeySet): void
+  /**
+   * Whether layout edits made here had not reached the sync server when last written, so that a
+   * reload while offline still says they are waiting. Optional: a store without it forgets.
+   */
+  readPendingEdits?(): Promise<boolean>
+  writePendingEdits?(pending: boolean): void
   /** Writes whatever is pending and stops saving. */
   close(): Promise<void>
 }

@@ -50,6 +50,7 @@ export class PhoneView {
     this.el = h('main.phone', { 'data-testid': 'phone' }, h('div.phone-top', {}, this.chips, this.sheetButton), this.sheet, this.stage, this.driveBar, this.keyBar)
     this.buildKeyBar()
     this.enableSwipe()
+    preventHistorySwipe(this.el)
     this.offlineGuard = session.guardOffline(this.driveBar)
     const ws = session.ws
     this.subscriptions.push(
@@ -256,7 +257,7 @@ export class PhoneView {
       const { term, scrollLeft } = start
       start = null
       if (Math.abs(dx) < 60 || Math.abs(dx) < 2 * Math.abs(dy)) return
-      if (term && (term.scrollLeft !== scrollLeft || canScrollToward(term, dx < 0 ? 1 : -1))) return
+      if (term && isWide(term) && (Math.abs(term.scrollLeft - scrollLeft) > 1 || canScrollToward(term, dx < 0 ? 1 : -1))) return
       const tabs = this.orderedTabs()
       const i = tabs.findIndex((x) => x.key === this.current)
       const next = tabs[i + (dx < 0 ? 1 : -1)]
@@ -265,9 +266,45 @@ export class PhoneView {
   }
 }
 
+/**
+ * A sideways drag that nothing under the finger can scroll any further would overscroll the page,
+ * and Chromium turns that into "go back" (out of the viewer). CSS `overscroll-behavior-x: none`
+ * did not stop it in our Chromium tests, so such a move is cancelled here; drags that scroll
+ * something (the tab row, a wide terminal) and vertical ones are left alone.
+ */
+function preventHistorySwipe(root: HTMLElement): void {
+  let from: { x: number; y: number } | null = null
+  root.addEventListener('touchstart', (e) => {
+    const t = e.touches[0]
+    from = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY } : null
+  }, { passive: true, capture: true })
+  root.addEventListener('touchmove', (e) => {
+    const t = e.touches[0]
+    if (!from || !t || !e.cancelable) return
+    const dx = t.clientX - from.x
+    const dy = t.clientY - from.y
+    if (Math.abs(dx) <= Math.abs(dy)) return
+    // Finger to the right shows what is on the left: scrolling toward the start.
+    const dir: 1 | -1 = dx > 0 ? -1 : 1
+    for (let el = e.target as HTMLElement | null; el && el !== root.parentElement; el = el.parentElement) {
+      if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'hidden' && canScrollToward(el, dir)) return
+    }
+    e.preventDefault()
+  }, { passive: false, capture: true })
+}
+
+/**
+ * Wider than its pane by more than the few pixels a fitted terminal overhangs (its padding and
+ * the last cell's rounding): only then does a sideways swipe belong to scrolling.
+ */
+const WIDE_SLACK_PX = 24
+
+function isWide(el: HTMLElement): boolean {
+  return el.scrollWidth > el.clientWidth + WIDE_SLACK_PX
+}
+
 /** Could `el` scroll further right (dir 1) or left (dir -1)? One pixel of slack for rounding. */
 function canScrollToward(el: HTMLElement, dir: 1 | -1): boolean {
-  if (el.scrollWidth <= el.clientWidth + 1) return false
   return dir > 0 ? el.scrollLeft + el.clientWidth < el.scrollWidth - 1 : el.scrollLeft > 1
 }
 
