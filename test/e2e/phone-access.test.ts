@@ -115,7 +115,7 @@ describe('plain http at a name that is not loopback', () => {
       await desktop.keyboard.type(`echo desk-$((${mark}*2))`)
       await desktop.keyboard.press('Enter')
       await until('the phone shows the desktop command', () => terminalText(phoneTerm), (t) => t.includes(`desk-${mark * 2}`))
-      await phoneTerm.click()
+      await phoneTerm.locator('.xterm-screen').click()
       await phone.keyboard.type(`echo phone-$((${mark}+1))`)
       await phone.keyboard.press('Enter')
       await until('the phone shows its own command ran', () => terminalText(phoneTerm), (t) => t.includes(`phone-${mark + 1}`))
@@ -229,7 +229,9 @@ describe('https with a certificate the browser trusts', () => {
       await until('the paired phone lists the tabs', () => phoneTitles(page), (t) => t.length === 2)
       expect(page.url()).not.toContain('pair=')
       const term = page.locator(`.phone [data-term-key="${keys[0]}"]`)
-      await term.click()
+      await until('the paired phone shows the shell', () => terminalText(term), (t) => t.includes('$'))
+      // The terminal itself: shrunk to fit a wider PTY, it does not fill its pane.
+      await term.locator('.xterm-screen').click()
       await page.keyboard.type('echo paired-$((3*3))')
       await page.keyboard.press('Enter')
       await until('the paired phone types and sees the answer', () => terminalText(term), (t) => t.includes('paired-9'))
@@ -248,6 +250,9 @@ describe('https with a certificate the browser trusts', () => {
       expect(last - revokedAt).toBeLessThan(1000)
       const status = await page.evaluate((t) => fetch('/v1/workspaces', { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status), token)
       expect(status).toBe(403)
+      await page.reload()
+      await until('reloaded, the page says its link is not valid', () => page.getByTestId('bad-token').count(), (n) => n === 1)
+      expect(await page.evaluate(() => localStorage.getItem('tabula.deviceToken'))).toBeNull()
     } finally {
       await ctx.close()
     }
@@ -286,7 +291,7 @@ describe('https with a certificate the browser trusts', () => {
       await until('the watcher sees the output', () => terminalText(watchTerm), (t) => t.includes('owner-25'))
 
       // Typing: refused by the daemon, and nothing reaches the PTY.
-      await watchTerm.click()
+      await watchTerm.locator('.xterm-screen').click()
       await watcher.keyboard.type('echo watcher-typed')
       await watcher.keyboard.press('Enter')
       await until('the daemon refuses the input', async () => refusals.join('\n'), (t) => t.includes('input is refused'))
