@@ -73,7 +73,7 @@ describe('plain http at a name that is not loopback', () => {
   // The default renderer (WebGL on a desktop at pixel ratio 1) and the DOM one.
   for (const renderer of ['default', 'dom'] as const) {
     it(`phone and desktop (${renderer} renderer): new tab, split, typing and rename work, and the page says offline reload needs https`, async () => {
-      const extra = renderer === 'dom' ? { renderer: 'dom' } : {}
+      const extra: Record<string, string> = renderer === 'dom' ? { renderer: 'dom' } : {}
       const desktopCtx = await browser.newContext(DESKTOP)
       const phoneCtx = await browser.newContext(PHONE)
       contexts.push(desktopCtx, phoneCtx)
