@@ -91,8 +91,14 @@ export function readTls(flags: Pick<ServerFlags, 'tlsCert' | 'tlsKey'>): { cert:
 }
 
 /** Listens with the given components; a taken port is reported in words, with what to do. */
-export async function listen(flags: ServerFlags, token: string, components: Component[], log: Logger, devices?: DeviceStore): Promise<Host> {
-  const tls = readTls(flags)
+export async function listen(
+  flags: ServerFlags,
+  token: string,
+  components: Component[],
+  log: Logger,
+  access: { devices?: DeviceStore; tls?: { cert: Buffer; key: Buffer } } = {},
+): Promise<Host> {
+  const { devices, tls } = access
   try {
     return await startHost({
       host: flags.host,
@@ -148,7 +154,7 @@ export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> 
   refuseSecondServer(home, spec.role)
   warnIfExposed(flags.host, log)
   const token = loadOrCreateToken(home)
-  readTls(flags) // a missing certificate is told before anything starts
+  const tls = readTls(flags) // a missing certificate is told before anything starts
   const devices = new DeviceStore(home)
   let host: Host | undefined
   stopOnSignals(() => host, home, log)
@@ -156,7 +162,7 @@ export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> 
   const created: Component[] = [createPairingRoutes(devices)]
   try {
     await spec.components(home, log, created)
-    host = await listen(flags, token, created, log, devices)
+    host = await listen(flags, token, created, log, { devices, tls })
   } catch (err) {
     await (host ? host.close() : Promise.allSettled(created.map((c) => c.close())))
     throw err

@@ -20,6 +20,11 @@ import { RawViewer, eventually, makeWorkspace, spawnSession, getSession } from '
 import { connectProvider, synced, tryUpgrade } from '../sync/helpers.js'
 
 const run = promisify(execFile)
+/** runtime.json is written just before the banner: wait for the banner's last line. */
+const bannerOf = async (t: RunningTabula) => {
+  await eventually(() => t.output().includes('Stop with Ctrl-C.'), 'the banner')
+  return t.output()
+}
 const PUBLIC = 'tabula.test'
 const cli = (home: string, ...args: string[]) => run(process.execPath, [TABULA_BIN, ...args, '--home', home])
 
@@ -58,7 +63,7 @@ describe('tabula up reached by another name, with paired devices', () => {
   })
 
   it('prints the public name and allows its origin without --allow-origin; others stay out', async () => {
-    expect(t.output()).toContain(`Open the viewer: http://${PUBLIC}:${port}/#token=`)
+    expect(await bannerOf(t)).toContain(`Open the viewer: http://${PUBLIC}:${port}/#token=`)
     const own = await fetch(`${t.url}/v1/health`, { headers: { origin: `http://${PUBLIC}:${port}` } })
     expect(own.status).toBe(200)
     const foreign = await fetch(`${t.url}/v1/health`, { headers: { origin: `http://evil.test:${port}` } })
@@ -234,7 +239,7 @@ describe('listening beyond loopback', () => {
     try {
       const port = new URL(t.url).port
       expect(t.url).toBe(`http://127.0.0.1:${port}`) // local tools keep using loopback
-      const printed = [...t.output().matchAll(/Open the viewer: (http:\/\/[^/]+)\//g)].map((m) => m[1]!)
+      const printed = [...(await bannerOf(t)).matchAll(/Open the viewer: (http:\/\/[^/]+)\//g)].map((m) => m[1]!)
       const addresses = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address)
       expect(printed).toEqual([...addresses.map((a) => `http://${a}:${port}`), `http://127.0.0.1:${port}`])
       expect(t.output()).not.toMatch(/\/\/0\.0\.0\.0/) // no URL a phone could not open
@@ -276,7 +281,7 @@ describe('TLS', () => {
     try {
       const port = new URL(t.url).port
       expect(t.url).toBe(`https://127.0.0.1:${port}`)
-      expect(t.output()).toContain(`Open the viewer: https://${PUBLIC}:${port}/#token=`)
+      expect(await bannerOf(t)).toContain(`Open the viewer: https://${PUBLIC}:${port}/#token=`)
       expect(await httpsGet(`${t.url}/v1/health`)).toMatchObject({ status: 200 })
       expect((await httpsGet(`${t.url}/v1/workspaces`, { authorization: `Bearer ${t.token}` })).status).toBe(200)
       expect((await httpsGet(`${t.url}/v1/health`, { origin: `https://${PUBLIC}:${port}` })).status).toBe(200)

@@ -45,11 +45,6 @@ export function authenticate(req: IncomingMessage, rootToken: string, devices?: 
   throw new HttpError(403, 'forbidden', 'the token is not valid for this server (a revoked device, another home, or a replaced token file)')
 }
 
-/** Throws 401 without a token and 403 with a wrong one (SPEC §4). */
-export function checkToken(req: IncomingMessage, token: string): void {
-  authenticate(req, token)
-}
-
 const principals = new WeakMap<IncomingMessage, Principal>()
 
 /** Records who a request is (the host does, after authenticate). */
@@ -63,11 +58,6 @@ export function setPrincipal(req: IncomingMessage, principal: Principal): void {
  */
 export function principalOf(req: IncomingMessage): Principal | undefined {
   return principals.get(req)
-}
-
-/** True when the request may change things: the root token or a `full` device. */
-export function mayWrite(req: IncomingMessage): boolean {
-  return principalOf(req)?.scope === 'full'
 }
 
 // Hashing first gives equal lengths, so the comparison time says nothing about the token.
