@@ -250,9 +250,11 @@ describe('https with a certificate the browser trusts', () => {
       expect(last - revokedAt).toBeLessThan(1000)
       const status = await page.evaluate((t) => fetch('/v1/workspaces', { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status), token)
       expect(status).toBe(403)
-      await page.reload()
-      await until('reloaded, the page says its link is not valid', () => page.getByTestId('bad-token').count(), (n) => n === 1)
+      // The open page notices (its reconnects are refused) and says so, without a reload.
+      await until('the page says its link is not valid', () => page.getByTestId('bad-token').count(), (n) => n === 1)
       expect(await page.evaluate(() => localStorage.getItem('tabula.deviceToken'))).toBeNull()
+      await page.reload()
+      await until('and after a reload it asks for a link', () => page.getByTestId('no-token').count(), (n) => n === 1)
     } finally {
       await ctx.close()
     }

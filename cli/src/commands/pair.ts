@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { renderUnicodeCompact } from 'uqr'
-import { DeviceStore, homePath, isLoopbackName, readLiveRuntimeInfo } from '@tabula/protocol/server'
+import { DeviceStore, homePath, isLoopbackName, readLiveRuntimeInfo, resolveHome } from '@tabula/protocol/server'
 import { formatTable } from '../table.js'
 
 /**
@@ -19,7 +19,7 @@ export function registerPair(program: Command): void {
     .action((flags: { name?: string; watchOnly?: boolean; url?: string; home?: string }) => {
       const home = homePath(flags.home)
       const base = (flags.url ?? pairingBase(home)).replace(/\/+$/, '')
-      const store = new DeviceStore(home)
+      const store = new DeviceStore(resolveHome(home)) // with --url, the home may not exist yet
       const pairing = store.createPairing({ name: flags.name, scope: flags.watchOnly ? 'watch' : 'full' })
       const link = `${base}/#pair=${pairing.code}`
       const minutes = Math.round((pairing.expiresAt - pairing.createdAt) / 60_000)

@@ -31,6 +31,31 @@ export async function whoAmI(token: string): Promise<Principal | null> {
   }
 }
 
+/** Asked at most this often while the connection is down: is it down, or is the token refused? */
+const REJECTION_PROBE_MS = 5_000
+
+/**
+ * A revoked device's sockets are cut and every reconnect is refused before the upgrade, which a
+ * browser reports as a plain close. So when the connection drops while the network is up, ask
+ * over HTTP, which does show the 401/403, and say so instead of "Offline" for ever.
+ */
+export function noticeRejection(ws: { on(event: 'status', listener: () => void): unknown; status: { daemon: string } }, token: string, rejected: () => void): void {
+  let last = 0
+  let done = false
+  ws.on('status', () => {
+    if (done || ws.status.daemon === 'online' || !navigator.onLine || Date.now() - last < REJECTION_PROBE_MS) return
+    last = Date.now()
+    fetch(WHOAMI_PATH, { headers: { authorization: `Bearer ${token}` } })
+      .then((res) => {
+        if ((res.status === 401 || res.status === 403) && !done) {
+          done = true
+          rejected()
+        }
+      })
+      .catch(() => {}) // unreachable: the banner already says so
+  })
+}
+
 /**
  * A link opened in a tab that already shows tabula changes only the fragment, which browsers do
  * not reload for: read it again as if the page had just been opened.

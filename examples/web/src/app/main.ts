@@ -6,7 +6,7 @@ import type { Principal } from '@tabula/protocol'
 import { connect, type Client } from './sdk.js'
 import { clear, h, toUnsubscribe } from './dom.js'
 import { forgetToken, readPageParams, rememberDeviceToken, rememberWorkspace } from './token.js'
-import { followNewLinks, pairingFailedPage, redeemPairing, secureContextNote, watchOnlyBadge, whoAmI } from './access.js'
+import { followNewLinks, noticeRejection, pairingFailedPage, redeemPairing, secureContextNote, watchOnlyBadge, whoAmI } from './access.js'
 import { createWorkspace, knownWorkspaces, listWorkspaces, rememberWorkspaces, type WorkspaceInfo } from './workspaces.js'
 import { pickerPage, tokenPage, unreachablePage } from './pages.js'
 import { ViewerSession } from './session.js'
@@ -78,14 +78,23 @@ async function boot(): Promise<void> {
   const workspaces = check.ok ? check.workspaces : knownWorkspaces()
   const chosen = params.workspace && (!check.ok || workspaces.some((w) => w.id === params.workspace)) ? params.workspace : null
   const principal = check.ok ? await whoAmI(token) : null
-  if (chosen) return openWorkspace(client, chosen, workspaces, kind, principal)
+  const access: Access = {
+    principal,
+    token,
+    rejected: () => {
+      void client.close()
+      forgetToken()
+      show(tokenPage('rejected'))
+    },
+  }
+  if (chosen) return openWorkspace(client, chosen, workspaces, kind, access)
 
   show(
     pickerPage(workspaces, {
-      open: (id) => openWorkspace(client, id, workspaces, kind, principal),
+      open: (id) => openWorkspace(client, id, workspaces, kind, access),
       create: async (path) => {
         const ws = await createWorkspace(client, path)
-        openWorkspace(client, ws.id, [...workspaces, ws], kind, principal)
+        openWorkspace(client, ws.id, [...workspaces, ws], kind, access)
       },
     }),
   )
@@ -103,10 +112,18 @@ function useDomRenderer(kind: 'phone' | 'desktop'): boolean {
   return kind === 'phone' || window.devicePixelRatio !== 1
 }
 
-function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], kind: 'phone' | 'desktop', principal: Principal | null): void {
+/** Who this page is, and what to do when the server stops accepting its token (a revoked device). */
+interface Access {
+  principal: Principal | null
+  token: string
+  rejected(): void
+}
+
+function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], kind: 'phone' | 'desktop', access: Access): void {
   rememberWorkspace(id)
   const info = workspaces.find((w) => w.id === id)
   const ws = client.workspace(id)
+  noticeRejection(ws, access.token, access.rejected)
   const session = new ViewerSession(client, ws, id, {
     autoDrive: kind === 'desktop',
     shrinkToFit: kind === 'phone',
@@ -147,7 +164,7 @@ function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], 
     {},
     h('span.brand', {}, 'tabula'),
     h('span.ws-title', { title: info?.path ?? id }, info?.name || info?.path || id.slice(0, 8)),
-    watchOnlyBadge(principal),
+    watchOnlyBadge(access.principal),
     h('div.viewers-wrap', {}, viewers, viewerList),
     h('button.link.switch', { onclick: () => { rememberWorkspace(null); location.reload() } }, 'Workspaces'),
   )
