@@ -32,11 +32,18 @@ const phoneTitles = (page: Page) => page.locator('.phone .chips .chip .tab-title
 const secureContext = (page: Page) => page.evaluate(() => ({ secure: window.isSecureContext, randomUUID: typeof crypto.randomUUID, sw: 'serviceWorker' in navigator }))
 
 beforeAll(async () => {
-  certs = makeTestCertificates([NAME])
   // A fresh trust store holding only the test CA: Chromium on Linux reads $HOME/.pki/nssdb.
   nssHome = mkdtempSync(join(tmpdir(), 'tabula-nss-'))
   const db = join(nssHome, '.pki', 'nssdb')
   mkdirSync(db, { recursive: true })
+  for (const tool of ['certutil', 'openssl']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`])
+    } catch {
+      throw new Error(`${tool} is not installed; the https browser tests need it. Install it with:\n\n    apt-get install -y libnss3-tools openssl\n`)
+    }
+  }
+  certs = makeTestCertificates([NAME])
   execFileSync('certutil', ['-d', `sql:${db}`, '-N', '--empty-password'])
   execFileSync('certutil', ['-d', `sql:${db}`, '-A', '-t', 'C,,', '-n', 'tabula test CA', '-i', certs.caCert])
   browser = await launchChromium({ args: [`--host-resolver-rules=MAP ${NAME} 127.0.0.1`], env: { HOME: nssHome } })
@@ -44,8 +51,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  rmSync(nssHome, { recursive: true, force: true })
-  rmSync(certs.dir, { recursive: true, force: true })
+  if (nssHome) rmSync(nssHome, { recursive: true, force: true })
+  if (certs) rmSync(certs.dir, { recursive: true, force: true })
   if (errors.length) console.warn(errors.join('\n'))
 })
 
