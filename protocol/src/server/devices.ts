@@ -168,6 +168,8 @@ export class DeviceStore {
   redeem(code: string): { token: string; name: string; scope: DeviceScope } {
     const invalid = new DeviceError('pairing_invalid', 'this pairing link is not valid: it was used already, it expired, or it was revoked; run `tabula pair` again')
     if (!PAIRING_CODE_RE.test(code)) throw invalid
+    // Refused without the lock or a write when no such code waits: a flood of guesses costs a stat each.
+    if (!this.current().pairings.some((p) => p.codeHash === sha256(code))) throw invalid
     const token = DEVICE_TOKEN_PREFIX + randomBytes(DEVICE_TOKEN_BYTES).toString('hex')
     let device!: DeviceRecord
     this.mutate((file) => {
