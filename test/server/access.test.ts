@@ -106,6 +106,15 @@ describe('tabula up reached by another name, with paired devices', () => {
     }
   })
 
+  it('a flood of guessed pairing codes is refused and leaves a real one working', async () => {
+    const { code } = await pair(t, '--name', 'after-flood')
+    const guesses = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => postPair(t.url, JSON.stringify({ code: i.toString(16).padStart(32, '0') })).then((r) => r.status)),
+    )
+    expect(new Set(guesses)).toEqual(new Set([403]))
+    expect((await redeem(t, code)).name).toBe('after-flood')
+  })
+
   it('whoami tells the root token from a device, and refuses no token or a wrong one', async () => {
     const device = await redeem(t, (await pair(t, '--name', 'who', '--watch-only')).code)
     const who = (token?: string) => fetch(t.url + '/v1/whoami', token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } })
