@@ -97,6 +97,10 @@ describe('plain http at a name that is not loopback', () => {
         await until('the page says offline reload needs https', () => note.innerText(), (t) => t.includes('Offline reload needs https') && t.includes('--tls-cert'))
       }
 
+      // The note can be put away on the phone, where it costs several lines.
+      await phone.getByTestId('insecure-context').getByRole('button', { name: 'Dismiss this note' }).click()
+      expect(await phone.getByTestId('insecure-context').count()).toBe(0)
+
       // New tab from the desktop's "+" (its key is made with getRandomValues).
       const count = setup.ws.tabs().length
       await desktop.getByTestId('new-tab').first().click()

@@ -79,16 +79,26 @@ function linkPart(hash: string): string {
  * or loopback. Over plain http from another address the page works, and keeps edits made
  * offline, but cannot open itself without a connection; it says so and how to fix it.
  */
+const NOTE_DISMISSED_KEY = 'tabula.insecureNoteDismissed'
+
 export function secureContextNote(): HTMLElement | null {
-  if (window.isSecureContext && 'serviceWorker' in navigator) return null
-  return h(
+  if ((window.isSecureContext && 'serviceWorker' in navigator) || sessionStorage.getItem(NOTE_DISMISSED_KEY)) return null
+  // On a phone the note costs several lines: it can be put away for this browser session.
+  const dismiss = h('button.link.note-dismiss', { 'aria-label': 'Dismiss this note', title: 'Dismiss' }, '×')
+  const note = h(
     'div.banner.banner-note',
     { 'data-testid': 'insecure-context', role: 'note' },
+    dismiss,
     'Offline reload needs https: this page is served over plain http from ',
     h('code', {}, location.host),
     ', so the browser gives it no service worker. Edits made offline are still kept and merge later, but a reload without a connection will not open. ',
     'Serve tabula with --tls-cert and --tls-key (docs/viewers.md, "Use it from your phone").',
   )
+  dismiss.addEventListener('click', () => {
+    sessionStorage.setItem(NOTE_DISMISSED_KEY, '1')
+    note.remove()
+  })
+  return note
 }
 
 /** Said at the top of a watch-only device's page: edits there are refused by the server. */
