@@ -9,6 +9,7 @@ import { registerTabs } from './tabs.js'
 import { registerAttach } from './attach.js'
 import { registerImportLayouts } from './import-layouts.js'
 import { registerRm } from './rm.js'
+import { registerPair } from './pair.js'
 
 /** Every `tabula` subcommand, in the order `--help` lists them. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -22,4 +23,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerTabs,
   registerAttach,
   registerImportLayouts,
+  registerPair,
 ]
