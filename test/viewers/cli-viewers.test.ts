@@ -222,6 +222,7 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
     const names = terminals().map((p) => p.viewer.name)
     expect(new Set(names).size).toBe(2)
     // The watching one names the driving one, by the name presence shows.
+    await outB.waitFor(/set by \S+@\S+ (pts\/\d+|pid \d+) \(terminal\)/)
     const nameA = names.find((n) => outB.text().includes(`set by ${n} (terminal)`))
     expect(nameA).toBeDefined()
     await outB.waitFor(`size 90x20 set by ${nameA} (terminal)`)
