@@ -113,3 +113,54 @@ describe('tabula import-layouts with a row it cannot use', () => {
     }
   })
 })
+
+describe('tabula rm, and a mistyped workspace path', () => {
+  it('refuses a path that is not a directory, removes an idle workspace, and refuses a busy one unless told to close its sessions', async () => {
+    const tabula = await startTabula(['up'])
+    // --home before the rest: after `--`, it would be the spawned command's argument.
+    const cli = (command: string, ...args: string[]) =>
+      run(process.execPath, [TABULA_BIN, command, '--home', tabula.home, ...args]).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      )
+    try {
+      const typo = await cli('spawn', '--workspace', '/no/such/place', '--', 'true')
+      expect(typo.code).toBe(1)
+      expect(typo.stderr).toContain('there is no directory /no/such/place')
+      expect((await cli('ls', '--json')).stdout).not.toContain('/no/such/place')
+
+      const idle = join(tabula.home, 'idle')
+      const busy = join(tabula.home, 'busy')
+      mkdirSync(idle)
+      mkdirSync(busy)
+      await cli('spawn', '--workspace', idle, '--close-on-exit', '--', 'true')
+      await cli('spawn', '--workspace', busy, '--key', 'hb-keep', '--', 'sleep', '1000')
+      // The idle one's only session closed itself on exit.
+      await until(async () => !(await cli('ls', idle)).stdout.includes('tab-'))
+      const removed = await cli('rm', idle)
+      expect(removed.code).toBe(0)
+      expect(removed.stdout).toBe(`removed workspace idle (${idle})\n`)
+      const refused = await cli('rm', busy)
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toContain('still has 1 session(s); close them first')
+      expect((await cli('ls', busy)).stdout).toContain('hb-keep')
+      const forced = await cli('rm', busy, '--close-sessions')
+      expect(forced.stdout).toBe(`closed hb-keep\nremoved workspace busy (${busy})\n`)
+      const list = (await cli('ls', '--json')).stdout
+      expect(list).not.toContain(idle)
+      expect(list).not.toContain(busy)
+      expect((await cli('rm', busy)).stderr).toContain(`no workspace at ${busy}`)
+    } finally {
+      await tabula.stop()
+      removeHome(tabula.home)
+    }
+  })
+})
+
+async function until(ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error('condition not reached')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
