@@ -3,7 +3,7 @@
  * writes. Each runs in one transaction. The workspace view calls these; so does the convergence
  * simulation, which is how it tests exactly the code viewers run.
  */
-import { removeTab, setStampedTitle, type LayoutView } from '@tabula/protocol'
+import { removeTab, setTitle, type LayoutView } from '@tabula/protocol'
 import type * as Y from 'yjs'
 import type { MoveTarget, Tab } from './api.js'
 import { placeAt } from './placement.js'
@@ -34,7 +34,7 @@ export function renameTab(doc: Y.Doc, seen: SeenState, key: string, title: strin
   doc.transact(() => {
     // A tab with no entry yet gets one where it is shown, so a rename never moves it.
     if (!seen.layout.placements.has(key)) placeAt(doc, seen.layout, seen.tabs, key, tab.group, tab.index)
-    setStampedTitle(doc, key, title === '' ? null : title)
+    setTitle(doc, key, title)
   })
   return true
 }
@@ -44,7 +44,7 @@ export function placeNewTab(doc: Y.Doc, seen: SeenState, key: string, where: { g
   const group = where.group !== undefined && seen.layout.groups.includes(where.group) ? where.group : seen.layout.groups[0]!
   doc.transact(() => {
     placeAt(doc, seen.layout, seen.tabs, key, group, where.index)
-    if (where.title) setStampedTitle(doc, key, where.title)
+    if (where.title) setTitle(doc, key, where.title)
   })
 }
 

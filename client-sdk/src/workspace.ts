@@ -7,7 +7,6 @@ import {
   closeGroup as closeLayoutGroup,
   createGroup as createLayoutGroup,
   initLayout,
-  keepTitles,
   readLayout,
   removeTab,
   resizePane as resizeLayoutPane,
@@ -111,7 +110,6 @@ export class Workspace implements WorkspaceView {
       (error) => this.onWatchRefused(error),
     )
 
-    this.disposers.push(keepTitles(this.doc))
     const onUpdate = (_u: Uint8Array, _origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
       // Our own edits made while the socket is down wait for the next sync exchange.
       if (transaction.local && !this.sync?.connected) this.setPendingEdits(true)

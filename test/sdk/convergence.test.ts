@@ -33,8 +33,8 @@ describe('convergence simulation', () => {
     expect(failures, failures.slice(0, 3).join('\n\n')).toEqual([])
   })
 
-  it('catches lost titles when the SDK does not keep them (the checks can fail)', () => {
-    const failing = Array.from({ length: 20 }, (_, i) => runSimulation(i + 1, { withoutTitleRegister: true })).filter((r) =>
+  it('catches the titles schema 2 lost when two replicas create one entry (the checks can fail)', () => {
+    const failing = Array.from({ length: 20 }, (_, i) => runSimulation(i + 1, { schema2Titles: true })).filter((r) =>
       r.problems.some((p) => p.includes('custom title')),
     )
     expect(failing.length).toBeGreaterThan(0)

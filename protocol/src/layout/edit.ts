@@ -18,32 +18,50 @@ import {
   PANES_MAP,
   SYNTHETIC_ROOT_ID,
   TABS_MAP,
+  TITLES_MAP,
   type LayoutView,
   type PaneNode,
   type TabPlacement,
   isMapOf,
   mapClassOf,
+  shownTitle,
 } from './schema.js'
+import { CLEARED_TITLE, deleteTitle, titleOf, writeTitle } from './titles.js'
 
 /**
- * Sets meta.schema = 2, and creates the default group when the document has no pane at all.
- * Safe to call on every replica: concurrent calls write identical values under the same names.
- * Call it after the first sync where possible: on a document that is only empty locally it adds
- * a "main" group that may sit beside the real tree (readers then show it as one more group).
+ * Marks the document schema 3, and creates the default group when the document has no pane at
+ * all. Safe to call on every replica: concurrent calls write identical values under the same
+ * names. Call it after the first sync where possible: on a document that is only empty locally
+ * it adds a "main" group that may sit beside the real tree (readers then show it as one more
+ * group).
  */
 export function initLayout(doc: Y.Doc): void {
-  const meta = doc.getMap<unknown>(META_MAP)
   const panes = doc.getMap<unknown>(PANES_MAP)
-  if (meta.get('schema') === LAYOUT_SCHEMA_VERSION && panes.size > 0) return
+  if (!needsSchemaMark(doc) && panes.size > 0) return
   doc.transact(() => {
-    if (meta.get('schema') !== LAYOUT_SCHEMA_VERSION) meta.set('schema', LAYOUT_SCHEMA_VERSION)
+    markSchema(doc)
     if (panes.size === 0) panes.set(DEFAULT_GROUP, groupNode(doc, null, FIRST_ORDER))
   })
 }
 
+/**
+ * Migrates a schema 2 document to schema 3 by marking it, and nothing more (docs/sync.md,
+ * "Migration from schema 2"): its titles stay in the tab entries, where readers still find
+ * them. Copying them into the titles map would be a write that could beat a concurrent rename
+ * of the same key. A newer schema's mark is left alone.
+ */
+function markSchema(doc: Y.Doc): void {
+  if (needsSchemaMark(doc)) doc.getMap<unknown>(META_MAP).set('schema', LAYOUT_SCHEMA_VERSION)
+}
+
+function needsSchemaMark(doc: Y.Doc): boolean {
+  const schema = doc.getMap<unknown>(META_MAP).get('schema')
+  return typeof schema !== 'number' || schema < LAYOUT_SCHEMA_VERSION
+}
+
 /** True when the document has never been written (no meta, tabs or panes): the migration's "does it exist". */
 export function isEmptyLayout(doc: Y.Doc): boolean {
-  return doc.getMap(META_MAP).size === 0 && doc.getMap(TABS_MAP).size === 0 && doc.getMap(PANES_MAP).size === 0
+  return [META_MAP, TABS_MAP, TITLES_MAP, PANES_MAP].every((name) => doc.getMap(name).size === 0)
 }
 
 /**
@@ -59,41 +77,48 @@ export function placeTab(doc: Y.Doc, key: string, group: string, after: string |
   const target = view.tabsByGroup.has(group) ? group : view.groups[0]!
   const order = orderInGroup(view, target, key, after, before)
   doc.transact(() => {
+    markSchema(doc)
     const tabs = doc.getMap<unknown>(TABS_MAP)
     const entry = tabs.get(key)
     if (isMapOf(doc, entry)) {
       if (entry.get('group') !== target) entry.set('group', target)
       entry.set('order', order)
     } else {
-      tabs.set(key, tabEntry(doc, target, order, null))
+      tabs.set(key, tabEntry(doc, target, order))
     }
   })
 }
 
-/** Sets (or with null, or an empty string, clears) the custom title. Creates an entry at the end of the first group when missing. */
+/**
+ * Sets (or with null, or an empty string, clears) the custom title. Creates an entry at the end
+ * of the first group when missing. Writes nothing when the title shown is already that one.
+ */
 export function setTitle(doc: Y.Doc, key: string, title: string | null): void {
   if (title !== null && typeof title !== 'string') throw new Error('setTitle: title must be a string or null')
-  const clear = title === null || title === ''
+  if (typeof key !== 'string' || key === '') throw new Error('setTitle: key must be a non-empty string')
+  const value = title ?? CLEARED_TITLE
+  if (titleOf(doc, key) === shownTitle(value)) return
   const tabs = doc.getMap<unknown>(TABS_MAP)
-  const entry = tabs.get(key)
-  if (isMapOf(doc, entry)) {
-    if (clear) {
-      if (entry.has('title')) entry.delete('title')
-    } else if (entry.get('title') !== title) {
-      entry.set('title', title)
+  doc.transact(() => {
+    markSchema(doc)
+    let entry = tabs.get(key)
+    if (!isMapOf(doc, entry) && value !== CLEARED_TITLE) {
+      const view = readLayout(doc)
+      const first = view.groups[0]!
+      tabs.set(key, tabEntry(doc, first, orderInGroup(view, first, key, null, null)))
+      entry = tabs.get(key)
     }
-    return
-  }
-  if (clear) return // nothing to clear, and no reason to create a placement
-  const view = readLayout(doc)
-  const first = view.groups[0]!
-  const order = orderInGroup(view, first, key, null, null)
-  tabs.set(key, tabEntry(doc, first, order, title))
+    writeTitle(doc, key, isMapOf(doc, entry) ? entry : undefined, value)
+  })
 }
 
+/** Drops a key's entry and its title. */
 export function removeTab(doc: Y.Doc, key: string): void {
   const tabs = doc.getMap<unknown>(TABS_MAP)
-  if (tabs.has(key)) tabs.delete(key)
+  doc.transact(() => {
+    if (tabs.has(key)) tabs.delete(key)
+    deleteTitle(doc, key)
+  })
 }
 
 /**
@@ -239,12 +264,11 @@ function groupNode(doc: Y.Doc, parent: string | null, order: string): Y.Map<unkn
   return node
 }
 
-/** A new tab entry (also used by the v1 migration's seeding; not part of the package's surface). */
-export function tabEntry(doc: Y.Doc, group: string, order: string, title: string | null): Y.Map<unknown> {
+/** A new tab entry, placed and untitled (also used by the v1 migration's seeding; not part of the package's surface). */
+export function tabEntry(doc: Y.Doc, group: string, order: string): Y.Map<unknown> {
   const entry = new (mapClassOf(doc))()
   entry.set('group', group)
   entry.set('order', order)
-  if (title !== null) entry.set('title', title)
   return entry
 }
 

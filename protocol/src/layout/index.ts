@@ -1,5 +1,5 @@
 /**
- * The layout document, schema 2 (SPEC §7). One module reads and writes it for every side: the
+ * The layout document, schema 3 (docs/sync.md). One module reads and writes it for every side: the
  * SDK, the sync server's migration, the tests. Nothing else touches the Y.Maps by name.
  * Browser-safe: yjs and fractional-indexing only.
  */

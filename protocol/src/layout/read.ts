@@ -18,8 +18,8 @@ import {
   type PaneNode,
   type TabPlacement,
   isMapOf,
-  shownTitle,
 } from './schema.js'
+import { readTitle } from './titles.js'
 
 /** A pane node as stored, after type checks (a malformed entry is skipped, never trusted). */
 interface StoredNode {
@@ -54,12 +54,11 @@ function readTab(doc: Y.Doc, key: string, value: unknown): TabPlacement | null {
   const order = value.get('order')
   if (typeof order !== 'string') return null
   const group = value.get('group')
-  const title = value.get('title')
   return {
     key,
     group: typeof group === 'string' ? group : '',
     order,
-    title: shownTitle(title),
+    title: readTitle(doc, key, value),
   }
 }
 

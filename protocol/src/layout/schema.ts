@@ -1,15 +1,16 @@
 /**
- * Types of the layout as readers see it (issue 4 owns this module; the SDK codes against it).
+ * Types of the layout as readers see it (the SDK codes against them).
  *
- * Doc shape (SPEC §7):
- *   Y.Map "meta"  : schema -> 2
- *   Y.Map "tabs"  : canonical key -> Y.Map {group, order, title?}
- *   Y.Map "panes" : node id -> Y.Map {parent: string|null, order, type: "split"|"group", dir?, size?}
+ * Doc shape (schema 3, docs/sync.md "The layout document"):
+ *   Y.Map "meta"   : schema -> 3
+ *   Y.Map "tabs"   : canonical key -> Y.Map {group, order, title?, titleCopy?}
+ *   Y.Map "titles" : canonical key -> custom title ("" once cleared)
+ *   Y.Map "panes"  : node id -> Y.Map {parent: string|null, order, type: "split"|"group", dir?, size?}
  */
 
 import type * as Y from 'yjs'
 
-export const LAYOUT_SCHEMA_VERSION = 2
+export const LAYOUT_SCHEMA_VERSION = 3
 
 export interface TabPlacement {
   key: string
@@ -55,6 +56,7 @@ export interface LayoutView {
 /** Names of the document's top-level maps. Only this module uses them. */
 export const META_MAP = 'meta'
 export const TABS_MAP = 'tabs'
+export const TITLES_MAP = 'titles'
 export const PANES_MAP = 'panes'
 
 /**

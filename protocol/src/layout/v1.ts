@@ -10,7 +10,7 @@ import type * as Y from 'yjs'
 import { generateNKeysBetween } from 'fractional-indexing'
 import { isCanonicalKey } from '../keys.js'
 import { DEFAULT_GROUP, TABS_MAP, shownTitle } from './schema.js'
-import { initLayout, isEmptyLayout, tabEntry } from './edit.js'
+import { initLayout, isEmptyLayout, setTitle, tabEntry } from './edit.js'
 
 export interface V1Conversion {
   /** Unique canonical keys in order of first occurrence, with their titles. */
@@ -78,7 +78,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Writes a conversion into an empty document, in one transaction: schema 2, the default group,
+ * Writes a conversion into an empty document, in one transaction: schema 3, the default group,
  * and the tabs in order with their titles. Refuses (returns false) when the document is not
  * empty, so running the migration again can neither duplicate tabs nor overwrite later edits.
  */
@@ -90,7 +90,9 @@ export function seedLayout(doc: Y.Doc, conversion: V1Conversion): boolean {
     initLayout(doc)
     const tabs = doc.getMap<unknown>(TABS_MAP)
     conversion.tabs.forEach(({ key, title }, i) => {
-      if (!tabs.has(key)) tabs.set(key, tabEntry(doc, DEFAULT_GROUP, orders[i]!, title))
+      if (tabs.has(key)) return
+      tabs.set(key, tabEntry(doc, DEFAULT_GROUP, orders[i]!))
+      if (title !== null) setTitle(doc, key, title)
     })
   })
   return true

@@ -3,8 +3,12 @@
  * hub (a Y.Doc standing in for the sync server), and 3 to 8 viewers. Only the network is
  * simulated: messages queue per link and are delivered in a random interleaving, links drop
  * (losing what was in flight) and come back with the sync exchange y-websocket does. Everything
- * a viewer computes runs through the SDK's own code: the edit functions, the title guard, the
+ * a viewer computes runs through the SDK's own code: the edit functions, the
  * real layout module, deriveTabs and the Pruner.
+ *
+ * Custom titles are checked against causality, read from each replica's Yjs state vector: a
+ * title write "knew" another when its replica had received that write before making it. The
+ * final title of a shown tab must come from a write that no other write knew.
  *
  * Pruning runs on every viewer with a logical clock (one tick per step), fed exactly what the
  * SDK feeds it: online only when the key set is fresh (a full set arrived since the daemon link
@@ -17,7 +21,7 @@ import { readLayout, createGroup, splitGroup, closeGroup, removeTab, TABS_MAP, t
 import * as Y from 'yjs'
 import { deriveTabs } from '../../../client-sdk/src/derive-tabs.js'
 import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from '../../../client-sdk/src/edits.js'
-import { keepTitles, TITLE_STAMP_FIELD } from '@tabula/protocol'
+import { placeAt } from '../../../client-sdk/src/placement.js'
 import { Pruner } from '../../../client-sdk/src/pruner.js'
 import { fakeSession } from '../../helpers/fake-session.js'
 import type { Tab } from '../../../client-sdk/src/api.js'
@@ -32,8 +36,11 @@ export const PRUNE_GRACE_TICKS = 25
 
 export interface SimOptions {
   steps?: number
-  /** Run without the SDK's title register (to show the checks catch what it prevents). */
-  withoutTitleRegister?: boolean
+  /**
+   * Write titles the schema 2 way, only inside the tab entry (to show the checks catch the
+   * titles lost when two replicas create one entry concurrently, which schema 3 prevents).
+   */
+  schema2Titles?: boolean
   /**
    * Run with a faulty pruner (to show the checks catch it): 'early' prunes after a tenth of the
    * grace, 'ignores-offline' counts absence seen while offline.
@@ -63,8 +70,6 @@ interface Replica {
   up: Message[]
   down: Message[]
   events: LiveEvent[]
-  /** Title writes this viewer has shown, and everything those writes had seen. */
-  seen: Set<TitleOp>
   /** A full key set arrived since the daemon link came up (the SDK's `keySet.fresh`). */
   keysFresh: boolean
   /** The sync exchange arrived since the sync link came up (the provider's `synced`). */
@@ -77,17 +82,23 @@ interface Replica {
 type Message = Uint8Array
 
 /**
- * A custom-title write, with the writes its viewer had seen when it made it: "a later one"
- * means a write made by someone who had seen this one (shown in their document), directly or
- * through a write that had. A write that reached a viewer only inside an entry that had already
- * lost is one that viewer never saw, so a write there is concurrent with it, not later.
+ * A custom-title write. It is the Yjs transaction ending at `clock` of `client`; `knew` is its
+ * replica's state vector just before it, so it knew every write of a client below that clock.
  */
 interface TitleOp {
   key: string
   value: string | null
-  /** How the write is told apart in a document: its stamp, "counter:client". */
-  stamp: string
-  knew: Set<TitleOp>
+  client: number
+  clock: number
+  knew: Map<number, number>
+}
+
+function knows(later: TitleOp, earlier: TitleOp): boolean {
+  return (later.knew.get(earlier.client) ?? 0) > earlier.clock
+}
+
+function stateVector(doc: Y.Doc): Map<number, number> {
+  return Y.decodeStateVector(Y.encodeStateVector(doc))
 }
 
 export function runSimulation(seed: number, options: SimOptions = {}): SimResult {
@@ -171,7 +182,6 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
   for (let i = 0; i < count; i++) {
     const doc = new Y.Doc()
     doc.clientID = seed * 16 + i + 1
-    if (!options.withoutTitleRegister) keepTitles(doc)
     const r: Replica = {
       index: i,
       doc,
@@ -181,7 +191,6 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
       up: [],
       down: [],
       events: [],
-      seen: new Set(),
       keysFresh: false,
       docSynced: false,
       pruner: new Pruner(pruneGrace, () => now),
@@ -263,7 +272,6 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
           const message = r.down.shift()!
           Y.applyUpdate(r.doc, message, NET)
           if (exchanges.has(message)) r.docSynced = true
-          look(r)
           tick(r)
         })
       if (r.events.length)
@@ -292,30 +300,23 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
 
   // ── custom-title bookkeeping ──
   const titleOps: TitleOp[] = []
-  const byStamp = new Map<string, TitleOp>()
-  /** What a viewer shows now counts as seen, with everything those writes had seen. */
-  const look = (r: Replica) => {
-    for (const value of r.doc.getMap<unknown>(TABS_MAP).values()) {
-      const stamp = value instanceof Y.Map ? value.get(TITLE_STAMP_FIELD) : undefined
-      const op = Array.isArray(stamp) ? byStamp.get(`${stamp[0]}:${stamp[1]}`) : undefined
-      if (op && !r.seen.has(op)) {
-        r.seen.add(op)
-        for (const earlier of op.knew) r.seen.add(earlier)
-      }
-    }
-  }
   const recordTitle = (r: Replica, key: string, value: string | null, write: () => void) => {
-    look(r)
     // A write that changes nothing (the same title again, clearing an absent one) is no write.
     if (currentTitle(r.doc, key) === value) return write()
-    const knew = new Set(r.seen)
+    const knew = stateVector(r.doc)
     write()
-    const entry = r.doc.getMap<unknown>(TABS_MAP).get(key)
-    const stamp = entry instanceof Y.Map ? entry.get(TITLE_STAMP_FIELD) : undefined
-    const op: TitleOp = { key, value, stamp: Array.isArray(stamp) ? `${stamp[0]}:${stamp[1]}` : '?', knew }
-    titleOps.push(op)
-    byStamp.set(op.stamp, op)
-    r.seen.add(op)
+    const clock = (stateVector(r.doc).get(r.doc.clientID) ?? 0) - 1
+    // (A deletion adds no struct, so it could not be told apart: title writes are all sets.)
+    if (clock < (knew.get(r.doc.clientID) ?? 0)) throw new Error(`replica ${r.index}: a title change on ${key} wrote nothing`)
+    titleOps.push({ key, value, client: r.doc.clientID, clock, knew })
+  }
+  /** Schema 2's title write: into the entry only (creating it where the tab is shown); a clear is "", as its SDK wrote. */
+  const schema2Title = (doc: Y.Doc, view: SeenState, key: string, value: string | null, group: string, index?: number) => {
+    doc.transact(() => {
+      if (!view.layout.placements.has(key)) placeAt(doc, view.layout, view.tabs, key, group, index)
+      const entry = doc.getMap<unknown>(TABS_MAP).get(key) as Y.Map<unknown>
+      entry.set('title', value ?? '')
+    })
   }
 
   let titleCounter = 0
@@ -342,13 +343,16 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
     } else if (roll < 0.42 && view.tabs.length > 0) {
       const tab = pick(view.tabs)
       const value = chance(0.15) ? null : `t${titleCounter++}`
-      recordTitle(r, tab.key, value, () => renameTab(r.doc, view, tab.key, value))
+      recordTitle(r, tab.key, value, () =>
+        options.schema2Titles ? schema2Title(r.doc, view, tab.key, value, tab.group, tab.index) : renameTab(r.doc, view, tab.key, value),
+      )
       bump('rename')
     } else if (roll < 0.52) {
       const key = `tab-${uuid()}`
       const title = chance(0.3) ? `t${titleCounter++}` : undefined
       const where = { group: pick(view.layout.groups), index: Math.floor(rng() * (view.tabs.length + 1)), ...(title && { title }) }
-      if (title) recordTitle(r, key, title, () => placeNewTab(r.doc, view, key, where))
+      if (title && options.schema2Titles) recordTitle(r, key, title, () => schema2Title(r.doc, view, key, title, where.group, where.index))
+      else if (title) recordTitle(r, key, title, () => placeNewTab(r.doc, view, key, where))
       else placeNewTab(r.doc, view, key, where)
       // The daemon answers only a viewer that can reach it; a failed spawn drops its placement.
       if (r.daemonOnline) daemonAdd(key)
@@ -390,7 +394,7 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
     tick(r)
   }
 
-  // Heal everything and let the network drain (guard copies may add messages; they drain too).
+  // Heal everything and let the network drain.
   for (const r of replicas) {
     if (!r.syncOnline) connectSync(r)
     connectDaemon(r)
@@ -423,18 +427,18 @@ function check(replicas: Replica[], daemon: Map<string, Session>, titleOps: Titl
     if (JSON.stringify([...keys].sort()) !== JSON.stringify(liveKeys)) problems.push(`replica ${i} does not show exactly the live keys`)
   })
   // No custom title lost unless a later one replaced it: the final title must be the value of
-  // one of the writes that no other write (that had seen it) superseded.
+  // one of the writes that no other write knew.
   const finalTabs = new Map(views[0]!.map((t) => [t.key, t]))
   const byKey = new Map<string, TitleOp[]>()
   // A key a justified prune removed may have lost its title with its entry (docs/sdk.md, "Pruning").
   for (const op of titleOps) if (finalTabs.has(op.key) && !justifiedPrunes.has(op.key)) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op])
   for (const [key, ops] of byKey) {
-    const maximal = ops.filter((a) => !ops.some((b) => b !== a && b.knew.has(a)))
+    const maximal = ops.filter((a) => !ops.some((b) => b !== a && knows(b, a)))
     const allowed = new Set(maximal.map((op) => op.value))
     const final = finalTabs.get(key)!.customTitle
     if (!allowed.has(final)) {
       problems.push(`${key}: custom title ${JSON.stringify(final)}, expected one of ${JSON.stringify([...allowed])} (latest writes)`)
-      if (process.env.SIM_DEBUG) for (const op of ops) console.log(op.value, op.stamp, [...op.knew].map((k) => k.stamp).join(' '))
+      if (process.env.SIM_DEBUG) for (const op of ops) console.log(op.value, `${op.client}@${op.clock}`, JSON.stringify([...op.knew]))
     }
   }
   return problems
