@@ -57,7 +57,7 @@ describe('an empty document', () => {
     sync(a, b)
     expect(a.getMap('panes').size).toBe(1)
     expect(readLayout(a).groups).toEqual([DEFAULT_GROUP])
-    expect(a.getMap('meta').get('schema')).toBe(2)
+    expect(a.getMap('meta').get('schema')).toBe(3)
     expect(isEmptyLayout(a)).toBe(false)
   })
 })
@@ -215,6 +215,13 @@ describe('v1 migration', () => {
     expect(keysOf(doc)).toEqual(fixture.expected.migrated_keys_in_order)
     const json = JSON.stringify(doc.toJSON())
     expect(json).not.toMatch(/activeTabId|sessionId|acef6309|f9f775cc/)
+    // Seeded as schema 3: the titles in the titles map, copied into the entries for schema 2 readers.
+    expect(doc.getMap('meta').get('schema')).toBe(3)
+    for (const t of conversion.tabs) {
+      expect(readLayout(doc).placements.get(t.key)!.title).toBe(fixture.expected.titles[t.key])
+      expect(doc.getMap('titles').get(t.key)).toBe(fixture.expected.titles[t.key])
+      expect((doc.getMap('tabs').get(t.key) as Y.Map<unknown>).get('title')).toBe(fixture.expected.titles[t.key])
+    }
     const before = Y.encodeStateAsUpdate(doc)
     expect(seedLayout(doc, { tabs: [{ key: T(9), title: null }], before: 1, after: 1 })).toBe(false)
     expect(Y.encodeStateAsUpdate(doc)).toEqual(before)

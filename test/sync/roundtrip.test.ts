@@ -55,6 +55,27 @@ describe('tabula sync with the stock y-websocket provider', () => {
     }
   })
 
+  it('a stock client with a plain Y.Doc reads the title where schema 3 keeps it, and where schema 2 kept it', async () => {
+    const plain = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
+    try {
+      await synced(plain)
+      // Read with nothing of ours: the stock provider's document, by the names docs/sync.md gives.
+      expect(plain.doc.getMap('meta').get('schema')).toBe(3)
+      expect(plain.doc.getMap('titles').get(KEY_A)).toBe('server')
+      expect((plain.doc.getMap('tabs').get(KEY_A) as Y.Map<unknown>).get('title')).toBe('server')
+      // A stock client that writes the schema 2 way (the entry's title alone) is read by schema 3.
+      ;(plain.doc.getMap('tabs').get(KEY_A) as Y.Map<unknown>).set('title', 'stock')
+      const reader = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
+      try {
+        await eventually(() => readLayout(reader.doc).placements.get(KEY_A)?.title === 'stock', 'a schema 3 reader sees the stock client\'s rename')
+      } finally {
+        reader.destroy()
+      }
+    } finally {
+      plain.destroy()
+    }
+  })
+
   it('relays presence, and removes a viewer\'s presence when its connection closes', async () => {
     const a = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
     const b = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
