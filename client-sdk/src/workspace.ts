@@ -11,6 +11,7 @@ import {
   removeTab,
   resizePane as resizeLayoutPane,
   splitGroup as splitLayoutGroup,
+  titledKeys,
   newTabKey,
   type LayoutView,
   type Session,
@@ -446,7 +447,8 @@ export class Workspace implements WorkspaceView {
       this.pruneTimer = null
     }
     const online = this.keySet.fresh && this.sync.online
-    const due = this.pruner.review(online, this.keySet.sessions, this.currentLayout!.placements.keys())
+    const stored = new Set([...this.currentLayout!.placements.keys(), ...titledKeys(this.doc)])
+    const due = this.pruner.review(online, this.keySet.sessions, stored)
     if (due.length > 0) {
       this.doc.transact(() => {
         for (const key of due) removeTab(this.doc, key)

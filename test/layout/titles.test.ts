@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { DEFAULT_GROUP, initLayout, placeTab, readLayout, removeTab, setTitle, TITLES_MAP } from '@tabula/protocol'
+import { DEFAULT_GROUP, initLayout, placeTab, readLayout, removeTab, setTitle, titledKeys, TITLES_MAP } from '@tabula/protocol'
 
 const K1 = 'tab-31415926-5358-4979-8323-846264338327'
 const K2 = 'tab-27182818-2845-4904-8235-360287471352'
@@ -154,6 +154,23 @@ describe('custom titles (schema 3)', () => {
     expect(doc.getMap(TITLES_MAP).has(K1)).toBe(false)
     placeTab(doc, K1, DEFAULT_GROUP, null, null) // the same key spawned again later
     expect(titleOf(doc, K1)).toBeNull()
+  })
+
+  it('a rename concurrent with a close leaves a title without an entry, which titledKeys lists for pruning', () => {
+    const base = replica(10)
+    setTitle(base, K1, 'before')
+    const closer = replica(1, base)
+    const renamer = replica(2, base)
+    removeTab(closer, K1)
+    setTitle(renamer, K1, 'renamed while closed')
+    exchange(closer, renamer)
+    for (const doc of [closer, renamer]) {
+      expect(readLayout(doc).placements.has(K1)).toBe(false)
+      expect([...titledKeys(doc)]).toEqual([K1])
+    }
+    removeTab(closer, K1) // what a prune of the key does
+    exchange(closer, renamer)
+    expect([...titledKeys(renamer)]).toEqual([])
   })
 })
 

@@ -55,3 +55,12 @@ export function deleteTitle(doc: Y.Doc, key: string): void {
   const titles = doc.getMap<unknown>(TITLES_MAP)
   if (titles.has(key)) titles.delete(key)
 }
+
+/**
+ * The keys with a stored title. A title can outlive its entry (a close, and a rename made
+ * concurrently on another replica: the rename's set beats the close's delete), so pruning looks
+ * at these keys as well as at the entries.
+ */
+export function titledKeys(doc: Y.Doc): IterableIterator<string> {
+  return doc.getMap<unknown>(TITLES_MAP).keys()
+}

@@ -17,7 +17,7 @@
  * live set while that viewer was online; a prune it cannot justify is a problem, and at the end a
  * shown tab may have lost its placement or custom title only if a justified prune removed it.
  */
-import { readLayout, createGroup, splitGroup, closeGroup, removeTab, TABS_MAP, type Session } from '@tabula/protocol'
+import { readLayout, createGroup, splitGroup, closeGroup, removeTab, TABS_MAP, titledKeys, type Session } from '@tabula/protocol'
 import * as Y from 'yjs'
 import { deriveTabs } from '../../../client-sdk/src/derive-tabs.js'
 import { dropTab, moveTab, placeNewTab, renameTab, type SeenState } from '../../../client-sdk/src/edits.js'
@@ -241,12 +241,13 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
   const tick = (r: Replica) => {
     const tabs = r.doc.getMap<unknown>(TABS_MAP)
     for (const key of tabs.keys()) everPlaced.add(key)
+    const stored = new Set([...tabs.keys(), ...titledKeys(r.doc)])
     if (!online(r)) r.absentSince.clear()
     else {
       for (const key of r.absentSince.keys()) if (r.live.has(key)) r.absentSince.delete(key)
-      for (const key of tabs.keys()) if (!r.live.has(key) && !r.absentSince.has(key)) r.absentSince.set(key, now)
+      for (const key of stored) if (!r.live.has(key) && !r.absentSince.has(key)) r.absentSince.set(key, now)
     }
-    const due = r.pruner.review(options.faultyPruner === 'ignores-offline' || online(r), r.live, tabs.keys())
+    const due = r.pruner.review(options.faultyPruner === 'ignores-offline' || online(r), r.live, stored)
     if (due.length === 0) return
     for (const key of due) {
       const since = r.absentSince.get(key)
