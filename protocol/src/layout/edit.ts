@@ -59,7 +59,7 @@ function needsSchemaMark(doc: Y.Doc): boolean {
   return typeof schema !== 'number' || schema < LAYOUT_SCHEMA_VERSION
 }
 
-/** True when the document has never been written (no meta, tabs or panes): the migration's "does it exist". */
+/** True when the document has never been written (no meta, tabs, titles or panes): the migration's "does it exist". */
 export function isEmptyLayout(doc: Y.Doc): boolean {
   return [META_MAP, TABS_MAP, TITLES_MAP, PANES_MAP].every((name) => doc.getMap(name).size === 0)
 }
