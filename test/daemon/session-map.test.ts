@@ -36,7 +36,9 @@ describe('SessionMap', () => {
       if (change.type === 'added') map.onOutput(change.session.key, (data) => (output += decoder.decode(data, { stream: true })))
     })
     const live = map.spawn(spec('hb-echo', 'printf "first line\\nsecond line"'))
-    expect(changes).toEqual([{ type: 'added', workspace: WS, seq: 1, session: live.info(), closeOnExit: false }])
+    expect(changes).toEqual([
+      { type: 'added', workspace: WS, seq: 1, session: live.info(), closeOnExit: false, process: { file: '/bin/sh', pid: live.info().pid, started: expect.any(String) } },
+    ])
     expect(live.info()).toMatchObject({ kind: 'heartbeat', status: 'running', activeViewer: null, title: null })
 
     await until('the exit', () => changes.find((c) => c.type === 'updated' && c.session.status === 'exited'))
