@@ -86,7 +86,7 @@ export class SessionMap implements SessionMapView {
       {
         data: (data) => entry && this.#fanOut(entry, data),
         exit: (exitCode, signal) => entry && this.#exited(entry, signal ? 128 + signal : exitCode),
-        uncontained: () => this.#log.warn({ key: spec.key }, 'no bash to close inherited descriptors above 9: this program may hold other sessions\' terminals'),
+        uncontained: () => this.#log.warn({ key: spec.key }, 'no perl to close inherited descriptors above 9 with: this program may hold other sessions\' terminals'),
       },
     )
     const record: Session = {
