@@ -25,14 +25,15 @@ export function restartMarker(end: PreviousEnd): string {
   return `${PLAIN_TERMINAL}\r\n${DIM_REVERSE} ${markerText(end)} ${RESET}\r\n`
 }
 
+/** Short enough to fit on one line of an 80-column terminal. */
 export function markerText(end: PreviousEnd): string {
   switch (end.kind) {
     case 'stopped':
-      return `tabula restarted: the previous process ended ${when(end.at)}, when tabula stopped. A new one runs below.`
+      return `── previous process ended ${when(end.at)}: tabula stopped ──`
     case 'ended-on-restart':
-      return `tabula restarted after it stopped unexpectedly: the previous process ended ${when(end.at)}. A new one runs below.`
+      return `── previous process ended ${when(end.at)}, after tabula died ──`
     case 'lost':
-      return `tabula restarted after it stopped unexpectedly: the previous process ended before ${when(end.before)} (screen saved ${when(end.lastSaved)}). A new one runs below.`
+      return `── previous process ended by ${when(end.before)}: tabula died ──`
   }
 }
 
