@@ -56,6 +56,23 @@ async function screenOf(t: RunningTabula, key: string): Promise<string> {
   return viewer.screenText(1)
 }
 
+/**
+ * The restored tab's screen, top to bottom: the old program's line, the marker line, the new
+ * program's line (each program prints `line(its pid)`).
+ */
+async function expectRestored(t: RunningTabula, key: string, program: string[], line: (pid: number) => string, oldPid: number, marker: RegExp) {
+  const newPid = await until('the new program', () => pidsRunning(...program)[0])
+  const viewer = await RawViewer.open(t.daemonUrl, t.token)
+  viewers.push(viewer)
+  await viewer.attach(1, key)
+  const lines = (await viewer.waitForScreen(1, line(newPid))).split('\n')
+  const before = lines.findIndex((l) => l.includes(line(oldPid)))
+  const at = lines.findIndex((l) => marker.test(l))
+  expect(before).toBeGreaterThanOrEqual(0)
+  expect(at).toBeGreaterThan(before)
+  expect(lines.findIndex((l) => l.includes(line(newPid)))).toBeGreaterThan(at)
+}
+
 describe.runIf(process.platform === 'linux')('restart', () => {
   it('after kill -9, a new daemon ends the surviving program before restoring: one copy runs', async () => {
     const home = newHome()
@@ -64,18 +81,29 @@ describe.runIf(process.platform === 'linux')('restart', () => {
     const ws = await http.workspace('/tmp')
     // A program that ignores the hangup a dying daemon's terminal sends, as nohup'd jobs do.
     await http.spawn(ws.id, { key: 'hb-survivor', command: 'sh', args: ['-c', 'trap "" HUP; exec sleep 7771'] })
+    // A shell that dies with the daemon's terminal, leaving a nohup'd job of its session behind.
+    const shellPid = (await http.spawn(ws.id, { key: 'hb-shell', command: 'bash', args: ['--noprofile', '--norc', '-i'] })).body.session.pid
+    const shell = await RawViewer.open(first.daemonUrl, first.token)
+    viewers.push(shell)
+    await shell.attach(1, 'hb-shell')
+    shell.send({ type: 'input', ch: 1, data: 'nohup sleep 7779 >/dev/null 2>&1 &\r' })
     const old = await until('the program', () => pidsRunning('sleep', '7771')[0])
-    await until('the manifest to record it', () => manifest(home).find((e) => e.pid === old && e.started))
+    const job = await until('the job', () => pidsRunning('sleep', '7779')[0])
+    await until('the manifest to record both', () => manifest(home).filter((e) => e.pid && e.started).length === 2)
     await crash(first)
-    expect(processGone(old)).toBe(false) // it did outlive the daemon
+    // They did outlive the daemon; the shell, their session's leader, hung up.
+    await until('the shell to hang up', () => processGone(shellPid))
+    expect(processGone(old)).toBe(false)
+    expect(processGone(job)).toBe(false)
 
     const second = await start(home)
     const now = pidsRunning('sleep', '7771')
     expect(now).toHaveLength(1)
     expect(now[0]).not.toBe(old)
     expect(processGone(old)).toBe(true)
+    expect(processGone(job)).toBe(true)
     expect(second.output()).toMatch(/outlived the previous daemon/)
-    expect((await api(second).sessions(ws.id)).sessions.map((s) => s.key)).toEqual(['hb-survivor'])
+    expect((await api(second).sessions(ws.id)).sessions.map((s) => s.key).sort()).toEqual(['hb-shell', 'hb-survivor'])
 
     // And a clean stop of the new daemon leaves none behind.
     await second.stop()
@@ -134,17 +162,7 @@ describe.runIf(process.platform === 'linux')('restart', () => {
     expect(existsSync(join(home, 'screens', 'hb-screen.json'))).toBe(true)
 
     const second = await start(home)
-    const newPid = await until('the new program', () => pidsRunning('sleep', '7774')[0])
-    const viewer = await RawViewer.open(second.daemonUrl, second.token)
-    viewers.push(viewer)
-    await viewer.attach(1, 'hb-screen')
-    const lines = (await viewer.waitForScreen(1, `hello from ${newPid}`)).split('\n')
-    const before = lines.findIndex((l) => l.includes(`hello from ${oldPid}`))
-    const marker = lines.findIndex((l) => /── previous process ended \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: tabula stopped ──/.test(l))
-    const after = lines.findIndex((l) => l.includes(`hello from ${newPid}`))
-    expect(before).toBeGreaterThanOrEqual(0)
-    expect(marker).toBeGreaterThan(before)
-    expect(after).toBeGreaterThan(marker)
+    await expectRestored(second, 'hb-screen', ['sleep', '7774'], (pid) => `hello from ${pid}`, oldPid, /── previous process ended \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: tabula stopped ──/)
   })
 
   it('after kill -9, the restored tab shows the screen saved while it ran, and says the daemon had stopped unexpectedly', async () => {
@@ -159,17 +177,7 @@ describe.runIf(process.platform === 'linux')('restart', () => {
     await crash(first)
 
     const second = await start(home)
-    const newPid = await until('the new program', () => pidsRunning('sleep', '7775')[0])
-    const viewer = await RawViewer.open(second.daemonUrl, second.token)
-    viewers.push(viewer)
-    await viewer.attach(1, 'hb-crashed')
-    const lines = (await viewer.waitForScreen(1, `written before the crash by ${newPid}`)).split('\n')
-    const before = lines.findIndex((l) => l.includes(`written before the crash by ${oldPid}`))
-    const marker = lines.findIndex((l) => /── previous process ended (by )?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC(: tabula died|, after tabula died) ──/.test(l))
-    const after = lines.findIndex((l) => l.includes(`written before the crash by ${newPid}`))
-    expect(before).toBeGreaterThanOrEqual(0)
-    expect(marker).toBeGreaterThan(before)
-    expect(after).toBeGreaterThan(marker)
+    await expectRestored(second, 'hb-crashed', ['sleep', '7775'], (pid) => `written before the crash by ${pid}`, oldPid, /── previous process ended (by )?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC(: tabula died|, after tabula died) ──/)
   })
 
   it('a closed session leaves no screen file; --no-restore forgets them all', async () => {
@@ -193,5 +201,5 @@ describe.runIf(process.platform === 'linux')('restart', () => {
 
 afterEach(() => {
   // Nothing of these tests may outlive them.
-  for (const n of ['7771', '7772', '7773', '7774', '7775', '7776', '7777', '7778']) for (const pid of pidsRunning('sleep', n)) process.kill(pid, 'SIGKILL')
+  for (const n of ['7771', '7772', '7773', '7774', '7775', '7776', '7777', '7778', '7779']) for (const pid of pidsRunning('sleep', n)) process.kill(pid, 'SIGKILL')
 })

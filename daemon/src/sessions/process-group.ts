@@ -103,6 +103,21 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
+/**
+ * True when the session `leader` started (at `started`, see processStartTime) still has live
+ * processes: the leader itself, recognised by its start time; or, once the leader is gone (a
+ * shell hung up when the daemon died), members of its session that started after it, as its
+ * jobs did (Linux). A pid that now names a later process is someone else's and is left alone.
+ */
+export function sessionSurvives(leader: number, started: string): boolean {
+  const now = processStartTime(leader)
+  if (now !== null) return now === started
+  if (!canListProcesses()) return false
+  const [boot, ticks] = [started.slice(0, started.lastIndexOf(':')), Number(started.slice(started.lastIndexOf(':') + 1))]
+  if (boot !== bootId() || !Number.isFinite(ticks)) return false
+  return sessionMembers(leader).some((member) => Number(procStatFields(member.pid)?.[19] ?? -1) >= ticks)
+}
+
 let procAvailable: boolean | undefined
 function canListProcesses(): boolean {
   return (procAvailable ??= procStatFields(process.pid) !== null)

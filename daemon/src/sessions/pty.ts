@@ -108,7 +108,8 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
 
   /** node-pty has seen the program go; the marker goes behind its last output. */
   function startDrain(): void {
-    if (marker || !drain || disposed) return finishDrain()
+    if (marker) return // already draining (node-pty may ask more than once)
+    if (!drain || disposed) return finishDrain()
     marker = Buffer.from(
       [...randomBytes(MARKER_BYTES)].map((byte) => '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'[byte % 36]).join(''),
       'latin1',

@@ -10,20 +10,20 @@ import type { StateStore } from '../state/store.js'
 import { LaunchError } from './launch.js'
 import type { SessionMap } from './map.js'
 import { planSpawn } from './plan.js'
-import { endSession, processStartTime } from './process-group.js'
+import { endSession, sessionSurvives } from './process-group.js'
 import { restartMarker, type PreviousEnd } from './marker.js'
 
 /**
- * Ends what still runs of the manifest's sessions: the programs of a daemon that was killed
- * (kill -9, out of memory, a crash) and could not end them. A pid counts only with the start
- * time recorded for it, so a process that merely reuses the number is left alone. Resolves, per
- * key, when its survivors were ended.
+ * Ends what still runs of the manifest's sessions: the programs (and their jobs) of a daemon
+ * that was killed (kill -9, out of memory, a crash) and could not end them. A pid counts only
+ * with the start time recorded for it, so a process that merely reuses the number is left alone
+ * (sessionSurvives). Resolves, per key, when its survivors were ended.
  */
 export async function endSurvivors(state: StateStore, log: Logger): Promise<Map<string, Date>> {
   const ended = new Map<string, Date>()
   await Promise.all(
     state.manifest().map(async (entry) => {
-      if (entry.pid === null || entry.started === null || processStartTime(entry.pid) !== entry.started) return
+      if (entry.pid === null || entry.started === null || !sessionSurvives(entry.pid, entry.started)) return
       log.warn({ key: entry.key, pid: entry.pid }, `ending ${entry.command} (pid ${entry.pid}) of session ${entry.key}: it outlived the previous daemon`)
       await endSession(entry.pid)
       ended.set(entry.key, new Date())
