@@ -5,7 +5,7 @@
  */
 import { kindOfKey, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, type Session } from '@tabula/protocol'
 import type { Logger } from '@tabula/protocol/server'
-import { endSession, processStartTime } from './process-group.js'
+import { endSession } from './process-group.js'
 import { spawnPty, type OwnedPty } from './pty.js'
 import type { LiveSession, SessionChange, SessionMapView } from './types.js'
 
@@ -115,7 +115,7 @@ export class SessionMap implements SessionMapView {
     this.#entries.set(spec.key, entry)
     // Same tick as the spawn: node-pty delivers output from the event loop, so every subscriber
     // of `added` is in place before the first byte.
-    const identity = { file: spec.file, pid: pty.pid, started: processStartTime(pty.pid) }
+    const identity = { file: spec.file, pid: pty.pid, started: pty.started }
     this.#emit({ type: 'added', workspace: record.workspace, seq: ++this.#seq, session: snapshot(record), closeOnExit: entry.closeOnExit, process: identity })
     return entry.live
   }

@@ -19,6 +19,7 @@ import { closeSync, constants, openSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { spawn as spawnNodePty } from 'node-pty'
 import { containedLaunch } from './fds.js'
+import { processStartTime } from './process-group.js'
 
 /** What the daemon needs of a running terminal. */
 export interface Pty {
@@ -44,6 +45,8 @@ export interface PtyEvents {
 
 /** A Pty the session map owns: it also ends it. */
 export interface OwnedPty extends Pty {
+  /** When the program's process started (process-group.ts processStartTime); null if it was already gone. */
+  readonly started: string | null
   /** Stops reading and lets the terminal go (the session is being removed or the daemon stops). */
   dispose(): void
 }
@@ -83,6 +86,8 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
   const launch = containedLaunch(opts.file, opts.args)
   if (!launch.contained) events.uncontained?.()
   const pty = spawnNodePty(launch.file, launch.args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: opts.cwd, env: opts.env })
+  // At once: a program that exits within moments is reaped by node-pty, and its pid is then free.
+  const started = processStartTime(pty.pid)
   const internals = pty as unknown as NodePtyInternals
   deliverBytes(internals)
   const drain = holdSlave(internals)
@@ -199,6 +204,7 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
 
   return {
     pid: pty.pid,
+    started,
     get cols() {
       return pty.cols
     },
