@@ -73,12 +73,25 @@ async function expectRestored(t: RunningTabula, key: string, program: string[], 
   expect(lines.findIndex((l) => l.includes(line(newPid)))).toBeGreaterThan(at)
 }
 
+/** Spawns `sh -c script` under `key` and waits for it to run `program`; its pid. */
+async function runProgram(t: RunningTabula, key: string, script: string, program: string[]): Promise<number> {
+  const http = api(t)
+  const ws = await http.workspace('/tmp')
+  await http.spawn(ws.id, { key, command: 'sh', args: ['-c', script] })
+  return until('the program', () => pidsRunning(...program)[0])
+}
+
+/** A daemon on a fresh home, its API and a workspace: the run before the restart. */
+async function firstRun() {
+  const home = newHome()
+  const first = await start(home)
+  const http = api(first)
+  return { home, first, http, ws: await http.workspace('/tmp') }
+}
+
 describe.runIf(process.platform === 'linux')('restart', () => {
   it('after kill -9, a new daemon ends the surviving program before restoring: one copy runs', async () => {
-    const home = newHome()
-    const first = await start(home)
-    const http = api(first)
-    const ws = await http.workspace('/tmp')
+    const { home, first, http, ws } = await firstRun()
     // A program that ignores the hangup a dying daemon's terminal sends, as nohup'd jobs do.
     await http.spawn(ws.id, { key: 'hb-survivor', command: 'sh', args: ['-c', 'trap "" HUP; exec sleep 7771'] })
     // A shell that dies with the daemon's terminal, leaving a nohup'd job of its session behind.
@@ -152,11 +165,8 @@ describe.runIf(process.platform === 'linux')('restart', () => {
   })
 
   it('after a clean stop, the restored tab shows the previous screen, a marker line, then the new program', async () => {
-    const home = newHome()
-    const first = await start(home)
-    const ws = await api(first).workspace('/tmp')
-    await api(first).spawn(ws.id, { key: 'hb-screen', command: 'sh', args: ['-c', 'echo "hello from $$"; exec sleep 7774'] })
-    const oldPid = await until('the program', () => pidsRunning('sleep', '7774')[0])
+    const { home, first } = await firstRun()
+    const oldPid = await runProgram(first, 'hb-screen', 'echo "hello from $$"; exec sleep 7774', ['sleep', '7774'])
     expect(await screenOf(first, 'hb-screen')).toContain(`hello from ${oldPid}`)
     await first.stop()
     expect(existsSync(join(home, 'screens', 'hb-screen.json'))).toBe(true)
@@ -166,11 +176,8 @@ describe.runIf(process.platform === 'linux')('restart', () => {
   })
 
   it('after kill -9, the restored tab shows the screen saved while it ran, and says the daemon had stopped unexpectedly', async () => {
-    const home = newHome()
-    const first = await start(home)
-    const ws = await api(first).workspace('/tmp')
-    await api(first).spawn(ws.id, { key: 'hb-crashed', command: 'sh', args: ['-c', 'echo "written before the crash by $$"; exec sleep 7775'] })
-    const oldPid = await until('the program', () => pidsRunning('sleep', '7775')[0])
+    const { home, first } = await firstRun()
+    const oldPid = await runProgram(first, 'hb-crashed', 'echo "written before the crash by $$"; exec sleep 7775', ['sleep', '7775'])
     // Saved every few seconds while the output changes (SCREEN_SAVE_INTERVAL_MS).
     const file = join(home, 'screens', 'hb-crashed.json')
     await until('the screen to be saved', () => existsSync(file) && readFileSync(file, 'utf8').includes(`written before the crash by ${oldPid}`))
@@ -181,10 +188,7 @@ describe.runIf(process.platform === 'linux')('restart', () => {
   })
 
   it('a closed session leaves no screen file; --no-restore forgets them all', async () => {
-    const home = newHome()
-    const first = await start(home)
-    const http = api(first)
-    const ws = await http.workspace('/tmp')
+    const { home, first, http, ws } = await firstRun()
     await http.spawn(ws.id, { key: 'hb-closed', command: 'sh', args: ['-c', 'echo bye; exec sleep 7776'] })
     await http.spawn(ws.id, { key: 'hb-kept', command: 'sh', args: ['-c', 'echo kept; exec sleep 7777'] })
     await until('a save', () => existsSync(join(home, 'screens', 'hb-closed.json')))
