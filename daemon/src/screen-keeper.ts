@@ -10,7 +10,7 @@ import type { Logger } from '@tabula/protocol/server'
 import { SCREEN_SAVE_INTERVAL_MS, SNAPSHOT_WAIT_MS } from './defaults.js'
 import type { Snapshot } from './live/mirror.js'
 import type { SessionMapView } from './sessions/types.js'
-import { trimScreenData, type ScreenFiles } from './state/screens.js'
+import { fitScreen, type ScreenFiles } from './state/screens.js'
 
 export interface ScreenKeeper {
   /** Saves every session's screen now; `ended` marks them as ended by this shutdown. */
@@ -24,6 +24,8 @@ export interface ScreenKeeperOptions {
   snapshot(key: string): Promise<Snapshot | null>
   log: Logger
   intervalMs?: number
+  /** The disk budget; protocol/src/limits.ts by default. */
+  caps?: { perSession: number; total: number }
 }
 
 export function keepScreens(opts: ScreenKeeperOptions): ScreenKeeper {
@@ -54,10 +56,10 @@ export function keepScreens(opts: ScreenKeeperOptions): ScreenKeeper {
     const snapshot = await withTimeout(opts.snapshot(key), SNAPSHOT_WAIT_MS)
     if (!snapshot || !watching.has(key)) return
     // Each session gets an equal share of the total, and never more than its own cap.
-    const share = Math.floor(MAX_SAVED_SCREENS_TOTAL_BYTES / Math.max(1, watching.size))
-    const data = trimScreenData(snapshot.data, Math.min(MAX_SAVED_SCREEN_BYTES, share))
-    const now = new Date().toISOString()
-    files.write({ version: 1, key, cols: snapshot.cols, rows: snapshot.rows, data, savedAt: now, endedAt: ended?.toISOString() ?? null })
+    const caps = opts.caps ?? { perSession: MAX_SAVED_SCREEN_BYTES, total: MAX_SAVED_SCREENS_TOTAL_BYTES }
+    const share = Math.floor(caps.total / Math.max(1, watching.size))
+    const screen = { version: 1 as const, key, cols: snapshot.cols, rows: snapshot.rows, data: snapshot.data, savedAt: new Date().toISOString(), endedAt: ended?.toISOString() ?? null }
+    files.write(fitScreen(screen, Math.min(caps.perSession, share)))
   }
 
   function saveKeys(keys: string[], ended: Date | null): Promise<void> {

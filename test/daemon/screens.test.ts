@@ -11,6 +11,11 @@ import serializeAddon from '@xterm/addon-serialize'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openScreenFiles, trimScreenData } from '../../daemon/src/state/screens.js'
 import { partialMarkerAt } from '../../daemon/src/sessions/pty.js'
+import { SessionMap } from '../../daemon/src/sessions/map.js'
+import { keepScreens } from '../../daemon/src/screen-keeper.js'
+import { createLogger } from '@tabula/protocol/server'
+
+const WS = '2a7c0d1e-3f4b-4c5d-8e6f-7a8b9c0d1e2f'
 
 const { Terminal } = xtermHeadless
 const { SerializeAddon } = serializeAddon
@@ -82,5 +87,35 @@ describe('the end marker of the drain', () => {
     expect(partialMarkerAt(Buffer.from('output A'), marker)).toBe(1)
     expect(partialMarkerAt(Buffer.from('output'), marker)).toBe(0)
     expect(partialMarkerAt(Buffer.from('ABC12'), marker)).toBe(5)
+  })
+})
+
+describe('the disk budget of saved screens', () => {
+  it('gives each session at most its cap, and all of them together at most the total', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tabula-screens-'))
+    dirs.push(home)
+    const files = openScreenFiles(home)
+    const map = new SessionMap(createLogger('test', 'silent'))
+    const screen = 'a line of output that scrolled by\r\n'.repeat(4000) // 140 KB each
+    const keeper = keepScreens({
+      sessions: map,
+      files,
+      snapshot: async () => ({ cols: 80, rows: 24, data: screen }),
+      log: createLogger('test', 'silent'),
+      caps: { perSession: 64 * 1024, total: 160 * 1024 },
+    })
+    try {
+      for (const key of ['hb-a', 'hb-b', 'hb-c', 'hb-d']) map.spawn({ key, workspace: WS, command: 'sleep', file: '/bin/sleep', args: ['1000'], cwd: '/', cols: 80, rows: 24 })
+      await keeper.saveAll()
+      const sizes = files.keys().map((key) => statSync(join(files.dir, `${key}.json`)).size)
+      expect(sizes).toHaveLength(4)
+      // 160 KiB over 4 sessions is 40 KiB of file each, under the 64 KiB cap; and not much less.
+      for (const size of sizes) expect(size).toBeLessThanOrEqual(40 * 1024)
+      for (const size of sizes) expect(size).toBeGreaterThan(36 * 1024)
+      for (const key of files.keys()) expect(files.read(key)!.data.endsWith('a line of output that scrolled by\r\n')).toBe(true)
+    } finally {
+      keeper.stop()
+      await map.stopAll()
+    }
   })
 })

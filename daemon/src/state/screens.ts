@@ -57,7 +57,7 @@ export function openScreenFiles(home: string): ScreenFiles {
     write(screen) {
       const file = fileOf(screen.key)
       const temp = `${file}.${process.pid}.tmp`
-      writeFileSync(temp, JSON.stringify(screen), { mode: 0o600 })
+      writeFileSync(temp, encodeScreen(screen), { mode: 0o600 })
       renameSync(temp, file)
     },
     remove(key) {
@@ -73,6 +73,25 @@ export function openScreenFiles(home: string): ScreenFiles {
       return names.filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length)).filter(isCanonicalKey)
     },
   }
+}
+
+/** A screen file's contents. */
+export function encodeScreen(screen: SavedScreen): string {
+  return JSON.stringify(screen)
+}
+
+/**
+ * `screen` with its oldest lines dropped until its file is at most `maxBytes`: the budget is the
+ * disk a file takes, and JSON escapes control characters (an ESC takes 6 bytes, a CR LF 4).
+ */
+export function fitScreen(screen: SavedScreen, maxBytes: number): SavedScreen {
+  let budget = maxBytes
+  let fitted = { ...screen, data: trimScreenData(screen.data, budget) }
+  for (let size = Buffer.byteLength(encodeScreen(fitted)); size > maxBytes && fitted.data; size = Buffer.byteLength(encodeScreen(fitted))) {
+    budget -= size - maxBytes
+    fitted = { ...screen, data: trimScreenData(screen.data, Math.max(0, budget)) }
+  }
+  return fitted
 }
 
 /**
