@@ -6,19 +6,26 @@
  * map that two replicas can create concurrently; Yjs then keeps one of the two maps and a title
  * written into the other is gone. Nothing here reads Yjs internals.
  *
- * Schema 2 readers still read `title` in the entry, so every write also copies the title there
- * when the entry exists, and records what it copied in `titleCopy`. An entry whose `title` no
- * longer equals its `titleCopy` was retitled since by a writer that knows only schema 2, and
- * that title is shown. An entry with a title and no `titleCopy` holds a schema 2 title, shown
- * until the key has one in the `titles` map.
+ * Schema 2 readers read `title` in the entry, so every write also puts the title there when the
+ * entry exists, and marks the entry (`titleSchema: 3`, written once per entry). In a marked entry,
+ * `title` is the title: schema 3 writes it with every rename, and a writer that knows only schema 2
+ * writes (or deletes) the same field, so its renames and clears are seen too. The titles map is
+ * what a replica shows when the entry holds no schema 3 title: the entry that carried it lost a
+ * concurrent creation, or there is no entry. An unmarked entry's own title is a schema 2 title,
+ * shown until the key has one in the titles map.
  */
 import type * as Y from 'yjs'
 import { TABS_MAP, TITLES_MAP, isMapOf, shownTitle } from './schema.js'
 
-/** The entry field holding the title a schema 3 writer last copied into the entry. */
-export const TITLE_COPY_FIELD = 'titleCopy'
+/** The entry field that marks an entry whose `title` a schema 3 writer keeps. */
+export const TITLE_SCHEMA_FIELD = 'titleSchema'
+const TITLE_SCHEMA_MARK = 3
 
-/** What the titles map holds for a cleared title: a value, so that it hides a schema 2 title in the entry. */
+/**
+ * What a clear writes: a value rather than a deletion, so that a clear and a concurrent rename
+ * settle as two renames do (a deletion loses to any concurrent set), and so that it hides a
+ * schema 2 title in an entry.
+ */
 export const CLEARED_TITLE = ''
 
 /**
@@ -26,11 +33,11 @@ export const CLEARED_TITLE = ''
  * when it has one.
  */
 export function readTitle(doc: Y.Doc, key: string, entry: Y.Map<unknown> | undefined): string | null {
-  const legacy = entry?.get('title')
-  if (entry?.has(TITLE_COPY_FIELD) && legacy !== entry.get(TITLE_COPY_FIELD)) return shownTitle(legacy)
+  const inEntry = entry?.get('title')
+  if (entry?.has(TITLE_SCHEMA_FIELD)) return shownTitle(inEntry)
   const titles = doc.getMap<unknown>(TITLES_MAP)
   if (titles.has(key)) return shownTitle(titles.get(key))
-  return shownTitle(legacy)
+  return shownTitle(inEntry)
 }
 
 /** The custom title of `key`, looking its entry up. */
@@ -40,14 +47,14 @@ export function titleOf(doc: Y.Doc, key: string): string | null {
 }
 
 /**
- * Writes a title (or CLEARED_TITLE) for `key` into the titles map, and copies it into `entry`
- * for schema 2 readers. Call inside a transaction.
+ * Writes a title (or CLEARED_TITLE) for `key` into the titles map and into `entry`, marking the
+ * entry the first time. Call inside a transaction.
  */
 export function writeTitle(doc: Y.Doc, key: string, entry: Y.Map<unknown> | undefined, title: string): void {
   doc.getMap<unknown>(TITLES_MAP).set(key, title)
   if (!entry) return
   entry.set('title', title)
-  entry.set(TITLE_COPY_FIELD, title)
+  if (!entry.has(TITLE_SCHEMA_FIELD)) entry.set(TITLE_SCHEMA_FIELD, TITLE_SCHEMA_MARK)
 }
 
 /** Drops `key`'s title with its entry (a closed or pruned tab). */
