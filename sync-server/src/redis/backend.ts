@@ -93,7 +93,10 @@ export class RedisBackend {
   private readonly handlers = new Map<string, (message: BusMessage) => void>()
   private readonly compacting = new Set<string>()
   private up = false
+  private wasUp = false
   private closed = false
+  /** The last connection error, to say why start-up failed ("Connection is closed" says nothing). */
+  private lastError: Error | null = null
 
   private constructor(private readonly opts: RedisBackendOptions) {
     const common = {
@@ -112,7 +115,10 @@ export class RedisBackend {
     this.cmd.defineCommand('tabulaCompact', { numberOfKeys: 3, lua: COMPACT_SCRIPT })
     this.sub.on('messageBuffer', (channel: Buffer, data: Buffer) => this.dispatch(channel.toString(), data))
     for (const conn of [this.cmd, this.sub]) {
-      conn.on('error', (err: Error) => opts.log.debug({ reason: err.message }, 'redis connection error'))
+      conn.on('error', (err: Error) => {
+        this.lastError = err
+        opts.log.debug({ reason: err.message }, 'redis connection error')
+      })
       conn.on('close', () => this.availability())
       conn.on('ready', () => void this.reconnected(conn))
     }
@@ -126,7 +132,7 @@ export class RedisBackend {
     } catch (err) {
       backend.cmd.disconnect()
       backend.sub.disconnect()
-      throw new Error(`cannot reach Redis at ${redactUrl(opts.url)}: ${(err as Error).message}`)
+      throw new Error(`cannot reach Redis at ${redactUrl(opts.url)}: ${(backend.lastError ?? (err as Error)).message}`)
     }
     backend.availability()
     await backend.checkPersistence()
@@ -141,7 +147,10 @@ export class RedisBackend {
     const up = !this.closed && this.cmd.status === 'ready' && this.sub.status === 'ready'
     if (up === this.up) return
     this.up = up
-    if (!this.closed) this.opts.log.warn(up ? 'redis is reachable again' : 'redis is unreachable; sync connections are refused until it is back')
+    if (this.closed) return
+    if (!up) this.opts.log.warn('redis is unreachable; sync connections are refused until it is back')
+    else if (this.wasUp) this.opts.log.warn('redis is reachable again')
+    this.wasUp ||= up
     this.opts.onAvailability(up)
   }
 
