@@ -219,6 +219,35 @@ describe('sync on redis: several instances', () => {
     expect(layoutOf(check.doc)).toEqual(layoutOf(writer.doc))
   })
 
+  it('tabula up --redis serves the document a sync instance wrote, and keeps none of its own', async () => {
+    const a = await instance()
+    const workspace = randomUUID()
+    const writer = viewer(a.syncUrl, workspace)
+    await synced(writer)
+    addTabs(writer.doc, 3, 'from sync')
+    await eventually(async () => {
+      const probe = viewer(a.syncUrl, workspace)
+      await synced(probe)
+      return same(probe.doc, writer.doc)
+    }, 'the edits are in redis')
+    const home = tempHome('tabula-redis-up-')
+    homes.push(home)
+    writeFileSync(join(home, 'token'), TOKEN + '\n', { mode: 0o600 })
+    const up = await startTabula(['up', '--redis', redis.url, '--no-restore'], { home })
+    running.push(up)
+    // Under `up` a room must name a workspace the daemon knows.
+    const created = await fetch(`${up.url}/v1/workspaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ path: home, id: workspace }),
+    })
+    expect(created.status).toBe(201)
+    const reader = viewer(up.url, workspace)
+    await synced(reader)
+    expect(layoutOf(reader.doc)).toEqual(layoutOf(writer.doc))
+    expect(existsSync(join(home, 'layouts'))).toBe(false)
+  })
+
   it('the security checks are unchanged: no token 401, wrong token 403, bad room 400', async () => {
     const a = await instance()
     expect((await tryUpgrade(a.syncUrl, `/sync/${randomUUID()}`, {})).status).toBe(401)
