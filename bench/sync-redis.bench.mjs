@@ -1,6 +1,6 @@
 // Sync server on Redis against the sync server alone, same machine, same load, one run (the
 // approach of sync.bench.mjs): 1 instance without Redis, 1 instance with Redis, 3 instances on
-// one Redis. Every instance runs in its own child process (this file, with --child), so its
+// one Redis (and, to show what the fsync costs, 3 on a Redis with appendfsync everysec). Every instance runs in its own child process (this file, with --child), so its
 // memory is its own; Redis is Debian's redis-server, started here on a free loopback port with
 // the append-only file on and `appendfsync always` (docs/sync.md, "Configuring Redis").
 //
@@ -14,20 +14,17 @@
 //   2. memory per document: 1,000 workspace documents with 2 clients each, the clients spread
 //      round robin over the instances; each instance's RSS and heap growth after GC, per document
 //      it serves, and Redis's own used_memory growth per document.
-import { fork, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { performance } from 'node:perf_hooks'
+import { CLIENTS_PER_DOC, FANOUT_CLIENTS, FANOUT_WARMUP, fanoutSetup, memoryAfterGc, rawClient, sleep, smallLayoutUpdate, startChild, waitLoaded } from './sync-common.mjs'
 
 const QUICK = process.env.SYNC_BENCH_QUICK === '1'
-const FANOUT_CLIENTS = 20
 const FANOUT_ROUNDS = QUICK ? 60 : 400
-const FANOUT_WARMUP = 20
 const MEMORY_DOCS = QUICK ? 100 : 1000
-const CLIENTS_PER_DOC = 2
 const TOKEN = 'b'.repeat(64)
 
 if (process.argv[2] === '--child') await child(process.argv[3])
@@ -45,9 +42,7 @@ async function child(redisUrl) {
   const host = await startHost({ host: '127.0.0.1', port: 0, token: TOKEN, components: [sync], log })
   process.on('message', async (msg) => {
     if (msg.cmd === 'mem') {
-      for (let i = 0; i < 3; i++) global.gc?.()
-      const m = process.memoryUsage()
-      process.send({ id: msg.id, rss: m.rss, heapUsed: m.heapUsed })
+      process.send({ id: msg.id, ...memoryAfterGc() })
     } else if (msg.cmd === 'docs') {
       process.send({ id: msg.id, docs: sync.stats().loadedDocs })
     } else if (msg.cmd === 'close') {
@@ -58,28 +53,6 @@ async function child(redisUrl) {
     }
   })
   process.send({ ready: true, port: host.port })
-}
-
-function startChild(redisUrl) {
-  const proc = fork(fileURLToPath(import.meta.url), ['--child', redisUrl], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  let next = 0
-  const waiting = new Map()
-  proc.on('message', (msg) => {
-    if (msg.ready) return
-    waiting.get(msg.id)?.(msg)
-    waiting.delete(msg.id)
-  })
-  const ready = new Promise((resolve) => proc.once('message', (m) => resolve(m.port)))
-  return {
-    ready,
-    ask(cmd) {
-      const id = ++next
-      return new Promise((resolve) => {
-        waiting.set(id, resolve)
-        proc.send({ id, cmd })
-      })
-    },
-  }
 }
 
 // ---------------------------------------------------------------- redis
@@ -94,10 +67,10 @@ function freePort() {
   })
 }
 
-async function startRedis() {
+async function startRedis(appendfsync) {
   const dir = mkdtempSync(join(tmpdir(), 'tabula-bench-redis-'))
   const port = await freePort()
-  const proc = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {
+  const proc = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', appendfsync, '--save', ''], {
     stdio: 'ignore',
   })
   for (let i = 0; i < 200; i++) {
@@ -111,6 +84,7 @@ async function startRedis() {
       const info = await command(port, 'INFO memory')
       return Number(/used_memory:(\d+)/.exec(info)[1])
     },
+    appendfsync,
     stop() {
       proc.kill('SIGKILL')
       rmSync(dir, { recursive: true, force: true })
@@ -150,17 +124,18 @@ async function main() {
   const { WebsocketProvider } = await import('y-websocket')
   const WebSocket = (await import('ws')).default
   const layout = await import('@tabula/protocol')
-  const encoding = await import('lib0/encoding')
   process.setMaxListeners(200) // y-websocket adds an exit listener per provider
 
-  const redis = await startRedis()
+  const strict = await startRedis('always')
+  const relaxed = await startRedis('everysec')
   const setups = [
-    { name: '1 instance, no Redis', instances: 1, redis: false },
-    { name: '1 instance on Redis', instances: 1, redis: true },
-    { name: '3 instances on Redis', instances: 3, redis: true },
+    { name: '1 instance, no Redis', instances: 1, redis: null },
+    { name: '1 instance on Redis', instances: 1, redis: strict },
+    { name: '3 instances on Redis', instances: 3, redis: strict },
+    { name: '3 on Redis, everysec', instances: 3, redis: relaxed },
   ]
   for (const setup of setups) {
-    setup.servers = Array.from({ length: setup.instances }, () => startChild(setup.redis ? redis.url : 'none'))
+    setup.servers = Array.from({ length: setup.instances }, () => startChild(fileURLToPath(import.meta.url), [setup.redis ? setup.redis.url : 'none']))
     setup.urls = (await Promise.all(setup.servers.map((s) => s.ready))).map((port) => `ws://127.0.0.1:${port}/sync`)
     setup.provider = (i, room) =>
       new WebsocketProvider(setup.urls[i % setup.urls.length], room, new Y.Doc(), { protocols: layout.wsProtocols(TOKEN), WebSocketPolyfill: WebSocket, disableBc: true })
@@ -182,58 +157,14 @@ async function main() {
     console.log(`${setup.name}: ${JSON.stringify(setup.memory)}`)
   }
   for (const setup of setups) for (const s of setup.servers) await s.ask('close')
-  redis.stop()
+  strict.stop()
+  relaxed.stop()
   printTable(setups)
-
-  async function fanoutSetup(provider) {
-    const room = crypto.randomUUID()
-    const writer = provider(0, room)
-    const receivers = Array.from({ length: FANOUT_CLIENTS }, (_, i) => provider(i, room))
-    await Promise.all([writer, ...receivers].map(synced))
-    const key = layout.newTabKey()
-    let sentAt = 0
-    let pending = 0
-    let done = () => {}
-    let recording = false
-    const samples = []
-    for (const r of receivers) {
-      r.doc.on('update', () => {
-        if (recording) samples.push(performance.now() - sentAt)
-        if (--pending === 0) done()
-      })
-    }
-    return {
-      async round(i, record) {
-        recording = record
-        pending = FANOUT_CLIENTS
-        const all = new Promise((resolve) => (done = resolve))
-        sentAt = performance.now()
-        layout.setTitle(writer.doc, key, `title ${i}`)
-        await all
-      },
-      finish() {
-        for (const p of [writer, ...receivers]) p.destroy()
-        samples.sort((a, b) => a - b)
-        return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), samples: samples.length }
-      },
-    }
-  }
 
   async function memory(setup) {
     const before = await Promise.all(setup.servers.map((s) => s.ask('mem')))
-    const redisBefore = await redis.usedMemory()
-    // A realistic small layout: 8 tabs, two groups, titles.
-    const seed = new Y.Doc()
-    layout.initLayout(seed)
-    const other = layout.splitGroup(seed, layout.DEFAULT_GROUP, 'row')
-    let prev = null
-    for (let i = 0; i < 8; i++) {
-      const key = layout.newTabKey()
-      layout.placeTab(seed, key, i < 5 ? layout.DEFAULT_GROUP : other, i === 5 ? null : prev, null)
-      layout.setTitle(seed, key, `tab ${i}`)
-      prev = key
-    }
-    const seedUpdate = Y.encodeStateAsUpdate(seed)
+    const redisBefore = await setup.redis?.usedMemory()
+    const seedUpdate = smallLayoutUpdate()
     const sockets = []
     const rooms = Array.from({ length: MEMORY_DOCS }, () => crypto.randomUUID())
     const BATCH = 50
@@ -243,20 +174,18 @@ async function main() {
         rooms.slice(i, i + BATCH).flatMap((room) =>
           Array.from({ length: CLIENTS_PER_DOC }, (_, c) => {
             const url = setup.urls[client++ % setup.urls.length]
-            return rawClient(`${url}/${room}`, c === 0 ? seedUpdate : null, sockets)
+            return rawClient(`${url}/${room}`, layout.wsProtocols(TOKEN), c === 0 ? seedUpdate : null, sockets)
           }),
         ),
       )
     }
-    let loaded = []
-    for (let tries = 0; tries < 200; tries++) {
-      loaded = (await Promise.all(setup.servers.map((s) => s.ask('docs')))).map((d) => d.docs)
-      if (loaded.reduce((a, b) => a + b, 0) >= MEMORY_DOCS) break
-      await sleep(50)
-    }
+    const docsEach = async () => (await Promise.all(setup.servers.map((s) => s.ask('docs')))).map((d) => d.docs)
+    // Round robin puts a document's clients on min(clients, instances) instances, each of which opens it.
+    await waitLoaded(async () => (await docsEach()).reduce((a, b) => a + b, 0), MEMORY_DOCS * Math.min(CLIENTS_PER_DOC, setup.instances))
+    const loaded = await docsEach()
     await sleep(1500) // let writes settle (the file store's batch, Redis appends), so the figure is steady state
     const after = await Promise.all(setup.servers.map((s) => s.ask('mem')))
-    const redisAfter = await redis.usedMemory()
+    const redisAfter = await setup.redis?.usedMemory()
     for (const ws of sockets) ws.terminate()
     const perInstance = after.map((a, i) => ({
       docs: loaded[i],
@@ -273,41 +202,6 @@ async function main() {
       redisPerDoc: setup.redis ? (redisAfter - redisBefore) / MEMORY_DOCS : null,
     }
   }
-
-  /** A minimal y-websocket client: sync step 1, a presence state, optionally an update. */
-  function rawClient(url, update, sockets) {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, layout.wsProtocols(TOKEN))
-      sockets.push(ws)
-      ws.on('error', reject)
-      ws.on('open', () => {
-        ws.send(frame((e) => { encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 0); encoding.writeVarUint8Array(e, new Uint8Array([0])) }))
-        const state = JSON.stringify({ viewer: { name: 'bench', activeTab: null } })
-        const inner = frame((e) => { encoding.writeVarUint(e, 1); encoding.writeVarUint(e, (Math.random() * 2 ** 31) >>> 0); encoding.writeVarUint(e, 1); encoding.writeVarString(e, state) })
-        ws.send(frame((e) => { encoding.writeVarUint(e, 1); encoding.writeVarUint8Array(e, inner) }))
-        if (update) ws.send(frame((e) => { encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 2); encoding.writeVarUint8Array(e, update) }))
-        resolve()
-      })
-    })
-  }
-
-  function frame(write) {
-    const e = encoding.createEncoder()
-    write(e)
-    return encoding.toUint8Array(e)
-  }
-}
-
-function synced(p) {
-  return p.synced ? Promise.resolve() : new Promise((resolve) => p.once('sync', (s) => s && resolve()))
-}
-
-function quantile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms))
 }
 
 function kb(bytes) {
