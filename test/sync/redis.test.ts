@@ -21,7 +21,7 @@ import { connectProvider, eventually, synced, tryUpgrade } from './helpers.js'
 /** One token for every instance: each home holds the same `<home>/token` (docs/sync.md). */
 const TOKEN = randomBytes(32).toString('hex')
 
-function layoutOf(doc: Y.Doc): Array<[string, string | undefined]> {
+function layoutOf(doc: Y.Doc): Array<[string, string | null]> {
   return readLayout(doc).tabsByGroup.get(DEFAULT_GROUP)!.map((t) => [t.key, t.title])
 }
 const same = (a: Y.Doc, b: Y.Doc) => JSON.stringify(layoutOf(a)) === JSON.stringify(layoutOf(b))
