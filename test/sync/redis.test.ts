@@ -42,6 +42,8 @@ function addTabs(doc: Y.Doc, count: number, who: string): string[] {
 
 describe('sync on redis: several instances', () => {
   let redis: TestRedis
+  /** Three instances the tests share (started once: each start costs a second); the last test kills one. */
+  let trio: RunningTabula[]
   const running: RunningTabula[] = []
   const homes: string[] = []
   const providers: WebsocketProvider[] = []
@@ -49,15 +51,18 @@ describe('sync on redis: several instances', () => {
 
   beforeAll(async () => {
     redis = await startRedis()
+    trio = await Promise.all([instance(), instance(), instance()])
+    running.length = 0 // the trio lives until afterAll
   })
   afterAll(async () => {
+    for (const t of trio ?? []) await t.stop('SIGKILL')
+    for (const h of homes.splice(0)) removeHome(h)
     await redis?.stop()
   })
   afterEach(async () => {
     for (const p of providers.splice(0)) p.destroy()
     for (const b of balancers.splice(0)) await b.close()
     for (const t of running.splice(0)) await t.stop('SIGKILL')
-    for (const h of homes.splice(0)) removeHome(h)
   })
 
   /** A `tabula sync --redis` process on a home of its own that holds the shared token. */
@@ -77,7 +82,7 @@ describe('sync on redis: several instances', () => {
   }
 
   it('three instances: viewers spread over them converge, presence included', async () => {
-    const instances = await Promise.all([instance(), instance(), instance()])
+    const instances = trio
     const workspace = randomUUID()
     const viewers = instances.flatMap((i) => [viewer(i.syncUrl, workspace), viewer(i.syncUrl, workspace)])
     await Promise.all(viewers.map(synced))
@@ -101,38 +106,8 @@ describe('sync on redis: several instances', () => {
     for (const i of instances) expect(existsSync(join(i.home, 'layouts'))).toBe(false)
   })
 
-  it('kill -9 of an instance: its viewers move to another through the balancer and nothing is lost', async () => {
-    const instances = await Promise.all([instance(), instance(), instance()])
-    const balancer = await startBalancer(instances.map((i) => i.syncUrl))
-    balancers.push(balancer)
-    const workspace = randomUUID()
-    // Round robin: viewer n lands on instance n.
-    const viewers: WebsocketProvider[] = []
-    for (let n = 0; n < 3; n++) {
-      const v = viewer(balancer.url, workspace)
-      await synced(v)
-      viewers.push(v)
-    }
-    expect([...balancer.carried.values()]).toEqual([1, 1, 1])
-    viewers.forEach((v, n) => addTabs(v.doc, 2, `before${n}`))
-    await eventually(() => viewers.every((v) => layoutOf(v.doc).length === 6 && same(v.doc, viewers[0]!.doc)), 'acknowledged: all viewers have all 6')
-
-    instances[0]!.proc.kill('SIGKILL')
-    await instances[0]!.stop()
-    // The victim's viewer keeps editing while it is cut off; the others go on too.
-    addTabs(viewers[0]!.doc, 2, 'during')
-    addTabs(viewers[1]!.doc, 1, 'meanwhile')
-    await eventually(() => viewers.every((v) => layoutOf(v.doc).length === 9 && same(v.doc, viewers[0]!.doc)), 'the moved viewer and the others converge', 20_000)
-    expect(viewers[0]!.wsconnected).toBe(true)
-
-    // A fresh viewer (on a surviving instance) sees everything.
-    const fresh = viewer(balancer.url, workspace)
-    await synced(fresh)
-    await eventually(() => same(fresh.doc, viewers[0]!.doc), 'a fresh viewer has the whole layout')
-  })
-
   it('a new instance on an empty home serves every document', async () => {
-    const [a, b] = await Promise.all([instance(), instance()])
+    const [a, b] = trio as [RunningTabula, RunningTabula, RunningTabula]
     const workspaces = [randomUUID(), randomUUID(), randomUUID()]
     const expected = new Map<string, Y.Doc>()
     for (const [n, workspace] of workspaces.entries()) {
@@ -144,8 +119,7 @@ describe('sync on redis: several instances', () => {
       expected.set(workspace, writer.doc)
     }
     for (const p of providers.splice(0)) p.destroy()
-    // Both old instances gone; the new one has never seen a room.
-    for (const t of running.splice(0)) await t.stop('SIGKILL')
+    // The new instance has never seen a room, and no viewer is left anywhere to resend anything.
     const fresh = await instance()
     for (const workspace of workspaces) {
       const reader = viewer(fresh.syncUrl, workspace)
@@ -156,7 +130,7 @@ describe('sync on redis: several instances', () => {
   })
 
   it('redis killed and restarted with its append-only file loses nothing acknowledged; meanwhile connections are refused', async () => {
-    const [a, b] = await Promise.all([instance(), instance()])
+    const [a, b] = trio as [RunningTabula, RunningTabula, RunningTabula]
     const workspace = randomUUID()
     const writer = viewer(a.syncUrl, workspace)
     const witness = viewer(b.syncUrl, workspace)
@@ -187,7 +161,7 @@ describe('sync on redis: several instances', () => {
   })
 
   it('compaction keeps a room near its compacted size, and unchanged for readers', async () => {
-    const a = await instance()
+    const a = trio[0]!
     const workspace = randomUUID()
     const writer = viewer(a.syncUrl, workspace)
     await synced(writer)
@@ -220,7 +194,7 @@ describe('sync on redis: several instances', () => {
   })
 
   it('tabula up --redis serves the document a sync instance wrote, and keeps none of its own', async () => {
-    const a = await instance()
+    const a = trio[0]!
     const workspace = randomUUID()
     const writer = viewer(a.syncUrl, workspace)
     await synced(writer)
@@ -249,10 +223,39 @@ describe('sync on redis: several instances', () => {
   })
 
   it('the security checks are unchanged: no token 401, wrong token 403, bad room 400', async () => {
-    const a = await instance()
+    const a = trio[0]!
     expect((await tryUpgrade(a.syncUrl, `/sync/${randomUUID()}`, {})).status).toBe(401)
     expect((await tryUpgrade(a.syncUrl, `/sync/${randomUUID()}`, { authorization: `Bearer ${'f'.repeat(64)}` })).status).toBe(403)
     expect((await tryUpgrade(a.syncUrl, '/sync/not-a-uuid', { authorization: `Bearer ${TOKEN}` })).status).toBe(400)
     expect((await tryUpgrade(a.syncUrl, `/sync/${randomUUID()}`, { authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' })).status).toBe(403)
+  })
+  it('kill -9 of an instance: its viewers move to another through the balancer and nothing is lost', async () => {
+    const instances = trio
+    const balancer = await startBalancer(instances.map((i) => i.syncUrl))
+    balancers.push(balancer)
+    const workspace = randomUUID()
+    // Round robin: viewer n lands on instance n.
+    const viewers: WebsocketProvider[] = []
+    for (let n = 0; n < 3; n++) {
+      const v = viewer(balancer.url, workspace)
+      await synced(v)
+      viewers.push(v)
+    }
+    expect([...balancer.carried.values()]).toEqual([1, 1, 1])
+    viewers.forEach((v, n) => addTabs(v.doc, 2, `before${n}`))
+    await eventually(() => viewers.every((v) => layoutOf(v.doc).length === 6 && same(v.doc, viewers[0]!.doc)), 'acknowledged: all viewers have all 6')
+
+    instances[0]!.proc.kill('SIGKILL')
+    await instances[0]!.stop()
+    // The victim's viewer keeps editing while it is cut off; the others go on too.
+    addTabs(viewers[0]!.doc, 2, 'during')
+    addTabs(viewers[1]!.doc, 1, 'meanwhile')
+    await eventually(() => viewers.every((v) => layoutOf(v.doc).length === 9 && same(v.doc, viewers[0]!.doc)), 'the moved viewer and the others converge', 20_000)
+    expect(viewers[0]!.wsconnected).toBe(true)
+
+    // A fresh viewer (on a surviving instance) sees everything.
+    const fresh = viewer(balancer.url, workspace)
+    await synced(fresh)
+    await eventually(() => same(fresh.doc, viewers[0]!.doc), 'a fresh viewer has the whole layout')
   })
 })
