@@ -17,8 +17,10 @@ export function registerSync(program: Command): void {
           const rooms = flags.redis ? await createRedisRooms(flags.redis, log) : undefined
           created.push(await createSyncServer({ home, log, rooms, serveHealth: true, version: VERSION }))
         },
-        banner: (url, home) =>
-          `tabula sync listening on ${url}/sync (home ${home}; token in ${home}/token` + (flags.redis ? `; documents in ${redactUrl(flags.redis)}` : '') + ')\n',
+        banner: (urls, home) =>
+          `tabula sync listening on ${urls.map((u) => u + '/sync').join(', ')} (home ${home}; token in ${home}/token` +
+          (flags.redis ? `; documents in ${redactUrl(flags.redis)}` : '') +
+          ')\n',
       })
     })
 }

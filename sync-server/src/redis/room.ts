@@ -7,7 +7,7 @@
  */
 import * as Y from 'yjs'
 import type { Logger } from '@tabula/protocol/server'
-import { decodeClientMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type AwarenessEntry, type ClientMessage } from '../messages.js'
+import { decodeClientMessage, encodeAwareness, isEmptyUpdate, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type AwarenessEntry, type ClientMessage } from '../messages.js'
 import { Presence } from '../presence.js'
 import type { Peer } from '../room.js'
 import type { LoadedRoom } from '../rooms.js'
@@ -22,9 +22,6 @@ export const MAX_PENDING_BYTES = 16 * 1024 * 1024
 
 /** Close code for "the store is unavailable, try again later". */
 const CLOSE_TRY_AGAIN = 1013
-
-/** A Yjs v1 update with no struct and an empty delete set: what a client in sync sends as its step 2. */
-const isEmptyUpdate = (update: Uint8Array) => update.length === 2 && update[0] === 0 && update[1] === 0
 
 interface PeerState {
   /** This connection's id on the bus, so its own updates are not echoed back to it. */
