@@ -8,9 +8,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import xtermHeadless from '@xterm/headless'
-import serializeAddon from '@xterm/addon-serialize'
 import { HeadlessScreen, LOOKAHEAD_WAIT_BYTES, LOOKAHEAD_WAIT_MS, type Snapshot } from '../../daemon/src/live/screen.js'
 import { xtermInternals } from '../../daemon/src/live/xterm-internals.js'
+import { serializer } from '../../daemon/src/live/serialize.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 
 const seedCount = Number(process.env.TABULA_FF_SEEDS ?? 200)
@@ -66,15 +66,15 @@ function stepsFor(rng: Rng, bytes: Uint8Array): Step[] {
 /** Plain xterm through its public API: the reference. */
 async function reference(opts: { cols: number; rows: number; scrollback: number }, steps: Step[]): Promise<string[]> {
   const term = new xtermHeadless.Terminal({ ...opts, allowProposedApi: true, logLevel: 'off' })
-  const serializer = new serializeAddon.SerializeAddon()
-  term.loadAddon(serializer)
+  // The daemon's own serializer (serialize.ts), on a terminal that parsed every byte.
+  const serial = serializer(term)!
   const cuts: string[] = []
   const settle = () => new Promise<void>((resolve) => term.write('', resolve))
   for (const step of steps) {
     if (step.op === 'write') term.write(step.data)
     else {
       await settle()
-      if (step.op === 'cut') cuts.push(serializer.serialize())
+      if (step.op === 'cut') cuts.push(serial.serialize())
       else term.resize(step.cols, step.rows)
     }
   }
