@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest'
 import xtermHeadless from '@xterm/headless'
 import { HeadlessScreen, type Snapshot } from '../../daemon/src/live/screen.js'
 import { rngFor, type Rng } from '../helpers/random.js'
-import { terminalState } from './terminal-state.js'
+import { plainXtermAt, settle, terminalState, type Step } from './terminal-state.js'
 
 const { Terminal } = xtermHeadless
 const seedCount = Number(process.env.TABULA_SNAP_SEEDS ?? 150)
@@ -22,7 +22,6 @@ const onlySeed = process.env.TABULA_SNAP_SEED
 const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
 
 type Opts = { cols: number; rows: number; scrollback: number }
-type Step = { op: 'write'; data: Uint8Array } | { op: 'cut' } | { op: 'resize'; cols: number; rows: number }
 
 const enc = new TextEncoder()
 const TEXT = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?-_=+*/()[]{}<>#$%&@^`|~'
@@ -103,48 +102,9 @@ function crashesXterm(opts: Opts, steps: Step[]): boolean {
   }
 }
 
-const settle = (term: InstanceType<typeof Terminal>) => new Promise<void>((resolve) => term.write('', resolve))
 
-/**
- * Plain xterm through its public API: the state at every cut, taken `covered[i]` bytes after it
- * (where the daemon's screen took it: the end of the escape sequence the cut fell in).
- */
-async function reference(opts: Opts, steps: Step[], covered: number[]) {
-  const term = new Terminal({ ...opts, allowProposedApi: true, logLevel: 'off' })
-  const states: unknown[] = []
-  // Cuts still to take, with the bytes left to write before each.
-  const pending: number[] = []
-  let cut = 0
-  for (const step of steps) {
-    if (step.op === 'write') {
-      let data = step.data
-      while (pending.length && data.length >= pending[0]!) {
-        term.write(data.subarray(0, pending[0]!))
-        data = data.subarray(pending.shift()!)
-        await settle(term)
-        states.push(terminalState(term))
-      }
-      if (pending.length) pending[0]! -= data.length
-      term.write(data)
-    } else if (step.op === 'cut') {
-      if ((covered[cut++] ?? 0) === 0 && pending.length === 0) {
-        await settle(term)
-        states.push(terminalState(term))
-      } else pending.push(covered[cut - 1]!)
-    } else {
-      await settle(term)
-      while (pending.length) {
-        pending.shift()
-        states.push(terminalState(term)) // a sequence cut short by a resize: taken where it stopped
-      }
-      term.resize(step.cols, step.rows)
-    }
-  }
-  await settle(term)
-  while (pending.length && pending.shift() !== undefined) states.push(terminalState(term))
-  term.dispose()
-  return states
-}
+/** Plain xterm through its public API: its whole state at every cut (see plainXtermAt). */
+const reference = (opts: Opts, steps: Step[], covered: number[]) => plainXtermAt(opts, steps, covered, terminalState)
 
 /** A late viewer: a fresh terminal of the snapshot's size, reset, fed the snapshot. */
 export async function applied(snapshot: Snapshot, scrollback: number) {

@@ -5,7 +5,7 @@
  * cursors, tab stops, scroll regions, charsets and modes. Used to check snapshots against plain
  * xterm fed the same bytes.
  */
-import type { Terminal } from '@xterm/headless'
+import xtermHeadless, { type Terminal } from '@xterm/headless'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type AnyObj = any
@@ -116,3 +116,54 @@ export function terminalState(term: Terminal) {
     },
   }
 }
+
+export type Step = { op: 'write'; data: Uint8Array } | { op: 'cut' } | { op: 'resize'; cols: number; rows: number }
+
+export const settle = (term: Terminal) => new Promise<void>((resolve) => term.write('', resolve))
+
+/**
+ * Plain xterm fed `steps` through its public API, read at every cut `covered[i]` bytes after it
+ * (where the daemon's screen took that cut: the end of the escape sequence it fell in).
+ */
+export async function plainXtermAt<T>(
+  opts: { cols: number; rows: number; scrollback: number },
+  steps: Step[],
+  covered: number[],
+  read: (term: Terminal) => T,
+): Promise<T[]> {
+  const term = new xtermHeadless.Terminal({ ...opts, allowProposedApi: true, logLevel: 'off' })
+  const states: T[] = []
+  // Cuts still to take, with the bytes left to write before each.
+  const pending: number[] = []
+  let cut = 0
+  for (const step of steps) {
+    if (step.op === 'write') {
+      let data = step.data
+      while (pending.length && data.length >= pending[0]!) {
+        term.write(data.subarray(0, pending[0]!))
+        data = data.subarray(pending.shift()!)
+        await settle(term)
+        states.push(read(term))
+      }
+      if (pending.length) pending[0]! -= data.length
+      term.write(data)
+    } else if (step.op === 'cut') {
+      if ((covered[cut++] ?? 0) === 0 && pending.length === 0) {
+        await settle(term)
+        states.push(read(term))
+      } else pending.push(covered[cut - 1]!)
+    } else {
+      await settle(term)
+      while (pending.length) {
+        pending.shift()
+        states.push(read(term)) // a sequence cut short by a resize: taken where it stopped
+      }
+      term.resize(step.cols, step.rows)
+    }
+  }
+  await settle(term)
+  while (pending.length && pending.shift() !== undefined) states.push(read(term))
+  term.dispose()
+  return states
+}
+
