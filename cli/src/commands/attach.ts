@@ -127,7 +127,8 @@ function runAttached(handle: TerminalHandle, key: string, drive: boolean, who: (
     process.on('SIGTERM', onSignal)
     process.on('SIGHUP', onSignal)
 
-    handle.onData((data) => {
+    // Bytes straight to the tty: no decode and re-encode per chunk.
+    handle.onBytes((data) => {
       stdout.write(data)
     })
     handle.onSize(onSize)

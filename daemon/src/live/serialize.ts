@@ -570,19 +570,20 @@ function writeBuffer(parts: string[], buf: Buf, cols: number, rows: number, pen:
     if (clearLeading && i === rows - 1) state.beforeWrap = '\x1b[3J'
     if (cache && i < buf.ybase) {
       const key = `${state.beforeWrap},${wrapsOn ? 1 : 0},${state.pendingWrap ? 1 : 0},${state.placeholder},${state.inside ? 1 : 0},${state.startAt},${state.eraseHead ? 1 : 0},${state.fill},${atBottom ? 1 : 0}`
-      forget(pen)
+      // A cached row starts and ends with the default pen, so its text fits anywhere.
+      parts.push(pen.reset())
       const hit = cache.get(line, key)
       if (hit) {
         parts.push(hit.text)
         Object.assign(state, hit.state)
       } else {
-        const text = writeRow(line, cols, wrapsOn, state, atBottom, rows > 1)
+        const row = writeRow(line, cols, wrapsOn, state, atBottom, rows > 1)
         if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
+        const text = row + pen.reset()
         parts.push(text)
         const { pen: _, beforeWrap: __, ...after } = state
         cache.set(line, { data: line._data, combined: line._combined, extended: line._extendedAttrs, key, text, state: after })
       }
-      forget(pen)
     } else {
       parts.push(writeRow(line, cols, wrapsOn, state, atBottom, rows > 1))
       if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
