@@ -19,3 +19,15 @@ export const MIN_ROWS = 1
 export const MAX_ROWS = 500
 export const DEFAULT_COLS = 80
 export const DEFAULT_ROWS = 24
+
+/** Devices paired at once (docs/daemon.md, "Devices"). Past it `tabula pair` refuses until one is revoked. */
+export const MAX_DEVICES = 100
+
+/** Pairing links waiting to be opened at once; the oldest cannot be crowded out by a loop, it is refused. */
+export const MAX_PENDING_PAIRINGS = 20
+
+/** How long a pairing link can be opened: long enough to find the phone, short enough that a photo of the QR code goes stale. */
+export const PAIRING_TTL_MS = 10 * 60_000
+
+/** Largest body of a pairing request (`{"code": "…"}` is under 100 bytes). */
+export const MAX_PAIR_BODY_BYTES = 1024

@@ -8,6 +8,7 @@ import { registerClose } from './close.js'
 import { registerTabs } from './tabs.js'
 import { registerAttach } from './attach.js'
 import { registerImportLayouts } from './import-layouts.js'
+import { registerPair } from './pair.js'
 
 /** Every `tabula` subcommand, in the order `--help` lists them. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -20,4 +21,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerTabs,
   registerAttach,
   registerImportLayouts,
+  registerPair,
 ]

@@ -9,6 +9,7 @@
  */
 import type * as Y from 'yjs'
 import { readLayout, findPane } from './read.js'
+import { randomUuid } from '../uuid.js'
 import { FIRST_ORDER, isOrderKey, orderBetween } from './order.js'
 import {
   DEFAULT_GROUP,
@@ -248,5 +249,5 @@ export function tabEntry(doc: Y.Doc, group: string, order: string, title: string
 }
 
 function newNodeId(): string {
-  return globalThis.crypto.randomUUID()
+  return randomUuid()
 }

@@ -17,6 +17,7 @@ export function tokenPage(kind: 'missing' | 'rejected'): HTMLElement {
     h('p', {}, ...why),
     h('p', {}, 'Open the address printed by ', h('code', {}, 'tabula up'), ' (it looks like ', h('code', {}, `${origin}/#token=…`), '), or build it from the token file:'),
     h('pre', {}, `echo "${origin}/#token=$(cat ~/.tabula/token)"`),
+    h('p.muted', {}, 'The token file is ', h('code', {}, '<home>/token'), ': ', h('code', {}, '~/.tabula'), ' unless tabula was started with ', h('code', {}, '--home'), ' or ', h('code', {}, '$TABULA_HOME'), '. For a phone or another device, ', h('code', {}, 'tabula pair'), ' prints a link (and a QR code) that gives it a token of its own.'),
   )
 }
 
