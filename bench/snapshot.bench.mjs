@@ -5,18 +5,16 @@
 // 5,000-line scrollback of 196-character lines at 200×50 (the daemon's RSS growth against the
 // tmux server's, for the same text). `npm run bench -- snapshot`; about a minute.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import xtermHeadless from '@xterm/headless'
 // The SDK's live client: what `workspace.attach(key)` hands out (client-sdk/src/live).
 import { createLiveClient } from '../client-sdk/dist/live/index.js'
+import { rssOf, startDaemon as startTabulaDaemon } from './daemon.mjs'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const TABULA = join(ROOT, 'cli/bin/tabula.js')
 const COLS = 200
 const ROWS = 50
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
@@ -46,44 +44,7 @@ const wideLines = () =>
     return out.join('')
   })
 
-function rssOf(pid) {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return kb ? Number(kb[1]) * 1024 : 0
-}
-
-async function startDaemon(scrollback) {
-  const home = mkdtempSync(join(tmpdir(), 'tabula-bench-home-'))
-  const proc = spawn(process.execPath, [TABULA, 'daemon', '--port', '0', '--home', home, '--no-restore', '--scrollback', String(scrollback)], {
-    env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  for (let i = 0; ; i++) {
-    try {
-      const runtime = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
-      if (runtime.pid === proc.pid) {
-        const token = readFileSync(join(home, 'token'), 'utf8').trim()
-        const url = runtime.daemonUrl ?? runtime.url
-        const api = (path, body, method = body ? 'POST' : 'GET') =>
-          fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) }).then((r) => r.json())
-        const workspace = (await api('/v1/workspaces', { path: home })).id
-        return {
-          url,
-          token,
-          spawn: async (body) => (await api(`/v1/workspaces/${workspace}/sessions`, { cols: COLS, rows: ROWS, ...body })).session,
-          close: (key) => api(`/v1/workspaces/${workspace}/sessions/${key}`, undefined, 'DELETE'),
-          rss: () => rssOf(proc.pid),
-          async stop() {
-            proc.kill('SIGTERM')
-            await new Promise((r) => proc.once('exit', r))
-            rmSync(home, { recursive: true, force: true })
-          },
-        }
-      }
-    } catch {}
-    if (i > 400) throw new Error('the daemon did not start')
-    await sleep(25)
-  }
-}
+const startDaemon = (scrollback) => startTabulaDaemon(['--scrollback', String(scrollback)], { cols: COLS, rows: ROWS })
 
 const freshTerm = (scrollback) => new xtermHeadless.Terminal({ cols: COLS, rows: ROWS, scrollback, allowProposedApi: true, logLevel: 'off' })
 const parsed = (term) => new Promise((r) => term.write('', r))

@@ -197,13 +197,7 @@ export class HeadlessScreen {
       const next = this.steps[at + 1]
       if (cut.covered >= CUT_SETTLE_BYTES || next?.op === 'resize' || next?.op === 'cut') return true
       if (!next) {
-        const left = cut.arrived + CUT_SETTLE_MS - performance.now()
-        if (left <= 0) return true
-        this.waitTimer ??= setTimeout(() => {
-          this.waitTimer = null
-          this.schedule()
-        }, Math.ceil(left))
-        return false
+        return !this.waitUntil(cut.arrived + CUT_SETTLE_MS)
       }
       let i = 0
       while (i < next.data.length && !internals.atRest()) internals.parse(next.data.subarray(i, ++i))
@@ -286,7 +280,12 @@ export class HeadlessScreen {
     // Every line move takes at least one byte: with a scrollback this deep, no skip can come
     // within the bytes allowed to wait, so waiting would only delay the screen.
     if (this.internals!.evictingMoves() > LOOKAHEAD_WAIT_BYTES) return false
-    const left = step.arrived + LOOKAHEAD_WAIT_MS - performance.now()
+    return this.waitUntil(step.arrived + LOOKAHEAD_WAIT_MS)
+  }
+
+  /** False once `deadline` has passed; else true, with the pump woken then (or by a write). */
+  private waitUntil(deadline: number): boolean {
+    const left = deadline - performance.now()
     if (left <= 0) return false
     this.waitTimer ??= setTimeout(() => {
       this.waitTimer = null
