@@ -22,18 +22,24 @@ export async function startDaemon(extra = [], size = { cols: 200, rows: 50 }) {
     env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
+  // A benchmark that fails part-way must not leave its daemon running.
+  const orphaned = () => proc.exitCode === null && proc.kill('SIGTERM')
+  process.once('exit', orphaned)
   for (let i = 0; ; i++) {
     try {
       const runtime = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
       if (runtime.pid === proc.pid) {
         const token = readFileSync(join(home, 'token'), 'utf8').trim()
         const url = runtime.daemonUrl ?? runtime.url
-        const api = (path, body, method = body ? 'POST' : 'GET') =>
+        // One retry: under load a kept-alive connection the daemon already closed can be reused.
+        const request = (path, body, method) =>
           fetch(url + path, {
             method,
             headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
             body: body && JSON.stringify(body),
           }).then((r) => r.json())
+        const api = (path, body, method = body ? 'POST' : 'GET') =>
+          request(path, body, method).catch(() => sleep(100).then(() => request(path, body, method)))
         const workspace = (await api('/v1/workspaces', { path: home })).id
         return {
           proc,
