@@ -98,7 +98,11 @@ function tmux(file, cols, rows) {
   return statSync(file).size / 1048576 / seconds
 }
 
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]
+const median = (v) => {
+  const sorted = [...v].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
 const daemon = await startDaemon()
 // Warm the daemon once (V8 optimises the parser after the first megabytes).
 await tabula(daemon, contents.prose, 120, 40)
