@@ -7,7 +7,7 @@ import { connect, type Client } from './sdk.js'
 import { clear, h, toUnsubscribe } from './dom.js'
 import { forgetToken, readPageParams, rememberDeviceToken, rememberWorkspace } from './token.js'
 import { followNewLinks, noticeRejection, pairingFailedPage, redeemPairing, secureContextNote, watchOnlyBadge, whoAmI } from './access.js'
-import { createWorkspace, knownWorkspaces, listWorkspaces, rememberWorkspaces, type WorkspaceInfo } from './workspaces.js'
+import { createWorkspace, knownWorkspaces, listWorkspaces, rememberWorkspaces, removeWorkspace, type WorkspaceInfo } from './workspaces.js'
 import { pickerPage, tokenPage, unreachablePage } from './pages.js'
 import { ViewerSession } from './session.js'
 import { DesktopView } from './desktop.js'
@@ -88,17 +88,29 @@ async function boot(): Promise<void> {
     },
   }
   if (chosen) return openWorkspace(client, chosen, workspaces, kind, access)
+  // A link (or an edited address) naming a workspace this tabula does not have: say so.
+  let notice: string | undefined
+  if (params.workspace) {
+    notice = `There is no workspace ${params.workspace} on this tabula (removed, or from another home). Choose one below.`
+    rememberWorkspace(null)
+  }
 
   show(
-    pickerPage(workspaces, {
-      open: (id) => openWorkspace(client, id, workspaces, kind, access),
-      create: async (path) => {
-        const ws = await createWorkspace(client, path)
-        openWorkspace(client, ws.id, [...workspaces, ws], kind, access)
+    pickerPage(
+      workspaces,
+      {
+        open: (id) => openWorkspace(client, id, workspaces, kind, access),
+        create: async (path) => {
+          const ws = await createWorkspace(client, path)
+          openWorkspace(client, ws.id, [...workspaces, ws], kind, access)
+        },
+        remove: (id) => removeWorkspace(client, id),
       },
-    }),
+      notice,
+    ),
   )
 }
+
 
 /**
  * xterm's WebGL renderer only where it has been seen to draw: at a pixel ratio of 1. At 2 or 3
