@@ -21,6 +21,7 @@ import WebSocket from 'ws'
 import pty from 'node-pty'
 import xtermHeadless from '@xterm/headless'
 import { rssOf, startDaemon as startTabulaDaemon } from './daemon.mjs'
+import { tmuxIngest } from './tmux.mjs'
 
 const FLOOD_MB = Number(process.env.BENCH_MB ?? 100)
 const COLS = 200
@@ -191,16 +192,7 @@ async function floodThroughput(daemon, file, readers, stalled = 0) {
 
 /** tmux ingesting the same file: a detached session runs `cat`, then signals; timed end to end. */
 function tmuxThroughput(file) {
-  const socketName = `tabula-bench-${process.pid}`
-  const conf = join(WORK, 'tmux.conf')
-  writeFileSync(conf, 'set -g history-limit 5000\nset -g status off\n')
-  const start = performance.now()
-  const created = spawnSync('tmux', ['-L', socketName, '-f', conf, 'new-session', '-d', '-x', String(COLS), '-y', String(ROWS), `cat ${file}; tmux -L ${socketName} wait-for -S done`])
-  if (created.status !== 0) throw new Error('tmux failed: ' + created.stderr)
-  spawnSync('tmux', ['-L', socketName, 'wait-for', 'done'])
-  const seconds = (performance.now() - start) / 1000
-  spawnSync('tmux', ['-L', socketName, 'kill-server'])
-  return { seconds, bytes: statSync(file).size }
+  return { seconds: tmuxIngest(file, COLS, ROWS, WORK), bytes: statSync(file).size }
 }
 
 /** node-pty alone reading the same `cat`: the ceiling for anything built on it. */

@@ -5,7 +5,6 @@
 // fast-forward cannot skip (full-screen redraws with cursor movement). Rates count the file's
 // bytes on both sides. `npm run bench -- viewer`; BENCH_VIEWER_MB (default 20) per flood,
 // BENCH_ROUNDS (default 3) interleaved rounds.
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +12,7 @@ import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import { createLiveClient } from '../client-sdk/dist/live/index.js'
 import { startDaemon } from './daemon.mjs'
+import { tmuxIngest } from './tmux.mjs'
 
 const MB = Number(process.env.BENCH_VIEWER_MB ?? 20)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -86,16 +86,7 @@ async function tabula(daemon, file, cols, rows) {
 }
 
 function tmux(file, cols, rows) {
-  const socket = `tabula-viewer-${process.pid}`
-  const conf = join(WORK, 'viewer-tmux.conf')
-  writeFileSync(conf, 'set -g history-limit 5000\nset -g status off\n')
-  const start = performance.now()
-  const created = spawnSync('tmux', ['-L', socket, '-f', conf, 'new-session', '-d', '-x', String(cols), '-y', String(rows), `cat ${file}; tmux -L ${socket} wait-for -S done`])
-  if (created.status !== 0) throw new Error('tmux failed: ' + created.stderr)
-  spawnSync('tmux', ['-L', socket, 'wait-for', 'done'])
-  const seconds = (performance.now() - start) / 1000
-  spawnSync('tmux', ['-L', socket, 'kill-server'])
-  return statSync(file).size / 1048576 / seconds
+  return statSync(file).size / 1048576 / tmuxIngest(file, cols, rows, WORK)
 }
 
 const median = (v) => {
