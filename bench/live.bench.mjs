@@ -12,18 +12,17 @@
 // Runs the BUILT daemon through the real CLI (`tabula daemon`), and talks the wire protocol with
 // `ws`, so what is measured is what a viewer gets. `BENCH_MB=20 BENCH_ROUNDS=1 node
 // bench/live.bench.mjs` for a quick run while developing.
-import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import pty from 'node-pty'
 import xtermHeadless from '@xterm/headless'
+import { rssOf, startDaemon as startTabulaDaemon } from './daemon.mjs'
+import { tmuxIngest } from './tmux.mjs'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const TABULA = join(ROOT, 'cli/bin/tabula.js')
 const FLOOD_MB = Number(process.env.BENCH_MB ?? 100)
 const COLS = 200
 const ROWS = 50
@@ -87,50 +86,7 @@ function scrollbackFile(lines) {
 
 // ── the daemon ───────────────────────────────────────────────────────────────────────────────
 
-async function startDaemon(extra = []) {
-  const home = mkdtempSync(join(tmpdir(), 'tabula-bench-home-'))
-  const proc = spawn(process.execPath, [TABULA, 'daemon', '--port', '0', '--home', home, '--no-restore', ...extra], {
-    env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  for (let i = 0; ; i++) {
-    try {
-      const runtime = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
-      if (runtime.pid === proc.pid) {
-        const token = readFileSync(join(home, 'token'), 'utf8').trim()
-        const url = runtime.daemonUrl ?? runtime.url
-        const api = (path, body, method = body ? 'POST' : 'GET') =>
-          fetch(url + path, {
-            method,
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body: body && JSON.stringify(body),
-          }).then((r) => r.json())
-        const workspace = (await api('/v1/workspaces', { path: home })).id
-        return {
-          proc,
-          url,
-          token,
-          workspace,
-          spawn: async (body) => (await api(`/v1/workspaces/${workspace}/sessions`, { cols: COLS, rows: ROWS, ...body })).session,
-          close: (key) => api(`/v1/workspaces/${workspace}/sessions/${key}`, undefined, 'DELETE'),
-          rss: () => rssOf(proc.pid),
-          async stop() {
-            proc.kill('SIGTERM')
-            await new Promise((r) => proc.once('exit', r))
-            rmSync(home, { recursive: true, force: true })
-          },
-        }
-      }
-    } catch {}
-    if (i > 400) throw new Error('the daemon did not start')
-    await sleep(25)
-  }
-}
-
-function rssOf(pid) {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return kb ? Number(kb[1]) * 1024 : 0
-}
+const startDaemon = (extra = []) => startTabulaDaemon(extra, { cols: COLS, rows: ROWS })
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -236,16 +192,7 @@ async function floodThroughput(daemon, file, readers, stalled = 0) {
 
 /** tmux ingesting the same file: a detached session runs `cat`, then signals; timed end to end. */
 function tmuxThroughput(file) {
-  const socketName = `tabula-bench-${process.pid}`
-  const conf = join(WORK, 'tmux.conf')
-  writeFileSync(conf, 'set -g history-limit 5000\nset -g status off\n')
-  const start = performance.now()
-  const created = spawnSync('tmux', ['-L', socketName, '-f', conf, 'new-session', '-d', '-x', String(COLS), '-y', String(ROWS), `cat ${file}; tmux -L ${socketName} wait-for -S done`])
-  if (created.status !== 0) throw new Error('tmux failed: ' + created.stderr)
-  spawnSync('tmux', ['-L', socketName, 'wait-for', 'done'])
-  const seconds = (performance.now() - start) / 1000
-  spawnSync('tmux', ['-L', socketName, 'kill-server'])
-  return { seconds, bytes: statSync(file).size }
+  return { seconds: tmuxIngest(file, COLS, ROWS, WORK), bytes: statSync(file).size }
 }
 
 /** node-pty alone reading the same `cat`: the ceiling for anything built on it. */

@@ -157,6 +157,31 @@ describe('the SDK live client', () => {
     }
   })
 
+  it('delivers output as bytes through onBytes, exactly as the program wrote them (no decode)', async () => {
+    // Bytes a string path cannot carry: a lone 0xff and a UTF-8 character split by a pause.
+    const session = await spawnSession(t, workspace, {
+      command: 'sh',
+      args: ['-c', "read line; printf 'A\\377B\\342\\202'; sleep 0.3; printf '\\254C\\n'; read line"],
+    })
+    const c = client()
+    const h = c.attach(session.key)
+    const chunks: Uint8Array[] = []
+    h.onBytes((data) => chunks.push(data))
+    await eventually(() => chunks.length > 0, 'the snapshot')
+    const first = new TextDecoder().decode(chunks[0])
+    expect(first.startsWith('\x1bc')).toBe(true) // the first chunk: reset + snapshot, encoded
+    h.write('go\r')
+    const wanted = [0x41, 0xff, 0x42, 0xe2, 0x82, 0xac, 0x43]
+    const joined = () => Buffer.concat(chunks.slice(1))
+    await eventually(() => joined().includes(Buffer.from(wanted)), 'the bytes, unchanged')
+    expect(chunks.every((chunk) => chunk instanceof Uint8Array)).toBe(true)
+    // A string listener added later still gets text (decoded from the next snapshot on).
+    const texts: string[] = []
+    h.onData((text) => texts.push(text))
+    h.write('x\r')
+    await eventually(() => texts.join('').includes('x'), 'text after a string listener joined')
+  })
+
   it('reports the program\'s exit through onExit, with its code', async () => {
     const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'read line; exit 7'] })
     const c = client()

@@ -8,16 +8,16 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import xtermHeadless from '@xterm/headless'
-import serializeAddon from '@xterm/addon-serialize'
 import { HeadlessScreen, LOOKAHEAD_WAIT_BYTES, LOOKAHEAD_WAIT_MS, type Snapshot } from '../../daemon/src/live/screen.js'
 import { xtermInternals } from '../../daemon/src/live/xterm-internals.js'
+import { serializer } from '../../daemon/src/live/serialize.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 
 const seedCount = Number(process.env.TABULA_FF_SEEDS ?? 200)
 const onlySeed = process.env.TABULA_FF_SEED
 const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
 
-type Step = { op: 'write'; data: Uint8Array } | { op: 'cut' } | { op: 'resize'; cols: number; rows: number }
+import { plainXtermAt, type Step } from './terminal-state.js'
 
 const PRINTABLE = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?-_=+*/()[]{}<>#$%&@^`|~"\''
 const SGR = ['\x1b[m', '\x1b[0m', '\x1b[1m', '\x1b[31m', '\x1b[38;5;200m', '\x1b[38:2::10:20:30m', '\x1b[4:3m', '\x1b[7;42m', '\x1b[0;1;34m', '\x1b[22;39m', '\x1b[48;2;1;2;3m']
@@ -63,24 +63,9 @@ function stepsFor(rng: Rng, bytes: Uint8Array): Step[] {
   return steps
 }
 
-/** Plain xterm through its public API: the reference. */
-async function reference(opts: { cols: number; rows: number; scrollback: number }, steps: Step[]): Promise<string[]> {
-  const term = new xtermHeadless.Terminal({ ...opts, allowProposedApi: true, logLevel: 'off' })
-  const serializer = new serializeAddon.SerializeAddon()
-  term.loadAddon(serializer)
-  const cuts: string[] = []
-  const settle = () => new Promise<void>((resolve) => term.write('', resolve))
-  for (const step of steps) {
-    if (step.op === 'write') term.write(step.data)
-    else {
-      await settle()
-      if (step.op === 'cut') cuts.push(serializer.serialize())
-      else term.resize(step.cols, step.rows)
-    }
-  }
-  term.dispose()
-  return cuts
-}
+/** Plain xterm through its public API, serialized by the daemon's serializer: the reference. */
+const reference = (opts: { cols: number; rows: number; scrollback: number }, steps: Step[], covered: number[]) =>
+  plainXtermAt(opts, steps, covered, (term) => serializer(term)!.serialize())
 
 /** The daemon's screen, given every step at once (as a flood queues them), so it can look ahead. */
 async function screen(opts: { cols: number; rows: number; scrollback: number }, steps: Step[]) {
@@ -92,9 +77,10 @@ async function screen(opts: { cols: number; rows: number; scrollback: number }, 
     else if (step.op === 'cut') cuts.push(new Promise((resolve) => s.cut(resolve)))
     else s.resize(step.cols, step.rows)
   }
-  const snapshots = (await Promise.all(cuts)).map((c) => c.data)
+  const all = await Promise.all(cuts)
   s.dispose()
-  return { snapshots, skipped: s.skippedBytes, parsedBytes }
+  const snapshots = all.map((c) => c.data)
+  return { snapshots, covered: all.map((c) => c.covered ?? 0), skipped: s.skippedBytes, parsedBytes }
 }
 
 describe('screen fast-forward', () => {
@@ -116,8 +102,8 @@ describe('screen fast-forward', () => {
       const opts = { cols: 10 + Math.floor(rng() * 30), rows: 3 + Math.floor(rng() * 8), scrollback: Math.floor(rng() * 60) }
       const bytes = new TextEncoder().encode(streamFor(rng, opts.cols, 400 + Math.floor(rng() * 1500)))
       const steps = stepsFor(rng, bytes)
-      const expected = await reference(opts, steps)
       const got = await screen(opts, steps)
+      const expected = await reference(opts, steps, got.covered)
       expect(got.snapshots, `seed ${seed} (TABULA_FF_SEED=${seed} reruns it)`).toEqual(expected)
       expect(got.parsedBytes, `seed ${seed}: every chunk reported parsed`).toBe(bytes.length)
       total += bytes.length
@@ -136,7 +122,7 @@ describe('screen fast-forward', () => {
     for (let at = 0; at < bytes.length; at += 16 * 1024) steps.push({ op: 'write', data: bytes.slice(at, at + 16 * 1024) })
     steps.push({ op: 'cut' })
     const got = await screen(opts, steps)
-    expect(got.snapshots).toEqual(await reference(opts, steps))
+    expect(got.snapshots).toEqual(await reference(opts, steps, got.covered))
     expect(got.snapshots[0]).toContain('000059999')
     expect(got.skipped / bytes.length).toBeGreaterThan(0.8)
   })
@@ -147,7 +133,7 @@ describe('screen fast-forward', () => {
     const steps: Step[] = [{ op: 'write', data: bytes }, { op: 'cut' }]
     const got = await screen(opts, steps)
     expect(got.skipped).toBe(0)
-    expect(got.snapshots).toEqual(await reference(opts, steps))
+    expect(got.snapshots).toEqual(await reference(opts, steps, got.covered))
   })
 
   it('without fast-forward parses every byte, with the same result', async () => {
@@ -160,7 +146,7 @@ describe('screen fast-forward', () => {
       plain.cut(resolve)
     })
     expect(plain.skippedBytes).toBe(0)
-    expect([snapshot.data]).toEqual(await reference(opts, steps))
+    expect([snapshot.data]).toEqual(await reference(opts, steps, [0]))
     expect((await screen(opts, steps)).skipped).toBeGreaterThan(0)
   })
 

@@ -203,7 +203,8 @@ function runAttached(
     // Only reaches here out of raw mode (the daemon is away): Ctrl-C then ends the attach.
     process.on('SIGINT', onSignal)
 
-    handle.onData((data) => {
+    // Bytes straight to the tty: no decode and re-encode per chunk.
+    handle.onBytes((data) => {
       if (offline) onReconnected()
       stdout.write(data)
     })

@@ -9,6 +9,10 @@ export class Listeners<T extends unknown[]> {
     return { dispose: () => void this.set.delete(listener) }
   }
 
+  get size(): number {
+    return this.set.size
+  }
+
   emit(...args: T): void {
     for (const listener of [...this.set]) {
       try {

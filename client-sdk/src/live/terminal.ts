@@ -16,10 +16,13 @@ export interface HandleHost {
 
 export class Terminal implements TerminalHandle {
   private readonly data = new Listeners<[string]>()
+  private readonly bytes = new Listeners<[Uint8Array]>()
   private readonly exits = new Listeners<[number | null]>()
   private readonly sizes = new Listeners<[SizeChange]>()
   private readonly closes = new Listeners<[string]>()
   private decoder = new TextDecoder()
+  /** Output went by without a string listener, so the decoder's state is stale. */
+  private undecoded = false
   /** Whether this viewer wants to drive: re-claimed after a reconnect, since the daemon forgets. */
   private wantsActive = false
   /** setActive(true) was asked before the first attach answered: an explicit claim to send then. */
@@ -42,6 +45,9 @@ export class Terminal implements TerminalHandle {
 
   onData(listener: (data: string) => void): Disposable {
     return this.data.add(listener)
+  }
+  onBytes(listener: (data: Uint8Array) => void): Disposable {
+    return this.bytes.add(listener)
   }
   onExit(listener: (exitCode: number | null) => void): Disposable {
     return this.exits.add(listener)
@@ -111,7 +117,8 @@ export class Terminal implements TerminalHandle {
   /** `attached` or `resync`: replace the screen. */
   snapshot(cols: number, rows: number, activeViewer: string | null, snapshot: string, first: boolean): void {
     this.decoder = new TextDecoder()
-    this.data.emit(FULL_RESET + snapshot)
+    if (this.data.size) this.data.emit(FULL_RESET + snapshot)
+    if (this.bytes.size) this.bytes.emit(encoder.encode(FULL_RESET + snapshot))
     // Read before sized(), which forgets a wish to drive when another viewer drives: a claim the
     // program asked for explicitly is still sent, while one merely left over from before a
     // reconnect yields to whoever took over meanwhile.
@@ -133,6 +140,17 @@ export class Terminal implements TerminalHandle {
   }
 
   output(bytes: Uint8Array): void {
+    if (this.bytes.size) this.bytes.emit(bytes)
+    // Decoded only for string listeners (a decoder that skipped bytes would lose its place, so
+    // it restarts at the next snapshot when string listeners come late).
+    if (!this.data.size) {
+      this.undecoded = true
+      return
+    }
+    if (this.undecoded) {
+      this.undecoded = false
+      this.decoder = new TextDecoder()
+    }
     const text = this.decoder.decode(bytes, { stream: true })
     if (text) this.data.emit(text)
   }
@@ -165,11 +183,14 @@ export class Terminal implements TerminalHandle {
 
   private clearListeners(): void {
     this.data.clear()
+    this.bytes.clear()
     this.exits.clear()
     this.sizes.clear()
     this.closes.clear()
   }
 }
+
+const encoder = new TextEncoder()
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff

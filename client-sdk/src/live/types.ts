@@ -43,6 +43,14 @@ export interface TerminalHandle {
    * daemon's snapshot, prefixed with a full reset, so a viewer just writes what it gets.
    */
   onData(listener: (data: string) => void): Disposable
+  /**
+   * The same output as bytes (UTF-8), exactly as the daemon sent them: no decode, for consumers
+   * that take bytes (xterm.js `write(Uint8Array)`, a tty). Chunks may split a UTF-8 character.
+   * The first chunk of each (re)attach is the reset plus the snapshot, encoded. The bytes are the
+   * listener's; do not modify them (other listeners get the same ones). While only byte
+   * listeners are registered, the SDK does not decode output at all.
+   */
+  onBytes(listener: (data: Uint8Array) => void): Disposable
   onExit(listener: (exitCode: number | null) => void): Disposable
   onSize(listener: (size: SizeChange) => void): Disposable
   /** The session was closed at the daemon, or never existed. The handle is finished. */

@@ -92,9 +92,16 @@ export class Attachment {
       this.state = 'live'
       const held = this.held
       this.held = []
+      // The snapshot may already hold the first bytes after the cut (the end of an escape
+      // sequence the cut fell in, see CUT_SETTLE_MS): they are not sent again.
+      let covered = snap.covered ?? 0
       for (const item of held) {
-        if (item instanceof OutputChunk) this.output(item)
-        else this.control(item)
+        if (!(item instanceof OutputChunk)) this.control(item)
+        else if (covered >= item.size) covered -= item.size
+        else if (covered > 0) {
+          this.output(new OutputChunk([item.bytes.subarray(covered)], item.size - covered))
+          covered = 0
+        } else this.output(item)
       }
     })
   }

@@ -12,6 +12,7 @@ import xtermHeadless from '@xterm/headless'
 import serializeAddon from '@xterm/addon-serialize'
 import { TextRun } from './fast-forward.js'
 import { xtermInternals, type XtermInternals } from './xterm-internals.js'
+import { serializer, type Serializer } from './serialize.js'
 
 const { Terminal } = xtermHeadless
 const { SerializeAddon } = serializeAddon
@@ -41,7 +42,23 @@ export interface Snapshot {
   rows: number
   /** The serialized screen and scrollback (VT sequences); write it after a full reset. */
   data: string
+  /**
+   * Bytes of the output written after the cut that the snapshot already holds: a cut that fell
+   * inside an escape sequence is taken where the sequence ends (see CUT_SETTLE_MS), so the live
+   * output a viewer plays after it starts that many bytes later. Absent or 0 for most cuts.
+   */
+  covered?: number
 }
+
+/**
+ * A cut that falls inside an escape sequence (or a UTF-8 character) waits for the rest of it:
+ * the snapshot then holds the whole sequence, and the live output after it starts where the
+ * parser is at rest (a viewer never sees `1mRED` for a red `RED`). A program that stops in the
+ * middle of a sequence for longer than this gets its snapshot as things are, sequence unfinished.
+ */
+export const CUT_SETTLE_MS = 50
+/** At most this many bytes after the cut are parsed to finish a sequence (a bound on a cut's wait). */
+export const CUT_SETTLE_BYTES = 64 * 1024
 
 export interface ScreenOptions {
   cols: number
@@ -53,7 +70,7 @@ export interface ScreenOptions {
 
 type Step =
   | { op: 'write'; data: Uint8Array; offset: number; arrived: number; parsed: () => void }
-  | { op: 'cut'; ready: (snapshot: Snapshot) => void }
+  | { op: 'cut'; ready: (snapshot: Snapshot) => void; arrived: number; covered: number }
   | { op: 'resize'; cols: number; rows: number }
 
 const CARRIAGE_RETURN = new Uint8Array([0x0d])
@@ -61,7 +78,8 @@ const LINE_FEED = 0x0a
 
 export class HeadlessScreen {
   private readonly term: InstanceType<typeof Terminal>
-  private readonly serializer = new SerializeAddon()
+  /** Our serializer (serialize.ts); xterm's addon only if the internals it reads are missing. */
+  private readonly serializer: Serializer
   private readonly internals: XtermInternals | null
   private readonly fastForward: boolean
   private readonly steps: Step[] = []
@@ -88,7 +106,7 @@ export class HeadlessScreen {
       // daemon's business to log, and one printing garbage would flood the daemon's stderr.
       logLevel: 'off',
     })
-    this.term.loadAddon(this.serializer)
+    this.serializer = serializer(this.term) ?? this.addonSerializer()
     this.term.onTitleChange(onTitle)
     this.internals = xtermInternals(this.term)
     this.fastForward = !opts.noFastForward && this.internals !== null
@@ -109,7 +127,7 @@ export class HeadlessScreen {
   /** A snapshot exactly between the chunks written before and after this call. */
   cut(ready: (snapshot: Snapshot) => void): void {
     if (this.disposed) return
-    this.steps.push({ op: 'cut', ready })
+    this.steps.push({ op: 'cut', ready, arrived: performance.now(), covered: 0 })
     this.run?.close()
     this.schedule()
   }
@@ -143,10 +161,13 @@ export class HeadlessScreen {
     let waiting = false
     while (done < this.steps.length && !this.disposed && !this.parsingAsync) {
       const step = this.steps[done]!
-      if (step.op !== 'write') {
+      if (step.op === 'cut' && !this.settle(step, done)) {
+        waiting = true
+        break
+      } else if (step.op !== 'write') {
         done++
         this.run = null // a cut or resize ends a run; the next one starts from the new state
-        if (step.op === 'cut') step.ready(this.snapshot())
+        if (step.op === 'cut') step.ready({ ...this.snapshot(), covered: step.covered })
         else if (this.term.cols !== step.cols || this.term.rows !== step.rows) this.term.resize(step.cols, step.rows)
       } else if (this.skipAhead(step, done)) {
         // Went on to a point in or after `step`; the loop goes on from there.
@@ -162,6 +183,35 @@ export class HeadlessScreen {
     this.steps.splice(0, done)
     // While waiting, the next write or the wait timer brings the pump back.
     if (this.steps.length > 0 && !waiting) this.schedule()
+  }
+
+  /**
+   * Brings the parser to rest for the cut at `at` (see CUT_SETTLE_MS): parses the output queued
+   * right after the cut, byte by byte, up to the end of the sequence it is in. False to wait for
+   * more output; true when the cut can be taken (at rest, or waited long enough).
+   */
+  private settle(cut: Step & { op: 'cut' }, at: number): boolean {
+    const internals = this.internals
+    if (!internals) return true
+    while (!internals.atRest()) {
+      const next = this.steps[at + 1]
+      if (cut.covered >= CUT_SETTLE_BYTES || next?.op === 'resize' || next?.op === 'cut') return true
+      if (!next) {
+        return !this.waitUntil(cut.arrived + CUT_SETTLE_MS)
+      }
+      let i = 0
+      while (i < next.data.length && !internals.atRest()) internals.parse(next.data.subarray(i, ++i))
+      cut.covered += i
+      this.run = null
+      if (i === next.data.length) {
+        this.steps.splice(at + 1, 1)
+        next.parsed()
+      } else {
+        next.data = next.data.subarray(i)
+        next.offset += i
+      }
+    }
+    return true
   }
 
   /** Parses one chunk whole. */
@@ -230,13 +280,24 @@ export class HeadlessScreen {
     // Every line move takes at least one byte: with a scrollback this deep, no skip can come
     // within the bytes allowed to wait, so waiting would only delay the screen.
     if (this.internals!.evictingMoves() > LOOKAHEAD_WAIT_BYTES) return false
-    const left = step.arrived + LOOKAHEAD_WAIT_MS - performance.now()
+    return this.waitUntil(step.arrived + LOOKAHEAD_WAIT_MS)
+  }
+
+  /** False once `deadline` has passed; else true, with the pump woken then (or by a write). */
+  private waitUntil(deadline: number): boolean {
+    const left = deadline - performance.now()
     if (left <= 0) return false
     this.waitTimer ??= setTimeout(() => {
       this.waitTimer = null
       this.schedule()
     }, Math.ceil(left))
     return true
+  }
+
+  private addonSerializer(): Serializer {
+    const addon = new SerializeAddon()
+    this.term.loadAddon(addon)
+    return { serialize: () => addon.serialize() }
   }
 
   private snapshot(): Snapshot {

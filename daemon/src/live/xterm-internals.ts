@@ -15,6 +15,8 @@ import type { RunStart } from './fast-forward.js'
 export interface XtermInternals {
   /** Parses `data` now. */
   parse(data: Uint8Array): void
+  /** Not inside an escape sequence nor a UTF-8 character: output from here on stands alone. */
+  atRest(): boolean
   /** The state a text run starts from, or null when the screen is in a state runs do not cover. */
   runStart(): RunStart | null
   /** Cursor moves down after which no line now in the buffer can still be in it. */
@@ -54,6 +56,7 @@ export function xtermInternals(term: Terminal): XtermInternals | null {
   const input = core._inputHandler
   return {
     parse: (data) => void input.parse(data),
+    atRest: () => input._parser.currentState === 0 && input._utf8Decoder.interim[0] === 0,
     runStart() {
       const buffer = core.buffer
       // A run scans from a clean state: not inside an escape sequence or a UTF-8 character

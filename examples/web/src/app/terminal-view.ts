@@ -76,7 +76,8 @@ export class TerminalView {
     this.el.dataset.renderer = 'dom'
 
     this.handle = ws.attach(key)
-    this.handle.onData((data) => {
+    // Bytes straight into xterm.js (it decodes UTF-8 itself): no decode in the SDK.
+    this.handle.onBytes((data) => {
       this.term.write(data, () => this.revealCursorSoon())
     })
     this.handle.onSize((size) => this.onSize(size))

@@ -1,0 +1,185 @@
+// Snapshots against tmux, side by side in one run: the time from attach to the snapshot applied
+// in the viewer's terminal with 10,000 lines of coloured scrollback (tabula through the SDK, the
+// way the web viewer and `tabula attach` attach; tmux as `capture-pane` of the same history
+// written into the same kind of terminal), and the memory per idle session holding a full
+// 5,000-line scrollback of 196-character lines at 200×50 (the daemon's RSS growth against the
+// tmux server's, for the same text). `npm run bench -- snapshot`; about a minute.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import WebSocket from 'ws'
+import xtermHeadless from '@xterm/headless'
+// The SDK's live client: what `workspace.attach(key)` hands out (client-sdk/src/live).
+import { createLiveClient } from '../client-sdk/dist/live/index.js'
+import { rssOf, startDaemon as startTabulaDaemon } from './daemon.mjs'
+
+const COLS = 200
+const ROWS = 50
+const RUNS = Number(process.env.BENCH_RUNS ?? 7)
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 8)
+const DONE = '__SNAP_DONE__'
+const WORK = join(tmpdir(), 'tabula-bench')
+mkdirSync(WORK, { recursive: true })
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+function file(name, make) {
+  const path = join(WORK, name)
+  if (!existsSync(path)) writeFileSync(path, make())
+  return path
+}
+/** 10,000 lines of a coloured build log (the attach case). */
+const colouredLog = (lines) =>
+  file(`snap-coloured-${lines}.txt`, () => {
+    const out = []
+    for (let i = 0; i < lines; i++) out.push(`\x1b[3${i % 8}mline ${i}\x1b[0m compiling module ${i} of ${lines} \x1b[1m[ok]\x1b[0m ${'.'.repeat(i % 40)}\n`)
+    return out.join('')
+  })
+/** 5,049 lines of 196 characters (the memory case: a full 5,000-line scrollback at 200×50). */
+const wideLines = () =>
+  file('snap-wide-5049.txt', () => {
+    const out = []
+    for (let i = 0; i < 5049; i++) out.push((String(i).padStart(6, '0') + ' ' + 'the quick brown fox jumps over the lazy dog '.repeat(5)).slice(0, 196) + '\n')
+    return out.join('')
+  })
+
+const startDaemon = (scrollback) => startTabulaDaemon(['--scrollback', String(scrollback)], { cols: COLS, rows: ROWS })
+
+const freshTerm = (scrollback) => new xtermHeadless.Terminal({ cols: COLS, rows: ROWS, scrollback, allowProposedApi: true, logLevel: 'off' })
+const parsed = (term) => new Promise((r) => term.write('', r))
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]
+
+/** Attach through the SDK until the first chunk (reset + snapshot) is parsed by a fresh terminal. */
+async function tabulaAttach(daemon, key, lines) {
+  const times = []
+  const received = []
+  let bytes = 0
+  for (let run = 0; run < RUNS; run++) {
+    const client = createLiveClient({ daemonUrl: daemon.url, token: daemon.token, viewer: { name: 'bench', kind: 'cli' }, WebSocket })
+    await client.ready?.catch?.(() => {})
+    const term = freshTerm(lines + 100)
+    const start = performance.now()
+    const handle = client.attach(key)
+    await new Promise((resolve) => {
+      const sub = handle.onBytes((data) => {
+        sub.dispose()
+        received.push(performance.now() - start)
+        bytes = data.length
+        term.write(data, resolve)
+      })
+    })
+    times.push(performance.now() - start)
+    if (term.buffer.active.length < lines) throw new Error(`tabula's snapshot held ${term.buffer.active.length} lines`)
+    handle.dispose()
+    term.dispose()
+    await client.close()
+  }
+  return { ms: median(times), receivedMs: median(received), bytes }
+}
+
+function tmux(socket, ...args) {
+  const run = spawnSync('tmux', ['-L', socket, ...args], { maxBuffer: 256 * 1024 * 1024 })
+  if (run.status !== 0) throw new Error(`tmux ${args[0]}: ${run.stderr}`)
+  return run.stdout
+}
+
+/** tmux: `capture-pane -p -e` of the whole history, written into the same fresh terminal. */
+function tmuxStart(socket, path, history) {
+  const conf = join(WORK, 'snap-tmux.conf')
+  writeFileSync(conf, `set -g history-limit ${history}\nset -g status off\n`)
+  tmux(socket, '-f', conf, 'new-session', '-d', '-x', String(COLS), '-y', String(ROWS), `cat ${path}; tmux -L ${socket} wait-for -S ${DONE}; exec cat`)
+  tmux(socket, 'wait-for', DONE)
+}
+async function tmuxAttach(socket, lines) {
+  const times = []
+  let bytes = 0
+  for (let run = 0; run < RUNS; run++) {
+    const term = freshTerm(lines + 100)
+    const start = performance.now()
+    const captured = await new Promise((resolve, reject) => {
+      const child = spawn('tmux', ['-L', socket, 'capture-pane', '-p', '-e', '-S', '-', '-E', '-'])
+      const parts = []
+      child.stdout.on('data', (d) => parts.push(d))
+      child.on('error', reject)
+      child.on('close', () => resolve(Buffer.concat(parts)))
+    })
+    bytes = captured.length
+    await new Promise((resolve) => term.write(captured, resolve))
+    times.push(performance.now() - start)
+    term.dispose()
+  }
+  return { ms: median(times), bytes }
+}
+
+async function settleMemory(read) {
+  await sleep(3000)
+  return read()
+}
+
+const fmt = (n, d = 1) => n.toFixed(d)
+const MiB = 1024 * 1024
+
+// ── attach at 10,000 lines ────────────────────────────────────────────────────────────────────
+const LINES = 10_000
+const log = colouredLog(LINES)
+const daemon = await startDaemon(LINES)
+const session = await daemon.spawn({ command: 'sh', args: ['-c', `cat ${log}; echo ${DONE}; exec cat`] })
+// Wait until the whole history is in the daemon's screen (a snapshot shows the marker).
+for (;;) {
+  const client = createLiveClient({ daemonUrl: daemon.url, token: daemon.token, viewer: { name: 'probe', kind: 'cli' }, WebSocket })
+  const text = await new Promise((resolve) => client.attach(session.key).onData(resolve))
+  await client.close()
+  if (text.includes(DONE)) break
+  await sleep(200)
+}
+const tmuxSocket = `tabula-snap-${process.pid}`
+tmuxStart(tmuxSocket, log, LINES)
+// Interleaved, so both sides see the same machine.
+const ours = []
+const theirs = []
+for (let round = 0; round < 3; round++) {
+  ours.push(await tabulaAttach(daemon, session.key, LINES))
+  theirs.push(await tmuxAttach(tmuxSocket, LINES))
+}
+tmux(tmuxSocket, 'kill-server')
+await daemon.close(session.key)
+await daemon.stop()
+const oursMs = median(ours.map((r) => r.ms))
+const theirsMs = median(theirs.map((r) => r.ms))
+console.log(`attach → snapshot applied, ${LINES} lines of coloured scrollback at ${COLS}x${ROWS} (median of ${RUNS} x 3 rounds)`)
+console.log(`  tabula (SDK attach, snapshot ${fmt(ours[0].bytes / 1024, 0)} KiB): ${fmt(oursMs)} ms  [rounds ${ours.map((r) => fmt(r.ms)).join(', ')}]`)
+console.log(`  tmux capture-pane -p -e -S - (${fmt(theirs[0].bytes / 1024, 0)} KiB): ${fmt(theirsMs)} ms  [rounds ${theirs.map((r) => fmt(r.ms)).join(', ')}]`)
+console.log(`  of which until the snapshot arrived (daemon: cut, serialize, send): ${fmt(median(ours.map((r) => r.receivedMs)))} ms; the rest is the viewer's parse`)
+console.log(`  tabula / tmux: ${fmt(oursMs / theirsMs, 2)}x (target: <= 30 ms and <= 1.00x)`)
+
+// ── memory per idle session with a full 5,000-line scrollback ──────────────────────────────────
+const wide = wideLines()
+const memDaemon = await startDaemon(5000)
+// One warm-up session first, so per-session figures do not carry the first screen's setup.
+const warm = await memDaemon.spawn({ command: 'sh', args: ['-c', 'exec cat'] })
+await sleep(1000)
+const before = memDaemon.rss()
+const keys = []
+for (let i = 0; i < SESSIONS; i++) keys.push((await memDaemon.spawn({ command: 'sh', args: ['-c', `cat ${wide}; exec cat`] })).key)
+const after = await settleMemory(() => memDaemon.rss())
+for (const key of [warm.key, ...keys]) await memDaemon.close(key)
+await memDaemon.stop()
+
+const memSocket = `tabula-snapmem-${process.pid}`
+const conf = join(WORK, 'snap-mem.conf')
+writeFileSync(conf, 'set -g history-limit 5000\nset -g status off\n')
+tmux(memSocket, '-f', conf, 'new-session', '-d', '-x', String(COLS), '-y', String(ROWS), 'exec cat')
+const serverPid = Number(String(tmux(memSocket, 'display-message', '-p', '#{pid}')).trim())
+await sleep(500)
+const tBefore = rssOf(serverPid)
+for (let i = 0; i < SESSIONS; i++) tmux(memSocket, 'new-session', '-d', '-x', String(COLS), '-y', String(ROWS), `cat ${wide}; exec cat`)
+const tAfter = await settleMemory(() => rssOf(serverPid))
+tmux(memSocket, 'kill-server')
+const oursMem = (after - before) / SESSIONS
+const theirsMem = (tAfter - tBefore) / SESSIONS
+console.log(`memory per idle session, 5,049 lines of 196 characters at ${COLS}x${ROWS}, full 5,000-line scrollback (${SESSIONS} sessions)`)
+console.log(`  tabula daemon RSS growth: ${fmt(oursMem / MiB, 2)} MiB per session`)
+console.log(`  tmux server RSS growth:   ${fmt(theirsMem / MiB, 2)} MiB per session`)
+console.log(`  tabula / tmux: ${fmt(oursMem / theirsMem, 2)}x (target: <= 0.50x)`)
+process.exit(0)

@@ -1,0 +1,721 @@
+/**
+ * The screen's snapshot: the whole state of a headless xterm written as VT sequences, so that a
+ * fresh terminal of the same size that is reset (`ESC c`) and then fed the snapshot is the
+ * terminal that saw every byte (docs/daemon.md, "Snapshots"). That is more than the visible
+ * text: the scrollback with its wrapped rows, every cell's attributes (underline style and
+ * colour, hyperlinks, protection), blank cells as blank (not spaces, which reflow differently),
+ * the cursor with its pending wrap, visibility and shape, the pen, the saved cursor of each
+ * screen, tab stops, the scroll region, character sets, the modes and the alternate screen.
+ *
+ * It reads xterm's buffers directly (the cells are a Uint32Array of [content, fg, bg] per cell),
+ * through a shape check like xterm-internals.ts: `serializer(term)` is null when the pinned
+ * @xterm/headless no longer has these internals (test/live/snapshot.test.ts fails then).
+ *
+ * Rows that scrolled into the scrollback do not change until the buffer is reflowed, cleared or
+ * trimmed, so each one's serialized text is cached per row object and data array (`RowCache`):
+ * an attach then serializes the visible screen and joins the history it already has.
+ */
+import type { Terminal } from '@xterm/headless'
+
+// ── xterm's cell layout (src/common/buffer/Constants.ts of @xterm/xterm 6) ──────────────────
+const CELL_SIZE = 3
+const CODEPOINT_MASK = 0x1fffff
+const IS_COMBINED = 0x200000
+const HAS_CONTENT = 0x3fffff
+const WIDTH_SHIFT = 22
+const CM_MASK = 0x3000000
+const CM_DEFAULT = 0
+const CM_P16 = 0x1000000
+const CM_P256 = 0x2000000
+const CM_RGB = 0x3000000
+const COLOR_MASK = 0xffffff
+const FG_INVERSE = 0x4000000
+const FG_BOLD = 0x8000000
+const FG_UNDERLINE = 0x10000000
+const FG_BLINK = 0x20000000
+const FG_INVISIBLE = 0x40000000
+const FG_STRIKETHROUGH = 0x80000000
+const BG_ITALIC = 0x4000000
+const BG_DIM = 0x8000000
+const BG_HAS_EXTENDED = 0x10000000
+const BG_PROTECTED = 0x20000000
+const BG_OVERLINE = 0x40000000
+const EXT_UNDERLINE_STYLE = 0x1c000000
+const EXT_UNDERLINE_COLOR = CM_MASK | COLOR_MASK
+const UNDERLINE_SINGLE = 1
+
+// ── the internals read ─────────────────────────────────────────────────────────────────────
+interface Ext {
+  _ext: number
+  urlId: number
+}
+interface Line {
+  isWrapped: boolean
+  _data: Uint32Array
+  _combined: Record<number, string>
+  _extendedAttrs: Record<number, Ext | undefined>
+}
+interface Buf {
+  lines: { length: number; maxLength: number; get(i: number): Line | undefined }
+  x: number
+  y: number
+  ybase: number
+  scrollTop: number
+  scrollBottom: number
+  savedX: number
+  savedY: number
+  savedCurAttrData: { fg: number; bg: number }
+  savedCharset: unknown
+  tabs: Record<number, boolean | undefined>
+}
+interface Core {
+  buffers: { normal: Buf; alt: Buf; active: Buf }
+  coreService: {
+    isCursorHidden: boolean
+    modes: { insertMode: boolean }
+    decPrivateModes: {
+      applicationCursorKeys: boolean
+      applicationKeypad: boolean
+      bracketedPasteMode: boolean
+      cursorBlink: boolean | undefined
+      cursorStyle: 'block' | 'underline' | 'bar' | undefined
+      origin: boolean
+      reverseWraparound: boolean
+      sendFocus: boolean
+      synchronizedOutput: boolean
+      wraparound: boolean
+    }
+  }
+  coreMouseService: { activeProtocol: string; activeEncoding: string }
+  _charsetService: { charset: unknown; glevel: number; _charsets: unknown[] }
+  _inputHandler: { _curAttrData: { fg: number; bg: number; extended: Ext } }
+  _oscLinkService: { getLinkData(id: number): { id?: string; uri: string } | undefined }
+  optionsService: { rawOptions: { convertEol: boolean; cursorBlink: boolean; tabStopWidth: number } }
+}
+
+/** The internals of `term` the serializer reads, or null when their shape is not the expected one. */
+export function coreOf(term: Terminal): Core | null {
+  const core = (term as unknown as { _core?: Partial<Core> })._core
+  const normal = core?.buffers?.normal
+  const line = normal?.lines?.get(0)
+  const ok =
+    !!core &&
+    !!normal &&
+    !!core.buffers?.alt &&
+    line?._data instanceof Uint32Array &&
+    typeof line._combined === 'object' &&
+    typeof line._extendedAttrs === 'object' &&
+    typeof normal.savedX === 'number' &&
+    typeof normal.savedCurAttrData?.fg === 'number' &&
+    typeof normal.tabs === 'object' &&
+    typeof core.coreService?.decPrivateModes?.wraparound === 'boolean' &&
+    typeof core.coreService.modes?.insertMode === 'boolean' &&
+    typeof core.coreMouseService?.activeProtocol === 'string' &&
+    Array.isArray(core._charsetService?._charsets) &&
+    typeof core._inputHandler?._curAttrData?.extended?._ext === 'number' &&
+    typeof core._oscLinkService?.getLinkData === 'function' &&
+    typeof core.optionsService?.rawOptions?.tabStopWidth === 'number'
+  return ok ? (core as Core) : null
+}
+
+// ── charsets: xterm keeps the mapping objects; find each one's designator once ───────────────
+let designators: Map<unknown, string> | null = null
+
+function designatorOf(charset: unknown, term: Terminal): string {
+  if (charset === undefined || charset === null) return 'B'
+  if (!designators) {
+    designators = new Map()
+    const TerminalClass = term.constructor as new (o: object) => Terminal
+    const probe = new TerminalClass({ cols: 2, rows: 1, allowProposedApi: true, logLevel: 'off' })
+    const probeCore = coreOf(probe)
+    if (probeCore) {
+      const input = probeCore._inputHandler as unknown as { parse(d: Uint8Array): void }
+      for (let code = 0x30; code < 0x7f; code++) {
+        input.parse(new Uint8Array([0x1b, 0x28, code]))
+        const mapping = probeCore._charsetService._charsets[0]
+        if (mapping && !designators.has(mapping)) designators.set(mapping, String.fromCharCode(code))
+      }
+    }
+    probe.dispose()
+  }
+  return designators.get(charset) ?? 'B'
+}
+
+// ── attributes ───────────────────────────────────────────────────────────────────────────────
+
+function colorParams(value: number, base: number, bright: number, extended: number, out: string[]): void {
+  const mode = value & CM_MASK
+  const color = value & COLOR_MASK
+  if (mode === CM_RGB) {
+    out.push(`${extended};2;${(color >> 16) & 0xff};${(color >> 8) & 0xff};${color & 0xff}`)
+    return
+  }
+  if (mode === CM_DEFAULT) return
+  // xterm's palette colours replace only the index byte and keep the bits above it from an
+  // earlier RGB colour; an RGB colour first puts them back.
+  if (color & 0xffff00) out.push(`${extended};2;${(color >> 16) & 0xff};${(color >> 8) & 0xff};0`)
+  const index = color & 0xff
+  if (mode === CM_P16 && base) out.push(String(index < 8 ? base + index : bright + index - 8))
+  else out.push(`${extended};5;${index}`)
+}
+
+/** An absolute SGR (from a reset) for fg, bg and the extended bits (underline style and colour). */
+function sgr(fg: number, bg: number, ext: number): string {
+  const p: string[] = ['0']
+  if (fg & FG_BOLD) p.push('1')
+  if (bg & BG_DIM) p.push('2')
+  if (bg & BG_ITALIC) p.push('3')
+  if (fg & FG_UNDERLINE) {
+    // The flag with style 0 (only DECRC makes it) draws no underline: written as none.
+    const style = (ext & EXT_UNDERLINE_STYLE) >>> 26
+    if (style) p.push(style === UNDERLINE_SINGLE ? '4' : `4:${style}`)
+  }
+  if (fg & FG_BLINK) p.push('5')
+  if (fg & FG_INVERSE) p.push('7')
+  if (fg & FG_INVISIBLE) p.push('8')
+  if (fg & FG_STRIKETHROUGH) p.push('9')
+  if (bg & BG_OVERLINE) p.push('53')
+  colorParams(fg, 30, 90, 38, p)
+  colorParams(bg, 40, 100, 48, p)
+  const ul = ext & EXT_UNDERLINE_COLOR
+  if (ul !== 0) {
+    colorParams(ul, 0, 0, 58, p)
+  }
+  // SGR 0 clears protection too (xterm keeps it in bg); DECSCA puts it back.
+  return `\x1b[${p.join(';')}m` + (bg & BG_PROTECTED ? '\x1b[1"q' : '')
+}
+
+/** The hyperlink a cell or the pen carries, as the OSC 8 that opens it ('' for none). */
+function linkOf(core: Core, urlId: number): string {
+  if (!urlId) return ''
+  const data = core._oscLinkService.getLinkData(urlId)
+  if (!data) return ''
+  return `\x1b]8;${data.id !== undefined ? `id=${data.id}` : ''};${data.uri}\x1b\\`
+}
+
+const CLOSE_LINK = '\x1b]8;;\x1b\\'
+
+/** What a run of output needs to set before a cell: its SGR and hyperlink. */
+class Pen {
+  fg = 0
+  bg = 0
+  ext = 0
+  link = ''
+  private readonly cache = new Map<string, string>()
+
+  constructor(private readonly core: Core) {}
+
+  /** Sequences that make the pen (fg, bg, ext, link); '' when it already is. */
+  set(fg: number, bg: number, ext: number, link: string): string {
+    let out = ''
+    bg &= ~BG_HAS_EXTENDED
+    if (fg !== this.fg || bg !== this.bg || ext !== this.ext) {
+      const key = `${fg},${bg},${ext}`
+      let seq = this.cache.get(key)
+      if (seq === undefined) this.cache.set(key, (seq = sgr(fg, bg, ext)))
+      out += seq
+      this.fg = fg
+      this.bg = bg
+      this.ext = ext
+    }
+    if (link !== this.link) {
+      out += link || CLOSE_LINK
+      this.link = link
+    }
+    return out
+  }
+
+  /** The pen of cell `c` of `line`. */
+  cell(line: Line, c: number): string {
+    const at = c * CELL_SIZE
+    const fg = line._data[at + 1]!
+    const bg = line._data[at + 2]!
+    const ext = bg & BG_HAS_EXTENDED ? line._extendedAttrs[c] : undefined
+    // Without extended attributes an underlined cell is a single underline.
+    const bits = ext ? ext._ext : fg & FG_UNDERLINE ? UNDERLINE_SINGLE << 26 : 0
+    return this.set(fg, bg, bits, ext ? linkOf(this.core, ext.urlId) : '')
+  }
+
+  reset(): string {
+    return this.set(0, 0, 0, '')
+  }
+}
+
+// ── rows ─────────────────────────────────────────────────────────────────────────────────────
+
+/** Any wide character: printed and then half overwritten, it leaves a blank in the later pen. */
+const WIDE_STAND_IN = '\u6f22'
+
+/**
+ * A blank in a pen ECH cannot make in the last column, with no wrap after it. In insert mode,
+ * xterm blanks (in the printing pen) a wide character pushed half out of the row; the cell before
+ * is then written again.
+ */
+function lastBlank(line: Line, cols: number, pen: Pen): string {
+  let out = `\x1b[${cols - 1}G` + pen.reset() + WIDE_STAND_IN
+  out += `\x1b[4h\x1b[${cols - 1}G` + pen.cell(line, cols - 1) + ' \x1b[4l'
+  // Cell cols-2 again (a wide character's right half: from its left half).
+  const data = line._data
+  let c = cols - 2
+  if (c > 0 && data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0) c--
+  const content = data[c * CELL_SIZE]!
+  out += `\x1b[${c + 1}G`
+  if (content & HAS_CONTENT) out += pen.cell(line, c) + cellText(line, c, content)
+  else out += pen.set(0, data[c * CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK), 0, '') + '\x1b[X'
+  return out
+}
+
+function cellText(line: Line, c: number, content: number): string {
+  return content & IS_COMBINED ? (line._combined[c] ?? ' ') : String.fromCodePoint(content & CODEPOINT_MASK)
+}
+
+/** A blank (null) cell that ECH makes: no fg, a bg colour without flags, no extended attributes. */
+function erasable(fg: number, bg: number): boolean {
+  return fg === 0 && (bg & ~(CM_MASK | COLOR_MASK)) === 0
+}
+
+interface RowState {
+  pen: Pen
+  /** The cursor is in the pending wrap of the row above: the first print wraps into this row. */
+  pendingWrap: boolean
+  /** Bg of the blank cells of the row being written (what the fresh terminal filled it with). */
+  fill: number
+  /** The row above ended on a stand-in for a blank cell of this bg, to be blanked after the wrap. */
+  placeholder: number | null
+  /** The row above already wrapped into this one: the cursor is in it, at `startAt`. */
+  inside: boolean
+  /** Columns the row above already wrote into this one (a wide character moved by the wrap). */
+  startAt: number
+  /** The wrap left a stand-in wide character in the first two cells: blank them first. */
+  eraseHead: boolean
+  /** Written before this row creates the next one itself (by wrapping a wide character). */
+  beforeWrap: string
+}
+
+/**
+ * Writes one row. The cursor is at column 0 of the row, or in the pending wrap of the row above
+ * (`state.pendingWrap`), or already inside the row (`state.startAt`). `wrapsOn` is the next row
+ * when it continues this one: the row then ends in the pending wrap state. `atBottom`: a wrap into
+ * this row scrolls the fresh terminal, whose new row is blank in the bg of the pen that wrapped.
+ */
+function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowState, atBottom: boolean, canFixAbove: boolean): string {
+  const data = line._data
+  const pen = state.pen
+  let out = ''
+  let x = state.startAt // the cursor column in the fresh terminal
+  let c = state.startAt
+  if (state.eraseHead) out += pen.set(0, state.fill, 0, '') + '\x1b[1G\x1b[2X'
+  let erase0 = false
+  if (state.pendingWrap) {
+    // The first print wraps: the cell itself, or a stand-in blanked right after.
+    const content = data[0]!
+    if (content & HAS_CONTENT) {
+      out += pen.cell(line, 0) + cellText(line, 0, content)
+      x = content >>> WIDTH_SHIFT
+      c = Math.max(x, 1)
+    } else {
+      out += pen.reset() + ' '
+      x = 1
+      erase0 = true
+    }
+    if (atBottom) state.fill = pen.bg & (CM_MASK | COLOR_MASK)
+    if (state.placeholder !== null && canFixAbove) {
+      out += `\x1b[A\x1b[${cols}G` + pen.set(0, state.placeholder, 0, '') + `\x1b[X\x1b[B\x1b[${x + 1}G`
+    }
+  }
+  state.pendingWrap = false
+  state.placeholder = null
+  state.startAt = 0
+  state.inside = false
+  state.eraseHead = false
+  const fill = state.fill
+
+  // The row is blank from `end` on (cells the fresh row already has).
+  let end = cols
+  if (!wrapsOn) {
+    while (end > c) {
+      const at = (end - 1) * CELL_SIZE
+      if ((data[at]! & HAS_CONTENT) !== 0 || data[at]! >>> WIDTH_SHIFT !== 1) break
+      if (data[at + 1] !== 0 || data[at + 2] !== fill) break
+      end--
+    }
+    if (erase0 && end === 0) end = 1
+  }
+
+  /** A column holding a stand-in that must be written over even if it is blank. */
+  let dirty = -1
+  while (c < end) {
+    const at = c * CELL_SIZE
+    const content = data[at]!
+    const width = content >>> WIDTH_SHIFT
+    if (content & HAS_CONTENT) {
+      if (x !== c) out += `\x1b[${c + 1}G`
+      if (width === 0) {
+        // A zero-width character in a cell of its own (printed where it had nothing to join):
+        // any escape sequence before it keeps it from joining the cell before.
+        forget(pen)
+        out += pen.cell(line, c) + cellText(line, c, content)
+        x = c + 1
+        c++
+        continue
+      }
+      out += pen.cell(line, c) + cellText(line, c, content)
+      x = c + width
+      c += Math.max(width, 1)
+      continue
+    }
+    if (width === 0) {
+      c++ // the right half of a wide character (written with its left half)
+      continue
+    }
+    // A run of blank cells with the same attributes.
+    const fg = data[at + 1]!
+    const bg = data[at + 2]! & ~BG_HAS_EXTENDED
+    let e = c + 1
+    while (e < end) {
+      const a = e * CELL_SIZE
+      if ((data[a]! & HAS_CONTENT) !== 0 || data[a]! >>> WIDTH_SHIFT !== 1 || data[a + 1] !== fg || (data[a + 2]! & ~BG_HAS_EXTENDED) !== bg) break
+      e++
+    }
+    if (e === cols && c === cols - 1 && wrapsOn && wrapsOn._data[0]! >>> WIDTH_SHIFT === 2) {
+      // A wide character that did not fit: xterm left this blank (in the pen of the character)
+      // and moved the character to the next row; printing it here does exactly that again.
+      const next = wrapsOn._data
+      if (next[1] === fg && (next[2]! & ~BG_HAS_EXTENDED) === bg) {
+        if (x !== c) out += `\x1b[${c + 1}G`
+        out += state.beforeWrap + pen.cell(wrapsOn, 0) + cellText(wrapsOn, 0, next[0]!)
+        state.beforeWrap = ''
+        state.startAt = 2
+        state.inside = true
+        return out
+      }
+    }
+    if (!erasable(fg, bg) || data[at + 2]! & BG_HAS_EXTENDED) {
+      // Blanks in a pen ECH cannot make. xterm makes them when a print overwrites the right
+      // half of a wide character (the left half is blanked in the printing pen): do that.
+      for (; c < e; c++) {
+        if (c === cols - 1) {
+          if (wrapsOn) break // the wrap below makes it
+          out += lastBlank(line, cols, pen)
+          x = cols - 1
+          break
+        }
+        out += `\x1b[${c + 1}G` + pen.cell(line, c) + WIDE_STAND_IN + `\x1b[${c + 2}G ` 
+        x = c + 2
+        dirty = c + 1
+      }
+      c = e
+      continue
+    }
+    if (erase0 && c === 0) erase0 = false
+    else if (fg === 0 && bg === fill && dirty !== c) {
+      c = e // the fresh row is already blank here
+      continue
+    }
+    if (x !== c) out += `\x1b[${c + 1}G`
+    x = c
+    out += pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, '') + `\x1b[${e - c}X`
+    c = e
+  }
+
+  if (wrapsOn) {
+    const last = (cols - 1) * CELL_SIZE
+    const lastFg = data[last + 1]!
+    const lastBg = data[last + 2]!
+    if (x !== cols && (data[last]! & HAS_CONTENT) === 0 && (!erasable(lastFg, lastBg & ~BG_HAS_EXTENDED) || lastBg & BG_HAS_EXTENDED)) {
+      // A blank in a pen ECH cannot make, before a wrap: a wide character that does not fit
+      // leaves exactly that (xterm blanks the cell in the character's pen and wraps); the next
+      // row blanks the character's two cells again.
+      out += state.beforeWrap + `\x1b[${cols}G` + pen.cell(line, cols - 1) + WIDE_STAND_IN
+      state.beforeWrap = ''
+      state.inside = true
+      state.eraseHead = true
+      return out
+    }
+    if (x !== cols) {
+      // The row ends in blanks but wraps on: a stand-in in the last column gives the pending
+      // wrap; the next row blanks it once it has wrapped.
+      state.placeholder = data[(cols - 1) * CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK)
+      out += `\x1b[${cols}G` + pen.reset() + ' '
+    }
+    state.pendingWrap = true
+  }
+  return out
+}
+
+// ── the whole terminal ───────────────────────────────────────────────────────────────────────
+
+interface CachedRow {
+  data: Uint32Array
+  /** xterm gives a recycled row new `_combined` and `_extendedAttrs` objects (copyFrom). */
+  combined: object
+  extended: object
+  key: string
+  text: string
+  /** The state the row leaves for the next one. */
+  state: Omit<RowState, 'pen' | 'beforeWrap'>
+}
+
+/**
+ * Serialized rows of the scrollback, per row object. A row in the scrollback changes only when
+ * xterm reflows (a resize: the cache is dropped when the width changes), clears or recycles it;
+ * a recycled row gets a new data array or new contents, so an entry is used only while the row
+ * still has the same array and the same neighbours' state (`key`), and rows are only cached
+ * once they are in the scrollback.
+ */
+export class RowCache {
+  private rows = new WeakMap<Line, CachedRow>()
+  private size = ''
+
+  /** A resize reflows rows, and more rows pull scrollback rows back onto the screen: drop all. */
+  sized(cols: number, rows: number): void {
+    const size = `${cols}x${rows}`
+    if (size === this.size) return
+    this.rows = new WeakMap()
+    this.size = size
+  }
+
+  get(line: Line, key: string): CachedRow | null {
+    const hit = this.rows.get(line)
+    return hit && hit.data === line._data && hit.combined === line._combined && hit.extended === line._extendedAttrs && hit.key === key ? hit : null
+  }
+
+  set(line: Line, row: CachedRow): void {
+    this.rows.set(line, row)
+  }
+}
+
+export interface Serializer {
+  serialize(): string
+}
+
+export function serializer(term: Terminal): Serializer | null {
+  const core = coreOf(term)
+  if (!core) return null
+  const cache = new RowCache()
+  return { serialize: () => serialize(term, core, cache) }
+}
+
+function serialize(term: Terminal, core: Core, cache: RowCache): string {
+  const cols = term.cols
+  const rows = term.rows
+  const buffers = core.buffers
+  const altActive = buffers.active === buffers.alt
+  const pen = new Pen(core)
+  const parts: string[] = []
+
+  // The normal screen with its scrollback; the rows that scrolled out come from the cache.
+  cache.sized(cols, rows)
+  writeBuffer(parts, buffers.normal, cols, rows, pen, cache)
+  if (!altActive && savedDiffers(buffers.alt)) {
+    // The alternate screen's saved cursor outlives its contents (cleared on leaving it).
+    parts.push(pen.reset(), '\x1b[?1047h')
+    writeSaved(parts, buffers.alt, cols, rows, pen, term)
+    parts.push('\x1b[?1047l')
+  }
+  writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive)
+  if (altActive) {
+    parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
+    writeBuffer(parts, buffers.alt, cols, rows, pen, null)
+    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true)
+  }
+  return parts.join('')
+}
+
+function writeBuffer(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, cache: RowCache | null): void {
+  const lines = buf.lines
+  const count = lines.length
+  // The last row that is not blank; a buffer with scrollback is written to its end regardless,
+  // so the fresh terminal scrolls the same number of rows into its scrollback.
+  const first = lines.get(0)!
+  // The first row can be marked wrapped with nothing above it (its row was trimmed, or deleted).
+  // A row written above it makes the first print wrap; then that row goes: trimmed the same way
+  // when the buffer is full, else deleted (DL) at the end if the rows still fit on the screen.
+  const trimLeading = first.isWrapped && count === lines.maxLength
+  let last = count - 1
+  if (count <= rows && !trimLeading) {
+    while (last > 0 && isBlank(lines.get(last)!, cols)) last--
+  }
+  const deleteLeading = first.isWrapped && !trimLeading && last + 1 < rows
+  // Else, once it has scrolled into the scrollback, alone there, ED 3 clears it.
+  const clearLeading = first.isWrapped && !trimLeading && !deleteLeading
+  const leading = first.isWrapped
+  const state: RowState = { pen, pendingWrap: false, fill: 0, placeholder: null, inside: false, startAt: 0, eraseHead: false, beforeWrap: '' }
+  // Rows created so far in the fresh terminal beyond its first (each one past `rows` scrolls).
+  let created = 0
+  if (leading) {
+    parts.push(pen.reset(), ' '.repeat(cols))
+    state.pendingWrap = true
+  }
+  for (let i = 0; i <= last; i++) {
+    const line = lines.get(i)!
+    const next = i < last ? lines.get(i + 1)! : null
+    const wrapsOn = next?.isWrapped ? next : null
+    if (i > 0 || leading) {
+      created++
+      if (!line.isWrapped || !(state.pendingWrap || state.inside)) {
+        parts.push(pen.reset(), '\r\n')
+        state.pendingWrap = false
+        state.placeholder = null
+        state.startAt = 0
+        state.inside = false
+        state.eraseHead = false
+        state.fill = 0
+      } else if (!state.inside && created < rows) state.fill = 0
+      // (After a wide character moved here, `fill` was set when it was printed.)
+    }
+    const atBottom = created >= rows
+    // The row written above the first scrolls out, alone, when this row is created: clear it
+    // before the next row is.
+    if (clearLeading && i === rows - 1) state.beforeWrap = '\x1b[3J'
+    if (cache && i < buf.ybase) {
+      const key = `${state.beforeWrap},${wrapsOn ? 1 : 0},${state.pendingWrap ? 1 : 0},${state.placeholder},${state.inside ? 1 : 0},${state.startAt},${state.eraseHead ? 1 : 0},${state.fill},${atBottom ? 1 : 0}`
+      // A cached row starts and ends with the default pen, so its text fits anywhere.
+      parts.push(pen.reset())
+      const hit = cache.get(line, key)
+      if (hit) {
+        parts.push(hit.text)
+        Object.assign(state, hit.state)
+      } else {
+        const row = writeRow(line, cols, wrapsOn, state, atBottom, rows > 1)
+        if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
+        const text = row + pen.reset()
+        parts.push(text)
+        const { pen: _, beforeWrap: __, ...after } = state
+        cache.set(line, { data: line._data, combined: line._combined, extended: line._extendedAttrs, key, text, state: after })
+      }
+    } else {
+      parts.push(writeRow(line, cols, wrapsOn, state, atBottom, rows > 1))
+      if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
+    }
+    if (state.beforeWrap) parts.push(state.beforeWrap)
+    state.beforeWrap = ''
+  }
+  if (deleteLeading) parts.push(pen.reset(), '\x1b[H\x1b[M')
+}
+
+/** The pen after a cached row is not tracked: the next cell sets it in full. */
+function forget(pen: Pen): void {
+  pen.fg = -1
+  pen.bg = -1
+  pen.ext = -1
+  pen.link = '\x00'
+}
+
+function isBlank(line: Line, cols: number): boolean {
+  const data = line._data
+  if (line.isWrapped) return false
+  for (let c = 0; c < cols; c++) {
+    const at = c * CELL_SIZE
+    if ((data[at]! & HAS_CONTENT) !== 0 || data[at + 1] !== 0 || (data[at + 2]! & ~BG_HAS_EXTENDED) !== 0) return false
+  }
+  return true
+}
+
+function savedDiffers(buf: Buf): boolean {
+  return buf.savedX !== 0 || buf.savedY !== 0 || buf.savedCurAttrData.fg !== 0 || (buf.savedCurAttrData.bg & ~BG_HAS_EXTENDED) !== 0 || buf.savedCharset !== undefined
+}
+
+/** The saved cursor (DECSC) of the active buffer: position, fg/bg and the charset in use. */
+function writeSaved(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal): void {
+  if (!savedDiffers(buf)) return
+  const y = Math.min(rows - 1, Math.max(0, buf.savedY - buf.ybase))
+  const x = Math.min(cols - 1, buf.savedX)
+  parts.push(`\x1b[${y + 1};${x + 1}H`)
+  const saved = buf.savedCurAttrData
+  parts.push(pen.set(saved.fg, saved.bg, saved.fg & FG_UNDERLINE ? UNDERLINE_SINGLE << 26 : 0, ''))
+  const designator = designatorOf(buf.savedCharset, term)
+  if (designator !== 'B') parts.push(`\x1b(${designator}`)
+  parts.push('\x1b7')
+  if (designator !== 'B') parts.push('\x1b(B')
+}
+
+function writeTabs(parts: string[], buf: Buf, cols: number, width: number): void {
+  let standard = true
+  for (let c = 0; c < cols && standard; c++) if (!!buf.tabs[c] !== (c % width === 0)) standard = false
+  if (standard) return
+  parts.push('\x1b[3g')
+  for (let c = 0; c < cols; c++) if (buf.tabs[c]) parts.push(`\x1b[${c + 1}G\x1bH`)
+}
+
+const GLEVEL_SHIFT = ['\x0f', '\x0e', '\x1bn', '\x1bo']
+const G_INTRO = ['(', ')', '*', '+']
+const MOUSE_PROTOCOL: Record<string, string> = { X10: '9', VT200: '1000', DRAG: '1002', ANY: '1003' }
+const MOUSE_ENCODING: Record<string, string> = { SGR: '1006', SGR_PIXELS: '1016' }
+const CURSOR_STYLE = { block: 1, underline: 3, bar: 5 } as const
+
+/**
+ * After a buffer's rows: its tab stops, saved cursor and scroll region; for the buffer shown
+ * last ('final'), the cursor, the pen, the charsets and the modes too.
+ */
+function writeScreenState(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal, core: Core, final: boolean): void {
+  writeTabs(parts, buf, cols, core.optionsService.rawOptions.tabStopWidth)
+  writeSaved(parts, buf, cols, rows, pen, term)
+  if (buf.scrollTop !== 0 || buf.scrollBottom !== rows - 1) parts.push(`\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`)
+  if (!final) return
+
+  const modes = core.coreService.decPrivateModes
+  if (modes.origin) parts.push('\x1b[?6h')
+  const cursorStart = parts.length
+  // The cursor. Origin mode makes CUP relative to the scroll region.
+  const top = modes.origin ? buf.scrollTop : 0
+  const y = buf.y
+  if (buf.x >= cols) {
+    // The pending wrap after the last column: print that cell again, which leaves it there.
+    const line = buf.lines.get(buf.ybase + y)!
+    let c = cols - 1
+    if ((line._data[c * CELL_SIZE]! >>> WIDTH_SHIFT) === 0 && c > 0) c--
+    const content = line._data[c * CELL_SIZE]!
+    parts.push(`\x1b[${y - top + 1};${c + 1}H`)
+    if (content & HAS_CONTENT) parts.push(pen.cell(line, c), cellText(line, c, content))
+    else {
+      const fg = line._data[c * CELL_SIZE + 1]!
+      const bg = line._data[c * CELL_SIZE + 2]!
+      parts.push(pen.set(0, 0, 0, ''), ' ', `\x1b[${cols}G`, pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, ''), '\x1b[X', pen.set(fg, bg, 0, ''))
+    }
+  } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
+
+  // The pen.
+  const attr = core._inputHandler._curAttrData
+  parts.push(pen.set(attr.fg, attr.bg, attr.extended._ext, linkOf(core, attr.extended.urlId)))
+  const cursorAndPen = parts.slice(cursorStart)
+
+  // Character sets G0..G3 and the one in use.
+  const charsets = core._charsetService
+  for (let g = 0; g < 4; g++) {
+    const designator = designatorOf(charsets._charsets[g], term)
+    if (designator !== 'B') parts.push(`\x1b${G_INTRO[g]}${designator}`)
+  }
+  if (charsets.glevel !== 0) parts.push(GLEVEL_SHIFT[charsets.glevel]!)
+  if (charsets.charset !== charsets._charsets[charsets.glevel] && charsets.charset === buf.savedCharset) {
+    // The charset in use is not the shifted-in one: only DECRC does that (it restores the saved
+    // charset alone). Do it, then put the cursor and the pen back.
+    parts.push('\x1b8')
+    pen.fg = pen.bg = pen.ext = -1
+    pen.link = '\x00'
+    parts.push(...cursorAndPen)
+  }
+
+  // Modes.
+  const set: string[] = []
+  const reset: string[] = []
+  if (modes.applicationCursorKeys) set.push('1')
+  if (!modes.wraparound) reset.push('7')
+  if (modes.reverseWraparound) set.push('45')
+  if (modes.sendFocus) set.push('1004')
+  if (modes.bracketedPasteMode) set.push('2004')
+  if (modes.synchronizedOutput) set.push('2026')
+  if (core.coreService.isCursorHidden) reset.push('25')
+  if (core.optionsService.rawOptions.cursorBlink) set.push('12')
+  const protocol = MOUSE_PROTOCOL[core.coreMouseService.activeProtocol]
+  if (protocol) set.push(protocol)
+  const encoding = MOUSE_ENCODING[core.coreMouseService.activeEncoding]
+  if (encoding) set.push(encoding)
+  if (set.length) parts.push(`\x1b[?${set.join(';')}h`)
+  if (reset.length) parts.push(`\x1b[?${reset.join(';')}l`)
+  if (modes.applicationKeypad) parts.push('\x1b=')
+  if (core.coreService.modes.insertMode) parts.push('\x1b[4h')
+  if (core.optionsService.rawOptions.convertEol) parts.push('\x1b[20h')
+  if (modes.cursorStyle !== undefined) parts.push(`\x1b[${CURSOR_STYLE[modes.cursorStyle] + (modes.cursorBlink === false ? 1 : 0)} q`)
+  else if (modes.cursorBlink !== undefined) parts.push(`\x1b[${modes.cursorBlink ? 7 : 8} q`)
+}

@@ -1,0 +1,169 @@
+/**
+ * Everything a terminal's future depends on, read out of an xterm (public API plus the core
+ * fields the public API does not expose), so that two terminals can be compared whole: the cells
+ * of every row of both screens with their attributes, wrapped rows, the cursor, the pen, saved
+ * cursors, tab stops, scroll regions, charsets and modes. Used to check snapshots against plain
+ * xterm fed the same bytes.
+ */
+import xtermHeadless, { type Terminal } from '@xterm/headless'
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type AnyObj = any
+
+const HAS_EXTENDED = 0x10000000
+const UNDERLINE = 0x10000000
+/** Underline style and colour in xterm's extended attributes. */
+const UNDERLINE_BITS = 0x1c000000 | 0x3ffffff
+
+function linkOf(core: AnyObj, urlId: number): string | null {
+  if (!urlId) return null
+  const data = core._oscLinkService.getLinkData(urlId)
+  return data ? `${data.id ?? ''};${data.uri}` : null
+}
+
+/**
+ * The underline as xterm draws it: its style (the flag with no extended attributes is a single
+ * line; the flag with style 0 is none) and, when there is one, its colour. Flag and style are
+ * set together by SGR; only DECRC (which restores fg, not the style) separates them, and the
+ * result draws the same as the style alone.
+ */
+function underlineOf(fg: number, ext: number | undefined): number {
+  if (!(fg & UNDERLINE)) return 0
+  if (ext === undefined) return 1 << 26
+  return ext & 0x1c000000 ? ext & UNDERLINE_BITS : 0
+}
+
+function rowOf(core: AnyObj, line: AnyObj, cols: number): string {
+  const cells: string[] = []
+  const cell: AnyObj = {}
+  for (let x = 0; x < cols; x++) {
+    line.loadCell(x, cell)
+    const ext = cell.bg & HAS_EXTENDED ? line._extendedAttrs[x] : undefined
+    const chars = cell.content & 0x200000 ? line._combined[x] : cell.content & 0x1fffff ? String.fromCodePoint(cell.content & 0x1fffff) : ''
+    const width = cell.content >>> 22
+    // Underline style and colour show only on underlined cells (xterm renders neither without
+    // the underline flag, and a cell's attributes never change once written).
+    const link = ext ? linkOf(core, ext.urlId) : null
+    cells.push(`${JSON.stringify(chars)}/${width}/${cell.fg & ~UNDERLINE}/${cell.bg & ~HAS_EXTENDED}/${underlineOf(cell.fg, ext?._ext)}/${link}`)
+  }
+  // Runs of identical cells are folded, so a failure prints readably.
+  const folded: string[] = []
+  for (let i = 0; i < cells.length; ) {
+    let j = i + 1
+    while (j < cells.length && cells[j] === cells[i]) j++
+    folded.push(j - i > 1 ? `${cells[i]}×${j - i}` : cells[i]!)
+    i = j
+  }
+  return (line.isWrapped ? 'W ' : '  ') + folded.join(' ')
+}
+
+function bufferOf(core: AnyObj, buf: AnyObj, cols: number, rows: number, withRows: boolean, withCursor = withRows) {
+  const lines: string[] = []
+  if (withRows) for (let i = 0; i < buf.lines.length; i++) lines.push(rowOf(core, buf.lines.get(i), cols))
+  const tabs: number[] = []
+  for (let c = 0; c < cols; c++) if (buf.tabs[c]) tabs.push(c)
+  return {
+    lines,
+    ybase: buf.ybase,
+    cursor: withCursor ? { x: buf.x, y: buf.y } : null,
+    scrollRegion: [buf.scrollTop, buf.scrollBottom],
+    tabs: withRows ? tabs : null,
+    saved: {
+      // What DECRC would restore (it clamps), relative to the buffer's current base.
+      x: Math.min(buf.savedX, cols - 1),
+      y: Math.min(rows - 1, Math.max(0, buf.savedY - buf.ybase)),
+      fg: buf.savedCurAttrData.fg,
+      bg: buf.savedCurAttrData.bg & ~HAS_EXTENDED,
+      charset: buf.savedCharset ?? null,
+    },
+  }
+}
+
+export function terminalState(term: Terminal) {
+  const core = (term as unknown as { _core: AnyObj })._core
+  const buffers = core.buffers
+  const altActive = buffers.active === buffers.alt
+  const cols = term.cols
+  const rows = term.rows
+  const attr = core._inputHandler._curAttrData
+  const charsets = core._charsetService
+  const modes = core.coreService.decPrivateModes
+  return {
+    size: [cols, rows],
+    altActive,
+    // The normal screen's cursor is overwritten from the alternate one's when it comes back.
+    normal: bufferOf(core, buffers.normal, cols, rows, true, !altActive),
+    // The alternate screen's rows only exist while it is shown; its saved cursor always.
+    alt: bufferOf(core, buffers.alt, cols, rows, altActive),
+    // The pen's underline style counts only while it underlines (see underlineOf); its colour
+    // always (a later SGR 4 shows it).
+    pen: {
+      fg: attr.fg & ~UNDERLINE,
+      bg: attr.bg & ~HAS_EXTENDED,
+      underline: underlineOf(attr.fg, attr.extended._ext),
+      underlineColor: attr.extended._ext & 0x3ffffff,
+      link: linkOf(core, attr.extended.urlId),
+    },
+    charsets: { g: [0, 1, 2, 3].map((g) => charsets._charsets[g] ?? null), glevel: charsets.glevel, current: charsets.charset ?? null },
+    modes: {
+      ...term.modes,
+      cursorStyle: modes.cursorStyle,
+      cursorBlink: modes.cursorBlink,
+      cursorHidden: core.coreService.isCursorHidden,
+      mouseEncoding: core.coreMouseService.activeEncoding,
+      convertEol: core.optionsService.rawOptions.convertEol,
+      cursorBlinkOption: core.optionsService.rawOptions.cursorBlink,
+    },
+  }
+}
+
+export type Step = { op: 'write'; data: Uint8Array } | { op: 'cut' } | { op: 'resize'; cols: number; rows: number }
+
+export const settle = (term: Terminal) => new Promise<void>((resolve) => term.write('', resolve))
+
+/**
+ * Plain xterm fed `steps` through its public API, read at every cut `covered[i]` bytes after it
+ * (where the daemon's screen took that cut: the end of the escape sequence it fell in).
+ */
+export async function plainXtermAt<T>(
+  opts: { cols: number; rows: number; scrollback: number },
+  steps: Step[],
+  covered: number[],
+  read: (term: Terminal) => T,
+): Promise<T[]> {
+  const term = new xtermHeadless.Terminal({ ...opts, allowProposedApi: true, logLevel: 'off' })
+  const states: T[] = []
+  // Cuts still to take, with the bytes left to write before each.
+  const pending: number[] = []
+  let cut = 0
+  for (const step of steps) {
+    if (step.op === 'write') {
+      let data = step.data
+      while (pending.length && data.length >= pending[0]!) {
+        term.write(data.subarray(0, pending[0]!))
+        data = data.subarray(pending.shift()!)
+        await settle(term)
+        states.push(read(term))
+      }
+      if (pending.length) pending[0]! -= data.length
+      term.write(data)
+    } else if (step.op === 'cut') {
+      if ((covered[cut++] ?? 0) === 0 && pending.length === 0) {
+        await settle(term)
+        states.push(read(term))
+      } else pending.push(covered[cut - 1]!)
+    } else {
+      await settle(term)
+      while (pending.length) {
+        pending.shift()
+        states.push(read(term)) // a sequence cut short by a resize: taken where it stopped
+      }
+      term.resize(step.cols, step.rows)
+    }
+  }
+  await settle(term)
+  while (pending.length && pending.shift() !== undefined) states.push(read(term))
+  term.dispose()
+  return states
+}
+
