@@ -1,0 +1,57 @@
+/**
+ * A program printing control sequences with huge counts (docs/daemon.md "Hostile output"): its
+ * own screen shows what follows, another session attaches and echoes as usual, and the viewers
+ * get the counts clamped to the screen. Through the real daemon, its worker and its PTYs.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { ServerFrame } from '@tabula/protocol'
+import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
+import { RawViewer, makeWorkspace, spawnSession } from './helpers.js'
+
+let t: RunningTabula
+const viewers: RawViewer[] = []
+
+beforeAll(async () => {
+  t = await startTabula(['daemon', '--port', '0'])
+})
+
+afterAll(async () => {
+  for (const v of viewers) v.close()
+  await t?.stop()
+  if (t) removeHome(t.home)
+})
+
+/** Each of these keeps an unclamped xterm busy for minutes to hours (2³¹−1 steps), or allocates 8 GB. */
+const HOSTILE = ['S', 'T', 'L', 'M', 'Z', 'I', 'b'].map((final) => `x\\033[2147483647${final}`).join('')
+
+it('huge counts in one session: it shows what follows them, another session attaches and echoes', async () => {
+  const workspace = await makeWorkspace(t)
+  const quiet = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'stty -echo; echo quiet-ready; exec cat'] })
+  const hostile = await spawnSession(t, workspace, {
+    command: 'sh',
+    args: ['-c', `stty -echo; read go; printf '${HOSTILE}'; echo; echo hostile-done; exec cat`],
+    cols: 80,
+    rows: 24,
+  })
+  const viewer = await RawViewer.open(t.daemonUrl, t.token)
+  viewers.push(viewer)
+  await viewer.attach(1, hostile.key)
+  viewer.send({ type: 'input', ch: 1, data: 'go\r' })
+  await viewer.waitForScreen(1, 'hostile-done')
+  // What reached the viewer is the clamped stream: counts no larger than the screen.
+  const raw = viewer.channel(1).raw
+  expect(raw).not.toContain('2147483647')
+  expect(raw).toContain('\x1b[24S')
+  expect(raw).toContain(`\x1b[${80 * 24}b`)
+
+  // A late viewer of the hostile session gets its snapshot, a second session attaches and echoes.
+  const late = await RawViewer.open(t.daemonUrl, t.token)
+  viewers.push(late)
+  const attached = await late.attach(1, hostile.key)
+  expect(attached.snapshot).toContain('hostile-done')
+  await late.attach(2, quiet.key)
+  await late.waitForScreen(2, 'quiet-ready')
+  late.send({ type: 'input', ch: 2, data: 'still-echoing\r' })
+  await late.waitForScreen(2, 'still-echoing')
+  expect(late.frames.filter((f: ServerFrame) => f.type === 'error')).toEqual([])
+})
