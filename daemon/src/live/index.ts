@@ -60,7 +60,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const mirrors = new Map<string, MirrorEntry>()
   const attached = new Map<string, Set<Attachment>>()
   const connections = new Map<string, Connection>()
-  const screenHost = opts.screenHost ?? workerScreenHost({ fastForward: opts.fastForward })
+  const screenHost = opts.screenHost ?? workerScreenHost({ fastForward: opts.fastForward, warn: (message) => log.warn(message) })
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -107,6 +107,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       scrollback: opts.scrollback,
       pty: live.pty,
       host: screenHost,
+      label: session.key,
       onTitle: (title) => {
         if (sessions.get(session.key)) sessions.update(session.key, { title })
       },

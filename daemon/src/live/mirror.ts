@@ -47,6 +47,8 @@ export interface MirrorOptions {
   pty: Pick<IPty, 'pause' | 'resume'>
   host: ScreenHost
   onTitle(title: string): void
+  /** Names the session in the screen host's messages (its key). */
+  label?: string
 }
 
 export class Mirror {
@@ -71,6 +73,7 @@ export class Mirror {
     this.screen = opts.host.open(
       { cols: opts.cols, rows: opts.rows, scrollback: opts.scrollback },
       { parsed: (size) => this.parsed(size), title: (title) => !this.disposed && opts.onTitle(title) },
+      opts.label,
     )
   }
 

@@ -1,13 +1,35 @@
 /**
- * The mirror worker: every session's headless screen, parsed off the daemon's main thread (see
- * screen-host.ts for why). It only answers messages, in order.
+ * A screen worker: the headless screens of some sessions, parsed off the daemon's main thread
+ * (see screen-host.ts for why). It only answers messages, in order.
  */
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { HeadlessScreen } from './screen.js'
-import type { FromWorker, ToWorker } from './screen-host.js'
+import { writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
 
 const port = parentPort!
 const screens = new Map<number, HeadlessScreen>()
+
+/**
+ * The watchdog's beacon (shared memory, read by the main thread while this one may be blocked):
+ * [0] is the id of the screen whose work is under way (0: none), [1] counts every start and end
+ * of a screen's work. HeadlessScreen does its work in `work()`, one slice per turn of the event
+ * loop; it is wrapped here so screen.ts stays free of thread concerns.
+ */
+const beacon = (workerData as { beacon?: Int32Array } | null)?.beacon ?? new Int32Array(2)
+const ids = new WeakMap<object, number>()
+const proto = HeadlessScreen.prototype as unknown as { work?: (this: HeadlessScreen) => void }
+const work = proto.work
+if (typeof work !== 'function') throw new Error('HeadlessScreen has no work(): the watchdog cannot see this worker')
+proto.work = function (this: HeadlessScreen) {
+  Atomics.store(beacon, 0, ids.get(this) ?? -1)
+  Atomics.add(beacon, 1, 1)
+  try {
+    work.call(this)
+  } finally {
+    Atomics.store(beacon, 0, 0)
+    Atomics.add(beacon, 1, 1)
+  }
+}
 
 /**
  * Parsed credit is summed per screen and sent once per turn of the event loop rather than once
@@ -34,12 +56,15 @@ function send(message: FromWorker): void {
 port.on('message', (message: ToWorker) => {
   const { id } = message
   switch (message.op) {
-    case 'open':
-      screens.set(id, new HeadlessScreen(message.opts, (title) => send({ op: 'title', id, title })))
+    case 'open': {
+      const screen = new HeadlessScreen(message.opts, (title) => send({ op: 'title', id, title }))
+      ids.set(screen, id)
+      screens.set(id, screen)
       return
+    }
     case 'write': {
-      const size = message.data.byteLength
-      screens.get(id)?.write(message.data, () => addCredit(id, size))
+      const screen = screens.get(id)
+      if (screen) writeInPieces(message.data, (piece) => screen.write(piece, () => addCredit(id, piece.length)))
       return
     }
     case 'cut':
