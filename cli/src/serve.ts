@@ -9,13 +9,15 @@ import {
   createLogger,
   isLoopbackHost,
   loadOrCreateToken,
+  lockHome,
   onShutdownSignals,
-  readLiveRuntimeInfo,
   resolveHome,
   startHost,
   writeRuntimeInfo,
   type Component,
   type Host,
+  type HomeLock,
+  type HomePart,
   type Logger,
 } from '@tabula/protocol/server'
 import { DEFAULT_SCROLLBACK } from '@tabula/daemon'
@@ -48,22 +50,14 @@ export function withDaemonFlags(cmd: Command): Command {
 /** Which runtime.json fields a serving command owns: two processes must never own the same one. */
 export type ServeRole = 'url' | 'daemonUrl' | 'syncUrl'
 
-const CONFLICTS: Record<ServeRole, ServeRole[]> = {
-  url: ['url', 'daemonUrl', 'syncUrl'],
-  daemonUrl: ['url', 'daemonUrl'],
-  syncUrl: ['url', 'syncUrl'],
-}
-
 /**
  * Two daemons on one home would both restore, and both write, the same sessions; two sync servers
- * would write the same documents. Refuses to start beside a live process that owns the same part.
+ * would write the same documents. Each role locks the parts it runs (protocol/src/server/lock.ts).
  */
-export function refuseSecondServer(home: string, role: ServeRole): void {
-  const running = readLiveRuntimeInfo(home)
-  if (!running || running.pid === process.pid) return
-  const taken = CONFLICTS[role].find((field) => running[field])
-  if (!taken) return
-  throw new Error(`tabula is already running under ${home} (pid ${running.pid}, ${running[taken]}); stop it first or use another --home`)
+const LOCKED_PARTS: Record<ServeRole, HomePart[]> = {
+  url: ['daemon', 'sync'],
+  daemonUrl: ['daemon'],
+  syncUrl: ['sync'],
 }
 
 export function warnIfExposed(host: string, log: Logger): void {
@@ -86,11 +80,12 @@ export async function listen(flags: ServerFlags, token: string, components: Comp
 }
 
 /** SIGINT/SIGTERM: close the host (components flush and end their PTYs), then runtime.json. */
-export function stopOnSignals(getHost: () => Host | undefined, home: string, log: Logger): void {
+export function stopOnSignals(getHost: () => Host | undefined, home: string, log: Logger, lock?: HomeLock): void {
   onShutdownSignals(
     async () => {
       await getHost()?.close()
       clearRuntimeInfo(home)
+      lock?.release()
     },
     (message) => log.info(message),
   )
@@ -114,11 +109,14 @@ export interface ServeSpec {
 export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> {
   const home = resolveHome(flags.home)
   const log = createLogger(spec.logName)
-  refuseSecondServer(home, spec.role)
+  // Before any state is read: a second process on this home stops here, naming the first.
+  const lock = lockHome(home, LOCKED_PARTS[spec.role], (part, owner) =>
+    log.warn(`taking over the ${part} lock of ${home}, left by ${owner ? `pid ${owner.pid}, which has ended` : 'a process that wrote nothing'}`),
+  )
   warnIfExposed(flags.host, log)
   const token = loadOrCreateToken(home)
   let host: Host | undefined
-  stopOnSignals(() => host, home, log)
+  stopOnSignals(() => host, home, log, lock)
 
   const created: Component[] = []
   try {
@@ -126,8 +124,10 @@ export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> 
     host = await listen(flags, token, created, log)
   } catch (err) {
     await (host ? host.close() : Promise.allSettled(created.map((c) => c.close())))
+    lock.release()
     throw err
   }
+  lock.setUrl(host.url)
   writeRuntimeInfo(home, { pid: process.pid, [spec.role]: host.url })
   process.stdout.write(spec.banner(host.url, home, token))
 }
