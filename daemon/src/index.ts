@@ -81,7 +81,9 @@ export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent
       (closing ??= (async () => {
         await live.close()
         await sessions.stopAll()
-        await state.flush()
+        await state.flush().catch((err: unknown) =>
+          log.error({ err }, `the last changes to the state could not be written before shutdown: ${(err as Error).message}`),
+        )
       })()),
   }
 }

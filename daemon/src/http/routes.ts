@@ -10,6 +10,7 @@ import { LaunchError } from '../sessions/launch.js'
 import type { SessionMap } from '../sessions/map.js'
 import { planSpawn } from '../sessions/plan.js'
 import { WorkspaceError, type StateStore } from '../state/store.js'
+import { StateWriteError } from '../state/durable.js'
 import { readBody } from './body.js'
 import type { Route } from './router.js'
 
@@ -82,7 +83,17 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
         }
         // No await between the check above and the spawn: two racing requests cannot both spawn.
         const spec = plan(() => planSpawn(key, workspace, body))
-        sendJson(res, 201, { session: sessions.spawn(spec).info() })
+        const session = sessions.spawn(spec)
+        // A session the manifest does not hold would not come back after a restart: a spawn
+        // that cannot be made durable is undone and refused (docs/daemon.md "State on a failing disk").
+        try {
+          await state.durable()
+        } catch (err) {
+          if (!(err instanceof StateWriteError)) throw err
+          if (sessions.get(key)) await sessions.close(key)
+          throw new HttpError(507, 'insufficient_storage', `session ${key} was not started: ${err.message}`)
+        }
+        sendJson(res, 201, { session: session.info() })
       },
     },
     {
@@ -103,6 +114,12 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
         const session = sessions.get(key!)
         if (!session || session.workspace !== workspace.id) throw noSession(key!, workspace)
         await sessions.close(key!)
+        try {
+          await state.durable()
+        } catch (err) {
+          if (!(err instanceof StateWriteError)) throw err
+          throw new HttpError(507, 'insufficient_storage', `session ${key} has ended, but its removal is not saved yet: ${err.message}`)
+        }
         sendJson(res, 200, { key, closed: true })
       },
     },
@@ -116,6 +133,7 @@ async function ensureWorkspace(state: StateStore, body: { path: string; name?: s
     if (err instanceof WorkspaceError) {
       throw err.reason === 'invalid' ? new HttpError(400, 'bad_request', err.message) : new HttpError(409, 'conflict', err.message)
     }
+    if (err instanceof StateWriteError) throw new HttpError(507, 'insufficient_storage', `the workspace was not created: ${err.message}`)
     throw err
   }
 }
