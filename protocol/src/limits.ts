@@ -26,3 +26,18 @@ export const DEFAULT_ROWS = 24
  * to say; it is dropped whole rather than held without bound (daemon/src/live/clamp.ts).
  */
 export const MAX_CONTROL_SEQUENCE_BYTES = 512
+
+/**
+ * Longest title kept or shown, in UTF-16 code units: a program's own (OSC 0/2) and a custom one
+ * from the layout. Longer ones are cut here, never kept whole: a 5 MB title was broadcast to
+ * every watcher and written to the state file.
+ */
+export const MAX_TITLE_CHARS = 256
+
+/** `title` cut to MAX_TITLE_CHARS, never inside a surrogate pair. */
+export function clampTitle(title: string): string {
+  if (title.length <= MAX_TITLE_CHARS) return title
+  const cut = title.slice(0, MAX_TITLE_CHARS)
+  const last = cut.charCodeAt(cut.length - 1)
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut
+}

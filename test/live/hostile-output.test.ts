@@ -4,9 +4,11 @@
  * get the counts clamped to the screen. Through the real daemon, its worker and its PTYs.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { ServerFrame } from '@tabula/protocol'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { MAX_TITLE_CHARS, clampTitle, type ServerFrame } from '@tabula/protocol'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
-import { RawViewer, makeWorkspace, spawnSession } from './helpers.js'
+import { RawViewer, eventually, getSession, makeWorkspace, spawnSession } from './helpers.js'
 
 let t: RunningTabula
 const viewers: RawViewer[] = []
@@ -54,4 +56,29 @@ it('huge counts in one session: it shows what follows them, another session atta
   late.send({ type: 'input', ch: 2, data: 'still-echoing\r' })
   await late.waitForScreen(2, 'still-echoing')
   expect(late.frames.filter((f: ServerFrame) => f.type === 'error')).toEqual([])
+})
+
+it('a 5 MB title from a program is cut to MAX_TITLE_CHARS for watchers, the session list and the state file', async () => {
+  const workspace = await makeWorkspace(t)
+  const watcher = await RawViewer.open(t.daemonUrl, t.token)
+  viewers.push(watcher)
+  watcher.send({ type: 'watch', workspace })
+  // 5 MB of "é" and emoji: the cut must not split a surrogate pair.
+  const session = await spawnSession(t, workspace, {
+    command: 'node',
+    args: ['-e', `process.stdout.write('\\x1b]0;' + 'é😀'.repeat(1_700_000) + '\\x07title-sent\\n'); setInterval(() => {}, 1000)`],
+  })
+  const updated = await watcher.next<ServerFrame & { type: 'session_updated' }>(
+    (f) => f.type === 'session_updated' && f.session.key === session.key && (f.session.title ?? '').startsWith('é😀'),
+    0,
+    30_000,
+  )
+  expect(updated.session.title!.length).toBeLessThanOrEqual(MAX_TITLE_CHARS)
+  expect(updated.session.title!.length).toBeGreaterThan(MAX_TITLE_CHARS - 3)
+  expect(updated.session.title).toBe(clampTitle('é😀'.repeat(100)))
+  expect((await getSession(t, workspace, session.key))!.title).toBe(updated.session.title)
+  await eventually(() => {
+    const state = JSON.parse(readFileSync(join(t.home, 'state.json'), 'utf8')) as { sessions: { key: string; title: string | null }[] }
+    return state.sessions.find((s) => s.key === session.key)?.title === updated.session.title
+  }, 'the cut title in the state file')
 })

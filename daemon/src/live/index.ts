@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, type ServerFrame, type Session } from '@tabula/protocol'
+import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, clampTitle, type ServerFrame, type Session } from '@tabula/protocol'
 import { keepalive, selectSubprotocol, type Logger } from '@tabula/protocol/server'
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import type { Attachment } from './attachment.js'
@@ -109,7 +109,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       host: screenHost,
       label: session.key,
       onTitle: (title) => {
-        if (sessions.get(session.key)) sessions.update(session.key, { title })
+        if (sessions.get(session.key)) sessions.update(session.key, { title: clampTitle(title) })
       },
     })
     const stopOutput = sessions.onOutput(session.key, (data) => mirror.write(data))

@@ -3,6 +3,7 @@
  * (see screen-host.ts for why). It only answers messages, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { clampTitle } from '@tabula/protocol'
 import { HeadlessScreen } from './screen.js'
 import { writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
 
@@ -57,7 +58,8 @@ port.on('message', (message: ToWorker) => {
   const { id } = message
   switch (message.op) {
     case 'open': {
-      const screen = new HeadlessScreen(message.opts, (title) => send({ op: 'title', id, title }))
+      // Cut before it crosses threads: a program's title can be megabytes (MAX_TITLE_CHARS).
+      const screen = new HeadlessScreen(message.opts, (title) => send({ op: 'title', id, title: clampTitle(title) }))
       ids.set(screen, id)
       screens.set(id, screen)
       return

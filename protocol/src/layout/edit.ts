@@ -8,6 +8,7 @@
  * lands where the person saw things, and writes only the entries it changes.
  */
 import type * as Y from 'yjs'
+import { clampTitle } from '../limits.js'
 import { readLayout, findPane } from './read.js'
 import { FIRST_ORDER, isOrderKey, orderBetween } from './order.js'
 import {
@@ -72,6 +73,7 @@ export function placeTab(doc: Y.Doc, key: string, group: string, after: string |
 /** Sets (or with null, or an empty string, clears) the custom title. Creates an entry at the end of the first group when missing. */
 export function setTitle(doc: Y.Doc, key: string, title: string | null): void {
   if (title !== null && typeof title !== 'string') throw new Error('setTitle: title must be a string or null')
+  if (title !== null) title = clampTitle(title)
   const clear = title === null || title === ''
   const tabs = doc.getMap<unknown>(TABS_MAP)
   const entry = tabs.get(key)
