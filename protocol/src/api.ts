@@ -86,3 +86,4 @@ export type ErrorCode =
   | 'insufficient_storage'
   | 'unavailable'
   | 'limit_reached'
+  | 'input_queue_full'

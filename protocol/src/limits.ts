@@ -41,3 +41,28 @@ export function clampTitle(title: string): string {
   const last = cut.charCodeAt(cut.length - 1)
   return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut
 }
+
+/**
+ * Input waiting for a program that does not read it, per session. Past this, input frames are
+ * refused with an `input_queue_full` error frame instead of queued: 400 MB sent to a program that
+ * never read stdin once cost the daemon 468 MB. 1 MiB is far more than any paste a program is
+ * still digesting.
+ */
+export const MAX_QUEUED_INPUT_BYTES = 1024 * 1024
+
+/** Sessions one daemon runs at once; a spawn past it gets 429 `limit_reached` (each holds a PTY, a process and a screen). */
+export const MAX_SESSIONS = 256
+
+/** Live-channel sockets one daemon serves at once; an upgrade past it gets 503 `unavailable`. */
+export const MAX_LIVE_SOCKETS = 256
+
+/** Terminals one live-channel socket may have attached at once; an attach past it gets a `limit_reached` error frame. */
+export const MAX_ATTACHMENTS_PER_SOCKET = 64
+
+/**
+ * Everything queued for one viewer (output, snapshots, events). Output alone is bounded lower
+ * (a slow viewer is resynced, see daemon/src/live/viewer.ts); snapshots and events are never
+ * dropped, so a viewer that stops reading while they pile up is disconnected past this bound,
+ * with a reason, rather than grown: 16 MiB holds several full 10,000-line snapshots.
+ */
+export const MAX_VIEWER_QUEUED_BYTES = 16 * 1024 * 1024

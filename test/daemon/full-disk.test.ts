@@ -116,7 +116,7 @@ describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
 
       const spawned = await a.spawn(ws.id, { key: 'hb-refused', command: 'sleep', args: ['1000'] })
       expect(spawned.status).toBe(507)
-      expect(spawned.body.error.message).toMatch(/hb-refused was not started.*full/)
+      expect((spawned.body as unknown as { error: { message: string } }).error.message).toMatch(/hb-refused was not started.*full/)
       expect((await a.sessions(ws.id)).sessions.map((s) => s.key)).not.toContain('hb-refused')
 
       const closed = await a.close(ws.id, 'hb-closed')

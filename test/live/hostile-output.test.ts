@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { MAX_TITLE_CHARS, clampTitle, type ServerFrame } from '@tabula/protocol'
+import { MAX_QUEUED_INPUT_BYTES, MAX_TITLE_CHARS, clampTitle, type ServerFrame } from '@tabula/protocol'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 import { RawViewer, eventually, getSession, makeWorkspace, spawnSession } from './helpers.js'
 
@@ -81,4 +81,21 @@ it('a 5 MB title from a program is cut to MAX_TITLE_CHARS for watchers, the sess
     const state = JSON.parse(readFileSync(join(t.home, 'state.json'), 'utf8')) as { sessions: { key: string; title: string | null }[] }
     return state.sessions.find((s) => s.key === session.key)?.title === updated.session.title
   }, 'the cut title in the state file')
+})
+
+it('input to a program that never reads stdin: past MAX_QUEUED_INPUT_BYTES it is refused with an error frame', async () => {
+  const workspace = await makeWorkspace(t)
+  const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'stty -echo -icanon; echo not-reading; exec sleep 1000'] })
+  const viewer = await RawViewer.open(t.daemonUrl, t.token)
+  viewers.push(viewer)
+  await viewer.attach(1, session.key)
+  await viewer.waitForScreen(1, 'not-reading')
+  const chunk = 'y'.repeat(256 * 1024)
+  const from = viewer.mark
+  for (let i = 0; i < 4 * (MAX_QUEUED_INPUT_BYTES / chunk.length) + 4; i++) viewer.send({ type: 'input', ch: 1, data: chunk })
+  const refused = await viewer.next<ServerFrame & { type: 'error' }>((f) => f.type === 'error' && f.code === 'input_queue_full', from)
+  expect(refused).toMatchObject({ ch: 1, message: expect.stringMatching(new RegExp(`${session.key} is not reading its input`)) })
+  // The daemon still serves this viewer and the session.
+  expect(viewer.isClosed).toBe(false)
+  expect((await getSession(t, workspace, session.key))!.status).toBe('running')
 })

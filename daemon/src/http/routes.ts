@@ -3,7 +3,7 @@
  * a refused request leaves nothing half-done.
  */
 import type { ServerResponse } from 'node:http'
-import { keyProblem, newTabKey, type SessionList, type Workspace } from '@tabula/protocol'
+import { MAX_SESSIONS, keyProblem, newTabKey, type SessionList, type Workspace } from '@tabula/protocol'
 import { HttpError, sendJson } from '@tabula/protocol/server'
 import { createWorkspaceRequestSchema, spawnRequestSchema } from '@tabula/protocol/validate'
 import { LaunchError } from '../sessions/launch.js'
@@ -80,6 +80,10 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
             throw new HttpError(409, 'conflict', `session ${key} already exists in workspace ${existing.workspace}`)
           }
           return sendJson(res, 200, { session: existing.info() })
+        }
+        const running = state.listWorkspaces().reduce((n, w) => n + sessions.list(w.id).length, 0)
+        if (running >= MAX_SESSIONS) {
+          throw new HttpError(429, 'limit_reached', `the daemon already runs ${MAX_SESSIONS} sessions, the most it takes; close some first`)
         }
         // No await between the check above and the spawn: two racing requests cannot both spawn.
         const spec = plan(() => planSpawn(key, workspace, body))

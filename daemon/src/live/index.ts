@@ -7,8 +7,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, clampTitle, type ServerFrame, type Session } from '@tabula/protocol'
-import { keepalive, selectSubprotocol, type Logger } from '@tabula/protocol/server'
+import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, MAX_LIVE_SOCKETS, clampTitle, type ServerFrame, type Session } from '@tabula/protocol'
+import { HttpError, keepalive, rejectUpgrade, selectSubprotocol, type Logger } from '@tabula/protocol/server'
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import type { Attachment } from './attachment.js'
 import { Connection, type Hub } from './channel.js'
@@ -178,6 +178,10 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       if (url.pathname !== LIVE_PATH) return false
       if (closing) {
         socket.destroy()
+        return true
+      }
+      if (connections.size >= MAX_LIVE_SOCKETS) {
+        rejectUpgrade(socket, new HttpError(503, 'unavailable', `the daemon already serves ${MAX_LIVE_SOCKETS} live sockets, the most it takes; close one and retry`))
         return true
       }
       wss.handleUpgrade(req, socket, head, accept)
