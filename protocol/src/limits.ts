@@ -66,3 +66,23 @@ export const MAX_ATTACHMENTS_PER_SOCKET = 64
  * with a reason, rather than grown: 16 MiB holds several full 10,000-line snapshots.
  */
 export const MAX_VIEWER_QUEUED_BYTES = 16 * 1024 * 1024
+
+/**
+ * Presence (awareness) bounds of the sync server, per room. A stock client speaks for one client
+ * id and sends a state of a few hundred bytes; one connection announcing 1,000 fake ids with 5 KB
+ * states, 40 times, took the server from 89 to 961 MB and left newcomers a greeting no client
+ * could take. Entries past a bound are not stored or relayed (sync-server/src/presence.ts).
+ */
+export const MAX_PRESENCE_CLIENTS_PER_CONNECTION = 8
+export const MAX_PRESENCE_STATE_BYTES = 8 * 1024
+export const MAX_PRESENCE_ROOM_BYTES = 1024 * 1024
+/** The presence a newcomer is greeted with is sent in messages of at most this size. */
+export const MAX_PRESENCE_MESSAGE_BYTES = 64 * 1024
+
+/**
+ * Largest layout document of one workspace (its encoded state). An update that would take it
+ * past this is refused and its connection closed with the reason (a layout of thousands of tabs
+ * is a few hundred KB; a document that grew to 98 MB from valid updates was rewritten whole at
+ * every flush).
+ */
+export const MAX_LAYOUT_DOC_BYTES = 8 * 1024 * 1024
