@@ -87,7 +87,7 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
         }
         // No await between the check above and the spawn: two racing requests cannot both spawn.
         const spec = plan(() => planSpawn(key, workspace, body))
-        const session = sessions.spawn(spec)
+        const session = spawnOr503(() => sessions.spawn(spec))
         // A session the manifest does not hold would not come back after a restart: a spawn
         // that cannot be made durable is undone and refused (docs/daemon.md "State on a failing disk").
         try {
@@ -147,6 +147,24 @@ function plan<T>(build: () => T): T {
     return build()
   } catch (err) {
     if (err instanceof LaunchError) throw new HttpError(400, 'bad_request', err.message)
+    throw err
+  }
+}
+
+/**
+ * A spawn the system cannot honour for want of file descriptors or processes (EMFILE, ENFILE,
+ * EAGAIN; node-pty says "forkpty(3) failed") is a 503 with what to do, not a 500: it passes when
+ * sessions are closed or the limit raised (docs/daemon.md "Bounds").
+ */
+function spawnOr503<T>(spawn: () => T): T {
+  try {
+    return spawn()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const message = (err as Error).message ?? ''
+    if (code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || /forkpty|EMFILE|ENFILE|too many open files/i.test(message)) {
+      throw new HttpError(503, 'unavailable', `the daemon cannot start a session now: out of file descriptors or processes (${code ?? message}); close some sessions or raise the limit (ulimit -n)`)
+    }
     throw err
   }
 }

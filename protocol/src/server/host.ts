@@ -5,6 +5,7 @@ import { checkSubprotocols, checkToken } from './auth.js'
 import { checkOrigin, ownOrigins, normalizeOrigin } from './origin.js'
 import { errorBody, HttpError, rejectUpgrade, sendError } from './errors.js'
 import type { Logger } from './logger.js'
+import { SERVER_TIMEOUTS, limitConnections } from './connections.js'
 
 /**
  * A piece of tabula that can be mounted on the shared HTTP server: the daemon, the sync server,
@@ -53,7 +54,8 @@ export interface Host {
 
 export async function startHost(opts: HostOptions): Promise<Host> {
   const allowed = new Set<string>((opts.allowOrigins ?? []).map(normalizeOrigin))
-  const server = createServer()
+  const server = createServer(SERVER_TIMEOUTS)
+  limitConnections(server, opts.log)
   server.on('request', (req, res) => void route(req, res))
   server.on('upgrade', (req, socket, head) => upgrade(req, socket, head))
   server.on('clientError', (_err, socket) => refuseMalformed(socket))
