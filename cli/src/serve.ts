@@ -60,6 +60,29 @@ const LOCKED_PARTS: Record<ServeRole, HomePart[]> = {
   syncUrl: ['sync'],
 }
 
+/** A home tabula cannot write is said in words, not as a raw EROFS/EACCES. */
+function writableHome<T>(home: string | undefined, run: () => T): T {
+  try {
+    return run()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw err
+    const where = home ?? 'the home directory'
+    const why = code === 'EROFS' ? 'is on a read-only file system' : 'is not writable by this user'
+    throw new Error(`${where} ${why} (${code}): tabula keeps its lock, token and state there; make it writable or pick another --home`)
+  }
+}
+
+/** `--allow-origin null` admits every sandboxed iframe, file:// page and data: URL: said loudly. */
+export function warnIfNullOrigin(origins: string[] | undefined, log: Logger): void {
+  if (!origins?.some((origin) => origin.trim().toLowerCase() === 'null')) return
+  const message =
+    '--allow-origin null admits every page whose origin is opaque (sandboxed iframes, file:// pages, data: URLs); ' +
+    'any of them that has the token can use this server. Prefer the real origin of the page.'
+  log.warn(message)
+  process.stderr.write(`\n  WARNING: ${message}\n\n`)
+}
+
 export function warnIfExposed(host: string, log: Logger): void {
   if (isLoopbackHost(host)) return
   const message = `listening on ${host}: tabula is REACHABLE FROM THE NETWORK; anyone who has the token can run commands as you`
@@ -107,14 +130,17 @@ export interface ServeSpec {
  * from the network, clean shutdown on signals, runtime.json written only once ready to serve.
  */
 export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> {
-  const home = resolveHome(flags.home)
+  const home = writableHome(flags.home, () => resolveHome(flags.home))
   const log = createLogger(spec.logName)
   // Before any state is read: a second process on this home stops here, naming the first.
-  const lock = lockHome(home, LOCKED_PARTS[spec.role], (part, owner) =>
-    log.warn(`taking over the ${part} lock of ${home}, left by ${owner ? `pid ${owner.pid}, which has ended` : 'a process that wrote nothing'}`),
+  const lock = writableHome(home, () =>
+    lockHome(home, LOCKED_PARTS[spec.role], (part, owner) =>
+      log.warn(`taking over the ${part} lock of ${home}, left by ${owner ? `pid ${owner.pid}, which has ended` : 'a process that wrote nothing'}`),
+    ),
   )
   warnIfExposed(flags.host, log)
-  const token = loadOrCreateToken(home)
+  warnIfNullOrigin(flags.allowOrigin, log)
+  const token = writableHome(home, () => loadOrCreateToken(home))
   let host: Host | undefined
   stopOnSignals(() => host, home, log, lock)
 

@@ -151,3 +151,22 @@ describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
     }
   }, 90_000)
 })
+
+describe.skipIf(!MOUNTABLE)('a read-only home', () => {
+  it('says in words that the home cannot be written, not a raw EROFS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tabula-ro-'))
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', dir])
+    try {
+      const proc = spawn(process.execPath, [TABULA_BIN, 'daemon', '--port', '0', '--home', dir], { env: { ...process.env, TABULA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      proc.stdout!.on('data', (d: Buffer) => (out += d))
+      proc.stderr!.on('data', (d: Buffer) => (out += d))
+      const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve))
+      expect(code).toBe(1)
+      expect(out).toContain(`${dir} is on a read-only file system (EROFS): tabula keeps its lock, token and state there; make it writable or pick another --home`)
+    } finally {
+      execFileSync('umount', [dir])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
