@@ -108,6 +108,16 @@ export const MAX_WORKER_RESTARTS = 5
  */
 export const PARSE_PIECE_BYTES = 2 * 1024
 
+/**
+ * The share of a worker thread one screen may parse for over time, and the burst it may spend
+ * at once (the token bucket in screen-worker.ts). Measured with bench/soak.bench.mjs (a hostile
+ * session beside 8 flooding ones, docs/performance.md): without a share the ordinary sessions
+ * ran at 0.16–0.45× of their speed alone, at half a thread 0.31×, at a quarter 0.98×. A quarter
+ * of a thread still parses a plain flood at tens of MB/s, most of which fast-forward skips.
+ */
+export const SCREEN_PARSE_SHARE = 0.25
+export const SCREEN_PARSE_BURST_MS = 250
+
 
 export interface WorkerHostOptions extends ScreenHostOptions {
   /** The built worker (tests). */

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { clampTitle } from '@tabula/protocol'
 import { HeadlessScreen } from './screen.js'
-import { writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
+import { SCREEN_PARSE_BURST_MS, SCREEN_PARSE_SHARE, writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
 
 const port = parentPort!
 const screens = new Map<number, HeadlessScreen>()
@@ -21,7 +21,32 @@ const ids = new WeakMap<object, number>()
 const proto = HeadlessScreen.prototype as unknown as { work?: (this: HeadlessScreen) => void }
 const work = proto.work
 if (typeof work !== 'function') throw new Error('HeadlessScreen has no work(): the watchdog cannot see this worker')
+/**
+ * Each screen's share of this thread (SCREEN_PARSE_SHARE): a token bucket of parse time, filled
+ * at that share of wall time up to SCREEN_PARSE_BURST_MS. A screen that has spent its tokens
+ * waits until it has some again; with the PTY paced by parse credit (mirror.ts), its program is
+ * slowed with it. Output that costs far more to parse than to print cannot take the thread, and
+ * the cores, from the other sessions.
+ */
+const buckets = new WeakMap<object, { tokens: number; at: number }>()
+
+/** True when the screen's queue holds a cut or a resize (HeadlessScreen keeps them in `steps`). */
+function waitsForViewer(screen: HeadlessScreen): boolean {
+  const steps = (screen as unknown as { steps?: { op: string }[] }).steps
+  return steps?.some((step) => step.op !== 'write') ?? false
+}
 proto.work = function (this: HeadlessScreen) {
+  const now = performance.now()
+  let bucket = buckets.get(this)
+  if (!bucket) buckets.set(this, (bucket = { tokens: SCREEN_PARSE_BURST_MS, at: now }))
+  bucket.tokens = Math.min(SCREEN_PARSE_BURST_MS, bucket.tokens + (now - bucket.at) * SCREEN_PARSE_SHARE)
+  bucket.at = now
+  // A snapshot cut (an attach, a resync) or a resize waiting in the queue is never held back:
+  // the share paces a flood, not a viewer waiting for its screen.
+  if (bucket.tokens < 0 && !waitsForViewer(this)) {
+    setTimeout(() => proto.work!.call(this), Math.ceil(-bucket.tokens / SCREEN_PARSE_SHARE))
+    return
+  }
   Atomics.store(beacon, 0, ids.get(this) ?? -1)
   Atomics.add(beacon, 1, 1)
   try {
@@ -29,6 +54,9 @@ proto.work = function (this: HeadlessScreen) {
   } finally {
     Atomics.store(beacon, 0, 0)
     Atomics.add(beacon, 1, 1)
+    const end = performance.now()
+    bucket.tokens -= end - now
+    bucket.at = end
   }
 }
 
