@@ -5,7 +5,7 @@
 // All viewers run in this one process, so their CPU competes with each other and with the
 // server on the same (shared, 2-core) machine: the figures are upper bounds for one viewer.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,6 +31,7 @@ try {
   const { url } = JSON.parse(readFileSync(runtime, 'utf8'))
   const token = readFileSync(join(home, 'token'), 'utf8').trim()
   const http = (path, init = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
+  mkdirSync('/tmp/tabula-bench', { recursive: true }) // a new workspace must be an existing directory
   const { id: workspace } = await (await http('/v1/workspaces', { method: 'POST', body: JSON.stringify({ path: '/tmp/tabula-bench' }) })).json()
 
   const views = []

@@ -27,6 +27,10 @@ export class TabulaClient {
     return this.call('POST', '/v1/workspaces', { path })
   }
 
+  async removeWorkspace(id: string): Promise<void> {
+    await this.call('DELETE', `/v1/workspaces/${encodeURIComponent(id)}`)
+  }
+
   listSessions(workspace: string): Promise<SessionList> {
     return this.call('GET', `/v1/workspaces/${encodeURIComponent(workspace)}/sessions`)
   }

@@ -24,6 +24,8 @@ export interface MigrationResult {
   rejected: number
   /** Rows that failed for a reason that may pass (a write failed): the migration is not recorded. */
   failed: number
+  /** The rows that were not rejected: the only ones worth keeping as legacy rows. */
+  accepted: LegacyLayoutRow[]
 }
 
 /** The workspace a row belongs to: `workspace_id`, else the project's id (v1 rows of a project's main workspace). */
@@ -33,7 +35,7 @@ export function workspaceOfRow(row: LegacyLayoutRow): string {
 
 /** Converts and seeds each row, in order. Never throws for one row's problem; says what happened per row. */
 export async function migrateRows(rows: LegacyLayoutRow[], state: MigrationState, sync: LayoutSeeder): Promise<MigrationResult> {
-  const result: MigrationResult = { lines: [], seeded: 0, rejected: 0, failed: 0 }
+  const result: MigrationResult = { lines: [], seeded: 0, rejected: 0, failed: 0, accepted: [] }
   for (const row of rows) {
     const workspace = workspaceOfRow(row)
     if (typeof workspace !== 'string' || !isUuid(workspace)) {
@@ -58,6 +60,7 @@ export async function migrateRows(rows: LegacyLayoutRow[], state: MigrationState
         }
         await state.ensureWorkspace({ id: workspace, path: row.path })
       }
+      result.accepted.push(row)
       const seeded = await sync.seedIfEmpty(workspace, conversion)
       if (seeded) {
         result.seeded++

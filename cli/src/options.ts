@@ -9,7 +9,12 @@ export interface ServerFlags {
   host: string
   home?: string
   allowOrigin: string[]
+  publicHost: string[]
+  tlsCert?: string
+  tlsKey?: string
 }
+
+const repeatable = (value: string, previous: string[] = []) => [...previous, value]
 
 function parsePort(value: string): number {
   const port = Number(value)
@@ -27,9 +32,16 @@ export function withServerFlags(cmd: Command, defaultPort = DEFAULT_PORT): Comma
     .addOption(new Option('--home <dir>', 'state directory (default: $TABULA_HOME, else ~/.tabula)'))
     .addOption(
       new Option('--allow-origin <origin>', 'also allow browser pages from this origin (repeatable)')
-        .argParser((value: string, previous: string[] = []) => [...previous, value])
+        .argParser(repeatable)
         .default([] as string[]),
     )
+    .addOption(
+      new Option('--public-host <name>', 'a name this machine is also reached by (DNS, tailnet, proxy): its origin is allowed and printed (repeatable)')
+        .argParser(repeatable)
+        .default([] as string[]),
+    )
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain) to serve https and wss; needs --tls-key'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert'))
 }
 
 export interface ClientFlags {

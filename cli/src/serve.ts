@@ -3,9 +3,12 @@
  * home and role, a loud warning when reachable from the network, and a host that cleans up after
  * itself.
  */
+import { readFileSync } from 'node:fs'
 import { Option, type Command } from 'commander'
 import {
   clearRuntimeInfo,
+  createPairingRoutes,
+  DeviceStore,
   createLogger,
   isLoopbackHost,
   loadOrCreateToken,
@@ -90,11 +93,45 @@ export function warnIfExposed(host: string, log: Logger): void {
   process.stderr.write(`\n  WARNING: ${message}\n\n`)
 }
 
+/** `--tls-cert` and `--tls-key`, read once at start; both or neither, each a readable file. */
+export function readTls(flags: Pick<ServerFlags, 'tlsCert' | 'tlsKey'>): { cert: Buffer; key: Buffer } | undefined {
+  if (!flags.tlsCert && !flags.tlsKey) return undefined
+  if (!flags.tlsCert || !flags.tlsKey) throw new Error('--tls-cert and --tls-key go together: give both (see docs/viewers.md, "Use it from your phone")')
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new Error(`${flag} ${file}: ${(err as Error).message}`)
+    }
+  }
+  return { cert: read('--tls-cert', flags.tlsCert), key: read('--tls-key', flags.tlsKey) }
+}
+
 /** Listens with the given components; a taken port is reported in words, with what to do. */
-export async function listen(flags: ServerFlags, token: string, components: Component[], log: Logger): Promise<Host> {
+export async function listen(
+  flags: ServerFlags,
+  token: string,
+  components: Component[],
+  log: Logger,
+  access: { devices?: DeviceStore; tls?: { cert: Buffer; key: Buffer } } = {},
+): Promise<Host> {
+  const { devices, tls } = access
   try {
-    return await startHost({ host: flags.host, port: flags.port, token, components, allowOrigins: flags.allowOrigin, log })
+    return await startHost({
+      host: flags.host,
+      port: flags.port,
+      token,
+      components,
+      allowOrigins: flags.allowOrigin,
+      publicHosts: flags.publicHost,
+      tls,
+      devices,
+      log,
+    })
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_OSSL_PEM_NO_START_LINE' || /PEM|key values mismatch/i.test((err as Error).message)) {
+      throw new Error(`--tls-cert/--tls-key: ${(err as Error).message} (give a PEM certificate and its matching key)`)
+    }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(`port ${flags.port} on ${flags.host} is already in use; pick another with --port (0 picks a free one)`)
     }
@@ -121,8 +158,8 @@ export interface ServeSpec {
   role: ServeRole
   /** Creates the components; anything created before a failure is closed by serve(). */
   components(home: string, log: Logger, created: Component[]): Promise<void>
-  /** What a person reads once it is ready. */
-  banner(url: string, home: string, token: string): string
+  /** What a person reads once it is ready; `urls` has one address per name or interface. */
+  banner(urls: string[], home: string, token: string): string
 }
 
 /**
@@ -141,19 +178,21 @@ export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> 
   warnIfExposed(flags.host, log)
   warnIfNullOrigin(flags.allowOrigin, log)
   const token = writableHome(home, () => loadOrCreateToken(home))
+  const tls = readTls(flags) // a missing certificate is told before anything starts
+  const devices = new DeviceStore(home)
   let host: Host | undefined
   stopOnSignals(() => host, home, log, lock)
 
-  const created: Component[] = []
+  const created: Component[] = [createPairingRoutes(devices)]
   try {
     await spec.components(home, log, created)
-    host = await listen(flags, token, created, log)
+    host = await listen(flags, token, created, log, { devices, tls })
   } catch (err) {
     await (host ? host.close() : Promise.allSettled(created.map((c) => c.close())))
     lock.release()
     throw err
   }
   lock.setUrl(host.url)
-  writeRuntimeInfo(home, { pid: process.pid, [spec.role]: host.url })
-  process.stdout.write(spec.banner(host.url, home, token))
+  writeRuntimeInfo(home, { pid: process.pid, [spec.role]: host.url, ...(spec.role === 'url' ? { urls: host.urls } : {}) })
+  process.stdout.write(spec.banner(host.urls, home, token))
 }

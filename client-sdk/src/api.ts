@@ -79,6 +79,11 @@ export interface TabulaClient {
   /** Find-or-create the workspace of a folder (`id` adopts a known uuid); rejects like `workspaces()`. */
   ensureWorkspace(request: CreateWorkspaceRequest): Promise<WorkspaceInfo>
   /**
+   * Forgets a workspace. Rejects with a `DaemonError` of status 409 while it has sessions (close
+   * them first), 404 when the daemon does not know it.
+   */
+  removeWorkspace(id: string): Promise<void>
+  /**
    * The live sessions of one workspace, read once from the daemon. No view is opened, so this
    * viewer does not appear in that workspace's presence: for tools that look something up.
    * Rejects like `workspaces()`, and with `status` 404 for a workspace the daemon does not know.
@@ -218,6 +223,12 @@ export interface WorkspaceStore {
   readonly loaded: Promise<void>
   readKeySet(): Promise<CachedKeySet | null>
   writeKeySet(keySet: CachedKeySet): void
+  /**
+   * Whether layout edits made here had not reached the sync server when last written, so that a
+   * reload while offline still says they are waiting. Optional: a store without it forgets.
+   */
+  readPendingEdits?(): Promise<boolean>
+  writePendingEdits?(pending: boolean): void
   /** Writes whatever is pending and stops saving. */
   close(): Promise<void>
 }

@@ -61,6 +61,7 @@ export function createClient(options: ConnectOptions, platform: Platform): Tabul
     },
     workspaces: () => http.workspaces(),
     ensureWorkspace: (request) => http.ensureWorkspace(request),
+    removeWorkspace: (id) => http.removeWorkspace(id),
     sessionsIn: async (workspace) => (await http.list(workspace)).sessions,
     async close() {
       if (closed) return

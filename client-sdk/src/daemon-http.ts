@@ -36,6 +36,10 @@ export class DaemonHttp {
     return (await (await this.request('POST', '/v1/workspaces', request)).json()) as Workspace
   }
 
+  async removeWorkspace(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/workspaces/${encodeURIComponent(id)}`)
+  }
+
   async list(workspace: string): Promise<SessionList> {
     const res = await this.request('GET', `/v1/workspaces/${encodeURIComponent(workspace)}/sessions`)
     return (await res.json()) as SessionList

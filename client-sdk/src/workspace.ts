@@ -114,7 +114,7 @@ export class Workspace implements WorkspaceView {
     this.disposers.push(keepTitles(this.doc))
     const onUpdate = (_u: Uint8Array, _origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
       // Our own edits made while the socket is down wait for the next sync exchange.
-      if (transaction.local && !this.sync?.connected) this.pendingEdits = true
+      if (transaction.local && !this.sync?.connected) this.setPendingEdits(true)
       this.layoutDirty = true
       this.invalidate()
     }
@@ -127,7 +127,7 @@ export class Workspace implements WorkspaceView {
       token: deps.token,
       WebSocket: deps.WebSocket,
       onStateChange: () => {
-        if (this.sync?.online) this.pendingEdits = false
+        if (this.sync?.online) this.setPendingEdits(false)
         this.invalidate()
       },
     })
@@ -332,6 +332,8 @@ export class Workspace implements WorkspaceView {
         this.keySet.loadCache(cache)
         this.cacheLoaded = true
       }
+      // Edits made before a reload that have still not reached the sync server are still waiting.
+      if (!this.closed && !this.sync?.online && (await store.readPendingEdits?.())) this.pendingEdits = true
     } catch {
       // A broken store only costs the offline start; the servers still answer.
     }
@@ -352,6 +354,13 @@ export class Workspace implements WorkspaceView {
       }
     }
     this.invalidate()
+  }
+
+  /** The flag the status reports, kept in the store so that it survives a reload. */
+  private setPendingEdits(pending: boolean): void {
+    if (this.pendingEdits === pending) return
+    this.pendingEdits = pending
+    this.store?.writePendingEdits?.(pending)
   }
 
   private saveKeySet(): void {

@@ -2,6 +2,7 @@
  * Canonical session keys (SPEC §5). A key alone says what kind of session it names, so every
  * component can classify a key without asking the daemon.
  */
+import { randomUuid } from './uuid.js'
 
 export type SessionKind = 'terminal' | 'chat' | 'heartbeat' | 'inbox'
 
@@ -46,7 +47,7 @@ export function keyProblem(key: string, workspaceId: string): string | null {
   return null
 }
 
-/** A fresh terminal key. Works in browsers and Node (both have crypto.randomUUID). */
+/** A fresh terminal key, in any browser context and in Node (see uuid.ts). */
 export function newTabKey(): string {
-  return `tab-${globalThis.crypto.randomUUID()}`
+  return `tab-${randomUuid()}`
 }

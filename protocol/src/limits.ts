@@ -98,3 +98,15 @@ export const MAX_HTTP_CONNECTIONS = 1024
 /** A connection must send its request headers within this, and the whole request within HTTP_REQUEST_TIMEOUT_MS. */
 export const HTTP_HEADERS_TIMEOUT_MS = 10_000
 export const HTTP_REQUEST_TIMEOUT_MS = 30_000
+
+/** Devices paired at once (docs/daemon.md, "Devices"). Past it `tabula pair` refuses until one is revoked. */
+export const MAX_DEVICES = 100
+
+/** Pairing links waiting to be opened at once; the oldest cannot be crowded out by a loop, it is refused. */
+export const MAX_PENDING_PAIRINGS = 20
+
+/** How long a pairing link can be opened: long enough to find the phone, short enough that a photo of the QR code goes stale. */
+export const PAIRING_TTL_MS = 10 * 60_000
+
+/** Largest body of a pairing request (`{"code": "…"}` is under 100 bytes). */
+export const MAX_PAIR_BODY_BYTES = 1024

@@ -8,10 +8,10 @@ import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import { isUuid, MAX_SYNC_MESSAGE_BYTES, seedLayout, type V1Conversion } from '@tabula/protocol'
-import { HttpError, keepalive, selectSubprotocol, sendJson, type Component, type Logger } from '@tabula/protocol/server'
+import { HttpError, keepalive, principalOf, selectSubprotocol, sendJson, type Component, type Logger } from '@tabula/protocol/server'
 import { Room, FLUSH_WINDOW_MS, type Peer } from './room.js'
 import { createLowdbStore, type DocStore } from './store.js'
-import { decodeClientMessage, MalformedMessage } from './messages.js'
+import { decodeClientMessage, encodePermissionDenied, isEmptyUpdate, MalformedMessage } from './messages.js'
 
 export { FLUSH_WINDOW_MS, type Peer } from './room.js'
 export { createLowdbStore, type DocStore, type StoredDoc } from './store.js'
@@ -162,7 +162,10 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
     return name
   }
 
-  function connect(ws: WebSocket, name: string): void {
+  /** Told to a watch-only device each time it sends a change (the stock provider logs it). */
+  const WATCH_ONLY_REASON = 'this device can only watch: layout changes are refused (pair it without --watch-only to edit)'
+
+  function connect(ws: WebSocket, name: string, watchOnly: boolean): void {
     sockets.add(ws)
     silent.watch(ws)
     const room = acquire(name)
@@ -196,6 +199,12 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
         message = decodeClientMessage(bytes)
       } catch (err) {
         return cut(1007, err instanceof MalformedMessage ? err.message : 'malformed message')
+      }
+      // A watch-only device reads the document and shares presence, but changes nothing (SPEC §4).
+      // Its answer to sync step 1 is usually empty; only a real change is refused, and said so.
+      if (watchOnly && message.type === 'sync-update') {
+        if (!isEmptyUpdate(message.update)) peer.send(encodePermissionDenied(WATCH_ONLY_REASON))
+        return
       }
       room.receive(peer, message)
     }
@@ -242,7 +251,8 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
       const name = roomName(url)
       if (name === null) return false
       if (closing) throw new HttpError(503, 'internal', 'the sync server is shutting down')
-      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, name))
+      const watchOnly = principalOf(req)?.scope !== 'full'
+      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, name, watchOnly))
       return true
     },
 

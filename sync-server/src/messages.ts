@@ -160,6 +160,23 @@ export function encodeAwareness(entries: AwarenessEntry[]): Uint8Array {
   })
 }
 
+/** y-protocols' auth message "permission denied" (the stock provider logs the reason). */
+export const AUTH_PERMISSION_DENIED = 0
+
+export function encodePermissionDenied(reason: string): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MESSAGE_AUTH)
+    encoding.writeVarUint(e, AUTH_PERMISSION_DENIED)
+    encoding.writeVarString(e, reason)
+  })
+}
+
+/** True when an update carries no change at all (a client answering sync step 1 with nothing new). */
+export function isEmptyUpdate(update: Uint8Array): boolean {
+  const { structs, ds } = Y.decodeUpdate(update)
+  return structs.length === 0 && ds.clients.size === 0
+}
+
 function frame(write: (encoder: encoding.Encoder) => void): Uint8Array {
   const encoder = encoding.createEncoder()
   write(encoder)

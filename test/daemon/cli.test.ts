@@ -83,7 +83,8 @@ describe('files under the home', () => {
   })
 
   it('writes runtime.json as {pid, url} under up and {pid, daemonUrl} under daemon', async () => {
-    expect(runtimeOf(up.home)).toEqual({ pid: up.proc.pid, url: up.url })
+    // `urls`: every address printed for a person (here loopback only), for `tabula pair`.
+    expect(runtimeOf(up.home)).toEqual({ pid: up.proc.pid, url: up.url, urls: [up.url] })
     const own = await startTabula(['daemon'])
     try {
       expect(runtimeOf(own.home)).toEqual({ pid: own.proc.pid, daemonUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) })

@@ -1,7 +1,7 @@
 /**
  * The daemon's HTTP API against the real `tabula daemon` process with real PTYs (SPEC §4, §5).
  */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -47,6 +47,7 @@ describe('health and workspaces', () => {
 
   it('finds or creates a workspace by path: 201 once, then 200 with the same id', async () => {
     const path = join(dir, 'project')
+    mkdirSync(path)
     const first = await http.call('POST', '/v1/workspaces', { path, name: 'Project' })
     const again = await http.call('POST', '/v1/workspaces', { path: path + '/' })
     expect(first.status).toBe(201)
@@ -60,6 +61,7 @@ describe('health and workspaces', () => {
 
   it('adopts a given uuid, and refuses a path that is not absolute', async () => {
     const id = '0b6f3f4e-8a34-4c1e-9d1a-7f3e2b1c4d5e'
+    mkdirSync(join(dir, 'adopted'))
     const adopted = await http.call('POST', '/v1/workspaces', { path: join(dir, 'adopted'), id })
     expect(adopted.status).toBe(201)
     expect(adopted.body.id).toBe(id)

@@ -2,7 +2,7 @@
  * Small helpers for the daemon's integration tests: JSON calls with the token, waiting for a
  * condition the daemon reaches on its own, and asking the OS whether a process survived.
  */
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import type { Session, Workspace } from '@tabula/protocol'
 import type { RunningTabula } from '../helpers/tabula.js'
 
@@ -27,7 +27,8 @@ export function api(t: RunningTabula) {
   }
   return {
     call,
-    workspace: async (path: string) => (await call<Workspace>('POST', '/v1/workspaces', { path })).body,
+    // A new workspace must be an existing directory (docs/daemon.md).
+    workspace: async (path: string) => (mkdirSync(path, { recursive: true }), (await call<Workspace>('POST', '/v1/workspaces', { path })).body),
     spawn: (ws: string, body: Record<string, unknown> = {}) => call<{ session: Session }>('POST', `/v1/workspaces/${ws}/sessions`, body),
     sessions: async (ws: string) => (await call<{ seq: number; sessions: Session[] }>('GET', `/v1/workspaces/${ws}/sessions`)).body,
     close: (ws: string, key: string) => call('DELETE', `/v1/workspaces/${ws}/sessions/${key}`),

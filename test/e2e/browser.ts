@@ -9,14 +9,16 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 export const CHROMIUM = process.env.TABULA_CHROMIUM ?? '/usr/bin/chromium'
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
 
-export async function launchChromium(): Promise<Browser> {
+/** `args` and `env` add to the defaults (a host-resolver rule, a HOME holding a test NSS database). */
+export async function launchChromium(extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is not installed at ${CHROMIUM}; the browser tests need it. Install it with:\n\n    apt-get install -y chromium\n`)
   }
   mkdirSync(ARTIFACTS, { recursive: true })
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(extra.args ?? [])],
+    ...(extra.env ? { env: { ...process.env, ...extra.env } as Record<string, string> } : {}),
   })
 }
 

@@ -335,8 +335,8 @@ describe('web viewer: desktop and phone on one workspace', () => {
     expect(missing).not.toContain('`')
     expect(missing).toContain(`echo "${tabula.url}/#token=$(cat ~/.tabula/token)"`)
     expect(await page.getByTestId('no-token').locator('code', { hasText: 'tabula up' }).count()).toBeGreaterThan(0)
+    // Only the fragment changes (no reload by the browser): the page follows the new link itself.
     await page.goto(viewerUrl(tabula.url, 'not-the-token'))
-    await page.reload()
     await until('the wrong-token page', () => page.getByTestId('bad-token').innerText(), (t) => t.includes('not valid'))
     await ctx.close()
   })

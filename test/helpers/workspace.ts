@@ -20,8 +20,9 @@ export interface TestWorkspace {
   stop(): Promise<void>
 }
 
-export async function startWorkspace(opts: { name?: string; titles: string[] }): Promise<TestWorkspace> {
-  const tabula = await startTabula(['up'])
+/** `args` go to `tabula up` (e.g. `--public-host`). */
+export async function startWorkspace(opts: { name?: string; titles: string[]; args?: string[] }): Promise<TestWorkspace> {
+  const tabula = await startTabula(['up', ...(opts.args ?? [])])
   const sdk = await connect({ url: tabula.url, token: tabula.token, viewer: { name: 'test setup', kind: 'script' } })
   const workspaceId = (await sdk.ensureWorkspace({ path: tabula.home, ...(opts.name ? { name: opts.name } : {}) })).id
   const ws = sdk.workspace(workspaceId)

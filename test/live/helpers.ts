@@ -4,7 +4,7 @@
  */
 import WebSocket from 'ws'
 import xtermHeadless from '@xterm/headless'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { decodeOutputFrame, wsProtocols, type ClientFrame, type ServerFrame, type Session } from '@tabula/protocol'
 import { authedFetch, type RunningTabula } from '../helpers/tabula.js'
 
@@ -16,6 +16,7 @@ export function liveUrlOf(base: string): string {
 
 /** Creates a workspace and returns its id. */
 export async function makeWorkspace(t: RunningTabula, path = `/tmp/ws-${Math.random().toString(36).slice(2)}`): Promise<string> {
+  mkdirSync(path, { recursive: true }) // a new workspace must be an existing directory
   const res = await authedFetch(t.daemonUrl, t.token)('/v1/workspaces', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -3,7 +3,7 @@
  * what a viewer shows, with real sockets and the stock y-websocket provider.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
@@ -83,6 +83,7 @@ describe('viewers of one workspace', () => {
   beforeAll(async () => {
     tabula = await startTabula(['up'])
     http = authedFetch(tabula.url, tabula.token)
+    mkdirSync('/tmp/tabula-sdk-test', { recursive: true }) // a new workspace must be an existing directory
     const res = await http('/v1/workspaces', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

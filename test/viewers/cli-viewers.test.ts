@@ -10,8 +10,9 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawn as spawnPty, type IPty } from 'node-pty'
 import type { WorkspaceView } from '@tabula/client-sdk'
-import { TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
-import { startWorkspace, type TestWorkspace } from '../helpers/workspace.js'
+import { TABULA_BIN, removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
+import { TEST_SHELL, startWorkspace, type TestWorkspace } from '../helpers/workspace.js'
+import { connect } from '@tabula/client-sdk'
 
 const run = promisify(execFile)
 let setup: TestWorkspace
@@ -115,7 +116,7 @@ describe('tabula attach', () => {
     })
     const out = watchPty(pty)
     await waitForSync(async () => sessionOf(keys.three!)?.cols === 100 && sessionOf(keys.three!)?.rows === 30)
-    await out.waitFor('\x1b]2;tabula ' + keys.three + ': this terminal sets the size\x07')
+    await out.waitFor(new RegExp(`\x1b]2;tabula ${keys.three}: this terminal \\(\\S+@\\S+ pts/\\d+\\) sets the size, 100x30\x07`))
     // Another viewer drives: the terminal is told in its title (never on the program's screen).
     const other = ws.attach(keys.three!)
     // Claimed once attached (the SDK forgets a claim made before it, when another viewer drives).
@@ -127,7 +128,7 @@ describe('tabula attach', () => {
     // A resize here claims the role back, and the session takes this terminal's size again.
     pty.resize(110, 35)
     await waitForSync(async () => sessionOf(keys.three!)?.cols === 110 && sessionOf(keys.three!)?.rows === 35)
-    await waitForSync(async () => out.text().split(': this terminal sets the size').length === 3)
+    await out.waitFor('sets the size, 110x35\x07')
     other.setActive(true) // and once more, so that the detach line names the driver
     await waitForSync(async () => sessionOf(keys.three!)?.cols === 70)
     await out.waitFor('size 70x15 set by test setup (script)')
@@ -157,9 +158,139 @@ describe('tabula attach', () => {
 
   it('refuses an unknown key with a clear message', async () => {
     const err = await tabula_('attach', 'tab-00000000-0000-4000-8000-000000000000', '--workspace', workspaceId).catch((e: { stderr: string }) => e)
-    expect((err as { stderr: string }).stderr).toContain('no tab tab-00000000-0000-4000-8000-000000000000')
+    expect((err as { stderr: string }).stderr).toContain('no session tab-00000000-0000-4000-8000-000000000000 in cli')
   })
 })
+
+describe('tabula attach: addresses, presence, titles, an exited session, a daemon that goes away', () => {
+  let multi: WorkspaceView
+  let dir: string
+  let mk: string[]
+  let g2: string
+
+  beforeAll(async () => {
+    // Three tabs in two groups: one, two | three.
+    dir = join(tabula.home, 'multi')
+    mkdirSync(dir)
+    multi = setup.sdk.workspace((await setup.sdk.ensureWorkspace({ path: dir })).id)
+    await multi.ready
+    mk = []
+    for (const title of ['m-one', 'm-two', 'm-three']) mk.push(await multi.spawn({ ...TEST_SHELL, title }))
+    g2 = multi.splitGroup(multi.layout().groups[0]!, 'row')
+    multi.move(mk[2]!, { group: g2 })
+  })
+
+  /** The presence entries of terminal viewers on the multi workspace. */
+  const terminals = () => multi.presence().filter((p) => p.viewer.kind === 'terminal')
+
+  it('numbers `#` across the whole workspace, so that `attach <#>` addresses a tab; presence shows the attach on its own tab only', async () => {
+    await waitForSync(async () => columnOf((await tabula_('tabs', dir)).stdout, 'GROUP').join() === '1,1,2')
+    expect(columnOf((await tabula_('tabs', dir)).stdout, '#')).toEqual(['1', '2', '3'])
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', '3', '--home', tabula.home], { cols: 80, rows: 24, cwd: dir, env: process.env as Record<string, string> })
+    const out = watchPty(pty)
+    await waitForSync(async () => terminals().length === 1)
+    // Its own tab, in its own group; not the first tab of every group.
+    await waitForSync(async () => JSON.stringify(terminals()[0]!.activeTabs) === JSON.stringify({ [g2]: mk[2] }))
+    pty.write('\x1d')
+    expect(await out.exited).toBe(0)
+  })
+
+  it('takes a unique start of a key, with or without `tab-`, and refuses an ambiguous one by listing the matches', async () => {
+    for (const ref of [mk[1]!.slice(0, 12), mk[1]!.slice(4, 12)]) {
+      const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', ref, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+      const out = watchPty(pty)
+      await waitForSync(async () => terminals().some((p) => Object.values(p.activeTabs).includes(mk[1]!)))
+      pty.write('\x1d')
+      await out.waitFor(`[detached from ${mk[1]}]`)
+      expect(await out.exited).toBe(0)
+      await waitForSync(async () => terminals().length === 0)
+    }
+    const err = (await tabula_('attach', 'tab-').catch((e: { stderr: string; code: number }) => e)) as { stderr: string; code: number }
+    expect(err.code).toBe(1)
+    expect(err.stderr).toMatch(/tab- is the start of \d+ sessions \(tab-/)
+    expect(err.stderr).toContain(mk[0])
+    const none = (await tabula_('attach', '9', '--workspace', dir).catch((e: { stderr: string }) => e)) as { stderr: string }
+    expect(none.stderr).toContain('has 3 tab(s); there is no #9')
+  })
+
+  it('names two attaches on one host apart, and keeps the title up to date with every size change', async () => {
+    const a = spawnPty(process.execPath, [TABULA_BIN, 'attach', mk[0]!, '--home', tabula.home], { cols: 90, rows: 20, env: process.env as Record<string, string> })
+    const b = spawnPty(process.execPath, [TABULA_BIN, 'attach', mk[0]!, '--watch', '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+    const outA = watchPty(a)
+    const outB = watchPty(b)
+    await waitForSync(async () => terminals().length === 2)
+    const names = terminals().map((p) => p.viewer.name)
+    expect(new Set(names).size).toBe(2)
+    // The watching one names the driving one, by the name presence shows.
+    await outB.waitFor(/set by \S+@\S+ (pts\/\d+|pid \d+) \(terminal\)/)
+    const nameA = names.find((n) => outB.text().includes(`set by ${n} (terminal)`))
+    expect(nameA).toBeDefined()
+    await outB.waitFor(`size 90x20 set by ${nameA} (terminal)`)
+    a.resize(100, 30)
+    await outB.waitFor(`\x1b]2;tabula ${mk[0]}: size 100x30 set by ${nameA} (terminal)\x07`)
+    await outA.waitFor(`this terminal (${nameA}) sets the size, 100x30\x07`)
+    a.write('\x1d')
+    b.write('\x1d')
+    expect(await outA.exited).toBe(0)
+    expect(await outB.exited).toBe(0)
+  })
+
+  it('shows the last screen of a session that had already exited, until a key; then ends with its code', async () => {
+    const key = await multi.spawn({ command: 'sh', args: ['-c', 'echo last-words-$((6*7)); exit 3'] })
+    await waitForSync(async () => multi.sessions().find((s) => s.key === key)?.status === 'exited')
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', key, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+    const out = watchPty(pty)
+    await out.waitFor('last-words-42')
+    await out.waitFor(`tabula ${key}: exited with code 3; press any key to leave`)
+    expect(out.text()).not.toContain(`[${key} exited`)
+    pty.write('q')
+    await out.waitFor(`[${key} exited with code 3]`)
+    expect(await out.exited).toBe(3)
+  })
+
+  it('leaves raw mode and says so when the daemon goes away, and says when it is back', async () => {
+    const own = await startTabula(['up'])
+    const port = new URL(own.url).port
+    const home = own.home
+    const client = await connect({ url: own.url, token: own.token, viewer: { name: 'test setup', kind: 'script' } })
+    const view = client.workspace((await client.ensureWorkspace({ path: home })).id)
+    await view.ready
+    const key = await view.spawn({ ...TEST_SHELL })
+    await client.close()
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', key, '--home', home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+    const out = watchPty(pty)
+    let again: RunningTabula | undefined
+    try {
+      pty.write('echo first-$((1+1))\r')
+      await out.waitFor('first-2')
+      await own.stop('SIGKILL') // gone without a word: no close frame, no exit
+      await out.waitFor('lost the connection to the daemon; keys typed now are not sent')
+      // Out of raw mode: the terminal itself echoes what is typed (nothing else could).
+      pty.write('typed-while-away')
+      await out.waitFor('typed-while-away')
+      pty.write('\r')
+      again = await startTabula(['up', '--port', port], { home })
+      await out.waitFor(`[tabula: reconnected to the daemon, back to ${key}]`)
+      // Raw again, and the session (restored under the same key) takes keys.
+      pty.write('echo back-$((2+3))\r')
+      await out.waitFor('back-5')
+      pty.write('\x1d')
+      expect(await out.exited).toBe(0)
+      expect(out.text()).not.toContain('typed-while-away: command not found')
+    } finally {
+      pty.kill()
+      await again?.stop()
+      removeHome(home)
+    }
+  })
+})
+
+function columnOf(table: string, name: string): string[] {
+  const [header, ...rows] = table.trimEnd().split('\n')
+  const at = header!.indexOf(name)
+  const next = header!.slice(at + name.length).search(/\S/)
+  return rows.map((r) => (next < 0 ? r.slice(at) : r.slice(at, at + name.length + next)).trim())
+}
 
 function titleColumn(table: string): string[] {
   const [header, ...rows] = table.trimEnd().split('\n')

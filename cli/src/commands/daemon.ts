@@ -14,7 +14,7 @@ export function registerDaemon(program: Command): void {
         async components(home, log, created) {
           created.push(await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback, fastForward: flags.fastForward }))
         },
-        banner: (url, home) => `tabula daemon listening on ${url} (home ${home}; token in ${home}/token)\n`,
+        banner: (urls, home) => `tabula daemon listening on ${urls.join(', ')} (home ${home}; token in ${home}/token)\n`,
       })
     })
 }

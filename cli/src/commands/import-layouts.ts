@@ -29,17 +29,23 @@ export function registerImportLayouts(program: Command): void {
       const state = await openState(home, log)
       const sync = await createSyncServer({ home, log })
       let failed = 0
+      let skipped = problems.length
       try {
-        await state.addLegacyLayouts(rows)
         const result = await migrateRows(rows, state, sync)
         for (const line of result.lines) process.stdout.write(line + '\n')
+        // A skipped row is not kept either: stored, it would look imported, and the boot pass
+        // would only reject it again.
+        await state.addLegacyLayouts(result.accepted)
         failed = result.failed
+        skipped += result.rejected
         if (failed === 0 && !state.hasMigration(LAYOUT_MIGRATION_ID)) await state.recordMigration(LAYOUT_MIGRATION_ID)
       } finally {
         await sync.close()
         await state.flush()
       }
-      if (failed > 0 || problems.length > 0) process.exitCode = 1
+      if (skipped > 0) process.stderr.write(`tabula import-layouts: ${skipped} row(s) skipped (see above); the others were imported\n`)
+      // Any row left out is a failure for scripts: a person must look at it.
+      if (failed > 0 || skipped > 0) process.exitCode = 1
     })
 }
 

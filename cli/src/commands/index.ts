@@ -8,6 +8,8 @@ import { registerClose } from './close.js'
 import { registerTabs } from './tabs.js'
 import { registerAttach } from './attach.js'
 import { registerImportLayouts } from './import-layouts.js'
+import { registerRm } from './rm.js'
+import { registerPair } from './pair.js'
 
 /** Every `tabula` subcommand, in the order `--help` lists them. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -17,7 +19,9 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerLs,
   registerSpawn,
   registerClose,
+  registerRm,
   registerTabs,
   registerAttach,
   registerImportLayouts,
+  registerPair,
 ]

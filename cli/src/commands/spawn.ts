@@ -21,7 +21,11 @@ export function registerSpawn(program: Command): void {
     .option('--cwd <dir>', 'directory to start in (default: the workspace directory)')
     .option('--close-on-exit', 'remove the session when its process exits')
     .option('--json', 'print JSON for programs')
-    .addHelpText('after', '\nExample:\n  tabula spawn --key hb-build -- npm run build --watch\n')
+    .addHelpText(
+      'after',
+      // npm passes a script its own flags only after a second `--`: without it, `--watch` is npm's.
+      '\nExample:\n  tabula spawn --key hb-build -- npm run build -- --watch\n',
+    )
     .action(async (command: string[], flags: SpawnFlags) => {
       const client = connectClient(flags)
       const workspace = await client.findWorkspace(flags.workspace ?? process.cwd(), true)

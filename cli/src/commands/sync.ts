@@ -16,7 +16,7 @@ export function registerSync(program: Command): void {
           // Alone, the sync server cannot ask the daemon which workspaces exist: any well-formed id is a room.
           created.push(await createSyncServer({ home, log, serveHealth: true, version: VERSION }))
         },
-        banner: (url, home) => `tabula sync listening on ${url}/sync (home ${home}; token in ${home}/token)\n`,
+        banner: (urls, home) => `tabula sync listening on ${urls.map((u) => u + '/sync').join(', ')} (home ${home}; token in ${home}/token)\n`,
       })
     })
 }

@@ -26,14 +26,18 @@ export function registerTabs(program: Command): void {
           return
         }
         const groups = ws.layout().groups
-        process.stdout.write(formatTable(['#', 'GROUP', 'KEY', 'KIND', 'STATUS', 'TITLE'], tabs.map((t) => tabRow(t, groups))))
+        process.stdout.write(formatTable(['#', 'GROUP', 'KEY', 'KIND', 'STATUS', 'TITLE'], tabs.map((t, i) => tabRow(t, i, groups))))
       })
     })
 }
 
-function tabRow(tab: Tab, groups: string[]): string[] {
+/**
+ * `#` is the tab's position in the whole workspace (group by group, as `tabs()` lists them), so
+ * it is an address: `tabula attach <#>` in the same workspace (docs/viewers.md).
+ */
+function tabRow(tab: Tab, position: number, groups: string[]): string[] {
   const status = tab.status === 'exited' ? `exited (${tab.exitCode ?? 'signal'})` : 'running'
-  return [String(tab.index + 1), String(groups.indexOf(tab.group) + 1), tab.key, tab.kind, status, tab.title]
+  return [String(position + 1), String(groups.indexOf(tab.group) + 1), tab.key, tab.kind, status, tab.title]
 }
 
 /** Turns the SDK's "cannot reach" (a TypeError from fetch) into a message that says what to do. */

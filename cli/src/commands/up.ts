@@ -23,8 +23,11 @@ export function registerUp(program: Command): void {
           // and a legacy row is only ever seeded into an empty one.
           await runBootMigration({ daemon, sync, log })
         },
-        banner: (url, home, token) =>
-          `tabula is running at ${url} (home ${home})\n` + `Open the viewer: ${url}/#token=${token}\n` + 'Stop with Ctrl-C.\n',
+        banner: (urls, home, token) =>
+          `tabula is running at ${urls.join(', ')} (home ${home})\n` +
+          urls.map((url) => `Open the viewer: ${url}/#token=${token}\n`).join('') +
+          'Pair a phone with its own token: tabula pair [--watch-only]\n' +
+          'Stop with Ctrl-C.\n',
       })
     })
 }

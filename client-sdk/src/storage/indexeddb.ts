@@ -7,6 +7,7 @@ import type * as Y from 'yjs'
 import type { CachedKeySet, StorageProvider, WorkspaceStore } from '../api.js'
 
 const KEY_SET = 'tabula.keySet'
+const PENDING_EDITS = 'tabula.pendingEdits'
 
 export function indexedDbStorage(prefix: string): StorageProvider {
   return {
@@ -25,6 +26,12 @@ export function indexedDbStorage(prefix: string): StorageProvider {
         },
         writeKeySet(keySet) {
           if (!closed) void persistence.set(KEY_SET, JSON.stringify(keySet)).catch(() => {})
+        },
+        async readPendingEdits() {
+          return (await persistence.get(PENDING_EDITS).catch(() => null)) === 1
+        },
+        writePendingEdits(pending) {
+          if (!closed) void persistence.set(PENDING_EDITS, pending ? 1 : 0).catch(() => {})
         },
         async close() {
           closed = true

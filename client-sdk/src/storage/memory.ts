@@ -8,6 +8,7 @@ import type { CachedKeySet, StorageProvider, WorkspaceStore } from '../api.js'
 export function memoryStorage(): StorageProvider {
   const docs = new Map<string, Uint8Array>()
   const keySets = new Map<string, CachedKeySet>()
+  const pending = new Map<string, boolean>()
   return {
     open(workspaceId: string, doc: Y.Doc): WorkspaceStore {
       const saved = docs.get(workspaceId)
@@ -18,6 +19,8 @@ export function memoryStorage(): StorageProvider {
         loaded: Promise.resolve(),
         readKeySet: async () => keySets.get(workspaceId) ?? null,
         writeKeySet: (keySet) => void keySets.set(workspaceId, keySet),
+        readPendingEdits: async () => pending.get(workspaceId) ?? false,
+        writePendingEdits: (value) => void pending.set(workspaceId, value),
         async close() {
           doc.off('update', save)
           save()

@@ -3,6 +3,8 @@
  * a refused request leaves nothing half-done.
  */
 import type { ServerResponse } from 'node:http'
+import { stat } from 'node:fs/promises'
+import { isAbsolute, resolve } from 'node:path'
 import { MAX_SESSIONS, keyProblem, newTabKey, type SessionList, type Workspace } from '@tabula/protocol'
 import { HttpError, sendJson } from '@tabula/protocol/server'
 import { createWorkspaceRequestSchema, spawnRequestSchema } from '@tabula/protocol/validate'
@@ -49,6 +51,7 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
       pattern: '/v1/workspaces',
       async handler(req, res) {
         const body = await readBody(req, createWorkspaceRequestSchema)
+        await requireDirectoryForNew(state, body.path)
         const { workspace, created } = await ensureWorkspace(state, body)
         sendJson(res, created ? 201 : 200, workspace)
       },
@@ -57,6 +60,30 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
       method: 'GET',
       pattern: '/v1/workspaces/:ws',
       handler: (_req, res, { ws }) => sendJson(res, 200, requireWorkspace(ws!)),
+    },
+    {
+      // Forgets a workspace. Refused while it has sessions, running or exited: those are someone's
+      // programs and screens, and closing them is a separate, explicit step (docs/daemon.md).
+      method: 'DELETE',
+      pattern: '/v1/workspaces/:ws',
+      async handler(_req, res, { ws }) {
+        const workspace = requireWorkspace(ws!)
+        const live = sessions.list(workspace.id)
+        if (live.length > 0) {
+          throw new HttpError(
+            409,
+            'conflict',
+            `workspace ${workspace.name} (${workspace.path}) still has ${live.length} session(s); close them first (tabula rm --close-sessions does both)`,
+          )
+        }
+        try {
+          await state.removeWorkspace(workspace.id)
+        } catch (err) {
+          if (!(err instanceof StateWriteError)) throw err
+          throw new HttpError(507, 'insufficient_storage', `workspace ${workspace.id} was not removed: ${err.message}`)
+        }
+        sendJson(res, 200, { id: workspace.id, removed: true })
+      },
     },
     {
       method: 'GET',
@@ -128,6 +155,18 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
       },
     },
   ]
+}
+
+/**
+ * A new workspace must be an existing directory: a mistyped path would otherwise make a workspace
+ * whose shells start somewhere else. Known workspaces are still found by path, even if their
+ * directory is gone since, so that they can be opened and removed.
+ */
+async function requireDirectoryForNew(state: StateStore, path: string): Promise<void> {
+  if (!isAbsolute(path)) return // refused with its own message by ensureWorkspace
+  if (state.listWorkspaces().some((w) => w.path === resolve(path))) return
+  const isDir = await stat(path).then((st) => st.isDirectory(), () => false)
+  if (!isDir) throw new HttpError(400, 'bad_request', `there is no directory ${resolve(path)}; check the path (a workspace opens an existing directory)`)
 }
 
 async function ensureWorkspace(state: StateStore, body: { path: string; name?: string; id?: string }) {

@@ -35,6 +35,8 @@ export class Connection {
   constructor(
     private readonly hub: Hub,
     readonly viewer: Viewer,
+    /** A watch-only device (SPEC §4): it attaches and watches; input, size and driving are refused. */
+    private readonly watchOnly = false,
   ) {}
 
   message(data: Buffer, isBinary: boolean): void {
@@ -73,6 +75,9 @@ export class Connection {
   }
 
   private route(frame: ClientFrame): void {
+    if (this.watchOnly && changesSomething(frame)) {
+      return this.error('forbidden', `this device can only watch: ${frame.type} is refused`, 'ch' in frame ? frame.ch : undefined)
+    }
     switch (frame.type) {
       case 'hello':
         this.viewer.name = frame.viewer.name
@@ -199,4 +204,9 @@ export class Connection {
   private error(code: ErrorCode, message: string, ch?: number): void {
     this.viewer.send(ch === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ch })
   }
+}
+
+/** What a watch-only viewer may not send: input, a size, or a claim of the driver role. */
+function changesSomething(frame: ClientFrame): boolean {
+  return frame.type === 'input' || frame.type === 'resize' || (frame.type === 'set_active' && frame.active)
 }

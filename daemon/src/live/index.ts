@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, MAX_LIVE_SOCKETS, clampTitle, type ServerFrame, type Session } from '@tabula/protocol'
-import { HttpError, keepalive, rejectUpgrade, selectSubprotocol, type Logger } from '@tabula/protocol/server'
+import { HttpError, keepalive, principalOf, rejectUpgrade, selectSubprotocol, type Logger } from '@tabula/protocol/server'
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import type { Attachment } from './attachment.js'
 import { Connection, type Hub } from './channel.js'
@@ -158,9 +158,9 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
 
   const silent = keepalive(KEEPALIVE_INTERVAL_MS)
 
-  function accept(socket: WebSocket): void {
+  function accept(socket: WebSocket, watchOnly: boolean): void {
     const viewer = new Viewer(`v-${randomBytes(8).toString('hex')}`, socket)
-    const connection = new Connection(hub, viewer)
+    const connection = new Connection(hub, viewer, watchOnly)
     connections.set(viewer.id, connection)
     silent.watch(socket)
     socket.on('message', (data, isBinary) => connection.message(toBuffer(data), isBinary))
@@ -184,7 +184,9 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
         rejectUpgrade(socket, new HttpError(503, 'unavailable', `the daemon already serves ${MAX_LIVE_SOCKETS} live sockets, the most it takes; close one and retry`))
         return true
       }
-      wss.handleUpgrade(req, socket, head, accept)
+      // Anything but the root token or a `full` device only watches (SPEC §4).
+      const watchOnly = principalOf(req)?.scope !== 'full'
+      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, watchOnly))
       return true
     },
     async close() {

@@ -31,6 +31,8 @@ export interface StateStore extends DaemonState {
   putManifestEntry(entry: ManifestEntry): void
   patchManifestEntry(key: string, patch: Partial<Pick<ManifestEntry, 'title' | 'exited'>>): void
   removeManifestEntry(key: string): void
+  /** Forgets a workspace (the caller checked it has no sessions); false when it was not known. */
+  removeWorkspace(id: string): Promise<boolean>
   /**
    * Resolves once everything changed so far is on disk; rejects with StateWriteError when a
    * write of it failed (the writes go on being retried): a request then answers 507.
@@ -80,6 +82,21 @@ export async function openState(home: string, log: Logger): Promise<StateStore> 
         throw err
       }
       return { workspace: copy(found.workspace)!, created: true }
+    },
+
+    async removeWorkspace(id) {
+      const at = data.workspaces.findIndex((w) => w.id === id)
+      if (at < 0) return false
+      // Gone from memory at once, so that no spawn can land in it while the file is written.
+      const [removed] = data.workspaces.splice(at, 1)
+      try {
+        await save()
+      } catch (err) {
+        data.workspaces.splice(at, 0, removed!)
+        writer.changed()
+        throw err
+      }
+      return true
     },
 
     listLegacyLayouts: () => data.workspace_layouts.map((row) => ({ ...row })),

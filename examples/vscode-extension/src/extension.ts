@@ -6,14 +6,19 @@
 import * as vscode from 'vscode'
 import { connect, type TabulaClient } from '@tabula/client-sdk'
 import { TerminalMirror } from './mirror.js'
+import { SHOW_TAB_COMMAND, TabsTree } from './tree.js'
 import { resolveEndpoint, resolveWorkspace } from './endpoint.js'
 
-let current: { client: TabulaClient; mirror: TerminalMirror } | null = null
+let current: { client: TabulaClient; mirror: TerminalMirror; tree: TabsTree; view: vscode.TreeView<unknown> } | null = null
 
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('tabula.connect', () => start()),
     vscode.commands.registerCommand('tabula.showAll', () => current?.mirror.showAll()),
+    vscode.commands.registerCommand(SHOW_TAB_COMMAND, (key: string) => {
+      current?.mirror.showAll() // a tab hidden here comes back when asked for from the tree
+      current?.mirror.terminalOf(key)?.show()
+    }),
     vscode.commands.registerCommand('tabula.newTab', async () => {
       if (!current) await start()
       const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath
@@ -58,7 +63,9 @@ async function start(): Promise<void> {
       await client.close()
       throw err
     }
-    current = { client, mirror: new TerminalMirror(vscode, client, ws, config.get<string>('titlePrefix') ?? '') }
+    const tree = new TabsTree(vscode, ws)
+    const view = vscode.window.createTreeView('tabula.tabs', { treeDataProvider: tree, dragAndDropController: tree, canSelectMany: true })
+    current = { client, mirror: new TerminalMirror(vscode, client, ws, config.get<string>('titlePrefix') ?? ''), tree, view }
   } catch (err) {
     void vscode.window.showErrorMessage(`tabula: ${err instanceof Error ? err.message : String(err)}`)
     throw err
@@ -69,6 +76,8 @@ async function stop(): Promise<void> {
   const was = current
   current = null
   if (!was) return
+  was.view.dispose()
+  was.tree.dispose()
   was.mirror.dispose()
   await was.client.close()
 }

@@ -4,9 +4,10 @@
  *
  * What VS Code allows (and so what this does):
  * - Extensions cannot reorder terminals; a new terminal always goes to the end of the list. So
- *   when the layout's order changes, the terminals from the first one out of place onwards are
- *   disposed and created again in the new order. Only the view is re-created: the session keeps
- *   running (attaching never spawns or kills, SPEC I4), and the re-attach replays its screen.
+ *   each terminal is created once, when its tab first appears, and stays where VS Code put it:
+ *   re-creating terminals to follow a reorder made them flicker and lose their scroll position
+ *   and focus. The layout's order is shown in the "tabula tabs" tree view instead (tree.ts),
+ *   where a drag and drop writes the order for every viewer.
  * - A rename is applied in place through `Pseudoterminal.onDidChangeName`.
  * - When the person closes one of these terminals, the session is NOT ended (other viewers may
  *   be using it); the tab is hidden in this editor until "tabula: Show All Tabs". "tabula: Close
@@ -52,7 +53,7 @@ export class TerminalMirror {
     this.sync()
   }
 
-  /** The keys shown, in VS Code's terminal order. */
+  /** The keys shown, in VS Code's terminal order (creation order; the layout's is in the tree). */
   keys(): string[] {
     return this.entries.map((e) => e.key)
   }
@@ -66,23 +67,30 @@ export class TerminalMirror {
     this.sync()
   }
 
-  /** Brings VS Code's terminal list in line with `ws.tabs()`. */
+  /**
+   * Brings VS Code's terminal list in line with `ws.tabs()`: a terminal for each new tab, none for
+   * a tab gone, renames in place. Never re-creates a terminal (see above).
+   */
   sync(): void {
     if (this.disposed) return
     const tabs = this.ws.tabs().filter((t) => !this.hidden.has(t.key))
-    // Everything after the first terminal out of place has to be created again (see above).
-    let keep = 0
-    while (keep < this.entries.length && keep < tabs.length && this.entries[keep]!.key === tabs[keep]!.key) keep++
-    for (const entry of this.entries.splice(keep)) this.remove(entry)
+    const live = new Map(tabs.map((t) => [t.key, t]))
+    for (const entry of this.entries.filter((e) => !live.has(e.key))) this.remove(entry)
+    this.entries = this.entries.filter((e) => live.has(e.key))
     for (const entry of this.entries) {
-      const tab = tabs.find((t) => t.key === entry.key)!
-      const name = this.name(tab)
+      const name = this.name(live.get(entry.key)!)
       if (name !== entry.name) {
         entry.name = name
         entry.pty.rename(name)
       }
     }
-    for (const tab of tabs.slice(keep)) this.entries.push(this.create(tab))
+    const shown = new Set(this.entries.map((e) => e.key))
+    for (const tab of tabs) if (!shown.has(tab.key)) this.entries.push(this.create(tab))
+  }
+
+  /** The terminal of a tab, for "show this tab" from the tree view. */
+  terminalOf(key: string): vscode.Terminal | undefined {
+    return this.entries.find((e) => e.key === key)?.terminal
   }
 
   dispose(): void {

@@ -58,8 +58,10 @@ export class FakeTerminal {
 
 export function createStandIn(dimensions: vscode.TerminalDimensions = { columns: 90, rows: 20 }) {
   const terminals: FakeTerminal[] = []
+  const created = { count: 0 }
   const window = {
     createTerminal(options: vscode.ExtensionTerminalOptions): vscode.Terminal {
+      created.count++
       const terminal = new FakeTerminal(options.pty, options.name, terminals)
       terminals.push(terminal)
       options.pty.open(dimensions)
@@ -69,6 +71,51 @@ export function createStandIn(dimensions: vscode.TerminalDimensions = { columns:
   return {
     api: { window: window as unknown as typeof vscode.window, EventEmitter: EventEmitter as unknown as typeof vscode.EventEmitter },
     terminals,
+    /** How many terminals were ever created. */
+    created,
     names: () => terminals.map((t) => t.name),
   }
+}
+
+/** VS Code's TreeItem, DataTransfer and friends, as far as the tree view uses them. */
+export enum TreeItemCollapsibleState {
+  None = 0,
+  Collapsed = 1,
+  Expanded = 2,
+}
+
+export class TreeItem {
+  id?: string
+  description?: string
+  tooltip?: string
+  contextValue?: string
+  command?: vscode.Command
+  constructor(
+    readonly label: string,
+    readonly collapsibleState: TreeItemCollapsibleState = TreeItemCollapsibleState.None,
+  ) {}
+}
+
+export class DataTransferItem {
+  constructor(readonly value: unknown) {}
+  async asString(): Promise<string> {
+    return typeof this.value === 'string' ? this.value : JSON.stringify(this.value)
+  }
+}
+
+export class DataTransfer {
+  private readonly items = new Map<string, DataTransferItem>()
+  get(mime: string): DataTransferItem | undefined {
+    return this.items.get(mime.toLowerCase())
+  }
+  set(mime: string, item: DataTransferItem): void {
+    this.items.set(mime.toLowerCase(), item)
+  }
+}
+
+export const treeApi = {
+  EventEmitter: EventEmitter as unknown as typeof vscode.EventEmitter,
+  TreeItem: TreeItem as unknown as typeof vscode.TreeItem,
+  TreeItemCollapsibleState: TreeItemCollapsibleState as unknown as typeof vscode.TreeItemCollapsibleState,
+  DataTransferItem: DataTransferItem as unknown as typeof vscode.DataTransferItem,
 }

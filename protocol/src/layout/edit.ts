@@ -10,6 +10,7 @@
 import type * as Y from 'yjs'
 import { clampTitle } from '../limits.js'
 import { readLayout, findPane } from './read.js'
+import { randomUuid } from '../uuid.js'
 import { FIRST_ORDER, isOrderKey, orderBetween } from './order.js'
 import {
   DEFAULT_GROUP,
@@ -250,5 +251,5 @@ export function tabEntry(doc: Y.Doc, group: string, order: string, title: string
 }
 
 function newNodeId(): string {
-  return globalThis.crypto.randomUUID()
+  return randomUuid()
 }

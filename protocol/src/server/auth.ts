@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from '../auth-protocol.js'
+import type { Principal } from '../devices-protocol.js'
 import { HttpError } from './errors.js'
 
 /** The token a request carries: `Authorization: Bearer`, else a `bearer.<token>` subprotocol. */
@@ -22,13 +23,41 @@ export function offeredProtocols(req: IncomingMessage): string[] {
   return header.split(',').map((p) => p.trim()).filter(Boolean)
 }
 
-/** Throws 401 without a token and 403 with a wrong one (SPEC §4). */
-export function checkToken(req: IncomingMessage, token: string): void {
+/** What checks device tokens (a DeviceStore); absent, only the root token is accepted. */
+export interface DeviceVerifier {
+  verify(token: string): Principal | null
+}
+
+const ROOT: Principal = { kind: 'root', scope: 'full' }
+
+/**
+ * Who the request is: the root token, or a paired device's own token (SPEC §4). Throws 401
+ * without a token and 403 with one nobody issued (or one whose device was revoked).
+ */
+export function authenticate(req: IncomingMessage, rootToken: string, devices?: DeviceVerifier): Principal {
   const given = presentedToken(req)
   if (given === null || given === '') {
-    throw new HttpError(401, 'unauthorized', 'a token is required: send "Authorization: Bearer <token>" (the token is in <home>/token)')
+    throw new HttpError(401, 'unauthorized', 'a token is required: open the link `tabula up` or `tabula pair` prints, or send "Authorization: Bearer <token>" (the root token is in <home>/token)')
   }
-  if (!sameSecret(given, token)) throw new HttpError(403, 'forbidden', 'the token is not valid for this server')
+  if (sameSecret(given, rootToken)) return ROOT
+  const device = devices?.verify(given)
+  if (device) return device
+  throw new HttpError(403, 'forbidden', 'the token is not valid for this server (a revoked device, another home, or a replaced token file)')
+}
+
+const principals = new WeakMap<IncomingMessage, Principal>()
+
+/** Records who a request is (the host does, after authenticate). */
+export function setPrincipal(req: IncomingMessage, principal: Principal): void {
+  principals.set(req, principal)
+}
+
+/**
+ * Who a request is, as the host found. A request the host did not authenticate (a public route)
+ * has no principal: undefined, so a component never mistakes it for the owner.
+ */
+export function principalOf(req: IncomingMessage): Principal | undefined {
+  return principals.get(req)
 }
 
 // Hashing first gives equal lengths, so the comparison time says nothing about the token.

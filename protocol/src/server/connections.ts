@@ -43,7 +43,12 @@ export function limitConnections(server: Server, log: Logger, cap = connectionCa
   /** Connections without a complete request yet, oldest first. */
   const pending = new Set<Socket>()
   let warned = false
-  const served = (req: IncomingMessage) => pending.delete(req.socket)
+  // Under TLS, requests arrive on a TLSSocket wrapping the TCP socket that was counted.
+  const served = (req: IncomingMessage) => {
+    pending.delete(req.socket)
+    const parent = (req.socket as Socket & { _parent?: Socket })._parent
+    if (parent) pending.delete(parent)
+  }
   server.on('request', served)
   server.on('upgrade', served)
   server.on('connection', (socket: Socket) => {

@@ -107,6 +107,8 @@ export interface RuntimeInfo {
   url?: string
   daemonUrl?: string
   syncUrl?: string
+  /** Every address a person can open (`tabula up`'s), for `tabula pair` to build its link from. */
+  urls?: string[]
 }
 
 const RUNTIME_FILE = 'runtime.json'

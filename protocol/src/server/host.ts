@@ -1,8 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import type { AddressInfo } from 'node:net'
-import { checkSubprotocols, checkToken } from './auth.js'
-import { checkOrigin, ownOrigins, normalizeOrigin } from './origin.js'
+import type { Principal } from '../devices-protocol.js'
+import { authenticate, checkSubprotocols, setPrincipal } from './auth.js'
+import type { DeviceStore } from './devices.js'
+import { checkOrigin, listenUrls, localUrl, normalizeOrigin, ownOrigins } from './origin.js'
 import { errorBody, HttpError, rejectUpgrade, sendError } from './errors.js'
 import type { Logger } from './logger.js'
 import { SERVER_TIMEOUTS, limitConnections } from './connections.js'
@@ -42,20 +45,57 @@ export interface HostOptions {
   components: Component[]
   /** Extra origins allowed besides the server's own (SPEC §4, `--allow-origin`). */
   allowOrigins?: string[]
+  /**
+   * Names this machine is also reached by (`--public-host`: a DNS or tailnet name, a name a
+   * reverse proxy forwards): their origins count as the server's own and are printed.
+   */
+  publicHosts?: string[]
+  /** PEM certificate chain and key (`--tls-cert`, `--tls-key`): https and wss on the same port. */
+  tls?: { cert: Buffer | string; key: Buffer | string }
+  /** Paired devices' tokens (SPEC §4); without it only the root token is accepted. */
+  devices?: DeviceStore
   log: Logger
 }
 
 export interface Host {
   readonly server: Server
+  /** Where local tools reach the server (loopback when it listens there, else the one address). */
   readonly url: string
+  /** Every address a person can open, one per name or interface address (never 0.0.0.0). */
+  readonly urls: string[]
   readonly port: number
   close(): Promise<void>
 }
 
 export async function startHost(opts: HostOptions): Promise<Host> {
   const allowed = new Set<string>((opts.allowOrigins ?? []).map(normalizeOrigin))
-  const server = createServer(SERVER_TIMEOUTS)
+  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...SERVER_TIMEOUTS }) : createServer(SERVER_TIMEOUTS)
   limitConnections(server, opts.log)
+  const scheme = opts.tls ? 'https' : 'http'
+  const devices = opts.devices
+  // Every socket a device opened (HTTP keep-alive or WebSocket), so revoking it closes them at once.
+  const deviceSockets = new Map<string, Set<Duplex>>()
+  const stopRevocations = devices?.onRevoked((names) => {
+    for (const name of names) {
+      for (const socket of deviceSockets.get(name) ?? []) socket.destroy()
+      deviceSockets.delete(name)
+    }
+  })
+
+  /** Authenticates, and remembers the socket of a device so that a revocation can cut it. */
+  function admit(req: IncomingMessage, socket: Duplex): Principal {
+    const principal = authenticate(req, opts.token, devices)
+    setPrincipal(req, principal)
+    if (principal.kind === 'device') {
+      let set = deviceSockets.get(principal.name)
+      if (!set) deviceSockets.set(principal.name, (set = new Set()))
+      if (!set.has(socket)) {
+        set.add(socket)
+        socket.once('close', () => set.delete(socket))
+      }
+    }
+    return principal
+  }
   server.on('request', (req, res) => void route(req, res))
   server.on('upgrade', (req, socket, head) => upgrade(req, socket, head))
   server.on('clientError', (_err, socket) => refuseMalformed(socket))
@@ -83,7 +123,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         }
       }
       const component = opts.components.find((c) => c.isPublic?.(req, url))
-      if (!component) checkToken(req, opts.token)
+      if (!component) {
+        const principal = admit(req, req.socket)
+        // A watch-only device reads; every route that changes something is a POST, PUT or DELETE.
+        if (principal.scope !== 'full' && req.method !== 'GET' && req.method !== 'HEAD') {
+          throw new HttpError(403, 'forbidden', `device "${principal.kind === 'device' ? principal.name : ''}" can only watch: ${req.method} ${url.pathname} is refused`)
+        }
+      }
       for (const c of component ? [component] : opts.components) {
         if (await c.handleRequest(req, res, url)) return
       }
@@ -100,7 +146,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     try {
       const url = requestUrl(req)
       checkOrigin(req, allowed)
-      checkToken(req, opts.token)
+      admit(req, socket)
       checkSubprotocols(req)
       for (const c of opts.components) if (c.handleUpgrade?.(req, socket, head, url)) return
       throw new HttpError(404, 'not_found', `no WebSocket endpoint at ${url.pathname}`)
@@ -118,17 +164,21 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     })
   })
   const port = (server.address() as AddressInfo).port
-  for (const origin of ownOrigins(opts.host, port)) allowed.add(origin)
-  const url = ownOrigins(opts.host, port)[0]!
+  const at = { host: opts.host, port, scheme, publicHosts: opts.publicHosts } as const
+  const urls = listenUrls(at)
+  for (const origin of ownOrigins(at)) allowed.add(origin)
+  const url = localUrl(opts.host, port, scheme)
   for (const c of opts.components) c.listening?.({ host: opts.host, port, url })
 
   let closing: Promise<void> | null = null
   return {
     server,
     url,
+    urls,
     port,
     close: () =>
       (closing ??= (async () => {
+        stopRevocations?.()
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         await Promise.allSettled(opts.components.map((c) => c.close()))
         server.closeAllConnections()
@@ -166,6 +216,4 @@ function requestUrl(req: IncomingMessage): URL {
   }
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host)
-}
+export { isLoopbackName as isLoopbackHost } from './origin.js'

@@ -1,9 +1,11 @@
 import { pino, type Logger } from 'pino'
+import { chooseLogFormat, prettyDestination } from './log-format.js'
 
 export type { Logger }
 
 /**
- * One JSON line per event on stderr, so stdout stays for what a person asked a command to print.
+ * One event per line on stderr, so stdout stays for what a person asked a command to print: human
+ * lines on a terminal, JSON lines otherwise or with `TABULA_LOG_FORMAT=json` (log-format.ts).
  * `TABULA_LOG_LEVEL` sets the level (default `info`; tests use `warn` to keep output short).
  *
  * Logging never ends the process: when stderr cannot be written (a log file on a full disk,
@@ -13,7 +15,22 @@ export type { Logger }
  * full disk that is exactly when tabula logs that it cannot write its state.
  */
 export function createLogger(component: string, level = process.env.TABULA_LOG_LEVEL ?? 'info'): Logger {
+  const options = { name: component, level, base: { pid: process.pid } }
+  if (chooseLogFormat() === 'pretty') return pino(options, neverThrows(prettyDestination(2, !process.env.NO_COLOR)))
   const destination = pino.destination({ fd: 2, sync: true })
   destination.on('error', () => {})
-  return pino({ name: component, level, base: { pid: process.pid } }, destination)
+  return pino(options, destination)
+}
+
+/** A destination whose failed writes (ENOSPC, EPIPE) drop the line instead of throwing into the caller. */
+function neverThrows(destination: { write(chunk: string): boolean }): { write(chunk: string): boolean } {
+  return {
+    write(chunk) {
+      try {
+        return destination.write(chunk)
+      } catch {
+        return true
+      }
+    },
+  }
 }

@@ -10,6 +10,8 @@ import { renderTabStrip, type TabElementCache } from './tab-strip.js'
 import { renderPaneBody, type PaneBody } from './pane.js'
 import { renderSplitTree } from './split-view.js'
 import { reportError } from './errors.js'
+import { confirmClose } from './close-confirm.js'
+import { distinctTitles } from './titles.js'
 
 export class DesktopView {
   readonly el: HTMLElement
@@ -60,7 +62,7 @@ export class DesktopView {
     }
     this.pendingRender = false
     const ws = this.session.ws
-    const tabs = ws.tabs()
+    const tabs = distinctTitles(ws.tabs(), ws.sessions())
     const layout = ws.layout()
     this.session.prune(tabs)
     for (const key of this.tabElements.keys()) if (!tabs.some((t) => t.key === key)) this.tabElements.delete(key)
@@ -98,7 +100,7 @@ export class DesktopView {
       { group, tabs, active, watchers: (key) => this.session.watchers(key) },
       {
         select: (key) => this.select(group, key),
-        close: (key) => reportError(ws.close(key), 'close the tab'),
+        close: (key) => this.close(key),
         rename: (key, title) => ws.rename(key, title),
         move: (key, toGroup, index) => {
           ws.move(key, { group: toGroup, index })
@@ -110,7 +112,7 @@ export class DesktopView {
     )
     const body = renderPaneBody(this.session, activeTab, {
       restart: (key) => reportError(ws.restart(key), 'restart the session'),
-      close: (key) => reportError(ws.close(key), 'close the tab'),
+      close: (key) => this.close(key),
       newTab,
     })
     this.bodies.push(body)
@@ -143,6 +145,16 @@ export class DesktopView {
     this.session.existingTerminal(key)?.focus()
   }
 
+  /** Ends a tab's session, after asking when something still runs in it (close-confirm.ts). */
+  private close(key: string): void {
+    const tab = distinctTitles(this.session.ws.tabs(), this.session.ws.sessions()).find((t) => t.key === key)
+    if (!tab) return
+    void confirmClose(tab).then((yes) => {
+      if (yes) reportError(this.session.ws.close(key), 'close the tab')
+      else this.session.existingTerminal(key)?.focus()
+    })
+  }
+
   private newTab(group: string): void {
     const ws = this.session.ws
     const index = ws.tabs().filter((t) => t.group === group).length
@@ -162,7 +174,7 @@ export class DesktopView {
     const current = tabs.findIndex((t) => t.key === ws.activeTabs()[group])
     const code = e.code
     if (code === 'KeyT') this.newTab(group)
-    else if (code === 'KeyW' && current >= 0) reportError(ws.close(tabs[current]!.key), 'close the tab')
+    else if (code === 'KeyW' && current >= 0) this.close(tabs[current]!.key)
     else if ((code === 'BracketLeft' || code === 'BracketRight') && tabs.length > 0) {
       const next = (current + (code === 'BracketRight' ? 1 : -1) + tabs.length) % tabs.length
       this.select(group, tabs[next]!.key)

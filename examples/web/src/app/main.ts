@@ -2,10 +2,12 @@
  * The web viewer's entry point: find the token, check it, pick a workspace, and show it in the
  * desktop or the phone layout. Everything goes through the SDK.
  */
+import type { Principal } from '@tabula/protocol'
 import { connect, type Client } from './sdk.js'
 import { clear, h, toUnsubscribe } from './dom.js'
-import { forgetToken, readPageParams, rememberWorkspace } from './token.js'
-import { createWorkspace, knownWorkspaces, listWorkspaces, rememberWorkspaces, type WorkspaceInfo } from './workspaces.js'
+import { forgetToken, readPageParams, rememberDeviceToken, rememberWorkspace } from './token.js'
+import { followNewLinks, noticeRejection, pairingFailedPage, redeemPairing, secureContextNote, watchOnlyBadge, whoAmI } from './access.js'
+import { createWorkspace, knownWorkspaces, listWorkspaces, rememberWorkspaces, removeWorkspace, type WorkspaceInfo } from './workspaces.js'
 import { pickerPage, tokenPage, unreachablePage } from './pages.js'
 import { ViewerSession } from './session.js'
 import { DesktopView } from './desktop.js'
@@ -41,6 +43,14 @@ function viewerName(): string {
 
 async function boot(): Promise<void> {
   const params = readPageParams()
+  if (params.pairCode) {
+    // A pairing link (`tabula pair`): this device gets a token of its own, shown to nobody else.
+    const paired = await redeemPairing(params.pairCode)
+    if (!paired.ok) return show(pairingFailedPage(paired.message))
+    rememberDeviceToken(paired.device.token)
+    if (!localStorage.getItem('tabula.viewerName')) localStorage.setItem('tabula.viewerName', paired.device.name)
+    params.token = paired.device.token
+  }
   if (!params.token) return show(tokenPage('missing'))
   const token = params.token
   const kind = viewerKind()
@@ -67,18 +77,40 @@ async function boot(): Promise<void> {
   if (check.ok) rememberWorkspaces(check.workspaces)
   const workspaces = check.ok ? check.workspaces : knownWorkspaces()
   const chosen = params.workspace && (!check.ok || workspaces.some((w) => w.id === params.workspace)) ? params.workspace : null
-  if (chosen) return openWorkspace(client, chosen, workspaces, kind)
+  const principal = check.ok ? await whoAmI(token) : null
+  const access: Access = {
+    principal,
+    token,
+    rejected: () => {
+      void client.close()
+      forgetToken()
+      show(tokenPage('rejected'))
+    },
+  }
+  if (chosen) return openWorkspace(client, chosen, workspaces, kind, access)
+  // A link (or an edited address) naming a workspace this tabula does not have: say so.
+  let notice: string | undefined
+  if (params.workspace) {
+    notice = `There is no workspace ${params.workspace} on this tabula (removed, or from another home). Choose one below.`
+    rememberWorkspace(null)
+  }
 
   show(
-    pickerPage(workspaces, {
-      open: (id) => openWorkspace(client, id, workspaces, kind),
-      create: async (path) => {
-        const ws = await createWorkspace(client, path)
-        openWorkspace(client, ws.id, [...workspaces, ws], kind)
+    pickerPage(
+      workspaces,
+      {
+        open: (id) => openWorkspace(client, id, workspaces, kind, access),
+        create: async (path) => {
+          const ws = await createWorkspace(client, path)
+          openWorkspace(client, ws.id, [...workspaces, ws], kind, access)
+        },
+        remove: (id) => removeWorkspace(client, id),
       },
-    }),
+      notice,
+    ),
   )
 }
+
 
 /**
  * xterm's WebGL renderer only where it has been seen to draw: at a pixel ratio of 1. At 2 or 3
@@ -92,10 +124,18 @@ function useDomRenderer(kind: 'phone' | 'desktop'): boolean {
   return kind === 'phone' || window.devicePixelRatio !== 1
 }
 
-function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], kind: 'phone' | 'desktop'): void {
+/** Who this page is, and what to do when the server stops accepting its token (a revoked device). */
+interface Access {
+  principal: Principal | null
+  token: string
+  rejected(): void
+}
+
+function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], kind: 'phone' | 'desktop', access: Access): void {
   rememberWorkspace(id)
   const info = workspaces.find((w) => w.id === id)
   const ws = client.workspace(id)
+  noticeRejection(ws, access.token, access.rejected)
   const session = new ViewerSession(client, ws, id, {
     autoDrive: kind === 'desktop',
     shrinkToFit: kind === 'phone',
@@ -136,20 +176,22 @@ function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], 
     {},
     h('span.brand', {}, 'tabula'),
     h('span.ws-title', { title: info?.path ?? id }, info?.name || info?.path || id.slice(0, 8)),
+    watchOnlyBadge(access.principal),
     h('div.viewers-wrap', {}, viewers, viewerList),
     h('button.link.switch', { onclick: () => { rememberWorkspace(null); location.reload() } }, 'Workspaces'),
   )
   const loading = h('div.loading', {}, 'Loading tabs…')
   document.body.dataset.view = kind
-  show(header, banner.el, loading)
+  show(...[header, banner.el, secureContextNote(), loading].filter((n): n is HTMLElement => n !== null))
   ws.ready.then(() => {
     loading.replaceWith((kind === 'phone' ? new PhoneView(session) : new DesktopView(session)).el)
   })
 }
 
 // Lets a reload work offline (see static/sw.js). Only where service workers exist: a secure
-// context, which loopback addresses are.
+// context (https, or loopback); elsewhere the page says what is missing (access.ts).
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {})
+followNewLinks()
 
 boot().catch((err: unknown) => {
   show(h('div.page-card', {}, h('h1', {}, 'Something went wrong'), h('pre', {}, err instanceof Error ? err.stack ?? err.message : String(err))))

@@ -17,6 +17,7 @@ export function tokenPage(kind: 'missing' | 'rejected'): HTMLElement {
     h('p', {}, ...why),
     h('p', {}, 'Open the address printed by ', h('code', {}, 'tabula up'), ' (it looks like ', h('code', {}, `${origin}/#token=…`), '), or build it from the token file:'),
     h('pre', {}, `echo "${origin}/#token=$(cat ~/.tabula/token)"`),
+    h('p.muted', {}, 'The token file is ', h('code', {}, '<home>/token'), ': ', h('code', {}, '~/.tabula'), ' unless tabula was started with ', h('code', {}, '--home'), ' or ', h('code', {}, '$TABULA_HOME'), '. For a phone or another device, ', h('code', {}, 'tabula pair'), ' prints a link (and a QR code) that gives it a token of its own.'),
   )
 }
 
@@ -32,7 +33,9 @@ export function unreachablePage(retry: () => void): HTMLElement {
 
 export function pickerPage(
   workspaces: WorkspaceInfo[],
-  actions: { open(id: string): void; create(path: string): Promise<void> },
+  actions: { open(id: string): void; create(path: string): Promise<void>; remove(id: string): Promise<void> },
+  /** Why the picker shows instead of a workspace, e.g. the link named one that does not exist. */
+  notice?: string,
 ): HTMLElement {
   const input = h('input', { type: 'text', placeholder: '/path/to/project', 'aria-label': 'Project path', required: true })
   const error = h('p.form-error', { hidden: true })
@@ -47,15 +50,35 @@ export function pickerPage(
       error.textContent = err instanceof Error ? err.message : String(err)
     })
   })
+  const listError = h('p.form-error', { hidden: true, 'data-testid': 'picker-error' })
+  const row = (w: WorkspaceInfo) => {
+    const remove = h('button.icon.danger', { title: `Remove ${w.name || w.path}`, 'aria-label': `Remove ${w.name || w.path}`, 'data-testid': 'remove-workspace' }, '×')
+    const li = h('li.workspace-row', {},
+      h('button.workspace', { 'data-workspace': w.id, onclick: () => actions.open(w.id) },
+        h('span.ws-name', {}, w.name || w.path), h('span.ws-path', {}, w.path)),
+      remove)
+    remove.addEventListener('click', () => {
+      // Removing forgets the workspace and its layout; it never ends sessions (the daemon refuses
+      // while there are some, and says so).
+      if (!confirm(`Remove the workspace ${w.name || w.path} (${w.path})? Its tabs' layout is forgotten.`)) return
+      listError.hidden = true
+      actions.remove(w.id).then(
+        () => li.remove(),
+        (err: unknown) => {
+          listError.hidden = false
+          listError.textContent = err instanceof Error ? err.message : String(err)
+        },
+      )
+    })
+    return li
+  }
   return h(
     'div.page-card.picker',
     { 'data-testid': 'picker' },
+    notice ? h('p.notice', { role: 'alert', 'data-testid': 'picker-notice' }, notice) : null,
     h('h1', {}, 'Choose a workspace'),
-    workspaces.length
-      ? h('ul.workspace-list', {}, ...workspaces.map((w) =>
-          h('li', {}, h('button.workspace', { 'data-workspace': w.id, onclick: () => actions.open(w.id) },
-            h('span.ws-name', {}, w.name || w.path), h('span.ws-path', {}, w.path)))))
-      : h('p.muted', {}, 'No workspaces yet.'),
+    workspaces.length ? h('ul.workspace-list', {}, ...workspaces.map(row)) : h('p.muted', {}, 'No workspaces yet.'),
+    listError,
     h('h2', {}, 'Open a project by path'),
     form,
     error,

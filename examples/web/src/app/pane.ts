@@ -33,9 +33,26 @@ export function renderPaneBody(session: ViewerSession, tab: Tab | null, actions:
   const view = session.terminal(tab.key)
   const footer = h('div.pane-footer', { 'data-testid': 'pane-footer' })
   const overlay = tab.status === 'exited' ? renderExited(tab, view, actions) : null
-  const el = h('div.pane-body', { 'data-active-key': tab.key }, view.el, overlay, footer)
+  // The overlay covers the terminal alone, so a footer that wraps onto two lines stays usable.
+  const lost = h('div.input-lost', { hidden: true, role: 'status', 'data-testid': 'input-lost' })
+  const el = h('div.pane-body', { 'data-active-key': tab.key }, h('div.pane-stage', {}, view.el, overlay, lost), footer)
 
   const offline = session.guardOffline(el)
+  // Typing while the daemon is unreachable: the keys are not delivered, and the pane says so.
+  let lostChars = 0
+  const showLost = () => {
+    lost.hidden = session.daemonOnline
+    if (session.daemonOnline) lostChars = 0
+    lost.textContent = lostChars
+      ? `Offline: ${lostChars} typed character${lostChars === 1 ? ' was' : 's were'} not sent`
+      : 'Offline: typing here is not sent'
+  }
+  showLost()
+  const offLost = view.onLostInput((chars) => {
+    lostChars += chars
+    showLost()
+  })
+  const offStatus = session.ws.on('status', showLost)
   const renderFooter = (state: DriverState) => {
     footer.replaceChildren(renderPresence(session, tab.key), renderDriver(session, view, state))
     offline.apply()
@@ -51,6 +68,8 @@ export function renderPaneBody(session: ViewerSession, tab: Tab | null, actions:
     dispose() {
       offDriver()
       offExit()
+      offLost()
+      offStatus.dispose()
       offline.dispose()
     },
   }

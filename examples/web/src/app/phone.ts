@@ -12,6 +12,8 @@ import type { ViewerSession } from './session.js'
 import { renderPaneBody, type PaneBody } from './pane.js'
 import { startRename } from './tab-strip.js'
 import { reportError } from './errors.js'
+import { confirmClose } from './close-confirm.js'
+import { distinctTitles } from './titles.js'
 import type { DriverState, TerminalView } from './terminal-view.js'
 
 const KEYS: Array<{ label: string; data?: string; ctrl?: true; title: string }> = [
@@ -48,12 +50,16 @@ export class PhoneView {
     this.el = h('main.phone', { 'data-testid': 'phone' }, h('div.phone-top', {}, this.chips, this.sheetButton), this.sheet, this.stage, this.driveBar, this.keyBar)
     this.buildKeyBar()
     this.enableSwipe()
+    preventHistorySwipe(this.el)
     this.offlineGuard = session.guardOffline(this.driveBar)
     const ws = session.ws
     this.subscriptions.push(
       toUnsubscribe(ws.on('change', () => this.render())),
       toUnsubscribe(ws.on('presence', () => this.renderChips(this.orderedTabs()))),
+      // The bar must never say "Driving" while nothing typed here can arrive.
+      toUnsubscribe(ws.on('status', () => this.body?.view && this.renderDriveBar(this.body.view, this.body.view.state))),
     )
+    this.current = readSelection(session.workspaceId)
     this.sheet.addEventListener('focusout', () => queueMicrotask(() => this.pendingRender && this.render()))
     this.render()
   }
@@ -74,7 +80,7 @@ export class PhoneView {
       const i = groups.indexOf(g)
       return i < 0 ? 0 : i
     }
-    return [...ws.tabs()].sort((a, b) => rank(a.group) - rank(b.group) || a.index - b.index)
+    return distinctTitles([...ws.tabs()].sort((a, b) => rank(a.group) - rank(b.group) || a.index - b.index), ws.sessions())
   }
 
   private render(): void {
@@ -86,6 +92,7 @@ export class PhoneView {
     const tabs = this.orderedTabs()
     this.session.prune(tabs)
     if (!this.current || !tabs.some((t) => t.key === this.current)) this.current = tabs[0]?.key ?? null
+    if (this.current) saveSelection(this.session.workspaceId, this.current)
     // Presence reports the SDK's selection: keep it on the tab this phone shows.
     const shown = tabs.find((t) => t.key === this.current)
     if (shown && this.session.ws.activeTabs()[shown.group] !== shown.key) this.session.ws.setActiveTab(shown.key)
@@ -124,7 +131,7 @@ export class PhoneView {
     this.offCtrl()
     this.body = renderPaneBody(this.session, tab, {
       restart: (key) => reportError(ws.restart(key), 'restart the session'),
-      close: (key) => reportError(ws.close(key), 'close the tab'),
+      close: (key) => this.close(key),
       newTab: () => this.newTab(),
     })
     this.stage.replaceChildren(this.body.el)
@@ -142,7 +149,12 @@ export class PhoneView {
     const size = `${state.cols}×${state.rows}`
     const drive = () =>
       h('button.primary.small', { 'data-testid': 'drive', 'data-needs-daemon': true, title: "Make this phone's size the terminal's size", onclick: () => view.drive() }, 'Drive')
-    if (state.self && view.sendsSize) {
+    if (!this.session.daemonOnline) {
+      // Offline: no live size and no driver to report, only what the last key set said.
+      const known = this.session.ws.sessions().find((s) => s.key === view.key)
+      const last = known ? ` · last seen ${known.cols}×${known.rows}${known.status === 'exited' ? ', exited' : ''}` : ''
+      this.driveBar.replaceChildren(h('span.mode.offline', { 'data-mode': 'offline' }, `Offline · typing is not sent${last}`), drive())
+    } else if (state.self && view.sendsSize) {
       this.driveBar.replaceChildren(h('span.mode.driving', { 'data-mode': 'driving' }, `Driving · ${size}`))
     } else if (state.self) {
       // Typing made this phone the active viewer at the daemon, but it never sent its size: the
@@ -189,7 +201,7 @@ export class PhoneView {
         h('button.icon', { title: 'Rename', 'aria-label': `Rename ${tab.title}`, 'data-testid': 'rename', onclick: () => startRename(title, tab, { rename: (k, t) => ws.rename(k, t) }) }, '✎'),
         h('button.icon', { title: 'Move up', 'aria-label': `Move ${tab.title} up`, 'data-testid': 'move-up', disabled: i === 0, onclick: () => this.shift(tabs, i, -1) }, '↑'),
         h('button.icon', { title: 'Move down', 'aria-label': `Move ${tab.title} down`, 'data-testid': 'move-down', disabled: i === tabs.length - 1, onclick: () => this.shift(tabs, i, 1) }, '↓'),
-        h('button.icon.danger', { title: 'Close tab', 'aria-label': `Close ${tab.title}`, onclick: () => reportError(ws.close(tab.key), 'close the tab') }, '×'),
+        h('button.icon.danger', { title: 'Close tab', 'aria-label': `Close ${tab.title}`, onclick: () => this.close(tab.key) }, '×'),
       )
     })
     this.sheet.replaceChildren(
@@ -208,6 +220,12 @@ export class PhoneView {
     else ws.move(tab.key, { group: neighbour.group, index: by < 0 ? neighbour.index + 1 : neighbour.index })
   }
 
+  private close(key: string): void {
+    const tab = this.orderedTabs().find((t) => t.key === key)
+    if (!tab) return
+    void confirmClose(tab).then((yes) => yes && reportError(this.session.ws.close(key), 'close the tab'))
+  }
+
   private newTab(): void {
     const ws = this.session.ws
     reportError(
@@ -219,24 +237,93 @@ export class PhoneView {
     )
   }
 
+  /**
+   * A sideways swipe over the terminal goes to the next or previous tab, unless the terminal is
+   * wider than its pane and the swipe can scroll it that way: then the swipe scrolls, as on any
+   * scrollable page, and only a swipe that starts at the edge (nothing left to scroll) changes tab.
+   */
   private enableSwipe(): void {
-    let start: { x: number; y: number } | null = null
+    let start: { x: number; y: number; scrollLeft: number; term: HTMLElement | null } | null = null
     this.stage.addEventListener('touchstart', (e) => {
       const t = e.touches[0]
-      start = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY } : null
+      const term = this.stage.querySelector<HTMLElement>('.term')
+      start = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY, scrollLeft: term?.scrollLeft ?? 0, term } : null
     }, { passive: true, capture: true })
     this.stage.addEventListener('touchend', (e) => {
       const t = e.changedTouches[0]
       if (!start || !t) return
       const dx = t.clientX - start.x
       const dy = t.clientY - start.y
+      const { term, scrollLeft } = start
       start = null
       if (Math.abs(dx) < 60 || Math.abs(dx) < 2 * Math.abs(dy)) return
+      if (term && isWide(term) && (Math.abs(term.scrollLeft - scrollLeft) > 1 || canScrollToward(term, dx < 0 ? 1 : -1))) return
       const tabs = this.orderedTabs()
       const i = tabs.findIndex((x) => x.key === this.current)
       const next = tabs[i + (dx < 0 ? 1 : -1)]
       if (next) this.select(next.key)
     }, { passive: true, capture: true })
+  }
+}
+
+/**
+ * A sideways drag that nothing under the finger can scroll any further would overscroll the page,
+ * and Chromium turns that into "go back" (out of the viewer). CSS `overscroll-behavior-x: none`
+ * did not stop it in our Chromium tests, so such a move is cancelled here; drags that scroll
+ * something (the tab row, a wide terminal) and vertical ones are left alone.
+ */
+function preventHistorySwipe(root: HTMLElement): void {
+  let from: { x: number; y: number } | null = null
+  root.addEventListener('touchstart', (e) => {
+    const t = e.touches[0]
+    from = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY } : null
+  }, { passive: true, capture: true })
+  root.addEventListener('touchmove', (e) => {
+    const t = e.touches[0]
+    if (!from || !t || !e.cancelable) return
+    const dx = t.clientX - from.x
+    const dy = t.clientY - from.y
+    if (Math.abs(dx) <= Math.abs(dy)) return
+    // Finger to the right shows what is on the left: scrolling toward the start.
+    const dir: 1 | -1 = dx > 0 ? -1 : 1
+    for (let el = e.target as HTMLElement | null; el && el !== root.parentElement; el = el.parentElement) {
+      if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'hidden' && canScrollToward(el, dir)) return
+    }
+    e.preventDefault()
+  }, { passive: false, capture: true })
+}
+
+/**
+ * Wider than its pane by more than the few pixels a fitted terminal overhangs (its padding and
+ * the last cell's rounding): only then does a sideways swipe belong to scrolling.
+ */
+const WIDE_SLACK_PX = 24
+
+function isWide(el: HTMLElement): boolean {
+  return el.scrollWidth > el.clientWidth + WIDE_SLACK_PX
+}
+
+/** Could `el` scroll further right (dir 1) or left (dir -1)? One pixel of slack for rounding. */
+function canScrollToward(el: HTMLElement, dir: 1 | -1): boolean {
+  return dir > 0 ? el.scrollLeft + el.clientWidth < el.scrollWidth - 1 : el.scrollLeft > 1
+}
+
+const SELECTION_KEY = 'tabula.phoneTab.'
+
+/** The tab this phone showed, per workspace, so that a reload (online or not) comes back to it. */
+function readSelection(workspace: string): string | null {
+  try {
+    return sessionStorage.getItem(SELECTION_KEY + workspace)
+  } catch {
+    return null
+  }
+}
+
+function saveSelection(workspace: string, key: string): void {
+  try {
+    sessionStorage.setItem(SELECTION_KEY + workspace, key)
+  } catch {
+    // Storage disabled: a reload starts on the first tab.
   }
 }
 

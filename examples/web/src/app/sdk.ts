@@ -10,5 +10,6 @@ export type {
   WorkspaceStatus,
   PresenceEntry,
   WorkspaceInfo,
+  Session,
 } from '@tabula/client-sdk'
 export { connect, DaemonError } from '@tabula/client-sdk'

@@ -50,6 +50,7 @@ export class TerminalView {
   private readonly exitListeners = new Set<(code: number | null) => void>()
   private ctrlArmed = false
   private readonly ctrlListeners = new Set<(armed: boolean) => void>()
+  private readonly lostInputListeners = new Set<(chars: number) => void>()
 
   constructor(
     private readonly ws: Workspace,
@@ -97,7 +98,15 @@ export class TerminalView {
       if (code >= 64 && code <= 95) data = String.fromCharCode(code - 64)
       this.setCtrl(false)
     }
+    // With the daemon unreachable the input goes nowhere (as in ssh); say so rather than hide it.
+    if (this.ws.status.daemon === 'offline') for (const l of this.lostInputListeners) l(data.length)
     this.handle.write(data)
+  }
+
+  /** Called with the number of characters typed while the daemon was unreachable (not sent). */
+  onLostInput(listener: (chars: number) => void): () => void {
+    this.lostInputListeners.add(listener)
+    return () => this.lostInputListeners.delete(listener)
   }
 
   setCtrl(armed: boolean): void {

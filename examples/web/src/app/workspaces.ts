@@ -19,7 +19,16 @@ export async function listWorkspaces(client: Client): Promise<TokenCheck> {
 }
 
 export function createWorkspace(client: Client, path: string): Promise<WorkspaceInfo> {
-  return client.ensureWorkspace({ path })
+  return client.ensureWorkspace({ path }).catch((err: unknown) => {
+    throw new Error(err instanceof DaemonError ? err.detail : 'tabula is not reachable; try again when it is')
+  })
+}
+
+/** Removes a workspace; the daemon's refusal (it still has sessions) comes back in its own words. */
+export function removeWorkspace(client: Client, id: string): Promise<void> {
+  return client.removeWorkspace(id).catch((err: unknown) => {
+    throw new Error(err instanceof DaemonError ? err.detail : 'tabula is not reachable; try again when it is')
+  })
 }
 
 const KNOWN_KEY = 'tabula.workspaces'
