@@ -6,7 +6,7 @@
  * otherwise, saying so.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync, appendFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync, appendFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -98,10 +98,17 @@ describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
   })
 
   it('refuses with 507 what it cannot save, stays up, retries, and forgets nothing it accepted', async () => {
+    // Workspace directories must exist; they live on the ordinary disk, only the home is full.
+    const dirs = mkdtempSync(join(tmpdir(), 'tabula-full-ws-'))
+    const [keptDir, newDir, laterDir] = ['kept', 'new', 'later'].map((name) => {
+      const dir = join(dirs, name)
+      mkdirSync(dir)
+      return dir
+    })
     let t = await startDaemon()
     try {
       const a = api(t)
-      const ws = await a.workspace('/tmp/full-disk-kept')
+      const ws = await a.workspace(keptDir)
       const kept = await a.spawn(ws.id, { key: 'hb-kept', command: 'sleep', args: ['1000'] })
       expect(kept.status).toBe(201)
       const doomed = await a.spawn(ws.id, { key: 'hb-closed', command: 'sleep', args: ['1000'] })
@@ -109,10 +116,10 @@ describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
       expect(statSync(join(home, 'state.json')).mode & 0o777).toBe(0o600)
 
       fillDisk()
-      const created = await a.call('POST', '/v1/workspaces', { path: '/tmp/full-disk-new' })
+      const created = await a.call('POST', '/v1/workspaces', { path: newDir })
       expect(created.status).toBe(507)
       expect(created.body.error).toEqual({ code: 'insufficient_storage', message: expect.stringMatching(/not created.*disk .* is full/) })
-      expect((await a.call('GET', '/v1/workspaces')).body.map((w: { path: string }) => w.path)).not.toContain('/tmp/full-disk-new')
+      expect((await a.call('GET', '/v1/workspaces')).body.map((w: { path: string }) => w.path)).not.toContain(newDir)
 
       const spawned = await a.spawn(ws.id, { key: 'hb-refused', command: 'sleep', args: ['1000'] })
       expect(spawned.status).toBe(507)
@@ -129,7 +136,7 @@ describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
       // Space comes back: the retries take the state to disk without being asked.
       freeDisk()
       await until('the retried write', () => !stateOnDisk().sessions.some((s) => s.key === 'hb-closed'), 20_000)
-      expect((await a.call('POST', '/v1/workspaces', { path: '/tmp/full-disk-later' })).status).toBe(201)
+      expect((await a.call('POST', '/v1/workspaces', { path: laterDir })).status).toBe(201)
 
       // Shutdown writes what is unwritten: a change refused while full, space freed, stop at once.
       fillDisk()
@@ -140,14 +147,12 @@ describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
 
       t = await startDaemon()
       const after = api(t)
-      expect((await after.call('GET', '/v1/workspaces')).body.map((w: { path: string }) => w.path).sort()).toEqual([
-        '/tmp/full-disk-kept',
-        '/tmp/full-disk-later',
-      ])
+      expect((await after.call('GET', '/v1/workspaces')).body.map((w: { path: string }) => w.path).sort()).toEqual([keptDir, laterDir].sort())
       expect((await after.sessions(ws.id)).sessions).toEqual([])
     } finally {
       freeDisk()
       await t.stop()
+      rmSync(dirs, { recursive: true, force: true })
     }
   }, 90_000)
 })
