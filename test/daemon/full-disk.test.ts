@@ -100,11 +100,14 @@ describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
   it('refuses with 507 what it cannot save, stays up, retries, and forgets nothing it accepted', async () => {
     // Workspace directories must exist; they live on the ordinary disk, only the home is full.
     const dirs = mkdtempSync(join(tmpdir(), 'tabula-full-ws-'))
-    const [keptDir, newDir, laterDir] = ['kept', 'new', 'later'].map((name) => {
+    const workspaceDir = (name: string): string => {
       const dir = join(dirs, name)
       mkdirSync(dir)
       return dir
-    })
+    }
+    const keptDir = workspaceDir('kept')
+    const newDir = workspaceDir('new')
+    const laterDir = workspaceDir('later')
     let t = await startDaemon()
     try {
       const a = api(t)
