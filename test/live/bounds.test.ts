@@ -4,7 +4,7 @@
  * not read, and sessions per daemon. Real daemon, real sockets.
  */
 import WebSocket from 'ws'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { beforeAll, expect, it } from 'vitest'
 import {
   MAX_ATTACHMENTS_PER_SOCKET,
   MAX_LIVE_SOCKETS,
@@ -13,10 +13,10 @@ import {
   wsProtocols,
   type ServerFrame,
 } from '@tabula/protocol'
-import { authedFetch, removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
+import { authedFetch, type RunningTabula } from '../helpers/tabula.js'
 import { readFileSync } from 'node:fs'
 import { CLOSE_TOO_SLOW } from '../../daemon/src/live/viewer.js'
-import { RawViewer, closeSession, eventually, liveUrlOf, makeWorkspace, spawnSession } from './helpers.js'
+import { RawViewer, closeSession, eventually, liveUrlOf, makeWorkspace, spawnSession, sharedDaemon } from './helpers.js'
 
 const FIN_WAIT1 = '04'
 
@@ -32,18 +32,10 @@ function peerTcpState(port: number): string | undefined {
   return undefined
 }
 
+const shared = sharedDaemon()
+const viewers = shared.viewers
 let t: RunningTabula
-const viewers: RawViewer[] = []
-
-beforeAll(async () => {
-  t = await startTabula(['daemon', '--port', '0'])
-})
-
-afterAll(async () => {
-  for (const v of viewers) v.close()
-  await t?.stop()
-  if (t) removeHome(t.home)
-})
+beforeAll(() => void (t = shared.t))
 
 async function viewer(): Promise<RawViewer> {
   const v = await RawViewer.open(t.daemonUrl, t.token)

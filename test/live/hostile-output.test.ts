@@ -3,25 +3,17 @@
  * own screen shows what follows, another session attaches and echoes as usual, and the viewers
  * get the counts clamped to the screen. Through the real daemon, its worker and its PTYs.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { beforeAll, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MAX_QUEUED_INPUT_BYTES, MAX_TITLE_CHARS, clampTitle, type ServerFrame } from '@tabula/protocol'
-import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
-import { RawViewer, eventually, getSession, makeWorkspace, spawnSession } from './helpers.js'
+import type { RunningTabula } from '../helpers/tabula.js'
+import { RawViewer, eventually, getSession, makeWorkspace, spawnSession, sharedDaemon } from './helpers.js'
 
+const shared = sharedDaemon()
+const viewers = shared.viewers
 let t: RunningTabula
-const viewers: RawViewer[] = []
-
-beforeAll(async () => {
-  t = await startTabula(['daemon', '--port', '0'])
-})
-
-afterAll(async () => {
-  for (const v of viewers) v.close()
-  await t?.stop()
-  if (t) removeHome(t.home)
-})
+beforeAll(() => void (t = shared.t))
 
 /** Each of these keeps an unclamped xterm busy for minutes to hours (2³¹−1 steps), or allocates 8 GB. */
 const HOSTILE = ['S', 'T', 'L', 'M', 'Z', 'I', 'b'].map((final) => `x\\033[2147483647${final}`).join('')
