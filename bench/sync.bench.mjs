@@ -12,21 +12,17 @@
 //   2. memory for 1,000 loaded workspace documents with 2 clients each (server RSS and heap after GC).
 //   3. document size after 10,000 reorders and 1,000 renames of 20 tabs: tabula's file on disk;
 //      the reference keeps no disk state by default, so its encoded document is compared instead.
-import { fork } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { performance } from 'node:perf_hooks'
+import { CLIENTS_PER_DOC, FANOUT_CLIENTS, FANOUT_WARMUP, fanoutSetup, memoryAfterGc, rawClient, sleep, smallLayoutUpdate, startChild, synced, waitLoaded } from './sync-common.mjs'
 
 const QUICK = process.env.SYNC_BENCH_QUICK === '1'
-const FANOUT_CLIENTS = 20
 const FANOUT_ROUNDS = QUICK ? 60 : 400
-const FANOUT_WARMUP = 20
 const MEMORY_DOCS = QUICK ? 100 : 1000
-const CLIENTS_PER_DOC = 2
 const REORDERS = QUICK ? 1000 : 10_000
 const RENAMES = QUICK ? 100 : 1000
 const TABS = 20
@@ -88,9 +84,7 @@ async function child(kind) {
   }
   process.on('message', async (msg) => {
     if (msg.cmd === 'mem') {
-      for (let i = 0; i < 3; i++) global.gc?.()
-      const m = process.memoryUsage()
-      process.send({ id: msg.id, rss: m.rss, heapUsed: m.heapUsed, external: m.external + m.arrayBuffers })
+      process.send({ id: msg.id, ...memoryAfterGc() })
     } else if (msg.cmd === 'docs') {
       process.send({ id: msg.id, docs: stats() })
     } else if (msg.cmd === 'size') {
@@ -105,29 +99,6 @@ async function child(kind) {
   process.send({ ready: true, port })
 }
 
-function startChild(kind) {
-  const proc = fork(fileURLToPath(import.meta.url), ['--child', kind], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  let next = 0
-  const waiting = new Map()
-  proc.on('message', (msg) => {
-    if (msg.ready) return
-    waiting.get(msg.id)?.(msg)
-    waiting.delete(msg.id)
-  })
-  const ready = new Promise((resolve) => proc.once('message', (m) => resolve(m.port)))
-  return {
-    kind,
-    ready,
-    ask(cmd, extra = {}) {
-      const id = ++next
-      return new Promise((resolve) => {
-        waiting.set(id, resolve)
-        proc.send({ id, cmd, ...extra })
-      })
-    },
-  }
-}
-
 // ---------------------------------------------------------------- clients
 
 async function main() {
@@ -135,14 +106,13 @@ async function main() {
   const { WebsocketProvider } = await import('y-websocket')
   const WebSocket = (await import('ws')).default
   const layout = await import('@tabula/protocol')
-  const encoding = await import('lib0/encoding')
   const results = {}
 
   process.setMaxListeners(100) // y-websocket adds an exit listener per provider
   const kinds = ['tabula', 'reference']
   const setups = {}
   for (const kind of kinds) {
-    const server = startChild(kind)
+    const server = startChild(fileURLToPath(import.meta.url), [kind])
     const port = await server.ready
     const base = `ws://127.0.0.1:${port}`
     const serverUrl = kind === 'tabula' ? `${base}/sync` : base
@@ -156,7 +126,7 @@ async function main() {
   // Fan-out rounds alternate between the servers, so JIT warm-up and machine noise in this
   // (client) process fall on both alike.
   const rounds = {}
-  for (const kind of kinds) rounds[kind] = await fanoutSetup(setups[kind].provider)
+  for (const kind of kinds) rounds[kind] = await fanoutSetup((_, room) => setups[kind].provider(room))
   for (let i = 0; i < FANOUT_WARMUP + FANOUT_ROUNDS; i++) {
     for (const kind of kinds) await rounds[kind].round(i, i >= FANOUT_WARMUP)
   }
@@ -177,56 +147,10 @@ async function main() {
   for (const kind of kinds) await setups[kind].server.ask('close')
   printTable(results)
 
-  // -- 1. fan-out ---------------------------------------------------------------------------
-  async function fanoutSetup(provider) {
-    const room = crypto.randomUUID()
-    const writer = provider(room)
-    const receivers = Array.from({ length: FANOUT_CLIENTS }, () => provider(room))
-    await Promise.all([writer, ...receivers].map(synced))
-    const key = layout.newTabKey()
-    let sentAt = 0
-    let pending = 0
-    let done = () => {}
-    let recording = false
-    const samples = []
-    for (const r of receivers) {
-      r.doc.on('update', () => {
-        if (recording) samples.push(performance.now() - sentAt)
-        if (--pending === 0) done()
-      })
-    }
-    return {
-      async round(i, record) {
-        recording = record
-        pending = FANOUT_CLIENTS
-        const all = new Promise((resolve) => (done = resolve))
-        sentAt = performance.now()
-        layout.setTitle(writer.doc, key, `title ${i}`)
-        await all
-      },
-      finish() {
-        for (const p of [writer, ...receivers]) p.destroy()
-        samples.sort((a, b) => a - b)
-        return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), samples: samples.length }
-      },
-    }
-  }
-
   // -- 2. memory ----------------------------------------------------------------------------
   async function memory(serverUrl, protocols, server) {
     const before = await server.ask('mem')
-    // A realistic small layout: 8 tabs, two groups, titles.
-    const seed = new Y.Doc()
-    layout.initLayout(seed)
-    const other = layout.splitGroup(seed, layout.DEFAULT_GROUP, 'row')
-    let prev = null
-    for (let i = 0; i < 8; i++) {
-      const key = layout.newTabKey()
-      layout.placeTab(seed, key, i < 5 ? layout.DEFAULT_GROUP : other, i === 5 ? null : prev, null)
-      layout.setTitle(seed, key, `tab ${i}`)
-      prev = key
-    }
-    const seedUpdate = Y.encodeStateAsUpdate(seed)
+    const seedUpdate = smallLayoutUpdate()
     const sockets = []
     const rooms = Array.from({ length: MEMORY_DOCS }, () => crypto.randomUUID())
     const BATCH = 50
@@ -237,39 +161,11 @@ async function main() {
         ),
       )
     }
-    let loaded = 0
-    for (let tries = 0; tries < 200; tries++) {
-      loaded = (await server.ask('docs')).docs
-      if (loaded >= MEMORY_DOCS) break
-      await sleep(50)
-    }
+    const loaded = await waitLoaded(async () => (await server.ask('docs')).docs, MEMORY_DOCS)
     await sleep(1500) // let the tabula server write its batch, so the figure is its steady state
     const after = await server.ask('mem')
     for (const ws of sockets) ws.terminate()
     return { docs: loaded, rss: after.rss, heapUsed: after.heapUsed, rssDelta: after.rss - before.rss, heapDelta: after.heapUsed - before.heapUsed }
-  }
-
-  /** A minimal y-websocket client: sync step 1, a presence state, optionally an update. */
-  function rawClient(url, protocols, update, sockets) {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, protocols)
-      sockets.push(ws)
-      ws.on('error', reject)
-      ws.on('open', () => {
-        ws.send(frame((e) => { encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 0); encoding.writeVarUint8Array(e, new Uint8Array([0])) }))
-        const state = JSON.stringify({ viewer: { name: 'bench', activeTab: null } })
-        const inner = frame((e) => { encoding.writeVarUint(e, 1); encoding.writeVarUint(e, (Math.random() * 2 ** 31) >>> 0); encoding.writeVarUint(e, 1); encoding.writeVarString(e, state) })
-        ws.send(frame((e) => { encoding.writeVarUint(e, 1); encoding.writeVarUint8Array(e, inner) }))
-        if (update) ws.send(frame((e) => { encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 2); encoding.writeVarUint8Array(e, update) }))
-        resolve()
-      })
-    })
-  }
-
-  function frame(write) {
-    const e = encoding.createEncoder()
-    write(e)
-    return encoding.toUint8Array(e)
   }
 
   // -- 3. document size ---------------------------------------------------------------------
@@ -313,18 +209,6 @@ async function main() {
     const sizes = await server.ask('size', { room })
     return { file: sizes.file, v1: sizes.v1, v2: sizes.v2, updateLog: log }
   }
-}
-
-function synced(p) {
-  return p.synced ? Promise.resolve() : new Promise((resolve) => p.once('sync', (s) => s && resolve()))
-}
-
-function quantile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms))
 }
 
 function mb(bytes) {

@@ -57,3 +57,30 @@ export function withClientFlags(cmd: Command): Command {
     .addOption(new Option('--url <url>', 'daemon address (default: from <home>/runtime.json)'))
     .addOption(new Option('--token <token>', 'token (default: <home>/token)').env('TABULA_TOKEN'))
 }
+
+export interface RedisFlags {
+  redis?: string
+}
+
+/** `redis://HOST:PORT[/DB]` (or `rediss://` for TLS), checked before anything starts. */
+export function parseRedisUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new Error(`--redis must be a URL like redis://127.0.0.1:6379/0, got "${value}"`)
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`--redis must start with redis:// or rediss://, got "${value}"`)
+  if (!url.hostname) throw new Error(`--redis needs a host: redis://HOST:PORT[/DB], got "${value}"`)
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,5}$/.test(url.pathname)) {
+    throw new Error(`--redis: the path must be a database number (redis://HOST:PORT/DB), got "${url.pathname}"`)
+  }
+  return value
+}
+
+/** `--redis`: the sync server's rooms and documents live in Redis, shared by every instance on it (docs/sync.md). */
+export function withRedisFlag(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--redis <url>', 'keep layout documents in Redis (redis://HOST:PORT[/DB]), shared by every sync instance on it').argParser(parseRedisUrl),
+  )
+}

@@ -16,3 +16,12 @@ export const CLOSE_POLL_MS = 25
 
 /** The state file under the home (SPEC §5 "State"). */
 export const STATE_FILE = 'state.json'
+
+/**
+ * How often a session's screen is saved to disk while its output changes (docs/daemon.md
+ * "Restore"): a crash loses at most this much of what the tab showed.
+ */
+export const SCREEN_SAVE_INTERVAL_MS = 3000
+
+/** How long a save waits for a screen's snapshot before skipping it (a screen that never answers). */
+export const SNAPSHOT_WAIT_MS = 5000

@@ -9,9 +9,11 @@ import { daemonRoutes, HEALTH_PATH } from './http/routes.js'
 import { dispatch } from './http/router.js'
 import { createLiveChannel } from './live/index.js'
 import { manifestFollower } from './manifest-sync.js'
+import { keepScreens } from './screen-keeper.js'
 import { SessionMap } from './sessions/map.js'
-import { forgetSessions, restoreSessions } from './sessions/restore.js'
+import { endSurvivors, forgetSessions, restoreSessions } from './sessions/restore.js'
 import type { SessionMapView } from './sessions/types.js'
+import { openScreenFiles } from './state/screens.js'
 import { openState } from './state/store.js'
 import type { DaemonState } from './state/types.js'
 import { DAEMON_VERSION } from './version.js'
@@ -49,6 +51,9 @@ export interface DaemonComponent extends Component {
 export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent> {
   const { log } = opts
   const state = await openState(opts.home, log)
+  const screens = openScreenFiles(opts.home)
+  // Programs a killed daemon left running end before anything is restored: never two copies.
+  const survivorsEnded = await endSurvivors(state, log)
   const sessions = new SessionMap(log)
   sessions.onChange(manifestFollower(state))
   const hasWorkspace = (id: string) => state.getWorkspace(id) !== undefined
@@ -63,8 +68,11 @@ export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent
     version: DAEMON_VERSION,
   })
 
-  if (opts.restore ?? true) restoreSessions(sessions, state, log)
-  else forgetSessions(state, log)
+  // Also before any spawn, so every session's screen is kept from its first byte.
+  const keeper = keepScreens({ sessions, files: screens, snapshot: (key) => live.snapshot(key), log })
+
+  if (opts.restore ?? true) restoreSessions(sessions, state, log, { screens, prefill: (key, data) => live.prefill(key, data), survivorsEnded })
+  else forgetSessions(state, log, screens)
 
   const routes = daemonRoutes({ state, sessions, version: DAEMON_VERSION })
   let closing: Promise<void> | undefined
@@ -79,8 +87,11 @@ export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent
     handleUpgrade: (req, socket, head, url) => live.handleUpgrade(req, socket, head, url),
     close: () =>
       (closing ??= (async () => {
-        await live.close()
+        // Programs first, so their last output is on the screens that are saved next.
         await sessions.stopAll()
+        await keeper.saveAll(new Date())
+        keeper.stop()
+        await live.close()
         await state.flush().catch((err: unknown) =>
           log.error({ err }, `the last changes to the state could not be written before shutdown: ${(err as Error).message}`),
         )

@@ -10,7 +10,8 @@ export function manifestFollower(state: StateStore): (change: SessionChange) => 
     switch (change.type) {
       case 'added': {
         const { key, workspace, command, args, cwd, title, status } = change.session
-        state.putManifestEntry({ key, workspace, command, args, cwd, title, exited: status === 'exited', closeOnExit: change.closeOnExit })
+        const { file, pid, started } = change.process
+        state.putManifestEntry({ key, workspace, command, args, cwd, title, exited: status === 'exited', closeOnExit: change.closeOnExit, file, pid, started })
         return
       }
       case 'removed':

@@ -99,6 +99,14 @@ export const MAX_HTTP_CONNECTIONS = 1024
 export const HTTP_HEADERS_TIMEOUT_MS = 10_000
 export const HTTP_REQUEST_TIMEOUT_MS = 30_000
 
+/**
+ * Disk kept for sessions' saved screens (`<home>/screens/`, docs/daemon.md "Restore"): at most
+ * this much per session, and this much for all of them together (each session then gets an
+ * equal share). A screen larger than its share loses its oldest scrollback lines.
+ */
+export const MAX_SAVED_SCREEN_BYTES = 2 * 1024 * 1024
+export const MAX_SAVED_SCREENS_TOTAL_BYTES = 64 * 1024 * 1024
+
 /** Devices paired at once (docs/daemon.md, "Devices"). Past it `tabula pair` refuses until one is revoked. */
 export const MAX_DEVICES = 100
 

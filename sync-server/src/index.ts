@@ -9,12 +9,15 @@ import { join } from 'node:path'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import { isUuid, MAX_SYNC_MESSAGE_BYTES, seedLayout, type V1Conversion } from '@tabula/protocol'
 import { HttpError, keepalive, principalOf, selectSubprotocol, sendJson, type Component, type Logger } from '@tabula/protocol/server'
-import { Room, FLUSH_WINDOW_MS, type Peer } from './room.js'
+import type { Peer } from './room.js'
 import { createLowdbStore, type DocStore } from './store.js'
+import { localRooms, type LoadedRoom, type RoomEngine } from './rooms.js'
 import { decodeClientMessage, encodePermissionDenied, isEmptyUpdate, MalformedMessage } from './messages.js'
 
 export { FLUSH_WINDOW_MS, type Peer } from './room.js'
 export { createLowdbStore, type DocStore, type StoredDoc } from './store.js'
+export { localRooms, type LoadedRoom, type RoomEngine } from './rooms.js'
+export { createRedisRooms, redactUrl, type RedisEngine } from './redis/index.js'
 
 /**
  * How long a document with no connection stays loaded. Long enough that a page reload or a
@@ -53,6 +56,11 @@ export interface SyncServerOptions {
   workspaceExists?: (id: string) => boolean
   /** Where documents are kept (default: lowdb files under `<home>/layouts`). */
   store?: DocStore
+  /**
+   * Where rooms live (default: in this process, documents in `store`). `createRedisRooms(url)`
+   * shares them with every instance on the same Redis; `store` is then not used.
+   */
+  rooms?: RoomEngine
   /** Overrides UNLOAD_GRACE_MS (tests). */
   unloadGraceMs?: number
   /** Serve `GET /v1/health` (when the sync server runs alone; under `tabula up` the daemon does). */
@@ -74,9 +82,9 @@ export interface SyncServer extends Component {
 
 export async function createSyncServer(opts: SyncServerOptions): Promise<SyncServer> {
   const { log } = opts
-  const store = opts.store ?? createLowdbStore(join(opts.home, 'layouts'))
+  const engine = opts.rooms ?? localRooms(opts.store ?? createLowdbStore(join(opts.home, 'layouts')), log)
   const unloadGraceMs = opts.unloadGraceMs ?? UNLOAD_GRACE_MS
-  const rooms = new Map<string, Room>()
+  const rooms = new Map<string, LoadedRoom>()
   const unloadTimers = new Map<string, NodeJS.Timeout>()
   const sockets = new Set<WebSocket>()
   let closing = false
@@ -91,7 +99,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
   const silent = keepalive(PING_INTERVAL_MS)
 
   /** The room for `name`, loaded on first use; counted as in use until `release`. */
-  function acquire(name: string): Room {
+  function acquire(name: string): LoadedRoom {
     const timer = unloadTimers.get(name)
     if (timer) {
       clearTimeout(timer)
@@ -99,7 +107,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
     }
     let room = rooms.get(name)
     if (!room) {
-      room = new Room(name, store, log)
+      room = engine.open(name)
       rooms.set(name, room)
       const loading = room
       loading.ready.catch((err) => {
@@ -111,13 +119,13 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
     return room
   }
 
-  function release(room: Room): void {
+  function release(room: LoadedRoom): void {
     room.refs--
     scheduleUnload(room, unloadGraceMs, 0)
   }
 
   /** Unloads `room` after `delayMs` if nobody uses it by then; `failures` counts failed writes so far. */
-  function scheduleUnload(room: Room, delayMs: number, failures: number): void {
+  function scheduleUnload(room: LoadedRoom, delayMs: number, failures: number): void {
     if (room.refs > 0 || closing || rooms.get(room.name) !== room || unloadTimers.has(room.name)) return
     unloadTimers.set(
       room.name,
@@ -125,7 +133,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
     )
   }
 
-  async function unload(room: Room, failures: number): Promise<void> {
+  async function unload(room: LoadedRoom, failures: number): Promise<void> {
     unloadTimers.delete(room.name)
     try {
       await room.settled()
@@ -251,6 +259,8 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
       const name = roomName(url)
       if (name === null) return false
       if (closing) throw new HttpError(503, 'internal', 'the sync server is shutting down')
+      const unavailable = engine.unavailable()
+      if (unavailable) throw new HttpError(503, 'internal', unavailable)
       const watchOnly = principalOf(req)?.scope !== 'full'
       wss.handleUpgrade(req, socket, head, (ws) => connect(ws, name, watchOnly))
       return true
@@ -261,12 +271,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
       try {
         await room.ready
         await room.settled()
-        let seeded = false
-        room.change((doc) => {
-          seeded = seedLayout(doc, conversion)
-        })
-        if (seeded) await room.flush()
-        return seeded
+        return await room.edit((doc) => seedLayout(doc, conversion))
       } finally {
         release(room)
       }
@@ -294,7 +299,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
       rooms.clear()
       for (const ws of sockets) ws.terminate()
       wss.close()
-      await store.close()
+      await engine.close()
       const failed = results.filter((r) => r.status === 'rejected')
       if (failed.length > 0) throw new Error(`${failed.length} layout document(s) could not be saved at shutdown`)
     },

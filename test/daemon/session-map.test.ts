@@ -36,7 +36,10 @@ describe('SessionMap', () => {
       if (change.type === 'added') map.onOutput(change.session.key, (data) => (output += decoder.decode(data, { stream: true })))
     })
     const live = map.spawn(spec('hb-echo', 'printf "first line\\nsecond line"'))
-    expect(changes).toEqual([{ type: 'added', workspace: WS, seq: 1, session: live.info(), closeOnExit: false }])
+    expect(changes).toEqual([
+      // `started` may be null already: this program can be gone before its start time is read.
+      { type: 'added', workspace: WS, seq: 1, session: live.info(), closeOnExit: false, process: { file: '/bin/sh', pid: live.info().pid, started: expect.toSatisfy((v) => v === null || typeof v === 'string') } },
+    ])
     expect(live.info()).toMatchObject({ kind: 'heartbeat', status: 'running', activeViewer: null, title: null })
 
     await until('the exit', () => changes.find((c) => c.type === 'updated' && c.session.status === 'exited'))
@@ -89,6 +92,17 @@ describe('SessionMap', () => {
     expect([...all.subarray(0, 5)]).toEqual([0xff, 0x20, 0xc3, 0xa9, 0x20])
     // node-pty sets IUTF8 only for utf8 sessions: switching its output to bytes must keep it.
     expect(all.toString('utf8')).toMatch(/(^|[^-])iutf8/)
+  })
+
+  it('identifies a running program by its pid and start time', () => {
+    const map = newMap()
+    const added: SessionChange[] = []
+    map.onChange((change) => added.push(change))
+    const live = map.spawn(spec('hb-long', 'sleep 1000'))
+    const change = added[0] as Extract<SessionChange, { type: 'added' }>
+    expect(change.process.pid).toBe(live.info().pid)
+    if (process.platform === 'linux') expect(change.process.started).toMatch(/^[0-9a-f-]+:\d+$/)
+    else expect(change.process.started).toEqual(expect.any(String))
   })
 
   it('refuses a second PTY for a live key', () => {

@@ -2,7 +2,7 @@
  * Small helpers for the daemon's integration tests: JSON calls with the token, waiting for a
  * condition the daemon reaches on its own, and asking the OS whether a process survived.
  */
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import type { Session, Workspace } from '@tabula/protocol'
 import type { RunningTabula } from '../helpers/tabula.js'
 
@@ -73,4 +73,37 @@ export function readText(file: string): string | null {
 export function readPid(file: string): number | null {
   const pid = Number(readText(file))
   return pid > 0 ? pid : null
+}
+
+/**
+ * Pids of live (not zombie) processes whose command line is `argv`, argv[0] compared by its last
+ * path component (a program started by path or by name alike; Linux /proc).
+ */
+export function pidsRunning(...argv: string[]): number[] {
+  const wanted = argv.join('\0')
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name)
+    if (!Number.isInteger(pid)) continue
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '')
+      if (cmdline.replace(/^[^\0]*\//, '') === wanted && !processGone(pid)) pids.push(pid)
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids
+}
+
+/** Where each of a process's descriptors points (Linux /proc). */
+export function fdsOf(pid: number): Map<number, string> {
+  const fds = new Map<number, string>()
+  for (const name of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      fds.set(Number(name), readlinkSync(`/proc/${pid}/fd/${name}`))
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return fds
 }

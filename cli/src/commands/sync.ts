@@ -1,22 +1,26 @@
 import type { Command } from 'commander'
-import { createSyncServer } from '@tabula/sync-server'
-import { withServerFlags, type ServerFlags } from '../options.js'
+import { createRedisRooms, createSyncServer, redactUrl } from '@tabula/sync-server'
+import { withRedisFlag, withServerFlags, type RedisFlags, type ServerFlags } from '../options.js'
 import { serve } from '../serve.js'
 import { VERSION } from '../version.js'
 
 /** `tabula sync`: the layout sync server alone (SPEC §6), with the daemon's flags. */
 export function registerSync(program: Command): void {
-  withServerFlags(program.command('sync'))
+  withRedisFlag(withServerFlags(program.command('sync')))
     .description('run the layout sync server alone (y-websocket protocol at /sync/<workspace>)')
-    .action(async (flags: ServerFlags) => {
+    .action(async (flags: ServerFlags & RedisFlags) => {
       await serve(flags, {
         logName: 'tabula-sync',
         role: 'syncUrl',
         async components(home, log, created) {
           // Alone, the sync server cannot ask the daemon which workspaces exist: any well-formed id is a room.
-          created.push(await createSyncServer({ home, log, serveHealth: true, version: VERSION }))
+          const rooms = flags.redis ? await createRedisRooms(flags.redis, log) : undefined
+          created.push(await createSyncServer({ home, log, rooms, serveHealth: true, version: VERSION }))
         },
-        banner: (urls, home) => `tabula sync listening on ${urls.map((u) => u + '/sync').join(', ')} (home ${home}; token in ${home}/token)\n`,
+        banner: (urls, home) =>
+          `tabula sync listening on ${urls.map((u) => u + '/sync').join(', ')} (home ${home}; token in ${home}/token` +
+          (flags.redis ? `; documents in ${redactUrl(flags.redis)}` : '') +
+          ')\n',
       })
     })
 }

@@ -1,23 +1,24 @@
 import type { Command } from 'commander'
 import { createDaemon } from '@tabula/daemon'
-import { createSyncServer } from '@tabula/sync-server'
+import { createRedisRooms, createSyncServer } from '@tabula/sync-server'
 import { createWebViewer } from '@tabula/web'
 import { runBootMigration } from '../migration.js'
-import { withServerFlags, type ServerFlags } from '../options.js'
+import { withRedisFlag, withServerFlags, type RedisFlags, type ServerFlags } from '../options.js'
 import { serve, withDaemonFlags, type DaemonFlags } from '../serve.js'
 
 /** `tabula up`: daemon, sync server and web viewer in one process, on one port (SPEC §3). */
 export function registerUp(program: Command): void {
-  withDaemonFlags(withServerFlags(program.command('up')))
+  withRedisFlag(withDaemonFlags(withServerFlags(program.command('up'))))
     .description('run everything on one port: the daemon, the sync server and the web viewer')
-    .action(async (flags: ServerFlags & DaemonFlags) => {
+    .action(async (flags: ServerFlags & DaemonFlags & RedisFlags) => {
       await serve(flags, {
         logName: 'tabula',
         role: 'url',
         async components(home, log, created) {
           const daemon = await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback, fastForward: flags.fastForward })
           created.push(daemon)
-          const sync = await createSyncServer({ home, log, workspaceExists: (id) => daemon.hasWorkspace(id) })
+          const rooms = flags.redis ? await createRedisRooms(flags.redis, log) : undefined
+          const sync = await createSyncServer({ home, log, rooms, workspaceExists: (id) => daemon.hasWorkspace(id) })
           created.push(sync, createWebViewer())
           // Before the port opens: a viewer's first write would make the document non-empty,
           // and a legacy row is only ever seeded into an empty one.

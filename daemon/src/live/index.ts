@@ -12,7 +12,7 @@ import { HttpError, keepalive, principalOf, rejectUpgrade, selectSubprotocol, ty
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import type { Attachment } from './attachment.js'
 import { Connection, type Hub } from './channel.js'
-import { Mirror } from './mirror.js'
+import { Mirror, type Snapshot } from './mirror.js'
 import { workerScreenHost, type ScreenHost } from './screen-host.js'
 import { Viewer } from './viewer.js'
 
@@ -35,6 +35,10 @@ export interface LiveChannelOptions {
 export interface LiveChannel {
   /** True when the upgrade was for the live channel (`/v1/live`) and has been taken. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean
+  /** The session's screen now, cut in order with its output (what a late viewer would get); null without one. */
+  snapshot(key: string): Promise<Snapshot | null>
+  /** Bytes for the session's screen (and attached viewers) that did not come from its program: a restored screen. */
+  prefill(key: string, data: Uint8Array): void
   close(): Promise<void>
 }
 
@@ -188,6 +192,13 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       const watchOnly = principalOf(req)?.scope !== 'full'
       wss.handleUpgrade(req, socket, head, (ws) => accept(ws, watchOnly))
       return true
+    },
+    snapshot(key) {
+      const entry = mirrors.get(key)
+      return entry ? new Promise<Snapshot>((resolve) => entry.mirror.cut(resolve)) : Promise.resolve(null)
+    },
+    prefill(key, data) {
+      mirrors.get(key)?.mirror.write(data)
     },
     async close() {
       if (closing) return

@@ -52,6 +52,12 @@ export function resolveCommand(command: string, cwd: string, path: string | unde
   throw new LaunchError(`command "${command}" was not found on PATH`)
 }
 
+/** Checks that `file` (absolute) still is an executable file; returns it. */
+export function checkExecutable(file: string): string {
+  if (!isAbsolute(file) || !isExecutableFile(file)) throw new LaunchError(`its program ${file} is no longer an executable file`)
+  return file
+}
+
 function isExecutableFile(file: string): boolean {
   try {
     if (!statSync(file).isFile()) return false

@@ -3,10 +3,10 @@
  * out of existence (SPEC I1). It knows nothing of HTTP or files; the daemon listens to its
  * changes to keep the manifest, and the live channel listens to mirror them to viewers.
  */
-import { spawn as spawnPty, type IDisposable, type IPty } from 'node-pty'
 import { kindOfKey, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, type Session } from '@tabula/protocol'
 import type { Logger } from '@tabula/protocol/server'
-import { endProcessGroup } from './process-group.js'
+import { endSession } from './process-group.js'
+import { spawnPty, type OwnedPty } from './pty.js'
 import type { LiveSession, SessionChange, SessionMapView } from './types.js'
 
 /** Everything needed to start one session, already checked (see launch.ts). */
@@ -30,9 +30,9 @@ export interface SpawnSpec {
 interface Entry {
   record: Session
   live: LiveSession
+  pty: OwnedPty
   closeOnExit: boolean
   outputs: Set<(data: Uint8Array) => void>
-  subscriptions: IDisposable[]
 }
 
 export class SessionMap implements SessionMapView {
@@ -79,14 +79,16 @@ export class SessionMap implements SessionMapView {
     if (this.#entries.has(spec.key)) throw new Error(`session ${spec.key} already exists`)
     const kind = kindOfKey(spec.key)
     if (!kind) throw new Error(`"${spec.key}" is not a canonical key`)
-    const pty = spawnPty(spec.file, spec.args, {
-      name: 'xterm-256color',
-      cols: spec.cols,
-      rows: spec.rows,
-      cwd: spec.cwd,
-      env: sessionEnv(spec),
-    })
-    deliverBytes(pty)
+    // The entry exists before the PTY: its events find it however early they come.
+    let entry: Entry | undefined
+    const pty = spawnPty(
+      { file: spec.file, args: spec.args, cwd: spec.cwd, env: sessionEnv(spec), cols: spec.cols, rows: spec.rows },
+      {
+        data: (data) => entry && this.#fanOut(entry, data),
+        exit: (exitCode, signal) => entry && this.#exited(entry, signal ? 128 + signal : exitCode),
+        uncontained: () => this.#log.warn({ key: spec.key }, 'no perl to close inherited descriptors above 9 with: this program may hold other sessions\' terminals'),
+      },
+    )
     const record: Session = {
       key: spec.key,
       workspace: spec.workspace,
@@ -103,35 +105,31 @@ export class SessionMap implements SessionMapView {
       createdAt: new Date().toISOString(),
       activeViewer: null,
     }
-    const entry: Entry = {
+    entry = {
       record,
       live: { key: spec.key, workspace: spec.workspace, pty, info: () => snapshot(record) },
+      pty,
       closeOnExit: spec.closeOnExit ?? false,
       outputs: new Set(),
-      subscriptions: [],
     }
-    entry.subscriptions.push(
-      // Strings only when deliverBytes could not switch this PTY to bytes (see there).
-      pty.onData((data: string | Buffer) => this.#fanOut(entry, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)),
-      pty.onExit(({ exitCode, signal }) => this.#exited(entry, signal ? 128 + signal : exitCode)),
-    )
     this.#entries.set(spec.key, entry)
     // Same tick as the spawn: node-pty delivers output from the event loop, so every subscriber
     // of `added` is in place before the first byte.
-    this.#emit({ type: 'added', workspace: record.workspace, seq: ++this.#seq, session: snapshot(record), closeOnExit: entry.closeOnExit })
+    const identity = { file: spec.file, pid: pty.pid, started: pty.started }
+    this.#emit({ type: 'added', workspace: record.workspace, seq: ++this.#seq, session: snapshot(record), closeOnExit: entry.closeOnExit, process: identity })
     return entry.live
   }
 
   /**
-   * Removes the key at once (viewers see it go), then ends its process group. Resolves when the
-   * processes are gone; false when there was no such key.
+   * Removes the key at once (viewers see it go), then ends every process of its session.
+   * Resolves when they are gone; false when there was no such key.
    */
   async close(key: string): Promise<boolean> {
     const entry = this.#entries.get(key)
     if (!entry) return false
     this.#remove(entry)
-    // Even after the program itself exited, what it left running in its group goes too.
-    await endProcessGroup(entry.record.pid)
+    // Even after the program itself exited, what it left running in its session goes too.
+    await endSession(entry.record.pid)
     return true
   }
 
@@ -170,13 +168,14 @@ export class SessionMap implements SessionMapView {
   }
 
   /**
-   * Shutdown: ends every process group without removing any key, so the manifest still names
-   * them for the next start. No change is emitted; the daemon is going away.
+   * Shutdown: ends every session's processes without removing any key, so the manifest still
+   * names them for the next start. No change is emitted; the daemon is going away. Output read
+   * meanwhile still reaches the screens (they are saved after this).
    */
   async stopAll(): Promise<void> {
     this.#stopping = true
-    await Promise.all([...this.#entries.values()].map((e) => endProcessGroup(e.record.pid)))
-    for (const entry of this.#entries.values()) dispose(entry)
+    await Promise.all([...this.#entries.values()].map((e) => endSession(e.record.pid)))
+    for (const entry of this.#entries.values()) entry.pty.dispose()
   }
 
   #exited(entry: Entry, exitCode: number): void {
@@ -195,7 +194,7 @@ export class SessionMap implements SessionMapView {
     this.#emit({ type: 'removed', workspace: entry.record.workspace, seq: ++this.#seq, key: entry.record.key })
     // Output still in flight after the removal goes nowhere: the key no longer exists.
     entry.outputs.clear()
-    dispose(entry)
+    entry.pty.dispose()
   }
 
   #updated(entry: Entry): void {
@@ -233,32 +232,8 @@ function sessionEnv(spec: SpawnSpec): Record<string, string> {
   return env
 }
 
-/**
- * Makes the PTY deliver its output as Buffers, exactly as read, instead of decoded strings. The
- * live channel needs bytes: the headless terminal parses UTF-8 itself and viewers get the bytes
- * unchanged, so decoding here (and encoding again for every frame) would be pure overhead on
- * the path that limits a flood. node-pty's own `encoding: null` would do it, but node-pty sets
- * the tty's IUTF8 flag only for utf8 sessions, and without it the kernel's line editing (cooked
- * mode: `read`, `cat`, a password prompt) erases half a character on backspace. So the PTY is
- * spawned as utf8 and the decoder of its socket removed here, before the first read (reads only
- * happen on a later turn of the event loop). node-pty keeps that socket in a private field: if
- * it is ever not there, output simply stays strings and the caller encodes it.
- */
-function deliverBytes(pty: IPty): void {
-  const socket = (pty as unknown as { _socket?: { _readableState?: { decoder?: unknown; encoding?: unknown } } })._socket
-  const state = socket?._readableState
-  if (!state || !('decoder' in state)) return
-  state.decoder = null
-  state.encoding = null
-}
-
 function snapshot(record: Session): Session {
   return { ...record, args: [...record.args] }
-}
-
-function dispose(entry: Entry): void {
-  for (const subscription of entry.subscriptions) subscription.dispose()
-  entry.subscriptions = []
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -3,10 +3,14 @@
  * checked. Shared by the HTTP route and by restore, so both start sessions the same way.
  */
 import { DEFAULT_COLS, DEFAULT_ROWS, type SpawnRequest, type Workspace } from '@tabula/protocol'
-import { checkCwd, defaultCommand, defaultCwd, LaunchError, resolveCommand } from './launch.js'
+import { checkCwd, checkExecutable, defaultCommand, defaultCwd, LaunchError, resolveCommand } from './launch.js'
 import type { SpawnSpec } from './map.js'
 
-export function planSpawn(key: string, workspace: Workspace, request: Omit<SpawnRequest, 'key'>, title?: string | null): SpawnSpec {
+/**
+ * `resolved`: the executable an earlier run resolved the command to (restore runs that one, if it
+ * still is an executable file, rather than resolving the command again on today's PATH).
+ */
+export function planSpawn(key: string, workspace: Workspace, request: Omit<SpawnRequest, 'key'>, title?: string | null, resolved?: string): SpawnSpec {
   checkStrings(request)
   const cwd = request.cwd === undefined ? defaultCwd(workspace.path) : checkCwd(request.cwd)
   const command = request.command ?? defaultCommand()
@@ -15,7 +19,7 @@ export function planSpawn(key: string, workspace: Workspace, request: Omit<Spawn
     key,
     workspace: workspace.id,
     command,
-    file: resolveCommand(command, cwd, path),
+    file: resolved === undefined ? resolveCommand(command, cwd, path) : checkExecutable(resolved),
     args: request.args ?? [],
     cwd,
     env: request.env,

@@ -2,21 +2,33 @@
  * CONTRACT between the session map (issue 2) and the live channel (issue 3). The map owns
  * existence; the live channel mirrors output, routes input and tracks the driver through it.
  */
-import type { IPty } from 'node-pty'
+import type { Pty } from './pty.js'
 import type { Session } from '@tabula/protocol'
 
 export type SessionChange =
   /** `closeOnExit` is not part of the public record, but the manifest keeps it for restore. */
-  | { type: 'added'; workspace: string; seq: number; session: Session; closeOnExit: boolean }
+  | { type: 'added'; workspace: string; seq: number; session: Session; closeOnExit: boolean; process: ProcessIdentity }
   | { type: 'removed'; workspace: string; seq: number; key: string }
   | { type: 'updated'; workspace: string; seq: number; session: Session }
+
+/**
+ * What the manifest keeps of a session's program so that a later daemon can tell it apart from
+ * any other process and run the same program again (docs/daemon.md "Restore").
+ */
+export interface ProcessIdentity {
+  /** The executable that runs (the request's command resolved). */
+  file: string
+  pid: number
+  /** When that pid started (processes.ts), so a reused pid is never mistaken for it; null if unknown. */
+  started: string | null
+}
 
 /** A running (or exited, not yet closed) session as the daemon holds it. */
 export interface LiveSession {
   readonly key: string
   readonly workspace: string
-  /** The PTY. The live channel may write, pause and resume it; resize goes through the map. */
-  readonly pty: IPty
+  /** The PTY (sessions/pty.ts). The live channel may write, pause and resume it; resize goes through the map. */
+  readonly pty: Pty
   /** A copy of the public record (what HTTP and frames carry). */
   info(): Session
 }

@@ -17,6 +17,12 @@ const manifestRow = z.object({
   exited: z.boolean().default(false),
   // A session spawned to go away when its program ends must not come back as a tab that stays.
   closeOnExit: z.boolean().default(false),
+  // The executable `command` resolved to, so a restart runs the same program whatever its PATH.
+  file: z.string().nullable().default(null),
+  // The running program (pid and start time), so a daemon starting after a crash can end it
+  // rather than run a second copy (docs/daemon.md "Restore").
+  pid: z.number().int().nullable().default(null),
+  started: z.string().nullable().default(null),
 })
 
 const legacyLayoutRow = z.object({

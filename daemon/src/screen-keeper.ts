@@ -1,0 +1,111 @@
+/**
+ * Keeps every session's screen and scrollback on disk (state/screens.ts): every few seconds while
+ * its output changes, and once more at shutdown, so that a restart, even after a crash, shows
+ * nearly all of what the tab showed (docs/daemon.md "Restore"). Screens come from the live
+ * channel's snapshot, the same one a late viewer gets. One listener on the session map; data
+ * flows one way, from the map and the screens to the files.
+ */
+import { MAX_SAVED_SCREEN_BYTES, MAX_SAVED_SCREENS_TOTAL_BYTES } from '@tabula/protocol'
+import type { Logger } from '@tabula/protocol/server'
+import { SCREEN_SAVE_INTERVAL_MS, SNAPSHOT_WAIT_MS } from './defaults.js'
+import type { Snapshot } from './live/mirror.js'
+import type { SessionMapView } from './sessions/types.js'
+import { fitScreen, type ScreenFiles } from './state/screens.js'
+
+export interface ScreenKeeper {
+  /** Saves every session's screen now; `ended` marks them as ended by this shutdown. */
+  saveAll(ended?: Date): Promise<void>
+  stop(): void
+}
+
+export interface ScreenKeeperOptions {
+  sessions: SessionMapView
+  files: ScreenFiles
+  snapshot(key: string): Promise<Snapshot | null>
+  log: Logger
+  intervalMs?: number
+  /** The disk budget; protocol/src/limits.ts by default. */
+  caps?: { perSession: number; total: number }
+}
+
+export function keepScreens(opts: ScreenKeeperOptions): ScreenKeeper {
+  const { sessions, files, log } = opts
+  /** Keys whose screen changed since their last save, and their output subscriptions. */
+  const dirty = new Set<string>()
+  const watching = new Map<string, () => void>()
+  let saving: Promise<void> = Promise.resolve()
+  let stopped = false
+
+  const watch = (key: string) => {
+    if (watching.has(key)) return
+    dirty.add(key)
+    watching.set(key, sessions.onOutput(key, () => dirty.add(key)))
+  }
+  const stopChanges = sessions.onChange((change) => {
+    if (change.type === 'added') watch(change.session.key)
+    else if (change.type === 'removed') {
+      watching.get(change.key)?.()
+      watching.delete(change.key)
+      dirty.delete(change.key)
+      // A closed tab does not come back, and neither does its screen.
+      saving = saving.then(() => files.remove(change.key)).catch((err) => log.warn({ err, key: change.key }, 'could not remove a saved screen'))
+    }
+  })
+
+  async function save(key: string, ended: Date | null): Promise<void> {
+    const snapshot = await withTimeout(opts.snapshot(key), SNAPSHOT_WAIT_MS)
+    if (!snapshot || !watching.has(key)) return
+    // Each session gets an equal share of the total, and never more than its own cap.
+    const caps = opts.caps ?? { perSession: MAX_SAVED_SCREEN_BYTES, total: MAX_SAVED_SCREENS_TOTAL_BYTES }
+    const share = Math.floor(caps.total / Math.max(1, watching.size))
+    const screen = { version: 1 as const, key, cols: snapshot.cols, rows: snapshot.rows, data: snapshot.data, savedAt: new Date().toISOString(), endedAt: ended?.toISOString() ?? null }
+    files.write(fitScreen(screen, Math.min(caps.perSession, share)))
+  }
+
+  function saveKeys(keys: string[], ended: Date | null): Promise<void> {
+    const run = saving.then(async () => {
+      for (const key of keys) {
+        dirty.delete(key)
+        try {
+          await save(key, ended)
+        } catch (err) {
+          log.warn({ err, key }, 'could not save the screen of a session')
+        }
+      }
+    })
+    saving = run.catch(() => {})
+    return run
+  }
+
+  const timer = setInterval(() => {
+    if (dirty.size && !stopped) void saveKeys([...dirty], null)
+  }, opts.intervalMs ?? SCREEN_SAVE_INTERVAL_MS)
+  timer.unref()
+
+  return {
+    saveAll: (ended) => saveKeys([...watching.keys()], ended ?? null),
+    stop() {
+      stopped = true
+      clearInterval(timer)
+      stopChanges()
+      for (const stop of watching.values()) stop()
+    },
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms)
+    timer.unref()
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      () => {
+        clearTimeout(timer)
+        resolve(null)
+      },
+    )
+  })
+}
