@@ -122,6 +122,8 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
         } catch (err) {
           if (!(err instanceof StateWriteError)) throw err
           if (sessions.get(key)) await sessions.close(key)
+          // Out of descriptors is not a storage problem: it passes when sessions are closed.
+          if (err.code === 'EMFILE' || err.code === 'ENFILE') spawnOr503(() => { throw err })
           throw new HttpError(507, 'insufficient_storage', `session ${key} was not started: ${err.message}`)
         }
         sendJson(res, 201, { session: session.info() })

@@ -6,8 +6,14 @@
  */
 import { MAX_QUEUED_INPUT_BYTES } from '@tabula/protocol'
 
-/** Bytes written to the PTY and not yet taken by the kernel (0 where the backend cannot say). */
+/**
+ * Bytes written to the PTY and not yet taken by the kernel (0 where the backend cannot say): a
+ * PTY seam that wraps its library answers `queuedInput()`; node-pty's own object keeps them in
+ * its socket's buffer.
+ */
 export function queuedInput(pty: unknown): number {
+  const own = (pty as { queuedInput?: () => number } | null)?.queuedInput
+  if (typeof own === 'function') return own.call(pty)
   const socket = (pty as { _socket?: { writableLength?: unknown } } | null)?._socket
   return typeof socket?.writableLength === 'number' ? socket.writableLength : 0
 }

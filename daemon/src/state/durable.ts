@@ -16,6 +16,9 @@ export const STATE_SHUTDOWN_RETRY_MS = 3_000
 
 /** The state could not be written; `cause` is the file system's error. */
 export class StateWriteError extends Error {
+  /** The file system's error code (ENOSPC, EMFILE, EIO…), when it gave one. */
+  readonly code: string | undefined
+
   constructor(
     readonly path: string,
     cause: unknown,
@@ -28,6 +31,7 @@ export class StateWriteError extends Error {
       { cause },
     )
     this.name = 'StateWriteError'
+    this.code = (cause as NodeJS.ErrnoException)?.code
   }
 }
 
