@@ -12,13 +12,15 @@ import {
   createLogger,
   isLoopbackHost,
   loadOrCreateToken,
+  lockHome,
   onShutdownSignals,
-  readLiveRuntimeInfo,
   resolveHome,
   startHost,
   writeRuntimeInfo,
   type Component,
   type Host,
+  type HomeLock,
+  type HomePart,
   type Logger,
 } from '@tabula/protocol/server'
 import { DEFAULT_SCROLLBACK } from '@tabula/daemon'
@@ -51,22 +53,37 @@ export function withDaemonFlags(cmd: Command): Command {
 /** Which runtime.json fields a serving command owns: two processes must never own the same one. */
 export type ServeRole = 'url' | 'daemonUrl' | 'syncUrl'
 
-const CONFLICTS: Record<ServeRole, ServeRole[]> = {
-  url: ['url', 'daemonUrl', 'syncUrl'],
-  daemonUrl: ['url', 'daemonUrl'],
-  syncUrl: ['url', 'syncUrl'],
-}
-
 /**
  * Two daemons on one home would both restore, and both write, the same sessions; two sync servers
- * would write the same documents. Refuses to start beside a live process that owns the same part.
+ * would write the same documents. Each role locks the parts it runs (protocol/src/server/lock.ts).
  */
-export function refuseSecondServer(home: string, role: ServeRole): void {
-  const running = readLiveRuntimeInfo(home)
-  if (!running || running.pid === process.pid) return
-  const taken = CONFLICTS[role].find((field) => running[field])
-  if (!taken) return
-  throw new Error(`tabula is already running under ${home} (pid ${running.pid}, ${running[taken]}); stop it first or use another --home`)
+const LOCKED_PARTS: Record<ServeRole, HomePart[]> = {
+  url: ['daemon', 'sync'],
+  daemonUrl: ['daemon'],
+  syncUrl: ['sync'],
+}
+
+/** A home tabula cannot write is said in words, not as a raw EROFS/EACCES. */
+function writableHome<T>(home: string | undefined, run: () => T): T {
+  try {
+    return run()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw err
+    const where = home ?? 'the home directory'
+    const why = code === 'EROFS' ? 'is on a read-only file system' : 'is not writable by this user'
+    throw new Error(`${where} ${why} (${code}): tabula keeps its lock, token and state there; make it writable or pick another --home`)
+  }
+}
+
+/** `--allow-origin null` admits every sandboxed iframe, file:// page and data: URL: said loudly. */
+export function warnIfNullOrigin(origins: string[] | undefined, log: Logger): void {
+  if (!origins?.some((origin) => origin.trim().toLowerCase() === 'null')) return
+  const message =
+    '--allow-origin null admits every page whose origin is opaque (sandboxed iframes, file:// pages, data: URLs); ' +
+    'any of them that has the token can use this server. Prefer the real origin of the page.'
+  log.warn(message)
+  process.stderr.write(`\n  WARNING: ${message}\n\n`)
 }
 
 export function warnIfExposed(host: string, log: Logger): void {
@@ -123,11 +140,12 @@ export async function listen(
 }
 
 /** SIGINT/SIGTERM: close the host (components flush and end their PTYs), then runtime.json. */
-export function stopOnSignals(getHost: () => Host | undefined, home: string, log: Logger): void {
+export function stopOnSignals(getHost: () => Host | undefined, home: string, log: Logger, lock?: HomeLock): void {
   onShutdownSignals(
     async () => {
       await getHost()?.close()
       clearRuntimeInfo(home)
+      lock?.release()
     },
     (message) => log.info(message),
   )
@@ -149,15 +167,21 @@ export interface ServeSpec {
  * from the network, clean shutdown on signals, runtime.json written only once ready to serve.
  */
 export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> {
-  const home = resolveHome(flags.home)
+  const home = writableHome(flags.home, () => resolveHome(flags.home))
   const log = createLogger(spec.logName)
-  refuseSecondServer(home, spec.role)
+  // Before any state is read: a second process on this home stops here, naming the first.
+  const lock = writableHome(home, () =>
+    lockHome(home, LOCKED_PARTS[spec.role], (part, owner) =>
+      log.warn(`taking over the ${part} lock of ${home}, left by ${owner ? `pid ${owner.pid}, which has ended` : 'a process that wrote nothing'}`),
+    ),
+  )
   warnIfExposed(flags.host, log)
-  const token = loadOrCreateToken(home)
+  warnIfNullOrigin(flags.allowOrigin, log)
+  const token = writableHome(home, () => loadOrCreateToken(home))
   const tls = readTls(flags) // a missing certificate is told before anything starts
   const devices = new DeviceStore(home)
   let host: Host | undefined
-  stopOnSignals(() => host, home, log)
+  stopOnSignals(() => host, home, log, lock)
 
   const created: Component[] = [createPairingRoutes(devices)]
   try {
@@ -165,8 +189,10 @@ export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> 
     host = await listen(flags, token, created, log, { devices, tls })
   } catch (err) {
     await (host ? host.close() : Promise.allSettled(created.map((c) => c.close())))
+    lock.release()
     throw err
   }
+  lock.setUrl(host.url)
   writeRuntimeInfo(home, { pid: process.pid, [spec.role]: host.url, ...(spec.role === 'url' ? { urls: host.urls } : {}) })
   process.stdout.write(spec.banner(host.urls, home, token))
 }

@@ -3,7 +3,7 @@
  * daemon's live keys, filtered through nothing else and placed by the layout. The layout can
  * reorder and retitle tabs, but it can never add one (I3): an entry with no live key is skipped.
  */
-import { DEFAULT_GROUP, kindOfKey, type LayoutView, type Session } from '@tabula/protocol'
+import { DEFAULT_GROUP, clampTitle, kindOfKey, type LayoutView, type Session } from '@tabula/protocol'
 import type { Tab } from './api.js'
 
 /**
@@ -49,7 +49,7 @@ export function deriveTabs(live: ReadonlyMap<string, Session>, layout: LayoutVie
  * command is shown by its name, as terminals show it: "/usr/bin/bash" reads "bash".
  */
 export function displayTitle(customTitle: string | null, session: Session): string {
-  return customTitle || session.title || commandName(session.command) || session.key
+  return clampTitle(customTitle || session.title || commandName(session.command) || session.key)
 }
 
 function commandName(command: string | undefined): string {

@@ -92,7 +92,9 @@ export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent
         await keeper.saveAll(new Date())
         keeper.stop()
         await live.close()
-        await state.flush()
+        await state.flush().catch((err: unknown) =>
+          log.error({ err }, `the last changes to the state could not be written before shutdown: ${(err as Error).message}`),
+        )
       })()),
   }
 }

@@ -83,3 +83,7 @@ export type ErrorCode =
   | 'invalid_frame'
   | 'frame_too_large'
   | 'not_active'
+  | 'insufficient_storage'
+  | 'unavailable'
+  | 'limit_reached'
+  | 'input_queue_full'

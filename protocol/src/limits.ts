@@ -21,6 +21,85 @@ export const DEFAULT_COLS = 80
 export const DEFAULT_ROWS = 24
 
 /**
+ * Longest control sequence (CSI) the daemon passes on, in bytes of parameters and intermediates.
+ * xterm reads at most 32 parameters of at most 10 digits, so a longer sequence has nothing more
+ * to say; it is dropped whole rather than held without bound (daemon/src/live/clamp.ts).
+ */
+export const MAX_CONTROL_SEQUENCE_BYTES = 512
+
+/**
+ * Longest title kept or shown, in UTF-16 code units: a program's own (OSC 0/2) and a custom one
+ * from the layout. Longer ones are cut here, never kept whole: a 5 MB title was broadcast to
+ * every watcher and written to the state file.
+ */
+export const MAX_TITLE_CHARS = 256
+
+/** `title` cut to MAX_TITLE_CHARS, never inside a surrogate pair. */
+export function clampTitle(title: string): string {
+  if (title.length <= MAX_TITLE_CHARS) return title
+  const cut = title.slice(0, MAX_TITLE_CHARS)
+  const last = cut.charCodeAt(cut.length - 1)
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut
+}
+
+/**
+ * Input waiting for a program that does not read it, per session. Past this, input frames are
+ * refused with an `input_queue_full` error frame instead of queued: 400 MB sent to a program that
+ * never read stdin once cost the daemon 468 MB. 1 MiB is far more than any paste a program is
+ * still digesting.
+ */
+export const MAX_QUEUED_INPUT_BYTES = 1024 * 1024
+
+/** Sessions one daemon runs at once; a spawn past it gets 429 `limit_reached` (each holds a PTY, a process and a screen). */
+export const MAX_SESSIONS = 256
+
+/** Live-channel sockets one daemon serves at once; an upgrade past it gets 503 `unavailable`. */
+export const MAX_LIVE_SOCKETS = 256
+
+/** Terminals one live-channel socket may have attached at once; an attach past it gets a `limit_reached` error frame. */
+export const MAX_ATTACHMENTS_PER_SOCKET = 64
+
+/**
+ * Everything queued for one viewer (output, snapshots, events). Output alone is bounded lower
+ * (a slow viewer is resynced, see daemon/src/live/viewer.ts); snapshots and events are never
+ * dropped, so a viewer that stops reading while they pile up is disconnected past this bound,
+ * with a reason, rather than grown: 16 MiB holds several full 10,000-line snapshots.
+ */
+export const MAX_VIEWER_QUEUED_BYTES = 16 * 1024 * 1024
+
+/**
+ * Presence (awareness) bounds of the sync server, per room. A stock client speaks for one client
+ * id and sends a state of a few hundred bytes; one connection announcing 1,000 fake ids with 5 KB
+ * states, 40 times, took the server from 89 to 961 MB and left newcomers a greeting no client
+ * could take. Entries past a bound are not stored or relayed (sync-server/src/presence.ts).
+ */
+export const MAX_PRESENCE_CLIENTS_PER_CONNECTION = 8
+export const MAX_PRESENCE_STATE_BYTES = 8 * 1024
+export const MAX_PRESENCE_ROOM_BYTES = 1024 * 1024
+/** The presence a newcomer is greeted with is sent in messages of at most this size. */
+export const MAX_PRESENCE_MESSAGE_BYTES = 64 * 1024
+
+/**
+ * Largest layout document of one workspace (its encoded state). An update that would take it
+ * past this is refused and its connection closed with the reason (a layout of thousands of tabs
+ * is a few hundred KB; a document that grew to 98 MB from valid updates was rewritten whole at
+ * every flush).
+ */
+export const MAX_LAYOUT_DOC_BYTES = 8 * 1024 * 1024
+
+/**
+ * HTTP connections one server holds at once (at most a quarter of its file-descriptor limit,
+ * the rest is for PTYs and files). Past it, the oldest connection that has not yet sent a
+ * complete request is closed to make room, so half-open connections cannot lock out the token
+ * holder; when every connection is a real one, the new one is answered 503 (see
+ * protocol/src/server/connections.ts).
+ */
+export const MAX_HTTP_CONNECTIONS = 1024
+/** A connection must send its request headers within this, and the whole request within HTTP_REQUEST_TIMEOUT_MS. */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000
+export const HTTP_REQUEST_TIMEOUT_MS = 30_000
+
+/**
  * Disk kept for sessions' saved screens (`<home>/screens/`, docs/daemon.md "Restore"): at most
  * this much per session, and this much for all of them together (each session then gets an
  * equal share). A screen larger than its share loses its oldest scrollback lines.

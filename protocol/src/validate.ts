@@ -19,9 +19,18 @@ export const spawnRequestSchema = z.strictObject({
   closeOnExit: z.boolean().optional(),
 })
 
+/**
+ * NUL and other control characters in a workspace path or name are refused: no file system
+ * path holds a NUL, and a name is printed by `tabula ls` to terminals, where control
+ * characters would be obeyed rather than shown.
+ */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/
+const withoutControls = (what: string) =>
+  [(value: string) => !CONTROL_CHARACTERS.test(value), { message: `${what} must not contain NUL or other control characters` }] as const
+
 export const createWorkspaceRequestSchema = z.strictObject({
-  path: z.string().min(1).max(4096),
-  name: z.string().min(1).max(200).optional(),
+  path: z.string().min(1).max(4096).refine(...withoutControls('a workspace path')),
+  name: z.string().min(1).max(200).refine(...withoutControls('a workspace name')).optional(),
   id: z.string().max(64).optional(),
 })
 

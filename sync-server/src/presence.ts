@@ -4,6 +4,12 @@
  * gone when its connection closes; it never interprets the states. Same acceptance rule as
  * y-protocols' Awareness: a newer clock wins, and at an equal clock a removal wins.
  */
+import {
+  MAX_PRESENCE_CLIENTS_PER_CONNECTION,
+  MAX_PRESENCE_MESSAGE_BYTES,
+  MAX_PRESENCE_ROOM_BYTES,
+  MAX_PRESENCE_STATE_BYTES,
+} from '@tabula/protocol'
 import type { AwarenessEntry } from './messages.js'
 
 const REMOVED = 'null'
@@ -23,6 +29,10 @@ export class Presence<Conn> {
   private readonly removedAt = new Map<number, number>()
   /** Which connection speaks for which client ids, so a closing connection can be cleaned up. */
   private readonly owners = new Map<Conn, Set<number>>()
+  /** Bytes of the present states (MAX_PRESENCE_ROOM_BYTES). */
+  private bytes = 0
+  /** Entries refused by a bound since the room started (for tests and diagnostics). */
+  refused = 0
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -43,8 +53,12 @@ export class Presence<Conn> {
       const newer = !current || entry.clock > current.clock
       const removalAtSameClock = current && entry.clock === current.clock && entry.state === REMOVED && current.state !== REMOVED
       if (!newer && !removalAtSameClock) continue
-      this.setState(entry.clientId, entry.clock, entry.state)
       let owned = this.owners.get(conn)
+      if (!this.withinBounds(entry, current, owned)) {
+        this.refused++
+        continue
+      }
+      this.setState(entry.clientId, entry.clock, entry.state)
       if (!owned) this.owners.set(conn, (owned = new Set()))
       if (entry.state === REMOVED) owned.delete(entry.clientId)
       else owned.add(entry.clientId)
@@ -77,7 +91,23 @@ export class Presence<Conn> {
     return removals
   }
 
+  /**
+   * The bounds (protocol/src/limits.ts): a state's size, the client ids one connection speaks
+   * for, the bytes of a room's states. A removal of a client never seen is not kept either: it
+   * would only be a tombstone for an attacker to multiply.
+   */
+  private withinBounds(entry: AwarenessEntry, current: { state: string } | undefined, owned: Set<number> | undefined): boolean {
+    if (entry.state === REMOVED) return current !== undefined
+    if (entry.state.length > MAX_PRESENCE_STATE_BYTES) return false
+    if (!owned?.has(entry.clientId) && (owned?.size ?? 0) >= MAX_PRESENCE_CLIENTS_PER_CONNECTION) return false
+    const before = current && current.state !== REMOVED ? current.state.length : 0
+    return this.bytes - before + entry.state.length <= MAX_PRESENCE_ROOM_BYTES
+  }
+
   private setState(clientId: number, clock: number, state: string): void {
+    const current = this.states.get(clientId)
+    if (current && current.state !== REMOVED) this.bytes -= current.state.length
+    if (state !== REMOVED) this.bytes += state.length
     this.states.set(clientId, { clock, state })
     // Re-inserted so removedAt stays in the order the tombstones were made.
     this.removedAt.delete(clientId)
@@ -93,4 +123,28 @@ export class Presence<Conn> {
       this.states.delete(clientId)
     }
   }
+}
+
+/**
+ * Presence entries as messages of at most MAX_PRESENCE_MESSAGE_BYTES each (one entry alone may
+ * be larger only up to MAX_PRESENCE_STATE_BYTES): a newcomer is greeted with every present
+ * client, and one message with all of them was more than a client could take.
+ */
+export function inMessages(entries: AwarenessEntry[], encode: (entries: AwarenessEntry[]) => Uint8Array): Uint8Array[] {
+  const messages: Uint8Array[] = []
+  let batch: AwarenessEntry[] = []
+  let size = 0
+  for (const entry of entries) {
+    // An entry costs its state plus at most 3 varints of 5 bytes each.
+    const cost = entry.state.length * 3 + 15 // UTF-16 length × 3 bounds its UTF-8 bytes
+    if (batch.length > 0 && size + cost > MAX_PRESENCE_MESSAGE_BYTES) {
+      messages.push(encode(batch))
+      batch = []
+      size = 0
+    }
+    batch.push(entry)
+    size += cost
+  }
+  if (batch.length > 0) messages.push(encode(batch))
+  return messages
 }

@@ -3,9 +3,10 @@
  * their presence, and the batching of writes to the store.
  */
 import * as Y from 'yjs'
+import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
 import type { Logger } from '@tabula/protocol/server'
 import type { DocStore } from './store.js'
-import { Presence } from './presence.js'
+import { Presence, inMessages } from './presence.js'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type ClientMessage } from './messages.js'
 
 /**
@@ -25,6 +26,9 @@ export const REBUILD_RETRY_MAX_MS = 5_000
 
 /** Close code for a peer refused while the document is being rebuilt ("try again later"). */
 const CLOSE_TRY_AGAIN = 1013
+/** Close code for a peer whose update would take the document past its size bound ("message too big"). */
+const CLOSE_TOO_BIG = 1009
+
 
 /** How an update is applied; a seam so tests can make an apply fail halfway. */
 export type ApplyUpdate = (doc: Y.Doc, update: Uint8Array, origin: unknown) => void
@@ -74,6 +78,24 @@ export class Room {
   private async load(): Promise<void> {
     const state = await this.store.load(this.name)
     if (state) Y.applyUpdateV2(this.doc, state, this)
+    this.docBytes = state?.length ?? 0
+  }
+
+  /**
+   * An upper bound of the document's encoded size: exact at load and at each save, plus every
+   * update applied since (an update never grows the state by more than its own size).
+   */
+  private docBytes = 0
+
+  /**
+   * Why `update` may not be applied: it could take the document past MAX_LAYOUT_DOC_BYTES. The
+   * estimate is checked first; only near the bound is the state encoded to know for sure.
+   */
+  private sizeRefusal(update: Uint8Array): string | null {
+    if (this.docBytes + update.length <= MAX_LAYOUT_DOC_BYTES) return null
+    this.docBytes = Y.encodeStateAsUpdateV2(this.doc).length
+    if (this.docBytes + update.length <= MAX_LAYOUT_DOC_BYTES) return null
+    return `the layout document of ${this.name} is at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes); an update of ${update.length} bytes was refused`
   }
 
   get dirty(): boolean {
@@ -100,8 +122,7 @@ export class Room {
     }
     this.peers.add(peer)
     peer.send(encodeSyncStep1(this.doc))
-    const present = this.presence.all()
-    if (present.length > 0) peer.send(encodeAwareness(present))
+    for (const message of inMessages(this.presence.all(), encodeAwareness)) peer.send(message)
   }
 
   detach(peer: Peer): void {
@@ -131,9 +152,11 @@ export class Room {
         if (changed.length > 0) this.broadcast(encodeAwareness(changed), null)
         return true
       }
-      case 'query-awareness':
-        peer.send(encodeAwareness(this.presence.all()))
+      case 'query-awareness': {
+        const messages = inMessages(this.presence.all(), encodeAwareness)
+        for (const message of messages.length > 0 ? messages : [encodeAwareness([])]) peer.send(message)
         return true
+      }
     }
   }
 
@@ -143,6 +166,14 @@ export class Room {
    * is known to be good and every peer resyncs.
    */
   applyUpdate(origin: Peer | null, update: Uint8Array): boolean {
+    const refusal = this.sizeRefusal(update)
+    if (refusal) {
+      // Refused whole, before any of it is applied; the client hears why in the close reason
+      // (y-websocket has no error message), and the server's log says it too.
+      this.log.warn({ workspace: this.name, bytes: update.length }, refusal)
+      origin?.close(CLOSE_TOO_BIG, `layout document at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes): update refused`)
+      return false
+    }
     let effects: Uint8Array[]
     try {
       effects = this.capture(() => this.apply(this.doc, update, origin))
@@ -153,6 +184,7 @@ export class Room {
     }
     if (effects.length === 0) return true // already known, or waiting for updates it depends on
     const merged = effects.length === 1 ? effects[0]! : Y.mergeUpdates(effects)
+    this.docBytes += update.length
     this.unsaved.push(merged)
     this.broadcast(encodeSyncUpdate(merged), origin)
     this.changed()
@@ -164,6 +196,7 @@ export class Room {
     if (this.rebuilding) throw new Error(`${this.name}: the document is being rebuilt; await settled() first`)
     const effects = this.capture(() => edit(this.doc))
     for (const u of effects) {
+      this.docBytes += u.length
       this.unsaved.push(u)
       this.broadcast(encodeSyncUpdate(u), null)
     }
@@ -222,6 +255,7 @@ export class Room {
         throw err
       }
       this.savedChanges = target
+      this.docBytes = state.length
       this.unsaved.splice(0, pending)
       if (this.dirty) this.scheduleFlush()
     })

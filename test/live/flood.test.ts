@@ -2,10 +2,10 @@
  * Flow control and slow viewers: a flood reaches a reading viewer whole while another viewer has
  * stopped reading, and the daemon's memory stays bounded (SPEC §5 "Live channel").
  */
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { beforeAll, expect, it } from 'vitest'
 import type { ServerFrame } from '@tabula/protocol'
-import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
-import { RawViewer, closeSession, eventually, makeWorkspace, rssOf, spawnSession } from './helpers.js'
+import type { RunningTabula } from '../helpers/tabula.js'
+import { RawViewer, closeSession, eventually, makeWorkspace, rssOf, spawnSession, sharedDaemon } from './helpers.js'
 
 /**
  * Lines of `seq` output: about 140 MB through the terminal (digits, CR, LF), so the flood is
@@ -26,18 +26,10 @@ const RSS_GROWTH_BOUND_BYTES = 100 * 1024 * 1024
  */
 const WARMUP_LINES = 2_000_000
 
+const shared = sharedDaemon()
+const viewers = shared.viewers
 let t: RunningTabula
-const viewers: RawViewer[] = []
-
-beforeAll(async () => {
-  t = await startTabula(['daemon', '--port', '0'])
-})
-
-afterAll(async () => {
-  for (const v of viewers) v.close()
-  await t?.stop()
-  if (t) removeHome(t.home)
-})
+beforeAll(() => void (t = shared.t))
 
 /**
  * Checks a stream of `seq` output line by line without keeping it: every number, in order. It

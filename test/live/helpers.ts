@@ -6,7 +6,8 @@ import WebSocket from 'ws'
 import xtermHeadless from '@xterm/headless'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { decodeOutputFrame, wsProtocols, type ClientFrame, type ServerFrame, type Session } from '@tabula/protocol'
-import { authedFetch, type RunningTabula } from '../helpers/tabula.js'
+import { afterAll, beforeAll } from 'vitest'
+import { authedFetch, removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 
 const { Terminal } = xtermHeadless
 
@@ -203,4 +204,21 @@ export class RawViewer {
     this.socket.terminate()
     for (const channel of this.channels.values()) channel.screen.dispose()
   }
+}
+
+/**
+ * One `tabula daemon` shared by a test file: started before its tests, stopped (its home removed,
+ * the viewers pushed to `viewers` closed) after them.
+ */
+export function sharedDaemon(): { readonly t: RunningTabula; viewers: RawViewer[] } {
+  const shared = { t: undefined as unknown as RunningTabula, viewers: [] as RawViewer[] }
+  beforeAll(async () => {
+    shared.t = await startTabula(['daemon', '--port', '0'])
+  })
+  afterAll(async () => {
+    for (const v of shared.viewers) v.close()
+    await shared.t?.stop()
+    if (shared.t) removeHome(shared.t.home)
+  })
+  return shared
 }

@@ -124,3 +124,41 @@ it('an exception in the worker: a pending cut is answered and writes carry on', 
   expect(pty.paused).toBe(false)
   expect(mirror.backlog).toBe(0)
 })
+
+it('a screen stuck in an endless parse: the watchdog replaces its worker; a session on another worker notices nothing', async () => {
+  expect(existsSync(WORKER), `${WORKER} (run npm run build)`).toBe(true)
+  const warnings: string[] = []
+  host = workerScreenHost({ script: WORKER, workers: 2, stuckMs: 1_000, warn: (m) => warnings.push(m) })
+  expect(host.workers).toHaveLength(2)
+  const credit = { hostile: 0, other: 0 }
+  const open = (name: 'hostile' | 'other') =>
+    host!.open({ cols: 80, rows: 24, scrollback: 100 }, { parsed: (n) => (credit[name] += n), title: () => {} }, `tab-${name}`)
+  const hostile = open('hostile')
+  const other = open('other')
+  const cut = (port: typeof hostile) => new Promise<string>((resolve) => port.cut((s) => resolve(s.data)))
+  other.write(Buffer.from('other history\r\n'))
+  expect(await cut(other)).toContain('other history')
+
+  // Straight to the screen, past the clamp of the mirror: xterm would scroll 2^31-1 times (hours).
+  const poison = Buffer.from('before\r\n\x1b[2147483647S')
+  hostile.write(poison)
+  const hostileCut = cut(hostile)
+  // The other session's worker answers at once, while the hostile one's is stuck.
+  other.write(Buffer.from('other live\r\n'))
+  const meanwhile = await cut(other)
+  expect(meanwhile).toContain('other live')
+  expect(warnings).toEqual([])
+
+  // The watchdog sees the stuck worker, names the session, and the pending cut is answered fresh.
+  const fresh = await hostileCut
+  expect(fresh).not.toContain('before')
+  expect(warnings.join('\n')).toMatch(/spent over 1 s on the screen of tab-hostile.*replaced.*\(tab-hostile\).*lost/s)
+  expect(credit.hostile).toBe(poison.length) // the PTY would not stay paused
+  hostile.write(Buffer.from('hostile after\r\n'))
+  expect(await cut(hostile)).toContain('hostile after')
+  // The other session kept its whole history.
+  const after = await cut(other)
+  expect(after).toContain('other history')
+  expect(after).toContain('other live')
+  expect(host.workers).toHaveLength(2)
+}, 30_000)

@@ -5,13 +5,14 @@
 import type { ServerResponse } from 'node:http'
 import { stat } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
-import { keyProblem, newTabKey, type SessionList, type Workspace } from '@tabula/protocol'
+import { MAX_SESSIONS, keyProblem, newTabKey, type SessionList, type Workspace } from '@tabula/protocol'
 import { HttpError, sendJson } from '@tabula/protocol/server'
 import { createWorkspaceRequestSchema, spawnRequestSchema } from '@tabula/protocol/validate'
 import { LaunchError } from '../sessions/launch.js'
 import type { SessionMap } from '../sessions/map.js'
 import { planSpawn } from '../sessions/plan.js'
 import { WorkspaceError, type StateStore } from '../state/store.js'
+import { StateWriteError } from '../state/durable.js'
 import { readBody } from './body.js'
 import type { Route } from './router.js'
 
@@ -75,7 +76,12 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
             `workspace ${workspace.name} (${workspace.path}) still has ${live.length} session(s); close them first (tabula rm --close-sessions does both)`,
           )
         }
-        await state.removeWorkspace(workspace.id)
+        try {
+          await state.removeWorkspace(workspace.id)
+        } catch (err) {
+          if (!(err instanceof StateWriteError)) throw err
+          throw new HttpError(507, 'insufficient_storage', `workspace ${workspace.id} was not removed: ${err.message}`)
+        }
         sendJson(res, 200, { id: workspace.id, removed: true })
       },
     },
@@ -102,9 +108,25 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
           }
           return sendJson(res, 200, { session: existing.info() })
         }
+        const running = state.listWorkspaces().reduce((n, w) => n + sessions.list(w.id).length, 0)
+        if (running >= MAX_SESSIONS) {
+          throw new HttpError(429, 'limit_reached', `the daemon already runs ${MAX_SESSIONS} sessions, the most it takes; close some first`)
+        }
         // No await between the check above and the spawn: two racing requests cannot both spawn.
         const spec = plan(() => planSpawn(key, workspace, body))
-        sendJson(res, 201, { session: sessions.spawn(spec).info() })
+        const session = spawnOr503(() => sessions.spawn(spec))
+        // A session the manifest does not hold would not come back after a restart: a spawn
+        // that cannot be made durable is undone and refused (docs/daemon.md "State on a failing disk").
+        try {
+          await state.durable()
+        } catch (err) {
+          if (!(err instanceof StateWriteError)) throw err
+          if (sessions.get(key)) await sessions.close(key)
+          // Out of descriptors is not a storage problem: it passes when sessions are closed.
+          if (err.code === 'EMFILE' || err.code === 'ENFILE') spawnOr503(() => { throw err })
+          throw new HttpError(507, 'insufficient_storage', `session ${key} was not started: ${err.message}`)
+        }
+        sendJson(res, 201, { session: session.info() })
       },
     },
     {
@@ -125,6 +147,12 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
         const session = sessions.get(key!)
         if (!session || session.workspace !== workspace.id) throw noSession(key!, workspace)
         await sessions.close(key!)
+        try {
+          await state.durable()
+        } catch (err) {
+          if (!(err instanceof StateWriteError)) throw err
+          throw new HttpError(507, 'insufficient_storage', `session ${key} has ended, but its removal is not saved yet: ${err.message}`)
+        }
         sendJson(res, 200, { key, closed: true })
       },
     },
@@ -150,6 +178,7 @@ async function ensureWorkspace(state: StateStore, body: { path: string; name?: s
     if (err instanceof WorkspaceError) {
       throw err.reason === 'invalid' ? new HttpError(400, 'bad_request', err.message) : new HttpError(409, 'conflict', err.message)
     }
+    if (err instanceof StateWriteError) throw new HttpError(507, 'insufficient_storage', `the workspace was not created: ${err.message}`)
     throw err
   }
 }
@@ -159,6 +188,24 @@ function plan<T>(build: () => T): T {
     return build()
   } catch (err) {
     if (err instanceof LaunchError) throw new HttpError(400, 'bad_request', err.message)
+    throw err
+  }
+}
+
+/**
+ * A spawn the system cannot honour for want of file descriptors or processes (EMFILE, ENFILE,
+ * EAGAIN; node-pty says "forkpty(3) failed") is a 503 with what to do, not a 500: it passes when
+ * sessions are closed or the limit raised (docs/daemon.md "Bounds").
+ */
+function spawnOr503<T>(spawn: () => T): T {
+  try {
+    return spawn()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const message = (err as Error).message ?? ''
+    if (code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || /forkpty|EMFILE|ENFILE|too many open files/i.test(message)) {
+      throw new HttpError(503, 'unavailable', `the daemon cannot start a session now: out of file descriptors or processes (${code ?? message}); close some sessions or raise the limit (ulimit -n)`)
+    }
     throw err
   }
 }

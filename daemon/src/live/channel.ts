@@ -2,9 +2,10 @@
  * One viewer's connection: routes its frames (watch, attach, input, driver and size requests)
  * and tells it about the workspaces it watches.
  */
-import type { ClientFrame, ErrorCode, ServerFrame } from '@tabula/protocol'
+import { MAX_ATTACHMENTS_PER_SOCKET, type ClientFrame, type ErrorCode, type ServerFrame } from '@tabula/protocol'
 import type { Logger } from '@tabula/protocol/server'
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
+import { inputRefusal } from './input-bound.js'
 import { Attachment } from './attachment.js'
 import { activeViewerOf, claim, mayResize, release } from './driver.js'
 import type { Mirror } from './mirror.js'
@@ -105,6 +106,8 @@ export class Connection {
         const session = this.hub.sessions.get(attachment.key)
         if (!session) return this.error('not_found', `session ${attachment.key} is gone`, frame.ch)
         if (session.info().status === 'exited') return
+        const refused = inputRefusal(session.pty, Buffer.byteLength(frame.data), attachment.key)
+        if (refused) return this.error('input_queue_full', refused, frame.ch)
         session.pty.write(frame.data)
         if (claim(this.hub.sessions, attachment.key, this.viewer.id)) this.hub.broadcastSize(attachment.key)
         return
@@ -155,6 +158,9 @@ export class Connection {
 
   private attach(ch: number, key: string): void {
     if (this.attachments.has(ch)) return this.error('conflict', `channel ${ch} is already attached; detach it first or pick another`, ch)
+    if (this.attachments.size >= MAX_ATTACHMENTS_PER_SOCKET) {
+      return this.error('limit_reached', `this socket already has ${MAX_ATTACHMENTS_PER_SOCKET} terminals attached, the most one may; detach one first`, ch)
+    }
     const mirror = this.hub.mirror(key)
     const session = this.hub.sessions.get(key)
     if (!mirror || !session) {

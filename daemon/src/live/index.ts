@@ -7,8 +7,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, type ServerFrame, type Session } from '@tabula/protocol'
-import { keepalive, principalOf, selectSubprotocol, type Logger } from '@tabula/protocol/server'
+import { LIVE_PATH, LIVE_SOCKET_MAX_PAYLOAD_BYTES, MAX_LIVE_SOCKETS, clampTitle, type ServerFrame, type Session } from '@tabula/protocol'
+import { HttpError, keepalive, principalOf, rejectUpgrade, selectSubprotocol, type Logger } from '@tabula/protocol/server'
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import type { Attachment } from './attachment.js'
 import { Connection, type Hub } from './channel.js'
@@ -64,7 +64,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const mirrors = new Map<string, MirrorEntry>()
   const attached = new Map<string, Set<Attachment>>()
   const connections = new Map<string, Connection>()
-  const screenHost = opts.screenHost ?? workerScreenHost({ fastForward: opts.fastForward })
+  const screenHost = opts.screenHost ?? workerScreenHost({ fastForward: opts.fastForward, warn: (message) => log.warn(message) })
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -111,8 +111,9 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       scrollback: opts.scrollback,
       pty: live.pty,
       host: screenHost,
+      label: session.key,
       onTitle: (title) => {
-        if (sessions.get(session.key)) sessions.update(session.key, { title })
+        if (sessions.get(session.key)) sessions.update(session.key, { title: clampTitle(title) })
       },
     })
     const stopOutput = sessions.onOutput(session.key, (data) => mirror.write(data))
@@ -181,6 +182,10 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       if (url.pathname !== LIVE_PATH) return false
       if (closing) {
         socket.destroy()
+        return true
+      }
+      if (connections.size >= MAX_LIVE_SOCKETS) {
+        rejectUpgrade(socket, new HttpError(503, 'unavailable', `the daemon already serves ${MAX_LIVE_SOCKETS} live sockets, the most it takes; close one and retry`))
         return true
       }
       // Anything but the root token or a `full` device only watches (SPEC §4).

@@ -7,6 +7,7 @@ import type { IPty } from 'node-pty'
 import type { ScreenHost, ScreenPort } from './screen-host.js'
 import type { Snapshot } from './screen.js'
 import { OutputChunk } from './output.js'
+import { CsiClamp } from './clamp.js'
 
 export type { Snapshot } from './screen.js'
 export { OutputChunk } from './output.js'
@@ -46,10 +47,14 @@ export interface MirrorOptions {
   pty: Pick<IPty, 'pause' | 'resume'>
   host: ScreenHost
   onTitle(title: string): void
+  /** Names the session in the screen host's messages (its key). */
+  label?: string
 }
 
 export class Mirror {
   private readonly screen: ScreenPort
+  /** Counts in control sequences cut to the screen's size, for the screen and every viewer (clamp.ts). */
+  private readonly clamp: CsiClamp
   private readonly sinks = new Set<OutputSink>()
   private unparsed = 0
   private paused = false
@@ -64,15 +69,19 @@ export class Mirror {
   }
 
   constructor(private readonly opts: MirrorOptions) {
+    this.clamp = new CsiClamp(opts.cols, opts.rows)
     this.screen = opts.host.open(
       { cols: opts.cols, rows: opts.rows, scrollback: opts.scrollback },
       { parsed: (size) => this.parsed(size), title: (title) => !this.disposed && opts.onTitle(title) },
+      opts.label,
     )
   }
 
   /** PTY output, in order. Goes to the screen and to every live receiver at the end of the turn. */
-  write(data: Uint8Array): void {
-    if (this.disposed || data.length === 0) return
+  write(raw: Uint8Array): void {
+    if (this.disposed) return
+    const data = this.clamp.filter(raw)
+    if (data.length === 0) return
     this.unparsed += data.length
     if (!this.paused && this.unparsed > FLOW_HIGH_WATERMARK) {
       this.paused = true
@@ -140,6 +149,7 @@ export class Mirror {
   resize(cols: number, rows: number): void {
     if (this.disposed) return
     this.flush()
+    this.clamp.resize(cols, rows)
     this.screen.resize(cols, rows)
   }
 

@@ -4,7 +4,7 @@
  * it a fresh snapshot) without touching anybody else, and without ever pausing the PTY.
  */
 import type { WebSocket } from 'ws'
-import { BINARY_OUTPUT, type ServerFrame } from '@tabula/protocol'
+import { BINARY_OUTPUT, MAX_VIEWER_QUEUED_BYTES, type ServerFrame } from '@tabula/protocol'
 import { OUTPUT_HEADER_BYTES, type OutputChunk } from './output.js'
 
 /**
@@ -23,11 +23,11 @@ export const SEND_WINDOW_BYTES = 1024 * 1024
 export const VIEWER_QUEUE_LIMIT_BYTES = 4 * 1024 * 1024
 
 /**
- * Everything queued (output, snapshots, events). Control frames are never dropped, so a viewer
- * that stops reading while many snapshots and events pile up is disconnected past this bound;
- * its client reconnects and starts from fresh state. 64 MiB fits several 10,000-line snapshots.
+ * Everything queued (output, snapshots, events): MAX_VIEWER_QUEUED_BYTES. Control frames are
+ * never dropped, so a viewer that stops reading while snapshots and events pile up is
+ * disconnected past this bound; its client reconnects and starts from fresh state.
  */
-export const VIEWER_HARD_LIMIT_BYTES = 64 * 1024 * 1024
+export const VIEWER_HARD_LIMIT_BYTES = MAX_VIEWER_QUEUED_BYTES
 
 /**
  * Consecutive queued output chunks of one channel are merged into one binary frame up to this
@@ -39,6 +39,12 @@ export const MAX_OUTPUT_FRAME_BYTES = 256 * 1024
 
 /** WebSocket close code for a viewer dropped past VIEWER_HARD_LIMIT_BYTES (1013: try again later). */
 export const CLOSE_TOO_SLOW = 1013
+
+/**
+ * A viewer cut for not reading gets its close frame (code and reason) if it reads again within
+ * this grace; then its connection is ended, so that what ws still buffers for it is freed too.
+ */
+export const CUT_GRACE_MS = 2_000
 
 type Item =
   | { kind: 'output'; ch: number; chunks: OutputChunk[]; bytes: number }
@@ -140,7 +146,8 @@ export class Viewer {
     if (item.kind === 'output') this.queuedOutput += item.bytes
     this.queuedTotal += item.bytes
     if (this.queuedTotal > VIEWER_HARD_LIMIT_BYTES) {
-      this.close(CLOSE_TOO_SLOW, 'viewer too slow: queue limit exceeded')
+      this.close(CLOSE_TOO_SLOW, `viewer not reading: over ${VIEWER_HARD_LIMIT_BYTES} bytes queued`)
+      setTimeout(() => this.socket.terminate(), CUT_GRACE_MS).unref()
       return
     }
     this.flush()

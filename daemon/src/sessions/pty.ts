@@ -18,6 +18,7 @@
 import { closeSync, constants, openSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { spawn as spawnNodePty } from 'node-pty'
+import { queuedInput } from '../live/input-bound.js'
 import { containedLaunch } from './fds.js'
 import { processStartTime } from './process-group.js'
 
@@ -28,6 +29,8 @@ export interface Pty {
   readonly rows: number
   /** Input to the program. */
   write(data: string): void
+  /** Input written and not yet taken by the terminal, in bytes (the bound: daemon/src/live/input-bound.ts). */
+  queuedInput?(): number
   resize(cols: number, rows: number): void
   /** Flow control: stop reading the program's output (it then blocks in write), and go on. */
   pause(): void
@@ -212,6 +215,7 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
       return pty.rows
     },
     write: (data) => pty.write(data),
+    queuedInput: () => queuedInput(pty), // the input bound (daemon/src/live/input-bound.ts)
     resize: (cols, rows) => pty.resize(cols, rows),
     pause() {
       paused = true

@@ -8,10 +8,11 @@ import { basename, isAbsolute, join, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
 import { isUuid, type Workspace } from '@tabula/protocol'
-import type { Logger } from '@tabula/protocol/server'
+import { writeFileDurable, type Logger } from '@tabula/protocol/server'
 import { STATE_FILE } from '../defaults.js'
 import { emptyState, parseStateText, type ManifestEntry, type StateData } from './file.js'
 import type { DaemonState, LegacyLayoutRow } from './types.js'
+import { durableWriter } from './durable.js'
 
 /** A workspace request the state cannot honour: `invalid` input, or a `conflict` with what exists. */
 export class WorkspaceError extends Error {
@@ -32,7 +33,12 @@ export interface StateStore extends DaemonState {
   removeManifestEntry(key: string): void
   /** Forgets a workspace (the caller checked it has no sessions); false when it was not known. */
   removeWorkspace(id: string): Promise<boolean>
-  /** Resolves once everything changed so far is on disk. */
+  /**
+   * Resolves once everything changed so far is on disk; rejects with StateWriteError when a
+   * write of it failed (the writes go on being retried): a request then answers 507.
+   */
+  durable(): Promise<void>
+  /** Shutdown: writes what is unwritten (retrying a little); rejects if it could not. */
   flush(): Promise<void>
 }
 
@@ -40,20 +46,22 @@ export interface StateStore extends DaemonState {
 export async function openState(home: string, log: Logger): Promise<StateStore> {
   const path = join(home, STATE_FILE)
   const db = new Low<StateData>(
-    new DataFile<StateData>(path, { parse: (text) => parseStateText(path, text), stringify: (data) => JSON.stringify(data, null, 2) + '\n' }),
+    new DataFile<StateData>(path, { parse: (text) => parseStateText(path, text), stringify: stringifyState }),
     emptyState(),
   )
   await db.read()
   const data = db.data
 
-  let writing: Promise<void> = Promise.resolve()
+  const writer = durableWriter(
+    path,
+    // Temporary file (0600: state files are the owner's alone), fsync, rename; lowdb only reads.
+    () => writeFileDurable(path, stringifyState(db.data)),
+    (err, retryInMs) => log.error({ err: err.cause, path, retryInMs }, `could not write the state file; retrying in ${retryInMs} ms`),
+  )
+  /** Records a change; the promise is for requests that must be durable before they answer. */
   function save(): Promise<void> {
-    const write = db.write().catch((err: unknown) => {
-      log.error({ err, path }, 'could not write the state file')
-      throw err
-    })
-    writing = write.catch(() => {})
-    return write
+    writer.changed()
+    return writer.durable()
   }
 
   const store: StateStore = {
@@ -70,6 +78,7 @@ export async function openState(home: string, log: Logger): Promise<StateStore> 
       } catch (err) {
         // Not on disk means not created: a caller told "failed" must not find it later.
         data.workspaces.splice(data.workspaces.indexOf(found.workspace), 1)
+        writer.changed()
         throw err
       }
       return { workspace: copy(found.workspace)!, created: true }
@@ -84,6 +93,7 @@ export async function openState(home: string, log: Logger): Promise<StateStore> 
         await save()
       } catch (err) {
         data.workspaces.splice(at, 0, removed!)
+        writer.changed()
         throw err
       }
       return true
@@ -113,27 +123,30 @@ export async function openState(home: string, log: Logger): Promise<StateStore> 
       const index = data.sessions.findIndex((e) => e.key === entry.key)
       if (index === -1) data.sessions.push({ ...entry })
       else data.sessions[index] = { ...entry }
-      void save().catch(() => {})
+      writer.changed()
     },
     patchManifestEntry(key, patch) {
       const entry = data.sessions.find((e) => e.key === key)
       // A patch that changes nothing (a resize, a driver change) writes nothing.
       if (!entry || Object.entries(patch).every(([field, value]) => entry[field as keyof ManifestEntry] === value)) return
       Object.assign(entry, patch)
-      void save().catch(() => {})
+      writer.changed()
     },
     removeManifestEntry(key) {
       const index = data.sessions.findIndex((e) => e.key === key)
       if (index === -1) return
       data.sessions.splice(index, 1)
-      void save().catch(() => {})
+      writer.changed()
     },
 
-    async flush() {
-      await writing
-    },
+    durable: () => writer.durable(),
+    flush: () => writer.flush(),
   }
   return store
+}
+
+function stringifyState(data: StateData): string {
+  return JSON.stringify(data, null, 2) + '\n'
 }
 
 function findOrPlanWorkspace(

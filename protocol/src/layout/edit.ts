@@ -8,6 +8,7 @@
  * lands where the person saw things, and writes only the entries it changes.
  */
 import type * as Y from 'yjs'
+import { clampTitle } from '../limits.js'
 import { readLayout, findPane } from './read.js'
 import { randomUuid } from '../uuid.js'
 import { FIRST_ORDER, isOrderKey, orderBetween } from './order.js'
@@ -96,7 +97,7 @@ export function placeTab(doc: Y.Doc, key: string, group: string, after: string |
 export function setTitle(doc: Y.Doc, key: string, title: string | null): void {
   if (title !== null && typeof title !== 'string') throw new Error('setTitle: title must be a string or null')
   if (typeof key !== 'string' || key === '') throw new Error('setTitle: key must be a non-empty string')
-  const value = title ?? CLEARED_TITLE
+  const value = title === null ? CLEARED_TITLE : clampTitle(title)
   if (titleOf(doc, key) === shownTitle(value)) return
   const tabs = doc.getMap<unknown>(TABS_MAP)
   doc.transact(() => {

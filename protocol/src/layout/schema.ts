@@ -9,6 +9,7 @@
  */
 
 import type * as Y from 'yjs'
+import { clampTitle } from '../limits.js'
 
 export const LAYOUT_SCHEMA_VERSION = 3
 
@@ -86,5 +87,6 @@ export function isMapOf(doc: Y.Doc, value: unknown): value is Y.Map<unknown> {
 
 /** A stored title as readers show it: a non-empty string, else none ("" is a cleared title). */
 export function shownTitle(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null
+  // Cut to MAX_TITLE_CHARS: another replica may have stored anything.
+  return typeof value === 'string' && value !== '' ? clampTitle(value) : null
 }

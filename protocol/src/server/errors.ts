@@ -34,6 +34,9 @@ export function sendError(res: ServerResponse, err: HttpError): void {
     res.destroy(err)
     return
   }
+  // A body refused as too large may still be arriving: the connection is not kept for another
+  // request (the client would read the rest of its own body as the next answer), and says so.
+  if (err.status === 413) res.shouldKeepAlive = false
   sendJson(res, err.status, errorBody(err.code, err.message))
 }
 

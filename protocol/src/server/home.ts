@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { homedir } from 'node:os'
 import { open, rename, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
+import { liveLockOwner } from './lock.js'
 
 /** `--home`, else `$TABULA_HOME`, else `~/.tabula` (SPEC §3), without creating it. */
 export function homePath(flag?: string): string {
@@ -120,7 +121,7 @@ export function writeRuntimeInfo(home: string, info: RuntimeInfo): void {
   const current = readRuntimeInfo(home)
   const merged: RuntimeInfo =
     current && isProcessAlive(current.pid) && current.pid !== info.pid && !info.url ? { ...current, ...info } : info
-  writeFileAtomic(join(home, RUNTIME_FILE), JSON.stringify(merged, null, 2) + '\n')
+  writeFileAtomic(join(home, RUNTIME_FILE), JSON.stringify(merged, null, 2) + '\n', 0o600)
 }
 
 export function readRuntimeInfo(home: string): RuntimeInfo | null {
@@ -148,8 +149,13 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** runtime.json, but only when the process that wrote it is still alive (a crash leaves a stale file). */
+/**
+ * runtime.json, but only when the process that wrote it is still alive (a crash leaves a stale
+ * file): it must hold a lock of the home (lock.ts), which also tells a reused pid from the owner.
+ */
 export function readLiveRuntimeInfo(home: string): RuntimeInfo | null {
   const info = readRuntimeInfo(home)
-  return info && isProcessAlive(info.pid) ? info : null
+  if (!info || !isProcessAlive(info.pid)) return null
+  const owners = [liveLockOwner(home, 'daemon'), liveLockOwner(home, 'sync')]
+  return owners.some((owner) => owner?.pid === info.pid) ? info : null
 }

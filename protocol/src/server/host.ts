@@ -8,6 +8,7 @@ import type { DeviceStore } from './devices.js'
 import { checkOrigin, listenUrls, localUrl, normalizeOrigin, ownOrigins } from './origin.js'
 import { errorBody, HttpError, rejectUpgrade, sendError } from './errors.js'
 import type { Logger } from './logger.js'
+import { SERVER_TIMEOUTS, limitConnections } from './connections.js'
 
 /**
  * A piece of tabula that can be mounted on the shared HTTP server: the daemon, the sync server,
@@ -68,7 +69,8 @@ export interface Host {
 
 export async function startHost(opts: HostOptions): Promise<Host> {
   const allowed = new Set<string>((opts.allowOrigins ?? []).map(normalizeOrigin))
-  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createServer()
+  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...SERVER_TIMEOUTS }) : createServer(SERVER_TIMEOUTS)
+  limitConnections(server, opts.log)
   const scheme = opts.tls ? 'https' : 'http'
   const devices = opts.devices
   // Every socket a device opened (HTTP keep-alive or WebSocket), so revoking it closes them at once.

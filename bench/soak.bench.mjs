@@ -1,0 +1,264 @@
+// A hostile session beside ordinary ones, side by side with the same work without it.
+//
+// The hostile session prints, in a loop that never ends while the run lasts: control sequences
+// with huge counts (CSI 2147483647 S T L M Z I b and friends), 1 MB window titles, random escape-
+// sequence fuzz; and it never reads its input, while a viewer keeps sending it 256 KB input
+// frames. Beside it, 8 ordinary sessions each flood SOAK_MB of text lines to their own viewer
+// at once, and a probe attaches to an idle ordinary session (1,000 lines of scrollback) over and
+// over. The same ordinary work runs without the hostile session, in the same daemon, rounds
+// interleaved (BENCH_ROUNDS, default 2; the order alternates). Reported: the ordinary sessions'
+// throughput (median per-session rate, and the slowest) and attach time (median), with and
+// without, and their ratios; the daemon's peak RSS over the whole run.
+//
+// Runs the BUILT daemon through the real CLI and speaks the wire protocol with `ws`.
+// `SOAK_MB=4 BENCH_ROUNDS=1 node bench/soak.bench.mjs` for a quick look.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { performance } from 'node:perf_hooks'
+import WebSocket from 'ws'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const TABULA = join(ROOT, 'cli/bin/tabula.js')
+const WORK = join(tmpdir(), 'tabula-bench')
+const SOAK_MB = Number(process.env.SOAK_MB ?? 16)
+const ORDINARY = 8
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 2)))
+/** The bound this benchmark holds the daemon to, over the whole run. */
+const RSS_BOUND_MB = 600
+const DONE = '__SOAK_DONE__'
+const COLS = 120
+const ROWS = 40
+mkdirSync(WORK, { recursive: true })
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const rssOf = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+
+// ── files ────────────────────────────────────────────────────────────────────────────────────
+
+function textFile(megabytes) {
+  const path = join(WORK, `soak-text-${megabytes}mb.txt`)
+  const target = megabytes * 1024 * 1024
+  if (existsSync(path) && statSync(path).size === target) return path
+  const lines = []
+  let size = 0
+  for (let i = 0; size < target; i++) {
+    const line = `${String(i).padStart(9, '0')} ordinary build output, nothing to see here, moving along briskly\n`
+    lines.push(line)
+    size += line.length
+  }
+  writeFileSync(path, lines.join('').slice(0, target))
+  return path
+}
+
+function scrollbackFile() {
+  const path = join(WORK, 'soak-scrollback.txt')
+  if (!existsSync(path)) writeFileSync(path, Array.from({ length: 1000 }, (_, i) => `\x1b[3${i % 8}mline ${i}\x1b[0m of the scrollback\n`).join(''))
+  return path
+}
+
+/** One pass of the hostile program's output (~4 MB): huge counts, giant titles, fuzz. */
+function hostileFile() {
+  const path = join(WORK, 'soak-hostile.bin')
+  if (existsSync(path)) return path
+  let seed = 42
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+  const parts = []
+  const huge = ['S', 'T', 'L', 'M', 'Z', 'I', '@', 'P', 'X', ' @', ' A', "'}", "'~"]
+  for (let i = 0; i < 2000; i++) parts.push(`x\x1b[2147483647${huge[i % huge.length]}\x1b[2147483647b\xc2\x9b99999999S`)
+  parts.push(`\x1b]0;${'T'.repeat(1024 * 1024)}\x07`, `\x1b]2;${'t'.repeat(1024 * 1024)}\x1b\\`)
+  const fuzz = Buffer.alloc(1024 * 1024)
+  for (let i = 0; i < fuzz.length; i++) {
+    const r = rand()
+    fuzz[i] = r < 0.1 ? 0x1b : r < 0.2 ? 0x5b : r < 0.5 ? 0x30 + Math.floor(rand() * 10) : r < 0.55 ? 0x3b : Math.floor(rand() * 256)
+  }
+  writeFileSync(path, Buffer.concat([Buffer.from(parts.join(''), 'latin1'), fuzz, Buffer.from('\x1bc\x18\x1b[0m\r\n')]))
+  return path
+}
+
+// ── the daemon and viewers ───────────────────────────────────────────────────────────────────
+
+async function startDaemon() {
+  const home = mkdtempSync(join(tmpdir(), 'tabula-soak-home-'))
+  const proc = spawn(process.execPath, [TABULA, 'daemon', '--port', '0', '--home', home, '--no-restore'], {
+    env: { ...process.env, TABULA_LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  for (let i = 0; i < 400; i++) {
+    try {
+      const runtime = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
+      if (runtime.pid === proc.pid) {
+        const token = readFileSync(join(home, 'token'), 'utf8').trim()
+        const url = runtime.daemonUrl
+        const api = (path, body, method = body ? 'POST' : 'GET') =>
+          fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) }).then((r) => r.json())
+        const workspace = (await api('/v1/workspaces', { path: home })).id
+        return {
+          proc,
+          url,
+          token,
+          spawn: async (body) => (await api(`/v1/workspaces/${workspace}/sessions`, { cols: COLS, rows: ROWS, ...body })).session,
+          close: (key) => api(`/v1/workspaces/${workspace}/sessions/${key}`, undefined, 'DELETE'),
+          async stop() {
+            proc.kill('SIGTERM')
+            await new Promise((r) => proc.once('exit', r))
+            rmSync(home, { recursive: true, force: true })
+          },
+        }
+      }
+    } catch {}
+    await sleep(25)
+  }
+  throw new Error('the daemon did not start')
+}
+
+async function openViewer(daemon) {
+  const socket = new WebSocket(daemon.url.replace(/^http/, 'ws') + '/v1/live', ['tabula.v1', 'bearer.' + daemon.token], { perMessageDeflate: false })
+  const v = {
+    socket,
+    frames: [],
+    waiters: [],
+    tail: '',
+    doneAt: 0,
+    onDone: null,
+    send: (frame) => socket.readyState === 1 && socket.send(JSON.stringify(frame)),
+    next(match) {
+      const found = v.frames.find(match)
+      if (found) return Promise.resolve(found)
+      return new Promise((resolve) => v.waiters.push({ match, resolve }))
+    },
+    close: () => socket.terminate(),
+  }
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) {
+      if (!v.doneAt) {
+        const text = v.tail + data.toString('latin1', Math.max(5, data.length - 64))
+        if (text.includes(DONE)) {
+          v.doneAt = performance.now()
+          v.onDone?.()
+        }
+        v.tail = text.slice(-32)
+      }
+      return
+    }
+    const frame = JSON.parse(data.toString())
+    if (frame.type === 'attached' || frame.type === 'resync') frame.snapshot = frame.snapshot.length // keep memory flat
+    v.frames.push(frame)
+    if (v.frames.length > 1000) v.frames.splice(0, 500)
+    v.waiters = v.waiters.filter((w) => (w.match(frame) ? (w.resolve(frame), false) : true))
+  })
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+  await v.next((f) => f.type === 'welcome')
+  return v
+}
+
+// ── one run of the ordinary work ─────────────────────────────────────────────────────────────
+
+async function ordinaryRun(daemon, idleKey, text) {
+  const bytes = statSync(text).size
+  const sessions = []
+  for (let i = 0; i < ORDINARY; i++) {
+    const s = await daemon.spawn({ command: 'sh', args: ['-c', `stty -echo; read go; cat ${text}; echo ${DONE}; exec cat`] })
+    const v = await openViewer(daemon)
+    v.send({ type: 'attach', ch: 1, key: s.key })
+    await v.next((f) => f.type === 'attached')
+    sessions.push({ s, v })
+  }
+  const start = performance.now()
+  const done = Promise.all(sessions.map(({ v }) => new Promise((r) => (v.onDone = r))))
+  for (const { v } of sessions) v.send({ type: 'input', ch: 1, data: 'go\r' })
+  // Attach to the idle session over and over while the floods run.
+  const attaches = []
+  const probe = await openViewer(daemon)
+  let floods = true
+  void done.then(() => (floods = false))
+  for (let ch = 1; floods || attaches.length < 5; ch++) {
+    const t0 = performance.now()
+    probe.send({ type: 'attach', ch, key: idleKey })
+    await probe.next((f) => f.type === 'attached' && f.ch === ch)
+    attaches.push(performance.now() - t0)
+    probe.send({ type: 'detach', ch })
+    await sleep(50)
+  }
+  await done
+  probe.close()
+  const rates = sessions.map(({ v }) => bytes / ((v.doneAt - start) / 1000) / 2 ** 20)
+  for (const { s, v } of sessions) {
+    v.close()
+    await daemon.close(s.key)
+  }
+  return { medianRate: median(rates), minRate: Math.min(...rates), attachMs: median(attaches), attaches: attaches.length }
+}
+
+/** The hostile session and its input flood; stop() ends both. */
+async function startHostile(daemon, file) {
+  const s = await daemon.spawn({ command: 'sh', args: ['-c', `while :; do cat ${file}; done`] })
+  const v = await openViewer(daemon)
+  v.send({ type: 'attach', ch: 1, key: s.key })
+  await v.next((f) => f.type === 'attached')
+  let running = true
+  let refused = 0
+  const input = 'y'.repeat(256 * 1024)
+  void (async () => {
+    while (running) {
+      v.send({ type: 'input', ch: 1, data: input })
+      refused = v.frames.filter((f) => f.type === 'error' && f.code === 'input_queue_full').length
+      await sleep(20)
+    }
+  })()
+  return {
+    async stop() {
+      running = false
+      v.close()
+      await daemon.close(s.key)
+      return { inputRefusals: refused }
+    },
+  }
+}
+
+// ── main ─────────────────────────────────────────────────────────────────────────────────────
+
+const text = textFile(SOAK_MB)
+const hostile = hostileFile()
+const daemon = await startDaemon()
+let peak = 0
+const sampler = setInterval(() => (peak = Math.max(peak, rssOf(daemon.proc.pid))), 100)
+const idle = await daemon.spawn({ command: 'sh', args: ['-c', `cat ${scrollbackFile()}; exec cat`] })
+await sleep(500)
+const results = { without: [], with: [] }
+let refusals = 0
+const started = performance.now()
+for (let round = 0; round < ROUNDS; round++) {
+  for (const hostileOn of round % 2 === 0 ? [false, true] : [true, false]) {
+    const h = hostileOn ? await startHostile(daemon, hostile) : null
+    if (h) await sleep(1000) // let it get going
+    const r = await ordinaryRun(daemon, idle.key, text)
+    if (h) refusals += (await h.stop()).inputRefusals
+    results[hostileOn ? 'with' : 'without'].push(r)
+    console.log(
+      `round ${round + 1} ${hostileOn ? 'with   ' : 'without'} hostile: ordinary ${r.medianRate.toFixed(1)} MiB/s median per session ` +
+        `(slowest ${r.minRate.toFixed(1)}), attach ${r.attachMs.toFixed(0)} ms median of ${r.attaches}`,
+    )
+  }
+}
+clearInterval(sampler)
+peak = Math.max(peak, rssOf(daemon.proc.pid))
+await daemon.stop()
+
+const summary = (rows) => ({ rate: median(rows.map((r) => r.medianRate)), min: median(rows.map((r) => r.minRate)), attach: median(rows.map((r) => r.attachMs)) })
+const a = summary(results.without)
+const b = summary(results.with)
+console.log(`\n${ORDINARY} ordinary sessions, each cat of ${SOAK_MB} MiB, ${ROUNDS} rounds, ${((performance.now() - started) / 1000).toFixed(0)} s`)
+console.log(`| | without hostile | with hostile | ratio (with / without) |`)
+console.log(`|---|---|---|---|`)
+console.log(`| throughput per ordinary session, median | ${a.rate.toFixed(1)} MiB/s | ${b.rate.toFixed(1)} MiB/s | ${(b.rate / a.rate).toFixed(2)}× |`)
+console.log(`| throughput, slowest ordinary session | ${a.min.toFixed(1)} MiB/s | ${b.min.toFixed(1)} MiB/s | ${(b.min / a.min).toFixed(2)}× |`)
+console.log(`| attach to an idle session (1,000 lines), median | ${a.attach.toFixed(0)} ms | ${b.attach.toFixed(0)} ms | speed ${(a.attach / b.attach).toFixed(2)}× |`)
+console.log(`daemon peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (bound ${RSS_BOUND_MB} MiB); hostile input refused ${refusals} times (input_queue_full)`)
+if (peak > RSS_BOUND_MB * 2 ** 20) {
+  console.log('FAIL: the daemon went over its RSS bound')
+  process.exitCode = 1
+}

@@ -1,0 +1,296 @@
+/**
+ * Clamps the counts in control sequences to what the screen can show, before the bytes reach any
+ * parser (the daemon's headless screen and, through the same stream, every viewer's terminal).
+ *
+ * Why: xterm carries out `CSI n S` (scroll up), `T`, `L`, `M`, `b` (repeat), `Z` and `I` (tab
+ * back/forward) one step at a time, n times, however large n is (up to 2³¹−1): one such
+ * sequence from `cat` of a hostile file kept a screen busy for seconds to hours, and `CSI n b`
+ * allocates n cells at once. Past the screen's size, more steps change nothing on the screen
+ * (scrolling more lines than the region has blanks the region; a tab past the last column stops
+ * there), so a count is cut to the size of what it moves: rows for S T L M, columns for the
+ * horizontal ones, the whole screen (cols × rows) for repeat. Only repeat can differ from the
+ * unclamped result, and only in the scrollback, which shows fewer copies of the repeated
+ * character. See docs/daemon.md ("Hostile output").
+ *
+ * The filter is a small state machine that follows xterm's own parser (VT500 transitions) just
+ * far enough to know when bytes are the parameters of a CSI: C0 controls inside a sequence are
+ * passed on at once (xterm executes them there too), the sequence itself is held until its final
+ * byte (it may be split across reads) and then passed on unchanged, or rebuilt with clamped
+ * counts. Output between sequences is passed through without copying.
+ */
+import { MAX_CONTROL_SEQUENCE_BYTES } from '@tabula/protocol'
+
+const ESC = 0x1b
+/** The UTF-8 encoding of U+009B, the one-character CSI (C1), which xterm honours from any state. */
+const C1_LEAD = 0xc2
+const C1_CSI = 0x9b
+const CAN = 0x18
+const SUB = 0x1a
+const DEL = 0x7f
+const LEFT_BRACKET = 0x5b
+/** xterm keeps parameter values below this (Params.ts). */
+const PARAM_MAX = 0x7fffffff
+
+const enum State {
+  Ground,
+  Escape,
+  EscapeIntermediate,
+  /** After a lone C2 byte: the next decides whether it was a C1 CSI. */
+  C1Lead,
+  Csi,
+}
+
+/** Which count bounds a sequence: by its final byte, for sequences without prefix and intermediates. */
+const enum Bound {
+  None,
+  Rows,
+  Cols,
+  Screen,
+}
+
+const PLAIN_BOUND = new Map<number, Bound>([
+  [0x53, Bound.Rows], // S  SU scroll up
+  [0x54, Bound.Rows], // T  SD scroll down
+  [0x4c, Bound.Rows], // L  IL insert lines
+  [0x4d, Bound.Rows], // M  DL delete lines
+  [0x40, Bound.Cols], // @  ICH insert characters
+  [0x50, Bound.Cols], // P  DCH delete characters
+  [0x58, Bound.Cols], // X  ECH erase characters
+  [0x5a, Bound.Cols], // Z  CBT tab backward
+  [0x49, Bound.Cols], // I  CHT tab forward
+  [0x62, Bound.Screen], // b  REP repeat the preceding character
+])
+/** With one intermediate: SL/SR (space @, space A), DECIC/DECDC (' } and ' ~). */
+const INTERMEDIATE_BOUND = new Map<number, Bound>([
+  [(0x20 << 8) | 0x40, Bound.Cols],
+  [(0x20 << 8) | 0x41, Bound.Cols],
+  [(0x27 << 8) | 0x7d, Bound.Cols],
+  [(0x27 << 8) | 0x7e, Bound.Cols],
+])
+
+export class CsiClamp {
+  private state = State.Ground
+  /** The sequence being held: introducer, parameters, intermediates (never C0 or DEL). */
+  private held = new Uint8Array(MAX_CONTROL_SEQUENCE_BYTES)
+  private heldLength = 0
+  /** Set when a sequence outgrew `held`: it is dropped whole (xterm ignores such a run of parameters anyway). */
+  private overflow = false
+  /** Parameter bytes seen after an intermediate, or a prefix after parameters: xterm ignores the sequence. */
+  private ignored = false
+  /** Where the ESC that opened the current escape is in the chunk being filtered (-1: an earlier chunk). */
+  private escAt = -1
+  private prefix = 0
+  private intermediates = 0
+  private intermediateCount = 0
+  private sawParams = false
+
+  constructor(
+    private cols: number,
+    private rows: number,
+  ) {}
+
+  resize(cols: number, rows: number): void {
+    this.cols = cols
+    this.rows = rows
+  }
+
+  /**
+   * The bytes to pass on for `data`, in order. Returns `data` itself when nothing in it needed
+   * holding or changing (the common case), otherwise a new array.
+   */
+  filter(data: Uint8Array): Uint8Array {
+    if (this.state === State.Ground && this.heldLength === 0 && quiet(data)) return data
+    // Output is never longer than what was held plus the input (a rebuilt count has no more digits).
+    const out = new Uint8Array(this.heldLength + data.length + 1)
+    let length = 0
+    let from = 0 // start of the stretch of `data` not yet copied
+    this.escAt = -1
+    const copy = (to: number) => {
+      if (to > from) out.set(data.subarray(from, to), length)
+      length += Math.max(0, to - from)
+    }
+    for (let i = 0; i < data.length; i++) {
+      const byte = data[i]!
+      switch (this.state) {
+        case State.Ground:
+          if (byte === ESC) this.escape(i)
+          else if (byte === C1_LEAD) this.state = State.C1Lead
+          continue
+        case State.Escape:
+          if (byte === LEFT_BRACKET) {
+            // The ESC came in this chunk (held with the bracket; the C0 controls after it are
+            // passed on first, xterm executes them before the sequence anyway) or in an earlier
+            // one, already passed on.
+            const escAt = this.escAt
+            if (escAt >= from) {
+              copy(escAt)
+              for (let k = escAt + 1; k < i; k++) out[length++] = data[k]!
+            } else copy(i)
+            this.begin(escAt >= from ? [ESC, LEFT_BRACKET] : [LEFT_BRACKET])
+            from = i + 1
+          } else if (byte === ESC) this.escape(i)
+          else if (byte === C1_LEAD) this.state = State.C1Lead
+          else if (byte >= 0x20 && byte <= 0x2f) this.state = State.EscapeIntermediate
+          else if (byte === CAN || byte === SUB || byte >= 0x30) this.state = State.Ground
+          continue // C0 controls and DEL keep the escape open, as in xterm
+        case State.EscapeIntermediate:
+          if (byte === ESC) this.escape(i)
+          else if (byte === C1_LEAD) this.state = State.C1Lead
+          else if (byte === CAN || byte === SUB || byte >= 0x30) this.state = State.Ground
+          continue
+        case State.C1Lead:
+          if (byte === C1_CSI) {
+            copy(i - 1 >= from ? i - 1 : from)
+            this.begin(i - 1 >= from ? [C1_LEAD, C1_CSI] : [C1_CSI])
+            from = i + 1
+          } else if (byte === ESC) this.escape(i)
+          else if (byte === C1_LEAD) this.state = State.C1Lead
+          else this.state = State.Ground
+          continue
+        case State.Csi: {
+          if (byte < 0x20 && byte !== ESC && byte !== CAN && byte !== SUB) {
+            out[length++] = byte // executed in place, before the sequence completes
+            from = i + 1
+          } else if (byte === DEL) {
+            from = i + 1 // ignored inside a sequence
+          } else if (byte >= 0x20 && byte <= 0x3f) {
+            this.param(byte)
+            from = i + 1
+          } else if (byte >= 0x40 && byte <= 0x7e) {
+            length = this.finish(byte, out, length)
+            from = i + 1
+          } else {
+            // ESC, CAN, SUB or any byte ≥ 0x80 ends the sequence undispatched in xterm: pass on
+            // what was held so the parser ends in the same state, then look at the byte afresh.
+            length = this.abort(out, length)
+            from = i
+            i--
+          }
+          continue
+        }
+      }
+    }
+    if (this.state !== State.Csi) copy(data.length)
+    return out.subarray(0, length)
+  }
+
+  private escape(at: number): void {
+    this.state = State.Escape
+    this.escAt = at
+  }
+
+  private begin(introducer: number[]): void {
+    this.state = State.Csi
+    this.heldLength = 0
+    this.overflow = false
+    this.ignored = false
+    this.prefix = 0
+    this.intermediates = 0
+    this.intermediateCount = 0
+    this.sawParams = false
+    for (const byte of introducer) this.hold(byte)
+  }
+
+  private hold(byte: number): void {
+    if (this.heldLength >= this.held.length) this.overflow = true
+    else this.held[this.heldLength++] = byte
+  }
+
+  /** A parameter, prefix or intermediate byte (0x20–0x3f). */
+  private param(byte: number): void {
+    if (byte <= 0x2f) {
+      this.intermediates = (this.intermediates << 8) | byte
+      this.intermediateCount++
+    } else if (this.intermediateCount > 0) this.ignored = true
+    else if (byte >= 0x3c) {
+      if (this.sawParams || this.prefix !== 0) this.ignored = true
+      else this.prefix = byte
+    } else this.sawParams = true
+    this.hold(byte)
+  }
+
+  private finish(final: number, out: Uint8Array, length: number): number {
+    this.state = State.Ground
+    if (this.overflow) return length // dropped whole, see MAX_CONTROL_SEQUENCE_BYTES
+    const bound = this.ignored || this.prefix !== 0 ? Bound.None : this.boundOf(final)
+    const limit = bound === Bound.Rows ? this.rows : bound === Bound.Cols ? this.cols : this.cols * this.rows
+    if (bound !== Bound.None && this.exceeds(limit)) return this.rebuild(final, limit, out, length)
+    out.set(this.held.subarray(0, this.heldLength), length)
+    length += this.heldLength
+    out[length++] = final
+    this.heldLength = 0
+    return length
+  }
+
+  private abort(out: Uint8Array, length: number): number {
+    this.state = State.Ground
+    if (!this.overflow) {
+      out.set(this.held.subarray(0, this.heldLength), length)
+      length += this.heldLength
+    }
+    this.heldLength = 0
+    return length
+  }
+
+  private boundOf(final: number): Bound {
+    if (this.intermediateCount === 0) return PLAIN_BOUND.get(final) ?? Bound.None
+    if (this.intermediateCount === 1) return INTERMEDIATE_BOUND.get((this.intermediates << 8) | final) ?? Bound.None
+    return Bound.None
+  }
+
+  /** True when any parameter value held is above `limit`. */
+  private exceeds(limit: number): boolean {
+    let value = 0
+    for (let i = this.introLength(); i < this.heldLength; i++) {
+      const byte = this.held[i]!
+      if (byte >= 0x30 && byte <= 0x39) {
+        value = Math.min(value * 10 + (byte - 0x30), PARAM_MAX)
+        if (value > limit) return true
+      } else value = 0
+    }
+    return false
+  }
+
+  /** The held sequence with every parameter above `limit` replaced by `limit`. */
+  private rebuild(final: number, limit: number, out: Uint8Array, length: number): number {
+    const intro = this.introLength()
+    out.set(this.held.subarray(0, intro), length)
+    length += intro
+    const digits = String(limit)
+    let value = -1 // -1: not inside a number
+    let start = length
+    const end = () => {
+      if (value > limit) {
+        for (let k = 0; k < digits.length; k++) out[start + k] = digits.charCodeAt(k)
+        length = start + digits.length
+      }
+      value = -1
+    }
+    for (let i = intro; i < this.heldLength; i++) {
+      const byte = this.held[i]!
+      if (byte >= 0x30 && byte <= 0x39) {
+        if (value < 0) {
+          value = 0
+          start = length
+        }
+        value = Math.min(value * 10 + (byte - 0x30), PARAM_MAX)
+      } else end()
+      out[length++] = byte
+    }
+    end()
+    out[length++] = final
+    this.heldLength = 0
+    return length
+  }
+
+  /** Bytes of the introducer at the start of `held` (ESC [ or C2 9B, or its second byte alone). */
+  private introLength(): number {
+    const first = this.held[0]
+    return first === ESC || first === C1_LEAD ? 2 : 1
+  }
+}
+
+/** True when `data` holds no byte that can start an escape (scanned natively). */
+function quiet(data: Uint8Array): boolean {
+  return data.indexOf(ESC) === -1 && data.indexOf(C1_LEAD) === -1
+}
