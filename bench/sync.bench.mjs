@@ -146,6 +146,8 @@ async function main() {
   }
   for (const kind of kinds) await setups[kind].server.ask('close')
   printTable(results)
+  // The stock providers leave timers behind after destroy(); the run is over, so end it.
+  process.exit(0)
 
   // -- 2. memory ----------------------------------------------------------------------------
   async function memory(serverUrl, protocols, server) {

@@ -117,6 +117,7 @@ describe.each([
 
   it('gives new tabs titles that tell them apart, and starts their shell in the workspace directory', async () => {
     const before = ws.tabs().length
+    const known = new Set(ws.tabs().map((t) => t.key))
     await page.getByTestId('new-tab').first().click()
     await until('one new tab', async () => ws.tabs().length, (n) => n === before + 1)
     await page.getByTestId('new-tab').first().click()
@@ -127,6 +128,11 @@ describe.each([
     expect(fresh[1]).toBe(`${fresh[0]} 2`)
     // The new shell starts in the workspace's directory (what a person would type to check).
     const out = join(dir, `pwd-${renderer ?? 'default'}.txt`)
+    // As a person would: type once the second new tab is selected and its terminal has the focus.
+    const second = await page.locator('.desktop .tab', { hasText: fresh[1]! }).getAttribute('data-tab-key')
+    expect(known.has(second!)).toBe(false)
+    const focusedKey = () => page.evaluate(() => (document.activeElement?.closest('[data-term-key]') as HTMLElement | null)?.dataset.termKey ?? null)
+    await until('the second new tab has the focus', focusedKey, (k) => k === second)
     await page.keyboard.type(`pwd > ${out}\n`)
     await until('the shell wrote its directory', async () => (existsSync(out) ? readFileSync(out, 'utf8').trim() : ''), (t) => t === dir)
   })
