@@ -10,7 +10,7 @@ import type { WebSocket } from 'ws'
 import { decodeOutputFrame, type ServerFrame } from '@tabula/protocol'
 import { Attachment } from '../../daemon/src/live/attachment.js'
 import { FLOW_HIGH_WATERMARK, Mirror } from '../../daemon/src/live/mirror.js'
-import { workerScreenHost, type WorkerScreenHost } from '../../daemon/src/live/screen-host.js'
+import { CHECKPOINT_MS, localScreenHost, workerScreenHost, type ScreenHost, type ScreenPort, type WorkerScreenHost } from '../../daemon/src/live/screen-host.js'
 import { Viewer } from '../../daemon/src/live/viewer.js'
 import { eventually } from './helpers.js'
 
@@ -109,7 +109,7 @@ it('a worker killed mid-flood with a late attach pending: the attach completes a
   await eventually(() => !pty.paused && mirror.backlog === 0, 'the in-process parser to catch up', 20_000)
 }, 30_000)
 
-it('an exception in the worker: a pending cut is answered and writes carry on', async () => {
+it('an exception in the worker: a pending cut is answered, the screen is rebuilt and writes carry on', async () => {
   const { host, stderr, pty, mirror, attach } = setup()
   mirror.write(Buffer.from('before\r\n'))
   mirror.flush()
@@ -118,7 +118,8 @@ it('an exception in the worker: a pending cut is answered and writes carry on', 
   const late = attach('late')
   await eventually(() => late.attached() !== undefined, 'the attach to complete')
   expect(String(stderr.mock.calls.map((c) => c[0]).join(''))).toMatch(/screen worker failed \(it threw/)
-  expect(late.attached()!.snapshot).not.toContain('before')
+  // The session's screen was rebuilt on the fresh worker from what the host kept: nothing lost.
+  expect(late.attached()!.snapshot).toContain('before')
   mirror.write(Buffer.from('after\r\n'))
   await eventually(() => late.output.includes('after'), 'output after the failure')
   expect(pty.paused).toBe(false)
@@ -162,3 +163,126 @@ it('a screen stuck in an endless parse: the watchdog replaces its worker; a sess
   expect(after).toContain('other live')
   expect(host.workers).toHaveLength(2)
 }, 30_000)
+
+/** Opens named screens on `host`, counting each one's parse credit; cuts return the snapshot text. */
+function screensOn(host: ScreenHost, scrollback = 1000) {
+  const credit: Record<string, number> = {}
+  const open = (name: string) => {
+    credit[name] = 0
+    return host.open({ cols: 80, rows: 24, scrollback }, { parsed: (n) => (credit[name]! += n), title: () => {} }, `tab-${name}`)
+  }
+  const cut = (port: ScreenPort) => new Promise<string>((resolve) => port.cut((s) => resolve(s.data)))
+  return { credit, open, cut }
+}
+
+it('a screen stuck on a worker it shares: only that session is reset; the other keeps its scrollback exactly', async () => {
+  expect(existsSync(WORKER), `${WORKER} (run npm run build)`).toBe(true)
+  const warnings: string[] = []
+  host = workerScreenHost({ script: WORKER, workers: 1, stuckMs: 1_000, warn: (m) => warnings.push(m) })
+  const worker = host.workers[0]
+  const { credit, open, cut } = screensOn(host)
+  const hostile = open('hostile')
+  const other = open('other')
+  // The oracle: a plain in-process screen fed the same bytes and resizes.
+  const oracle = screensOn(localScreenHost()).open('oracle')
+  let sent = 0
+  const both = (bytes: string) => {
+    sent += Buffer.byteLength(bytes)
+    other.write(Buffer.from(bytes))
+    oracle.write(Buffer.from(bytes))
+  }
+
+  both(Array.from({ length: 300 }, (_, i) => `history ${i}\r\n`).join('')) // scrolls 276 lines into the scrollback
+  expect(await cut(other)).toContain('history 0')
+  await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_MS + 500)) // a checkpoint is taken
+  both('\x1b[1;31msince the checkpoint\x1b[0m\r\n')
+  other.resize(100, 30)
+  oracle.resize(100, 30)
+
+  // Past the mirror's clamp, straight to the screen: xterm would scroll 2^31-1 times (hours).
+  const poison = Buffer.from('before\r\n\x1b[2147483647S')
+  hostile.write(poison)
+  const hostileCut = cut(hostile)
+  both('queued behind the stuck screen\r\n') // waits in the stuck worker's queue
+  const otherCut = cut(other)
+
+  const fresh = await hostileCut
+  expect(fresh).not.toContain('before')
+  expect(host.workers[0]).not.toBe(worker) // the stuck worker was replaced
+  const log = warnings.join('\n')
+  expect(log).toMatch(/spent over 1 s on the screen of tab-hostile/)
+  expect(log).toMatch(/session \(tab-hostile\) is lost/)
+  expect(log).toMatch(/\(tab-other\) were rebuilt .* lost nothing/)
+  expect(credit.hostile).toBe(poison.length)
+
+  // The other session: its screen and whole scrollback, as a plain screen shows the same stream.
+  const rebuilt = await otherCut
+  expect(rebuilt).toContain('history 0')
+  expect(rebuilt).toContain('queued behind the stuck screen')
+  expect(rebuilt).toBe(await cut(oracle))
+  both('after the recovery\r\n')
+  expect(await cut(other)).toBe(await cut(oracle))
+  // Its credit is exact: what it wrote, no more (the replay is not counted twice), no less.
+  await eventually(() => credit.other === sent, 'the credit of the other session')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  expect(credit.other).toBe(sent)
+}, 30_000)
+
+/** A stream that makes @xterm/headless 6.0.0 throw in eraseInDisplay (found by a fuzz of resizes, alternate screens and erases). */
+function throwingStream(port: ScreenPort): number {
+  const parts = ['\x1b[S', '\x1b[?1047h\x1bc' + 'x'.repeat(16) + '\x1b[?1049l\x1b[10;53H\x1b[42;53H\x1b[K\x1b[1J']
+  port.write(Buffer.from(parts[0]!))
+  port.resize(34, 26)
+  port.resize(50, 28)
+  port.write(Buffer.from(parts[1]!))
+  return parts.join('').length
+}
+
+it('the stream really makes plain xterm throw (the oracle for the next tests)', async () => {
+  const { Terminal } = (await import('@xterm/headless')).default
+  const term = new Terminal({ cols: 80, rows: 24, scrollback: 1000, allowProposedApi: true, logLevel: 'off' })
+  const write = (s: string) => new Promise<void>((resolve) => term.write(s, resolve))
+  const errors: unknown[] = []
+  const onError = (err: unknown) => errors.push(err)
+  process.on('uncaughtException', onError)
+  try {
+    await write('\x1b[S')
+    term.resize(34, 26)
+    term.resize(50, 28)
+    await Promise.race([write('\x1b[?1047h\x1bc' + 'x'.repeat(16) + '\x1b[?1049l\x1b[10;53H\x1b[42;53H\x1b[K\x1b[1J'), new Promise((r) => setTimeout(r, 500))])
+  } finally {
+    process.off('uncaughtException', onError)
+    term.dispose()
+  }
+  expect(String(errors[0] ?? '')).toMatch(/isWrapped/)
+})
+
+for (const where of ['worker', 'in-process'] as const) {
+  it(`a screen whose xterm throws (${where}): that session alone starts again, logged; the other and the worker carry on`, async () => {
+    const warnings: string[] = []
+    const warn = (m: string) => warnings.push(m)
+    if (where === 'worker') expect(existsSync(WORKER), `${WORKER} (run npm run build)`).toBe(true)
+    const h = where === 'worker' ? (host = workerScreenHost({ script: WORKER, workers: 1, warn })) : localScreenHost({ warn })
+    const worker = host?.workers[0]
+    const { credit, open, cut } = screensOn(h)
+    const broken = open('broken')
+    const other = open('other')
+    const history = Array.from({ length: 100 }, (_, i) => `kept ${i}\r\n`).join('')
+    other.write(Buffer.from(history))
+    broken.write(Buffer.from('before\r\n'))
+    const sent = 'before\r\n'.length + throwingStream(broken)
+    const pending = cut(broken) // asked before the failure is known: answered by the fresh screen
+
+    expect(await pending).not.toContain('before')
+    expect(warnings.join('\n')).toMatch(/the screen of tab-broken failed \(xterm threw: Cannot set properties of undefined \(setting 'isWrapped'\)\)/)
+    await eventually(() => credit.broken === sent, 'the credit of the broken session')
+    broken.write(Buffer.from('after\r\n'))
+    expect(await cut(broken)).toContain('after')
+    other.write(Buffer.from('still here\r\n'))
+    const kept = await cut(other)
+    expect(kept).toContain('kept 0')
+    expect(kept).toContain('still here')
+    if (where === 'worker') expect(host!.workers[0]).toBe(worker) // the worker was not replaced
+    expect(warnings).toHaveLength(1)
+  })
+}

@@ -5,8 +5,9 @@
  * main thread keeps reading and fanning out, so a flood runs at the rate of the slower of the two
  * instead of their sum. Messages to a worker keep their order, so the snapshot cut is exactly
  * as precise as in-process. Screens are spread over a small pool (SCREEN_WORKERS) watched by a
- * watchdog: a worker that dies or is stuck in one screen is replaced, and only the screens it
- * held start fresh (see failSlot in workerScreenHost); history is lost there, nothing hangs.
+ * watchdog: a worker that dies or is stuck in one screen is replaced, the screen it was stuck in
+ * starts fresh and the others it held are rebuilt from checkpoints (see failSlot in
+ * workerScreenHost); a screen whose xterm throws is started fresh alone. Nothing hangs.
  * When no worker can start (e.g. running from TypeScript sources in a test), the same screens
  * run in-process. See docs/daemon.md ("Hostile output").
  */
@@ -55,6 +56,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { op: 'parsed'; id: number; size: number }
+  | { op: 'failed'; id: number; error: string }
   | { op: 'title'; id: number; title: string }
   | { op: 'snapshot'; id: number; cut: number; snapshot: Snapshot }
 
@@ -64,19 +66,67 @@ export interface ScreenHostOptions {
 }
 
 /** Screens in this thread: simple, and what tests running from sources get. */
-export function localScreenHost(host: ScreenHostOptions = {}): ScreenHost {
+export function localScreenHost(host: ScreenHostOptions & { warn?: (message: string) => void } = {}): ScreenHost {
+  const warn = host.warn ?? warnOnStderr
   return {
-    open(opts, events) {
-      const screen = new HeadlessScreen(screenOptions(opts, host), (title) => events.title(title))
+    open(opts, events, label = 'a session') {
+      let size = { ...opts }
+      // What this screen owes its mirror, so that a screen whose xterm throws can be replaced
+      // without leaving a cut unanswered or credit unreturned (see HeadlessScreen's onFail).
+      const cuts = new Set<(snapshot: Snapshot) => void>()
+      let uncredited = 0
+      const start = (): HeadlessScreen =>
+        new HeadlessScreen(screenOptions(size, host), (title) => events.title(title), (err) => {
+          warn(screenThrewMessage(label, err))
+          screen = start()
+          const credit = uncredited
+          uncredited = 0
+          for (const ready of [...cuts]) ask(ready)
+          if (credit > 0) events.parsed(credit)
+        })
+      let screen = start()
+      const ask = (ready: (snapshot: Snapshot) => void) => {
+        cuts.add(ready)
+        const mine = screen
+        mine.cut((snapshot) => {
+          cuts.delete(ready)
+          ready(snapshot)
+        })
+      }
       return {
-        write: (data) => writeInPieces(data, (piece) => screen.write(piece, () => events.parsed(piece.length))),
-        cut: (ready) => screen.cut(ready),
-        resize: (cols, rows) => screen.resize(cols, rows),
+        write: (data) =>
+          writeInPieces(data, (piece) => {
+            uncredited += piece.length
+            const mine = screen
+            mine.write(piece, () => {
+              if (mine !== screen) return
+              uncredited -= piece.length
+              events.parsed(piece.length)
+            })
+          }),
+        cut: ask,
+        resize: (cols, rows) => {
+          size = { ...size, cols, rows }
+          screen.resize(cols, rows)
+        },
         dispose: () => screen.dispose(),
       }
     },
     close: async () => {},
   }
+}
+
+function warnOnStderr(message: string): void {
+  process.stderr.write(`tabula: ${message}\n`)
+}
+
+/** The log line for a screen whose xterm threw: it names the session and says what was lost. */
+export function screenThrewMessage(label: string, err: unknown): string {
+  const reason = err instanceof Error ? err.message : String(err)
+  return (
+    `the screen of ${label} failed (xterm threw: ${reason}); it starts again empty at its size. ` +
+    `Its screen and scrollback up to this point are lost: late viewers see only output from now on. Other sessions are not affected.`
+  )
 }
 
 /**
@@ -109,6 +159,21 @@ export const MAX_WORKER_RESTARTS = 5
 export const PARSE_PIECE_BYTES = 2 * 1024
 
 /**
+ * A worker holds the screens of several sessions, and when it must be ended (stuck in one of
+ * them, or dead) the others should lose nothing. The main thread therefore keeps, for every
+ * screen, a checkpoint (a snapshot cut by the worker) and the output and resizes since it (the
+ * replay log); a fresh worker rebuilds the screen from both. A screen with new output is
+ * checkpointed every CHECKPOINT_MS, and sooner (at most every CHECKPOINT_MIN_MS) once its log
+ * holds half of REPLAY_LOG_BYTES. A log over REPLAY_LOG_BYTES (a flood faster than checkpoints)
+ * is dropped: that screen would start empty if its worker failed before the next checkpoint,
+ * and the log line says so. Each checkpoint costs one serialization of the screen: every two
+ * seconds per busy session, nothing for an idle one.
+ */
+export const CHECKPOINT_MS = 2_000
+export const CHECKPOINT_MIN_MS = 500
+export const REPLAY_LOG_BYTES = 4 * 1024 * 1024
+
+/**
  * The share of a worker thread one screen may parse for over time, and the burst it may spend
  * at once (the token bucket in screen-worker.ts). Measured with bench/soak.bench.mjs (a hostile
  * session beside 8 flooding ones, docs/performance.md): without a share the ordinary sessions
@@ -137,9 +202,9 @@ export interface WorkerHostOptions extends ScreenHostOptions {
 export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost {
   const script = opts.script ?? fileURLToPath(new URL('./screen-worker.js', import.meta.url))
   if (!existsSync(script)) return { ...localScreenHost(opts), worker: null, workers: [] }
-  const warn = opts.warn ?? ((message: string) => void process.stderr.write(`tabula: ${message}\n`))
+  const warn = opts.warn ?? warnOnStderr
   const stuckMs = opts.stuckMs ?? SCREEN_STUCK_MS
-  const local = localScreenHost(opts)
+  const local = localScreenHost({ ...opts, warn })
   const screens = new Map<number, WorkerScreen>()
   let nextId = 1
   let nextCut = 1
@@ -162,9 +227,10 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       const screen = screens.get(message.id)
       if (!screen || screen.slot !== s) return
       if (message.op === 'parsed') {
-        screen.uncredited -= message.size
-        screen.events.parsed(message.size)
+        screen.uncredited -= credit(screen, message.size)
       } else if (message.op === 'title') screen.events.title(message.title)
+      else if (message.op === 'failed') screenThrew(screen, message.error)
+      else if (message.cut === screen.checkpoint) checkpointed(screen, message.snapshot)
       else {
         const ready = screen.cuts.get(message.cut)
         screen.cuts.delete(message.cut)
@@ -196,31 +262,142 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       slot.quietFor += WATCHDOG_INTERVAL_MS
       if (slot.quietFor < stuckMs) continue
       const culprit = screens.get(busy)
-      failSlot(slot, `it spent over ${Math.round(stuckMs / 1000)} s on the screen of ${culprit?.label ?? `screen ${busy}`} without returning`)
+      failSlot(slot, `it spent over ${Math.round(stuckMs / 1000)} s on the screen of ${culprit?.label ?? `screen ${busy}`} without returning`, busy)
     }
   }, Math.min(WATCHDOG_INTERVAL_MS, stuckMs / 2))
   watchdog.unref()
 
+  const checkpoints = setInterval(() => {
+    for (const screen of screens.values()) if (screen.dirty) checkpoint(screen)
+  }, CHECKPOINT_MS)
+  checkpoints.unref()
+
+  /** Asks the screen's worker for a checkpoint (unless one is on its way or it runs in-process). */
+  function checkpoint(screen: WorkerScreen): void {
+    if (screen.local || !screen.slot.worker || screen.checkpoint !== 0) return
+    const cut = nextCut++
+    screen.checkpoint = cut
+    screen.checkpointAt = performance.now()
+    screen.dirty = false
+    screen.log.push({ op: 'mark', cut })
+    post(screen.slot, { op: 'cut', id: screen.id, cut })
+  }
+
+  /** A checkpoint arrived: it replaces the last one, and the log before its cut is dropped. */
+  function checkpointed(screen: WorkerScreen, snapshot: Snapshot): void {
+    screen.checkpoint = 0
+    const mark = screen.log.findIndex((step) => step.op === 'mark')
+    screen.log.splice(0, mark + 1)
+    screen.logBytes = screen.log.reduce((sum, step) => sum + (step.op === 'write' ? step.data.length : 0), 0)
+    screen.base = { opts: { ...screen.opts, cols: snapshot.cols, rows: snapshot.rows }, snapshot }
+  }
+
+  /** Keeps a step for the replay (before it is sent); drops the log when it outgrows REPLAY_LOG_BYTES. */
+  function remember(screen: WorkerScreen, step: LogStep): void {
+    screen.dirty = true
+    if (!screen.base && screen.checkpoint === 0) return
+    screen.log.push(step)
+    if (step.op !== 'write') return
+    screen.logBytes += step.data.length
+    if (screen.logBytes > REPLAY_LOG_BYTES) {
+      screen.base = null // until the next checkpoint arrives, this screen cannot be rebuilt
+      screen.checkpoint = 0
+      screen.log = []
+      screen.logBytes = 0
+    }
+  }
+
+  /** After a write was sent: a checkpoint sooner than CHECKPOINT_MS when the log runs long or was dropped. */
+  function checkpointSoon(screen: WorkerScreen): void {
+    if (screen.checkpoint !== 0 || performance.now() - screen.checkpointAt < CHECKPOINT_MIN_MS) return
+    if (screen.base === null || screen.logBytes > REPLAY_LOG_BYTES / 2) checkpoint(screen)
+  }
+
+  /** Parse credit from the screen's worker; credit for replayed output is not the mirror's. */
+  function credit(screen: WorkerScreen, size: number): number {
+    const replayed = Math.min(screen.swallow, size)
+    screen.swallow -= replayed
+    if (size > replayed) screen.events.parsed(size - replayed)
+    return size - replayed
+  }
+
+  /** The screen's xterm threw in its worker, which disposed it: this session alone starts empty. */
+  function screenThrew(screen: WorkerScreen, error: string): void {
+    warn(screenThrewMessage(screen.label, error))
+    settle(screen, () => reset(screen))
+  }
+
+  /** A screen that starts empty at its current size, with nothing to rebuild from. */
+  function reset(screen: WorkerScreen): void {
+    screen.base = { opts: { ...screen.opts }, snapshot: null }
+    screen.log = []
+    screen.logBytes = 0
+    restore(screen)
+  }
+
   /**
-   * A worker died (an exception in xterm, out of memory, killed) or is stuck. Its screens are
-   * gone, and with them every message it had not answered: cuts that would never complete (late
-   * viewers never get `attached`) and parse credit that would never return (a PTY paused by flow
-   * control stays paused), so every terminal on it would hang.
-   *
-   * Design: the slot gets a fresh worker, and each of its screens starts fresh, empty, at its
-   * current size (the daemon keeps no copy of past output, only the worker's screens held it, so
-   * it cannot be rebuilt exactly; rather than guess, it says so). Screens on the other workers
-   * notice nothing. Then, in this order, nothing is left waiting:
-   * - pending cuts are answered by the fresh screen, before any new output reaches it, so a late
-   *   viewer gets an empty snapshot exactly at the current point of the stream followed by all
-   *   later output (no gap, no repeat: only the history before the failure is lost);
-   * - credit for every byte the worker had not acknowledged is returned at once, so a paused
-   *   PTY resumes (those bytes will never be parsed by anybody);
-   * - later writes, cuts and resizes go to the fresh screen.
-   * A slot that failed MAX_WORKER_RESTARTS times (a worker that dies again on the same output)
-   * runs its screens in-process from then on: slower under a flood, but the already-tested path.
+   * Opens the screen again (on its slot's worker, or in-process) as its checkpoint and replay log
+   * describe it. The replay's parse credit was given before (see settle), so it is swallowed.
    */
-  function failSlot(slot: Slot, reason: string): void {
+  function restore(screen: WorkerScreen): void {
+    const base = screen.base!
+    screen.checkpoint = 0
+    screen.log = screen.log.filter((step) => step.op !== 'mark')
+    const replay: LogStep[] = []
+    if (base.snapshot) replay.push({ op: 'write', data: new TextEncoder().encode(base.snapshot.data) })
+    let covered = base.snapshot?.covered ?? 0
+    for (const step of screen.log) {
+      if (step.op !== 'write' || covered === 0) replay.push(step)
+      else if (step.data.length <= covered) covered -= step.data.length
+      else {
+        replay.push({ op: 'write', data: step.data.subarray(covered) })
+        covered = 0
+      }
+    }
+    screen.swallow = replay.reduce((sum, step) => sum + (step.op === 'write' ? step.data.length : 0), 0)
+    if (screen.slot.inProcess) {
+      screen.local = local.open(base.opts, { parsed: (size) => credit(screen, size), title: screen.events.title }, screen.label)
+    } else post(screen.slot, { op: 'open', id: screen.id, opts: screenOptions(base.opts, opts) })
+    for (const step of replay) {
+      if (step.op === 'resize') resizeScreen(screen, step.cols, step.rows)
+      else if (step.op === 'write') writeScreen(screen, step.data)
+    }
+    if (screen.opts.cols !== base.opts.cols || screen.opts.rows !== base.opts.rows) resizeScreen(screen, screen.opts.cols, screen.opts.rows)
+  }
+
+  /**
+   * Before a screen is opened again: every cut asked of the old one is asked of the new one
+   * (after `open`, before any new output, so a late viewer's snapshot sits exactly at the current
+   * point of the stream), and credit for every byte the old one had not acknowledged is returned
+   * at once, so a PTY paused by flow control resumes.
+   */
+  function settle(screen: WorkerScreen, open: () => void): void {
+    const cuts = [...screen.cuts.values()]
+    screen.cuts.clear()
+    const owed = screen.uncredited
+    screen.uncredited = 0
+    screen.swallow = 0
+    open()
+    for (const ready of cuts) port(screen).cut(ready)
+    if (owed > 0) screen.events.parsed(owed)
+  }
+
+  /**
+   * A worker died (out of memory, killed, an exception outside any screen) or is stuck in one
+   * screen (`culprit`). Its screens are gone, and with them every message it had not answered:
+   * cuts that would never complete (late viewers never get `attached`) and parse credit that
+   * would never return (a PTY paused by flow control stays paused), so every terminal on it
+   * would hang.
+   *
+   * Design: the slot gets a fresh worker. Every screen it held except the culprit is rebuilt
+   * there from its checkpoint and replay log (see CHECKPOINT_MS), exactly as it was, so those
+   * sessions notice nothing; the culprit (whose output would only get it stuck again), and a
+   * screen whose log had outgrown REPLAY_LOG_BYTES, start empty at their current size, and the
+   * log line names them. Then nothing is left waiting (see settle). A slot that failed
+   * MAX_WORKER_RESTARTS times (a worker that dies again on the same output) runs its screens
+   * in-process from then on: slower under a flood, but the already-tested path.
+   */
+  function failSlot(slot: Slot, reason: string, culprit = Atomics.load(slot.beacon, 0)): void {
     if (closing || !slot.worker) return
     const dead = slot.worker
     slot.worker = null
@@ -228,23 +405,20 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     slot.restarts++
     slot.inProcess = slot.restarts > MAX_WORKER_RESTARTS
     const mine = [...screens.values()].filter((screen) => screen.slot === slot)
-    const names = mine.map((screen) => screen.label).join(', ') || 'none'
+    const lost = mine.filter((screen) => screen.id === culprit || !screen.base)
+    const kept = mine.filter((screen) => !lost.includes(screen))
+    const names = (list: WorkerScreen[]) => list.map((screen) => screen.label).join(', ')
     warn(
       `a screen worker failed (${reason.trim()}); ${slot.inProcess ? 'its screens continue in-process' : 'it was replaced by a new one'}. ` +
-        `The screen and scrollback up to this point of the session${mine.length === 1 ? '' : 's'} it held (${names}) ` +
-        `${mine.length === 1 ? 'is' : 'are'} lost: late viewers see only output from now on. Other sessions are not affected.`,
+        (lost.length > 0
+          ? `The screen and scrollback up to this point of the session${lost.length === 1 ? '' : 's'} (${names(lost)}) ` +
+            `${lost.length === 1 ? 'is' : 'are'} lost: late viewers see only output from now on. `
+          : '') +
+        (kept.length > 0 ? `The other sessions it held (${names(kept)}) were rebuilt from their last checkpoint and lost nothing. ` : '') +
+        `Sessions on other workers are not affected.`,
     )
     if (!slot.inProcess) startSlot(slot)
-    for (const screen of mine) {
-      const cuts = [...screen.cuts.values()]
-      screen.cuts.clear()
-      const credit = screen.uncredited
-      screen.uncredited = 0
-      if (slot.inProcess) screen.local = local.open(screen.opts, screen.events)
-      else post(slot, { op: 'open', id: screen.id, opts: screenOptions(screen.opts, opts) })
-      for (const ready of cuts) port(screen).cut(ready)
-      if (credit > 0) screen.events.parsed(credit)
-    }
+    for (const screen of mine) settle(screen, () => (lost.includes(screen) ? reset(screen) : restore(screen)))
   }
 
   function post(slot: Slot, message: ToWorker, transfer?: ArrayBuffer[]): void {
@@ -270,11 +444,10 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       write(data) {
         if (screen.local) return screen.local.write(data)
         screen.uncredited += data.length
-        // The mirror batches reads (one message per turn of the event loop). The bytes are
-        // shared with the viewers' frames, so the worker gets its own copy, moved rather than
-        // copied a second time by postMessage.
-        const copy = new Uint8Array(data)
-        post(screen.slot, { op: 'write', id: screen.id, data: copy }, [copy.buffer])
+        // The bytes are shared with the viewers' frames: the log keeps its own copy.
+        remember(screen, { op: 'write', data: new Uint8Array(data) })
+        writeScreen(screen, data)
+        checkpointSoon(screen)
       },
       cut(ready) {
         if (screen.local) return screen.local.cut(ready)
@@ -284,8 +457,8 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       },
       resize(cols, rows) {
         screen.opts = { ...screen.opts, cols, rows }
-        if (screen.local) return screen.local.resize(cols, rows)
-        post(screen.slot, { op: 'resize', id: screen.id, cols, rows })
+        if (!screen.local) remember(screen, { op: 'resize', cols, rows })
+        resizeScreen(screen, cols, rows)
       },
       dispose() {
         if (!screens.delete(screen.id)) return
@@ -293,6 +466,20 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         else if (screen.slot.worker) post(screen.slot, { op: 'dispose', id: screen.id })
       },
     }
+  }
+
+  /** Output to wherever the screen lives now (the caller accounts for its credit). */
+  function writeScreen(screen: WorkerScreen, data: Uint8Array): void {
+    if (screen.local) return screen.local.write(data)
+    // The mirror batches reads (one message per turn of the event loop). The worker gets its
+    // own copy, moved rather than copied a second time by postMessage.
+    const copy = new Uint8Array(data)
+    post(screen.slot, { op: 'write', id: screen.id, data: copy }, [copy.buffer])
+  }
+
+  function resizeScreen(screen: WorkerScreen, cols: number, rows: number): void {
+    if (screen.local) return screen.local.resize(cols, rows)
+    post(screen.slot, { op: 'resize', id: screen.id, cols, rows })
   }
 
   return {
@@ -305,15 +492,32 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     open(screenOpts, events, label = 'a session') {
       const id = nextId++
       const slot = pick() ?? slots[0]!
-      const screen: WorkerScreen = { id, label, slot, events, opts: { ...screenOpts }, cuts: new Map(), uncredited: 0, local: null }
+      const screen: WorkerScreen = {
+        id,
+        label,
+        slot,
+        events,
+        opts: { ...screenOpts },
+        cuts: new Map(),
+        uncredited: 0,
+        local: null,
+        base: { opts: { ...screenOpts }, snapshot: null },
+        log: [],
+        logBytes: 0,
+        checkpoint: 0,
+        checkpointAt: -Infinity,
+        dirty: false,
+        swallow: 0,
+      }
       screens.set(id, screen)
-      if (!slot.worker) screen.local = local.open(screen.opts, events)
+      if (!slot.worker) screen.local = local.open(screen.opts, events, label)
       else post(slot, { op: 'open', id, opts: screenOptions(screenOpts, opts) })
       return port(screen)
     },
     async close() {
       closing = true
       clearInterval(watchdog)
+      clearInterval(checkpoints)
       for (const screen of screens.values()) screen.local?.dispose()
       screens.clear()
       await Promise.all(slots.map((slot) => slot.worker?.terminate()))
@@ -349,7 +553,21 @@ interface WorkerScreen {
   uncredited: number
   /** Its in-process screen, when its slot runs in-process. */
   local: ScreenPort | null
+  /** The last checkpoint (null snapshot: the empty screen it opened as); null when it cannot be rebuilt. */
+  base: { opts: ScreenOptions; snapshot: Snapshot | null } | null
+  /** Output and resizes since `base`, with a mark where the checkpoint on its way was cut. */
+  log: LogStep[]
+  logBytes: number
+  /** The cut id of the checkpoint on its way (0: none), and when it was asked for. */
+  checkpoint: number
+  checkpointAt: number
+  /** Output or a resize since the last checkpoint was asked for. */
+  dirty: boolean
+  /** Credit still to come for replayed output, which the mirror never wrote (see restore). */
+  swallow: number
 }
+
+type LogStep = { op: 'write'; data: Uint8Array } | { op: 'resize'; cols: number; rows: number } | { op: 'mark'; cut: number }
 
 /** `data` in pieces of at most PARSE_PIECE_BYTES (views, not copies). */
 export function writeInPieces(data: Uint8Array, write: (piece: Uint8Array) => void): void {

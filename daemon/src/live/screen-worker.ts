@@ -87,7 +87,20 @@ port.on('message', (message: ToWorker) => {
   switch (message.op) {
     case 'open': {
       // Cut before it crosses threads: a program's title can be megabytes (MAX_TITLE_CHARS).
-      const screen = new HeadlessScreen(message.opts, (title) => send({ op: 'title', id, title: clampTitle(title) }))
+      const screen: HeadlessScreen = new HeadlessScreen(
+        message.opts,
+        (title) => send({ op: 'title', id, title: clampTitle(title) }),
+        // xterm threw in this screen: it is gone (see HeadlessScreen's onFail); the host opens it
+        // again. Credit for what it parsed goes first, so the host knows what it still owes.
+        (err) => {
+          if (screens.get(id) !== screen) return
+          screens.delete(id)
+          const owed = credit.get(id)
+          credit.delete(id)
+          if (owed) send({ op: 'parsed', id, size: owed })
+          send({ op: 'failed', id, error: err instanceof Error ? err.message : String(err) })
+        },
+      )
       ids.set(screen, id)
       screens.set(id, screen)
       return

@@ -96,7 +96,19 @@ export class HeadlessScreen {
   private disposed = false
   private readonly pump = () => this.work()
 
-  constructor(opts: ScreenOptions, onTitle: (title: string) => void) {
+  /**
+   * `onFail` hears of an exception in xterm while this screen works (xterm has bugs that throw on
+   * some mixes of resizes, alternate screens and erases): the screen is then disposed, its queue
+   * dropped, and its host recovers the session alone. Without it the exception would end the
+   * thread that runs every screen beside this one.
+   */
+  constructor(
+    opts: ScreenOptions,
+    onTitle: (title: string) => void,
+    private readonly onFail: (err: unknown) => void = (err) => {
+      throw err
+    },
+  ) {
     this.term = new Terminal({
       cols: opts.cols,
       rows: opts.rows,
@@ -156,6 +168,15 @@ export class HeadlessScreen {
 
   private work(): void {
     this.pumping = false
+    try {
+      this.workSlice()
+    } catch (err) {
+      this.dispose()
+      this.onFail(err)
+    }
+  }
+
+  private workSlice(): void {
     const until = performance.now() + PUMP_SLICE_MS
     let done = 0
     let waiting = false
