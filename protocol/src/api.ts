@@ -87,3 +87,4 @@ export type ErrorCode =
   | 'unavailable'
   | 'limit_reached'
   | 'input_queue_full'
+  | 'request_timeout'

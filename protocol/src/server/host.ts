@@ -8,7 +8,7 @@ import type { DeviceStore } from './devices.js'
 import { checkOrigin, listenUrls, localUrl, normalizeOrigin, ownOrigins } from './origin.js'
 import { errorBody, HttpError, rejectUpgrade, sendError } from './errors.js'
 import type { Logger } from './logger.js'
-import { SERVER_TIMEOUTS, limitConnections } from './connections.js'
+import { limitConnections, REQUEST_TIMEOUTS, serverTimeouts, type RequestTimeouts } from './connections.js'
 
 /**
  * A piece of tabula that can be mounted on the shared HTTP server: the daemon, the sync server,
@@ -54,6 +54,8 @@ export interface HostOptions {
   tls?: { cert: Buffer | string; key: Buffer | string }
   /** Paired devices' tokens (SPEC §4); without it only the root token is accepted. */
   devices?: DeviceStore
+  /** HTTP_HEADERS_TIMEOUT_MS and HTTP_REQUEST_TIMEOUT_MS unless given (tests). */
+  timeouts?: RequestTimeouts
   log: Logger
 }
 
@@ -69,7 +71,8 @@ export interface Host {
 
 export async function startHost(opts: HostOptions): Promise<Host> {
   const allowed = new Set<string>((opts.allowOrigins ?? []).map(normalizeOrigin))
-  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...SERVER_TIMEOUTS }) : createServer(SERVER_TIMEOUTS)
+  const timeouts = serverTimeouts(opts.timeouts)
+  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...timeouts }) : createServer(timeouts)
   limitConnections(server, opts.log)
   const scheme = opts.tls ? 'https' : 'http'
   const devices = opts.devices
@@ -98,7 +101,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   }
   server.on('request', (req, res) => void route(req, res))
   server.on('upgrade', (req, socket, head) => upgrade(req, socket, head))
-  server.on('clientError', (_err, socket) => refuseMalformed(socket))
+  server.on('clientError', (err, socket) => refuseMalformed(socket, err, opts.timeouts))
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
@@ -188,17 +191,23 @@ export async function startHost(opts: HostOptions): Promise<Host> {
 }
 
 /**
- * A request node's parser could not read (bad request line, oversized headers): answer it as
- * every other refusal is answered, with a 400 and a JSON reason, so a client sees why instead of
- * a reset. The socket may already be gone (a reset) or mid-response; then there is no one to tell.
+ * A request node's parser could not read (bad request line, oversized headers), or one that did
+ * not arrive within the timeouts (see serverTimeouts): answer it as every other refusal is
+ * answered, with a 400 or 408 and a JSON reason, so a client sees why instead of a reset. The
+ * socket may already be gone (a reset) or mid-response; then there is no one to tell.
  */
-function refuseMalformed(socket: Duplex): void {
+function refuseMalformed(socket: Duplex, err: Error & { code?: string }, t: RequestTimeouts = REQUEST_TIMEOUTS): void {
   // As node's own default handler: write only while no response has started on this socket.
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
   if (socket.writable && !inFlight?.headersSent) {
-    const text = JSON.stringify(errorBody('bad_request', 'malformed HTTP request'))
+    const late = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    const text = JSON.stringify(
+      late
+        ? errorBody('request_timeout', `request too slow: headers must arrive within ${t.headersMs / 1000} s and the whole request within ${t.requestMs / 1000} s`)
+        : errorBody('bad_request', 'malformed HTTP request'),
+    )
     socket.write(
-      'HTTP/1.1 400 Bad Request\r\n' +
+      `HTTP/1.1 ${late ? '408 Request Timeout' : '400 Bad Request'}\r\n` +
         'Connection: close\r\n' +
         'Content-Type: application/json; charset=utf-8\r\n' +
         `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n` +
