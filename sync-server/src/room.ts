@@ -3,10 +3,10 @@
  * their presence, and the batching of writes to the store.
  */
 import * as Y from 'yjs'
-import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
 import type { Logger } from '@tabula/protocol/server'
 import type { DocStore } from './store.js'
 import { Presence, inMessages } from './presence.js'
+import { CLOSE_TOO_BIG, DocSize, TOO_BIG_REASON } from './doc-size.js'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type ClientMessage } from './messages.js'
 
 /**
@@ -26,8 +26,6 @@ export const REBUILD_RETRY_MAX_MS = 5_000
 
 /** Close code for a peer refused while the document is being rebuilt ("try again later"). */
 const CLOSE_TRY_AGAIN = 1013
-/** Close code for a peer whose update would take the document past its size bound ("message too big"). */
-const CLOSE_TOO_BIG = 1009
 
 
 /** How an update is applied; a seam so tests can make an apply fail halfway. */
@@ -71,6 +69,7 @@ export class Room {
     private readonly log: Logger,
     private readonly apply: ApplyUpdate = Y.applyUpdate,
   ) {
+    this.docSize = new DocSize(name)
     this.doc = new Y.Doc()
     this.ready = this.load()
   }
@@ -78,25 +77,11 @@ export class Room {
   private async load(): Promise<void> {
     const state = await this.store.load(this.name)
     if (state) Y.applyUpdateV2(this.doc, state, this)
-    this.docBytes = state?.length ?? 0
+    this.docSize.measured(state?.length ?? 0)
   }
 
-  /**
-   * An upper bound of the document's encoded size: exact at load and at each save, plus every
-   * update applied since (an update never grows the state by more than its own size).
-   */
-  private docBytes = 0
-
-  /**
-   * Why `update` may not be applied: it could take the document past MAX_LAYOUT_DOC_BYTES. The
-   * estimate is checked first; only near the bound is the state encoded to know for sure.
-   */
-  private sizeRefusal(update: Uint8Array): string | null {
-    if (this.docBytes + update.length <= MAX_LAYOUT_DOC_BYTES) return null
-    this.docBytes = Y.encodeStateAsUpdateV2(this.doc).length
-    if (this.docBytes + update.length <= MAX_LAYOUT_DOC_BYTES) return null
-    return `the layout document of ${this.name} is at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes); an update of ${update.length} bytes was refused`
-  }
+  /** The document's size bound (doc-size.ts). */
+  private readonly docSize: DocSize
 
   get dirty(): boolean {
     return this.changes !== this.savedChanges
@@ -166,12 +151,12 @@ export class Room {
    * is known to be good and every peer resyncs.
    */
   applyUpdate(origin: Peer | null, update: Uint8Array): boolean {
-    const refusal = this.sizeRefusal(update)
+    const refusal = this.docSize.refusalSync(update.length, () => Y.encodeStateAsUpdateV2(this.doc).length)
     if (refusal) {
       // Refused whole, before any of it is applied; the client hears why in the close reason
       // (y-websocket has no error message), and the server's log says it too.
       this.log.warn({ workspace: this.name, bytes: update.length }, refusal)
-      origin?.close(CLOSE_TOO_BIG, `layout document at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes): update refused`)
+      origin?.close(CLOSE_TOO_BIG, TOO_BIG_REASON)
       return false
     }
     let effects: Uint8Array[]
@@ -184,7 +169,7 @@ export class Room {
     }
     if (effects.length === 0) return true // already known, or waiting for updates it depends on
     const merged = effects.length === 1 ? effects[0]! : Y.mergeUpdates(effects)
-    this.docBytes += update.length
+    this.docSize.grew(update.length)
     this.unsaved.push(merged)
     this.broadcast(encodeSyncUpdate(merged), origin)
     this.changed()
@@ -196,7 +181,7 @@ export class Room {
     if (this.rebuilding) throw new Error(`${this.name}: the document is being rebuilt; await settled() first`)
     const effects = this.capture(() => edit(this.doc))
     for (const u of effects) {
-      this.docBytes += u.length
+      this.docSize.grew(u.length)
       this.unsaved.push(u)
       this.broadcast(encodeSyncUpdate(u), null)
     }
@@ -255,7 +240,7 @@ export class Room {
         throw err
       }
       this.savedChanges = target
-      this.docBytes = state.length
+      this.docSize.measured(state.length)
       this.unsaved.splice(0, pending)
       if (this.dirty) this.scheduleFlush()
     })

@@ -3,9 +3,11 @@
  * spam (fake client ids, big states, many connections) is not stored or relayed past the bounds,
  * a newcomer's greeting comes in bounded messages and the stock y-websocket client still syncs;
  * a layout document stops growing at its bound, the update that would pass it is refused whole
- * and the client is told why.
+ * and the client is told why. Both room engines, with the same code for both: in-process, and on a
+ * real redis-server started here (docs/sync.md, "Many instances on Redis").
  */
-import { afterEach, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { createLogger } from '@tabula/protocol/server'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import {
@@ -16,6 +18,8 @@ import {
   MAX_PRESENCE_STATE_BYTES,
 } from '@tabula/protocol'
 import { encodeAwareness, MESSAGE_AWARENESS } from '../../sync-server/src/messages.js'
+import { createRedisRooms } from '../../sync-server/src/redis/index.js'
+import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { WORKSPACE, connectProvider, eventually, rawClient, startLocalSync, synced, type LocalSync } from './helpers.js'
 
 let server: LocalSync | null = null
@@ -23,6 +27,24 @@ afterEach(async () => {
   await server?.stop()
   server = null
 })
+
+let redis: TestRedis | null = null
+afterAll(async () => {
+  await redis?.stop()
+  redis = null
+})
+let room = 0
+
+/** A sync server on the given engine; on Redis each test gets a room of its own. */
+async function start(engine: 'in-process' | 'redis'): Promise<{ url: string; token: string; workspace: string }> {
+  if (engine === 'in-process') {
+    server = await startLocalSync()
+    return { url: server.url, token: server.token, workspace: WORKSPACE }
+  }
+  redis ??= await startRedis()
+  server = await startLocalSync({ rooms: await createRedisRooms(redis.url, createLogger('sync-test', 'silent')) })
+  return { url: server.url, token: server.token, workspace: `${WORKSPACE.slice(0, -4)}${String(++room).padStart(4, '0')}` }
+}
 
 /** `count` fake clients from `first` on, each with a state of about `bytes` bytes. */
 function spam(first: number, count: number, bytes: number, clock = 1): Uint8Array {
@@ -49,72 +71,74 @@ function awarenessOf(ws: import('ws').WebSocket) {
   return seen
 }
 
-it('presence spam: fake ids, big states and many connections stay within the bounds; a stock client still syncs', async () => {
-  server = await startLocalSync()
-  const { url, token } = server
-  // One connection announcing 1,000 fake ids with 5 KB states, 40 times over.
-  const spammer = await rawClient(url, WORKSPACE, token)
-  for (let round = 1; round <= 40; round++) spammer.ws.send(spam(1, 1000, 5000, round))
-  // Oversized states from another connection.
-  const big = await rawClient(url, WORKSPACE, token)
-  big.ws.send(spam(10_000, 2, MAX_PRESENCE_STATE_BYTES + 100))
-  // Many connections, each within its own bound, together over the room's.
-  const crowd = await Promise.all(Array.from({ length: 40 }, () => rawClient(url, WORKSPACE, token)))
-  crowd.forEach((c, i) => c.ws.send(spam(100_000 + i * 100, MAX_PRESENCE_CLIENTS_PER_CONNECTION, 7000)))
+for (const engine of ['in-process', 'redis'] as const) {
+  describe(engine, () => {
+    it('presence spam: fake ids, big states and many connections stay within the bounds; a stock client still syncs', async () => {
+      const { url, token, workspace: WORKSPACE } = await start(engine)
+      // One connection announcing 1,000 fake ids with 5 KB states, 40 times over.
+      const spammer = await rawClient(url, WORKSPACE, token)
+      for (let round = 1; round <= 40; round++) spammer.ws.send(spam(1, 1000, 5000, round))
+      // Oversized states from another connection.
+      const big = await rawClient(url, WORKSPACE, token)
+      big.ws.send(spam(10_000, 2, MAX_PRESENCE_STATE_BYTES + 100))
+      // Many connections, each within its own bound, together over the room's.
+      const crowd = await Promise.all(Array.from({ length: 40 }, () => rawClient(url, WORKSPACE, token)))
+      crowd.forEach((c, i) => c.ws.send(spam(100_000 + i * 100, MAX_PRESENCE_CLIENTS_PER_CONNECTION, 7000)))
 
-  const newcomer = await rawClient(url, WORKSPACE, token)
-  const greeting = awarenessOf(newcomer.ws)
-  const provider = connectProvider(url, WORKSPACE, token)
-  try {
-    await synced(provider)
-    await eventually(() => provider.awareness.getStates().size > 1, 'the provider to see the others')
-    await eventually(() => greeting.ids.size > 0, 'the greeting')
-    const fromSpammer = [...greeting.ids].filter((id) => id < 10_000)
-    expect(fromSpammer.length).toBeLessThanOrEqual(MAX_PRESENCE_CLIENTS_PER_CONNECTION)
-    expect([...greeting.ids].filter((id) => id >= 10_000 && id < 100_000)).toEqual([]) // oversized: never stored
-    // The room holds at most MAX_PRESENCE_ROOM_BYTES of states: of 40 × 8 × 7 KB (2.2 MB), about half.
-    const crowdIds = [...greeting.ids].filter((id) => id >= 100_000).length
-    expect(crowdIds * 7000).toBeLessThanOrEqual(MAX_PRESENCE_ROOM_BYTES)
-    expect(crowdIds).toBeGreaterThan(0)
-    // Greeted in several bounded messages, not one with everything.
-    expect(greeting.sizes.length).toBeGreaterThan(1)
-    for (const size of greeting.sizes) expect(size).toBeLessThanOrEqual(MAX_PRESENCE_MESSAGE_BYTES + MAX_PRESENCE_STATE_BYTES * 3)
-  } finally {
-    provider.destroy()
-    for (const c of [spammer, big, newcomer, ...crowd]) c.ws.close()
-  }
-}, 60_000)
+      const newcomer = await rawClient(url, WORKSPACE, token)
+      const greeting = awarenessOf(newcomer.ws)
+      const provider = connectProvider(url, WORKSPACE, token)
+      try {
+        await synced(provider)
+        await eventually(() => provider.awareness.getStates().size > 1, 'the provider to see the others')
+        await eventually(() => greeting.ids.size > 0, 'the greeting')
+        const fromSpammer = [...greeting.ids].filter((id) => id < 10_000)
+        expect(fromSpammer.length).toBeLessThanOrEqual(MAX_PRESENCE_CLIENTS_PER_CONNECTION)
+        expect([...greeting.ids].filter((id) => id >= 10_000 && id < 100_000)).toEqual([]) // oversized: never stored
+        // The room holds at most MAX_PRESENCE_ROOM_BYTES of states: of 40 × 8 × 7 KB (2.2 MB), about half.
+        const crowdIds = [...greeting.ids].filter((id) => id >= 100_000).length
+        expect(crowdIds * 7000).toBeLessThanOrEqual(MAX_PRESENCE_ROOM_BYTES)
+        expect(crowdIds).toBeGreaterThan(0)
+        // Greeted in several bounded messages, not one with everything.
+        expect(greeting.sizes.length).toBeGreaterThan(1)
+        for (const size of greeting.sizes) expect(size).toBeLessThanOrEqual(MAX_PRESENCE_MESSAGE_BYTES + MAX_PRESENCE_STATE_BYTES * 3)
+      } finally {
+        provider.destroy()
+        for (const c of [spammer, big, newcomer, ...crowd]) c.ws.close()
+      }
+    }, 60_000)
 
-it(`a layout document stops at ${MAX_LAYOUT_DOC_BYTES} bytes: the update past it is refused whole and the client told`, async () => {
-  server = await startLocalSync()
-  const { url, token } = server
-  const doc = new Y.Doc()
-  const provider = connectProvider(url, WORKSPACE, token, doc)
-  const closes: { code: number; reason: string }[] = []
-  provider.on('connection-close', (event: { code: number; reason: string } | null) => event && closes.push({ code: event.code, reason: event.reason }))
-  try {
-    await synced(provider)
-    const chunk = 'z'.repeat(1024 * 1024)
-    const notes = doc.getArray<string>('notes')
-    for (let i = 0; closes.length === 0 && i < MAX_LAYOUT_DOC_BYTES / chunk.length + 4; i++) {
-      notes.push([chunk])
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    await eventually(() => closes.length > 0, 'the server to refuse an update')
-    expect(closes[0]).toEqual({ code: 1009, reason: expect.stringMatching(/size limit .* update refused/) })
-  } finally {
-    provider.destroy()
-  }
-  // A fresh client gets what the server kept: under the bound, and no part of a refused update.
-  const fresh = new Y.Doc()
-  const reader = connectProvider(url, WORKSPACE, token, fresh)
-  try {
-    await synced(reader)
-    expect(Y.encodeStateAsUpdateV2(fresh).length).toBeLessThanOrEqual(MAX_LAYOUT_DOC_BYTES)
-    const kept = fresh.getArray<string>('notes').toArray()
-    expect(kept.length).toBeGreaterThan(0)
-    expect(kept.every((note) => note.length === 1024 * 1024)).toBe(true)
-  } finally {
-    reader.destroy()
-  }
-}, 60_000)
+    it(`a layout document stops at ${MAX_LAYOUT_DOC_BYTES} bytes: the update past it is refused whole and the client told`, async () => {
+      const { url, token, workspace: WORKSPACE } = await start(engine)
+      const doc = new Y.Doc()
+      const provider = connectProvider(url, WORKSPACE, token, doc)
+      const closes: { code: number; reason: string }[] = []
+      provider.on('connection-close', (event: { code: number; reason: string } | null) => event && closes.push({ code: event.code, reason: event.reason }))
+      try {
+        await synced(provider)
+        const chunk = 'z'.repeat(1024 * 1024)
+        const notes = doc.getArray<string>('notes')
+        for (let i = 0; closes.length === 0 && i < MAX_LAYOUT_DOC_BYTES / chunk.length + 4; i++) {
+          notes.push([chunk])
+          await new Promise((r) => setTimeout(r, 50))
+        }
+        await eventually(() => closes.length > 0, 'the server to refuse an update')
+        expect(closes[0]).toEqual({ code: 1009, reason: expect.stringMatching(/size limit .* update refused/) })
+      } finally {
+        provider.destroy()
+      }
+      // A fresh client gets what the server kept: under the bound, and no part of a refused update.
+      const fresh = new Y.Doc()
+      const reader = connectProvider(url, WORKSPACE, token, fresh)
+      try {
+        await synced(reader)
+        expect(Y.encodeStateAsUpdateV2(fresh).length).toBeLessThanOrEqual(MAX_LAYOUT_DOC_BYTES)
+        const kept = fresh.getArray<string>('notes').toArray()
+        expect(kept.length).toBeGreaterThan(0)
+        expect(kept.every((note) => note.length === 1024 * 1024)).toBe(true)
+      } finally {
+        reader.destroy()
+      }
+    }, 60_000)
+  })
+}

@@ -8,7 +8,8 @@
 import * as Y from 'yjs'
 import type { Logger } from '@tabula/protocol/server'
 import { decodeClientMessage, encodeAwareness, isEmptyUpdate, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type AwarenessEntry, type ClientMessage } from '../messages.js'
-import { Presence } from '../presence.js'
+import { Presence, inMessages } from '../presence.js'
+import { CLOSE_TOO_BIG, DocSize, TOO_BIG_REASON } from '../doc-size.js'
 import type { Peer } from '../room.js'
 import type { LoadedRoom } from '../rooms.js'
 import { BUS_AWARENESS, BUS_QUERY_AWARENESS, BUS_UPDATE, type BusMessage, type RedisBackend } from './backend.js'
@@ -45,6 +46,12 @@ export class RedisRoom implements LoadedRoom {
   /** Whether this instance appended since it opened the room (then it compacts when it lets go). */
   private appended = false
   private readonly fromBusHandler = (message: BusMessage) => this.fromBus(message)
+  /**
+   * The document's size bound (doc-size.ts), as this instance sees it: measured from what it
+   * reads from Redis, grown by every update the channel relays (every instance's). Instances
+   * check on their own, so concurrent updates on several may pass it by one update each.
+   */
+  private readonly docSize: DocSize
 
   constructor(
     readonly name: string,
@@ -54,6 +61,7 @@ export class RedisRoom implements LoadedRoom {
     /** Told when the room lets go (close) or could not open. */
     private readonly onGone: (room: RedisRoom) => void,
   ) {
+    this.docSize = new DocSize(name)
     this.ready = this.open()
     this.ready.catch(() => onGone(this))
   }
@@ -71,9 +79,10 @@ export class RedisRoom implements LoadedRoom {
     this.peers.set(peer, state)
     this.enqueue(peer, state, 0, async () => {
       state.greeting = await this.backend.load(this.name)
+      this.docSize.measured(Y.encodeStateAsUpdateV2(state.greeting).length)
       peer.send(encodeSyncStep1(state.greeting))
-      const present = this.presence.all()
-      if (present.length > 0) peer.send(encodeAwareness(present))
+      // Greeted in bounded messages, as by the in-process room (presence.ts).
+      for (const message of inMessages(this.presence.all(), encodeAwareness)) peer.send(message)
     })
   }
 
@@ -133,17 +142,29 @@ export class RedisRoom implements LoadedRoom {
         }
         return
       }
-      case 'sync-update':
-        if (!isEmptyUpdate(message.update)) await this.append(state.conn, message.update)
+      case 'sync-update': {
+        if (isEmptyUpdate(message.update)) return
+        const refusal = await this.docSize.refusal(message.update.length, () => this.measure())
+        if (refusal) {
+          // Refused whole, before it reaches the stream, as by the in-process room.
+          this.log.warn({ workspace: this.name, bytes: message.update.length }, refusal)
+          state.dead = true
+          peer.close(CLOSE_TOO_BIG, TOO_BIG_REASON)
+          return
+        }
+        await this.append(state.conn, message.update)
         return
+      }
       case 'awareness': {
         const changed = this.presence.apply(peer, message.entries)
         if (changed.length > 0) this.shareAwareness(changed, state.conn)
         return
       }
-      case 'query-awareness':
-        peer.send(encodeAwareness(this.presence.all()))
+      case 'query-awareness': {
+        const messages = inMessages(this.presence.all(), encodeAwareness)
+        for (const message of messages.length > 0 ? messages : [encodeAwareness([])]) peer.send(message)
         return
+      }
     }
   }
 
@@ -163,6 +184,7 @@ export class RedisRoom implements LoadedRoom {
     const own = message.instance === this.backend.instanceHex
     switch (message.kind) {
       case BUS_UPDATE: {
+        this.docSize.grew(message.payload.length)
         const frame = encodeSyncUpdate(message.payload)
         for (const [peer, state] of this.peers) if (!(own && state.conn === message.conn)) peer.send(frame)
         return
@@ -183,8 +205,7 @@ export class RedisRoom implements LoadedRoom {
       }
       case BUS_QUERY_AWARENESS: {
         if (own || this.peers.size === 0) return
-        const present = this.presence.all()
-        if (present.length > 0) this.publish(BUS_AWARENESS, 0, encodeAwareness(present))
+        for (const message of inMessages(this.presence.all(), encodeAwareness)) this.publish(BUS_AWARENESS, 0, message)
         return
       }
     }
@@ -210,6 +231,16 @@ export class RedisRoom implements LoadedRoom {
   dropAll(): void {
     for (const [peer, state] of this.peers) this.fail(peer, state, 'redis is unreachable')
     this.presence = new Presence<Peer | string>()
+  }
+
+  /** The document's exact encoded size, read from Redis. */
+  private async measure(): Promise<number> {
+    const doc = await this.backend.load(this.name)
+    try {
+      return Y.encodeStateAsUpdateV2(doc).length
+    } finally {
+      doc.destroy()
+    }
   }
 
   async settled(): Promise<void> {}

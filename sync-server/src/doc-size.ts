@@ -1,0 +1,55 @@
+/**
+ * The bound on a layout document's size (MAX_LAYOUT_DOC_BYTES, docs/sync.md "Bounds"), one
+ * piece of code for both room engines: the in-process room (room.ts) and the Redis one
+ * (redis/room.ts). A document once grew to 98 MB from valid updates and was rewritten whole at
+ * every flush. An update that could take it past the bound is refused whole, before any of it
+ * is applied or stored, and its sender is closed with the reason (y-websocket has no error
+ * message).
+ */
+import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
+
+/** Close code for a peer whose update would take the document past its size bound ("message too big"). */
+export const CLOSE_TOO_BIG = 1009
+export const TOO_BIG_REASON = `layout document at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes): update refused`
+
+/**
+ * An upper bound of one document's encoded size: exact whenever it is measured (at load, at a
+ * save), plus every update applied since (an update never grows the state by more than its own
+ * size). The estimate is checked first; only near the bound is the document measured.
+ */
+export class DocSize {
+  private bytes = 0
+
+  constructor(private readonly name: string) {}
+
+  /** The exact encoded size, just measured. */
+  measured(bytes: number): void {
+    this.bytes = bytes
+  }
+
+  /** An update of this size was applied (or, on Redis, relayed). */
+  grew(bytes: number): void {
+    this.bytes += bytes
+  }
+
+  /**
+   * Why an update of `bytes` may not be applied, or null. `measure` gives the document's exact
+   * encoded size (encoding it, or reading it from the store) and is called only near the bound.
+   */
+  async refusal(bytes: number, measure: () => number | Promise<number>): Promise<string | null> {
+    if (this.bytes + bytes <= MAX_LAYOUT_DOC_BYTES) return null
+    return this.refusalMeasured(bytes, await measure())
+  }
+
+  /** As refusal, for a caller that measures synchronously (the in-process room). */
+  refusalSync(bytes: number, measure: () => number): string | null {
+    if (this.bytes + bytes <= MAX_LAYOUT_DOC_BYTES) return null
+    return this.refusalMeasured(bytes, measure())
+  }
+
+  private refusalMeasured(bytes: number, size: number): string | null {
+    this.bytes = size
+    if (this.bytes + bytes <= MAX_LAYOUT_DOC_BYTES) return null
+    return `the layout document of ${this.name} is at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes); an update of ${bytes} bytes was refused`
+  }
+}
