@@ -194,7 +194,7 @@ it('a screen stuck on a worker it shares: only that session is reset; the other 
 
   both(Array.from({ length: 300 }, (_, i) => `history ${i}\r\n`).join('')) // scrolls 276 lines into the scrollback
   expect(await cut(other)).toContain('history 0')
-  await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_MS + 500)) // a checkpoint is taken
+  await new Promise((resolve) => setTimeout(resolve, 2 * CHECKPOINT_MS + 500)) // quiet: a checkpoint is taken
   both('\x1b[1;31msince the checkpoint\x1b[0m\r\n')
   other.resize(100, 30)
   oracle.resize(100, 30)

@@ -162,16 +162,16 @@ export const PARSE_PIECE_BYTES = 2 * 1024
  * A worker holds the screens of several sessions, and when it must be ended (stuck in one of
  * them, or dead) the others should lose nothing. The main thread therefore keeps, for every
  * screen, a checkpoint (a snapshot cut by the worker) and the output and resizes since it (the
- * replay log); a fresh worker rebuilds the screen from both. A screen with new output is
- * checkpointed every CHECKPOINT_MS, and sooner (at most every CHECKPOINT_MIN_MS) once its log
- * holds half of REPLAY_LOG_BYTES. A log over REPLAY_LOG_BYTES (a flood faster than checkpoints)
- * is dropped: that screen would start empty if its worker failed before the next checkpoint,
- * and the log line says so. Each checkpoint costs one serialization of the screen: every two
- * seconds per busy session, nothing for an idle one.
+ * replay log); a fresh worker rebuilds the screen from both. A screen is checkpointed once its
+ * output has paused for CHECKPOINT_MS, and during steady output whenever its log holds half of
+ * REPLAY_LOG_BYTES, at most every CHECKPOINT_MIN_MS. A log over REPLAY_LOG_BYTES (a flood) is
+ * dropped: that screen would start empty if its worker failed before the next checkpoint, and
+ * the log line says so. Each checkpoint costs one serialization of the screen and its
+ * scrollback (megabytes at 10,000 lines), so a flood is checkpointed when it pauses.
  */
-export const CHECKPOINT_MS = 2_000
-export const CHECKPOINT_MIN_MS = 500
-export const REPLAY_LOG_BYTES = 4 * 1024 * 1024
+export const CHECKPOINT_MS = 1_000
+export const CHECKPOINT_MIN_MS = 10_000
+export const REPLAY_LOG_BYTES = 1024 * 1024
 
 /**
  * The share of a worker thread one screen may parse for over time, and the burst it may spend
@@ -268,8 +268,9 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
   watchdog.unref()
 
   const checkpoints = setInterval(() => {
-    for (const screen of screens.values()) if (screen.dirty) checkpoint(screen)
-  }, CHECKPOINT_MS)
+    const quiet = performance.now() - CHECKPOINT_MS
+    for (const screen of screens.values()) if (screen.dirty && screen.changedAt <= quiet) checkpoint(screen)
+  }, CHECKPOINT_MS / 2)
   checkpoints.unref()
 
   /** Asks the screen's worker for a checkpoint (unless one is on its way or it runs in-process). */
@@ -295,6 +296,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
   /** Keeps a step for the replay (before it is sent); drops the log when it outgrows REPLAY_LOG_BYTES. */
   function remember(screen: WorkerScreen, step: LogStep): void {
     screen.dirty = true
+    screen.changedAt = performance.now()
     if (!screen.base && screen.checkpoint === 0) return
     screen.log.push(step)
     if (step.op !== 'write') return
@@ -507,6 +509,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         checkpoint: 0,
         checkpointAt: -Infinity,
         dirty: false,
+        changedAt: 0,
         swallow: 0,
       }
       screens.set(id, screen)
@@ -561,8 +564,9 @@ interface WorkerScreen {
   /** The cut id of the checkpoint on its way (0: none), and when it was asked for. */
   checkpoint: number
   checkpointAt: number
-  /** Output or a resize since the last checkpoint was asked for. */
+  /** Output or a resize since the last checkpoint was asked for, and when the last came. */
   dirty: boolean
+  changedAt: number
   /** Credit still to come for replayed output, which the mirror never wrote (see restore). */
   swallow: number
 }
