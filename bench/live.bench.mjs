@@ -1,4 +1,4 @@
-// The live channel, measured side by side with tmux and raw node-pty in one run (issue 3):
+// The live channel, measured side by side with tmux and raw node-pty in one run:
 // flood throughput to 1 viewer, 8 viewers, and 7 viewers + 1 stalled; attach latency for 1,000
 // and 10,000 lines of scrollback; keystroke echo round trip; memory per idle session.
 //

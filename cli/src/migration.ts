@@ -1,5 +1,6 @@
 /**
- * The one-shot migration of v1 layout rows into layout documents (SPEC §7).
+ * The one-shot migration of v1 layout rows into layout documents (docs/sync.md, "Migration from the
+ * v1 layout JSON").
  *
  * Safe to run any number of times: a workspace's document is seeded only when it has never been
  * written (the sync server checks and writes in one step, then saves before answering), so a

@@ -24,7 +24,7 @@ function parsePort(value: string): number {
   return port
 }
 
-/** The flags every serving command shares (SPEC §3). */
+/** The flags every serving command shares (`up`, `daemon`, `sync`; docs/daemon.md lists them). */
 export function withServerFlags(cmd: Command, defaultPort = DEFAULT_PORT): Command {
   return cmd
     .addOption(new Option('--port <n>', 'port to listen on (0 picks a free port)').argParser(parsePort).default(defaultPort))

@@ -1,6 +1,7 @@
 /**
- * The public surface of @tabula/client-sdk (SPEC §8). Everything a program embedding the SDK
- * touches is declared here; the classes that implement it are internal and may change.
+ * The public surface of @tabula/client-sdk (docs/sdk.md, "The surface"). Everything a program
+ * embedding the SDK touches is declared here; the classes that implement it are internal and may
+ * change.
  */
 import type { CreateWorkspaceRequest, LayoutView, Session, SessionKind, SessionStatus, ViewerInfo, Workspace as WorkspaceInfo } from '@tabula/protocol'
 import type * as Y from 'yjs'
@@ -13,7 +14,7 @@ export type { TerminalHandle, SizeChange, Disposable } from './live/types.js'
 
 /** One tab as every viewer shows it: a live session placed by the shared layout. */
 export interface Tab {
-  /** The session's canonical key (SPEC §5). */
+  /** The session's canonical key (docs/daemon.md, "Sessions and keys"). */
   key: string
   kind: SessionKind
   /** The custom title if one is set, else the program's own title, else its command's name ("bash" for "/bin/bash"). */
@@ -180,7 +181,7 @@ export interface WorkspaceView {
   move(key: string, target: MoveTarget): void
   /** Sets the custom title; null clears it (local at once, then synced). */
   rename(key: string, title: string | null): void
-  /** Attaches a terminal (never spawns, never kills: SPEC I4). */
+  /** Attaches a terminal (never spawns, never kills: I4, docs/architecture.md "Invariants"). */
   attach(key: string): TerminalHandle
 
   /** A new empty group beside the last one; returns its id. */

@@ -1,6 +1,7 @@
 /**
- * @tabula/client-sdk for browsers (SPEC §8): the same API as the Node entry, with the browser's
- * WebSocket and `storage: "<name>"` kept in IndexedDB (a reload keeps offline edits).
+ * @tabula/client-sdk for browsers (docs/sdk.md, "Browser build"): the same API as the Node entry,
+ * with the browser's WebSocket and `storage: "<name>"` kept in IndexedDB (a reload keeps offline
+ * edits).
  */
 import type { ConnectOptions, TabulaClient } from './api.js'
 import { createClient } from './client.js'

@@ -1,6 +1,6 @@
 /**
- * A connected client: one live channel to the daemon for every workspace it shows (SPEC §5, one
- * socket per viewer), and one sync socket per workspace document.
+ * A connected client: one live channel to the daemon for every workspace it shows (one socket per
+ * viewer, docs/protocol.md), and one sync socket per workspace document.
  */
 import type { ViewerInfo } from '@tabula/protocol'
 import type { ConnectOptions, StorageProvider, TabulaClient, WebSocketConstructor, WorkspaceView } from './api.js'

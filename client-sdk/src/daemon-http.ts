@@ -1,4 +1,4 @@
-/** The daemon's HTTP API (SPEC §5), as the SDK uses it. */
+/** The daemon's HTTP API (docs/daemon.md, "HTTP API"), as the SDK uses it. */
 import { DaemonError, daemonRequest, type CreateWorkspaceRequest, type Session, type SessionList, type SpawnRequest, type Workspace } from '@tabula/protocol'
 
 export { DaemonError } from '@tabula/protocol'

@@ -1,7 +1,8 @@
 /**
- * The one constructor of tabs in the codebase (SPEC I7). A tab list is a projection: the
- * daemon's live keys, filtered through nothing else and placed by the layout. The layout can
- * reorder and retitle tabs, but it can never add one (I3): an entry with no live key is skipped.
+ * The one constructor of tabs in the codebase (I7, docs/architecture.md "Invariants"). A tab list
+ * is a projection: the daemon's live keys, filtered through nothing else and placed by the layout.
+ * The layout can reorder and retitle tabs, but it can never add one (I3): an entry with no live key
+ * is skipped.
  */
 import { DEFAULT_GROUP, clampTitle, kindOfKey, type LayoutView, type Session } from '@tabula/protocol'
 import type { Tab } from './api.js'
@@ -45,7 +46,7 @@ export function deriveTabs(live: ReadonlyMap<string, Session>, layout: LayoutVie
 }
 
 /**
- * The title a viewer shows (SPEC §7): custom, else the program's own, else the command. The
+ * The title a viewer shows (docs/sdk.md): custom, else the program's own, else the command. The
  * command is shown by its name, as terminals show it: "/usr/bin/bash" reads "bash".
  */
 export function displayTitle(customTitle: string | null, session: Session): string {

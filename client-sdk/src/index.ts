@@ -1,5 +1,5 @@
 /**
- * @tabula/client-sdk for Node (SPEC §8). Node 20 has no global WebSocket, so this entry brings
+ * @tabula/client-sdk for Node (docs/sdk.md). Node 20 has no global WebSocket, so this entry brings
  * the `ws` package, and `storage: "<dir>"` keeps offline state in files. Browsers get
  * browser.ts instead (package.json "browser" condition), which has no Node-only import.
  */

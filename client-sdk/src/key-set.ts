@@ -1,6 +1,7 @@
 /**
- * The daemon's live key set of one workspace, as this viewer last heard it. It is the only
- * source of existence (SPEC I1): a full set replaces everything, deltas apply in seq order.
+ * The daemon's live key set of one workspace, as this viewer last heard it. It is the only source
+ * of existence (I1, docs/architecture.md "Invariants"): a full set replaces everything, deltas
+ * apply in seq order.
  */
 import type { Session } from '@tabula/protocol'
 import type { CachedKeySet } from './api.js'

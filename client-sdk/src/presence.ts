@@ -1,7 +1,7 @@
 /**
- * Presence through the sync server's awareness (SPEC §6): who looks at the workspace and which
- * tab each viewer has selected per group. Selection is per viewer and lives only here, never in
- * the shared document, so one viewer's click cannot move another's view (SPEC §7).
+ * Presence through the sync server's awareness (docs/sync.md, "Presence"): who looks at the
+ * workspace and which tab each viewer has selected per group. Selection is per viewer and lives
+ * only here, never in the shared document, so one viewer's click cannot move another's view.
  */
 import type { ViewerInfo } from '@tabula/protocol'
 import type { Awareness } from 'y-protocols/awareness'

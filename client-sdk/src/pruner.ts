@@ -8,8 +8,8 @@
  * live: a spawn places its entry just before the daemon announces the key, a restart closes and
  * re-creates the same key, and a restarted daemon brings its sessions back under their keys.
  *
- * Pruning only ever removes entries that no viewer shows (I7 already hides them), so a wrong
- * guess costs a placement and a custom title, never a tab.
+ * Pruning only ever removes entries that no viewer shows (I7 in docs/architecture.md already
+ * hides them), so a wrong guess costs a placement and a custom title, never a tab.
  */
 export class Pruner {
   private readonly absentSince = new Map<string, number>()

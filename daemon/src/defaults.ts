@@ -14,7 +14,7 @@ export const CLOSE_GRACE_MS = 2000
 /** How often a closing process group is checked for survivors during the grace. */
 export const CLOSE_POLL_MS = 25
 
-/** The state file under the home (SPEC §5 "State"). */
+/** The state file under the home (docs/daemon.md, "Files under the home"). */
 export const STATE_FILE = 'state.json'
 
 /**

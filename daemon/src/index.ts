@@ -1,7 +1,8 @@
 /**
- * @tabula/daemon: the PTY daemon, the single authority on which sessions exist (SPEC §1 I1, §5).
- * createDaemon opens the state, mounts the live channel, restores the manifest's sessions and
- * serves the HTTP API as a Component of the shared host.
+ * @tabula/daemon: the PTY daemon, the single authority on which sessions exist (I1 in
+ * docs/architecture.md "Invariants"; docs/daemon.md). createDaemon opens the state, mounts the live
+ * channel, restores the manifest's sessions and serves the HTTP API as a Component of the shared
+ * host.
  */
 import type { Component, Logger } from '@tabula/protocol/server'
 import { DEFAULT_SCROLLBACK } from './defaults.js'
@@ -24,7 +25,7 @@ export { WorkspaceError } from './state/store.js'
 export { DAEMON_VERSION } from './version.js'
 export type { SessionMapView, LiveSession, SessionChange } from './sessions/types.js'
 export type { DaemonState, LegacyLayoutRow } from './state/types.js'
-// Added for `tabula import-layouts` (issue 4), which must open the state without starting or forgetting sessions.
+// For `tabula import-layouts`, which must open the state without starting or forgetting sessions.
 export { openState, type StateStore } from './state/store.js'
 
 export interface DaemonOptions {

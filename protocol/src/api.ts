@@ -1,6 +1,6 @@
 /**
- * The daemon's HTTP contract (SPEC §5): shapes of what the routes return, shared by the daemon
- * that serves them and every client that reads them.
+ * The daemon's HTTP contract (docs/daemon.md, "HTTP API"): shapes of what the routes return, shared
+ * by the daemon that serves them and every client that reads them.
  */
 import type { SessionKind } from './keys.js'
 
@@ -24,7 +24,7 @@ export interface Session {
   rows: number
   /** ISO 8601. */
   createdAt: string
-  /** The live-channel viewer id that drives the size, or null when nobody does (SPEC I5). */
+  /** The live-channel viewer id that drives the size, or null when nobody does (I5, docs/architecture.md "Invariants"). */
   activeViewer: string | null
 }
 

@@ -1,6 +1,6 @@
 /**
- * One request to the daemon's HTTP API (SPEC §5), as every client of it makes it: the SDK and
- * the CLI. Any fetch will do (browsers, Node 20).
+ * One request to the daemon's HTTP API (docs/daemon.md, "HTTP API"), as every client of it makes
+ * it: the SDK and the CLI. Any fetch will do (browsers, Node 20).
  */
 import type { ErrorBody } from './api.js'
 

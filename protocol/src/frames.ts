@@ -1,10 +1,10 @@
 /**
- * The live channel (SPEC §5): one WebSocket per viewer at `/v1/live`, carrying workspace events
+ * The live channel: one WebSocket per viewer at `/v1/live`, carrying workspace events
  * and every attached terminal, multiplexed. JSON text frames for control and events; terminal
  * output travels in binary frames (see `encodeOutputFrame`) because it is the bulk of the
  * traffic. docs/protocol.md is the reference a third-party client is written against.
  *
- * OWNER: the live-channel work (issue 3). Other parts import these types; do not fork them.
+ * The daemon, the SDK and the tests all import these types from here; none keeps a copy.
  */
 import type { Session, ErrorCode } from './api.js'
 import { MAX_LIVE_FRAME_BYTES } from './limits.js'

@@ -1,6 +1,6 @@
 /**
- * Canonical session keys (SPEC §5). A key alone says what kind of session it names, so every
- * component can classify a key without asking the daemon.
+ * Canonical session keys (docs/daemon.md, "Sessions and keys"). A key alone says what kind of
+ * session it names, so every component can classify a key without asking the daemon.
  */
 import { randomUuid } from './uuid.js'
 

@@ -1,7 +1,7 @@
 /**
  * @tabula/sync-server: a y-websocket-compatible relay and store for tabula's per-workspace layout
- * documents (SPEC §6). Mounted on the shared host, which has already checked Origin and token by
- * the time an upgrade reaches this component.
+ * documents (docs/sync.md). Mounted on the shared host, which has already checked Origin and token
+ * by the time an upgrade reaches this component.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -208,7 +208,7 @@ export async function createSyncServer(opts: SyncServerOptions): Promise<SyncSer
       } catch (err) {
         return cut(1007, err instanceof MalformedMessage ? err.message : 'malformed message')
       }
-      // A watch-only device reads the document and shares presence, but changes nothing (SPEC §4).
+      // A watch-only device reads the document and shares presence, but changes nothing (docs/daemon.md, "Devices").
       // Its answer to sync step 1 is usually empty; only a real change is refused, and said so.
       if (watchOnly && message.type === 'sync-update') {
         if (!isEmptyUpdate(message.update)) peer.send(encodePermissionDenied(WATCH_ONLY_REASON))

@@ -1,7 +1,7 @@
 /**
- * Awareness (presence) for one room: who is connected and what they are looking at (SPEC §6).
- * The server keeps the latest state per client only to greet newcomers and to announce a client
- * gone when its connection closes; it never interprets the states. Same acceptance rule as
+ * Awareness (presence) for one room: who is connected and what they are looking at (docs/sync.md,
+ * "Presence"). The server keeps the latest state per client only to greet newcomers and to announce
+ * a client gone when its connection closes; it never interprets the states. Same acceptance rule as
  * y-protocols' Awareness: a newer clock wins, and at an equal clock a removal wins.
  */
 import {

@@ -52,7 +52,7 @@ describe('tabula up', () => {
   })
 })
 
-/** SPEC §4 asks for at least 128 bits of secret. */
+/** A token holds at least 128 bits of secret (docs/architecture.md, "Defaults"). */
 const MIN_TOKEN_BITS = 128
 
 function runtimeOf(home: string): Record<string, unknown> {

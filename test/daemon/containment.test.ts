@@ -1,5 +1,5 @@
 /**
- * A session is its program and nothing more (SPEC §5, docs/daemon.md "The PTY layer",
+ * A session is its program and nothing more (docs/daemon.md "The PTY layer",
  * "Closing"): the program holds no descriptor of the daemon's but its own terminal, and closing
  * the session, or stopping the daemon, ends every process of it, job-control jobs included.
  * Linux only: the tests read /proc.

@@ -1,5 +1,6 @@
 /**
- * The daemon's HTTP API against the real `tabula daemon` process with real PTYs (SPEC §4, §5).
+ * The daemon's HTTP API against the real `tabula daemon` process with real PTYs (docs/daemon.md,
+ * "HTTP API" and "Security").
  */
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'

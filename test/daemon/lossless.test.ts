@@ -1,6 +1,6 @@
 /**
  * Every byte a program writes before it exits reaches an attached viewer and the daemon's screen,
- * before any viewer is told it exited (SPEC §5; docs/daemon.md "The PTY layer"). A program writes
+ * before any viewer is told it exited (docs/daemon.md "The PTY layer"). A program writes
  * a file and exits at once, at 20 KB, 300 KB, 5 MB and 50 MB: the attached viewer's bytes must
  * match the file exactly (by checksum), and a viewer attaching after the exit must find the file's
  * last lines and the program's final line on the daemon's screen.

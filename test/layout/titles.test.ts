@@ -1,8 +1,9 @@
 /**
  * Custom titles in schema 3 (docs/sync.md, "Custom titles"): a top-level `titles` map keyed by
  * canonical key, merged by Yjs' own map rule, with nothing running on any replica to rescue a
- * title. Schema 2 documents and schema 2 writers are made here with plain Yjs, exactly as
- * SPEC §7's schema 2 lays them out, so they do not depend on this module.
+ * title. Schema 2 documents and schema 2 writers are made here with plain Yjs, exactly as schema 2
+ * lays them out (titles in the tab entries, docs/sync.md "Migration from schema 2"), so they do not
+ * depend on this module.
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'

@@ -215,7 +215,7 @@ describe('shared terminals', () => {
   })
 })
 
-describe('one driver (SPEC I5)', () => {
+describe('one driver (I5)', () => {
   it('follows the claim, release (compare-and-set), resize and input rules', async () => {
     const session = await spawnSession(t, workspace, { command: 'cat', cols: 80, rows: 24 })
     const a = await viewer()
@@ -301,7 +301,7 @@ describe('what the program tells the terminal', () => {
   })
 })
 
-describe('the PTY\'s real size (SPEC I5)', () => {
+describe('the PTY\'s real size (I5)', () => {
   it('follows the active viewer\'s resize, and not a resize from a viewer that does not drive', async () => {
     // Prints the PTY's size as the kernel has it (rows cols) for every line it reads.
     const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'stty -echo; while read x; do echo "size=$(stty size)"; done'], cols: 80, rows: 24 })

@@ -1,6 +1,6 @@
 /**
  * Flow control and slow viewers: a flood reaches a reading viewer whole while another viewer has
- * stopped reading, and the daemon's memory stays bounded (SPEC §5 "Live channel").
+ * stopped reading, and the daemon's memory stays bounded (docs/protocol.md §5).
  */
 import { beforeAll, expect, it } from 'vitest'
 import type { ServerFrame } from '@tabula/protocol'

@@ -1,9 +1,10 @@
 /**
- * I6 and I2 under concurrency: random moves, renames, spawns, closes, group edits, partitions
- * and reconnects on 3 to 8 viewers, each pruning with the real Pruner on a logical clock, then a
- * full heal. Every run must end with every viewer showing the same tabs, exactly the daemon's
- * keys, each once, with no custom title or placement lost except by a prune the viewer that made
- * it could justify (the key absent from its live set, while online, for the whole grace).
+ * I6 and I2 (docs/architecture.md, "Invariants") under concurrency: random moves, renames, spawns,
+ * closes, group edits, partitions and reconnects on 3 to 8 viewers, each pruning with the real
+ * Pruner on a logical clock, then a full heal. Every run must end with every viewer showing the
+ * same tabs, exactly the daemon's keys, each once, with no custom title or placement lost except by
+ * a prune the viewer that made it could justify (the key absent from its live set, while online,
+ * for the whole grace).
  *
  * `npm test` runs a fixed set of seeds; TABULA_SIM_SEEDS=1000 runs more, and TABULA_SIM_SEED=n
  * replays one.

@@ -1,4 +1,4 @@
-/** deriveTabs, the one constructor of tabs: I2, I3 and I7 on small, readable cases. */
+/** deriveTabs, the one constructor of tabs: I2, I3 and I7 (docs/architecture.md, "Invariants") on small, readable cases. */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createGroup, placeTab, readLayout, setTitle, type Session } from '@tabula/protocol'

@@ -15,7 +15,7 @@ import { createSyncServer, type SyncServer, type SyncServerOptions } from '@tabu
 
 export const WORKSPACE = 'b16f79b5-3c2e-4b8a-9d41-7e2f0c6a1d55'
 
-/** The stock provider, exactly as SPEC §6 shows it (BroadcastChannel off: two providers in one process must talk through the server). */
+/** The stock provider, exactly as docs/sync.md "Connecting" shows it (BroadcastChannel off: two providers in one process must talk through the server). */
 export function connectProvider(url: string, workspace: string, token: string, doc = new Y.Doc()): WebsocketProvider {
   return new WebsocketProvider(url + '/sync', workspace, doc, {
     protocols: wsProtocols(token),

@@ -104,7 +104,7 @@ describe('tabula attach', () => {
     pty.write('\x1d')
     await out.waitFor(`[detached from ${keys.one}]`)
     expect(await out.exited).toBe(0)
-    // Detaching never ends the session (SPEC I4).
+    // Detaching never ends the session (I4, docs/architecture.md "Invariants").
     expect(ws.tabs().some((t) => t.key === keys.one)).toBe(true)
   })
 

@@ -8,7 +8,7 @@ import { LAYOUT_MIGRATION_ID, migrateRows } from '../migration.js'
 
 /**
  * `tabula import-layouts FILE`: v1 `workspace_layouts` rows (as `sqlite3 -json` prints them)
- * into the state, then the conversion (SPEC §3, §7).
+ * into the state, then the conversion (docs/sync.md, "Migration from the v1 layout JSON").
  *
  * It works on the files under the home directly, so it refuses while a tabula runs on that home:
  * the running process holds the same state and documents in memory and would write over them.

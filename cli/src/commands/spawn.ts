@@ -11,7 +11,7 @@ interface SpawnFlags extends ClientFlags {
   json?: boolean
 }
 
-/** `tabula spawn [-- command args...]`: find-or-spawn a session (SPEC §5). */
+/** `tabula spawn [-- command args...]`: find-or-spawn a session (docs/daemon.md, "HTTP API"). */
 export function registerSpawn(program: Command): void {
   withClientFlags(program.command('spawn'))
     .description('start a session, or find the one already running under --key')

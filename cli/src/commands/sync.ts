@@ -4,7 +4,7 @@ import { withRedisFlag, withServerFlags, type RedisFlags, type ServerFlags } fro
 import { serve } from '../serve.js'
 import { VERSION } from '../version.js'
 
-/** `tabula sync`: the layout sync server alone (SPEC §6), with the daemon's flags. */
+/** `tabula sync`: the layout sync server alone (docs/sync.md), with the daemon's flags. */
 export function registerSync(program: Command): void {
   withRedisFlag(withServerFlags(program.command('sync')))
     .description('run the layout sync server alone (y-websocket protocol at /sync/<workspace>)')

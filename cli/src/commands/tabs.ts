@@ -44,9 +44,10 @@ function tabRow(tab: Tab, position: number, groups: string[]): string[] {
 export type Reach = <T>(call: Promise<T>) => Promise<T>
 
 /**
- * Connects the SDK to the tabula these flags point at (`--url`/`--token`, else `<home>/runtime.json`
- * and `<home>/token`), runs `use`, and closes the connection whatever happens. The terminal viewers
- * reach tabula through the SDK alone, like every other viewer (SPEC §8).
+ * Connects the SDK to the tabula these flags point at (`--url`/`--token`, else
+ * `<home>/runtime.json` and `<home>/token`), runs `use`, and closes the connection whatever
+ * happens. The terminal viewers reach tabula through the SDK alone, like every other viewer
+ * (docs/viewers.md).
  */
 export async function withSdk<T>(flags: ClientFlags, viewer: ViewerInfo, use: (client: TabulaClient, reach: Reach) => Promise<T>): Promise<T> {
   const { url, token, unreachable } = resolveEndpoint(flags)

@@ -6,7 +6,7 @@ import { runBootMigration } from '../migration.js'
 import { withRedisFlag, withServerFlags, type RedisFlags, type ServerFlags } from '../options.js'
 import { serve, withDaemonFlags, type DaemonFlags } from '../serve.js'
 
-/** `tabula up`: daemon, sync server and web viewer in one process, on one port (SPEC §3). */
+/** `tabula up`: daemon, sync server and web viewer in one process, on one port (docs/architecture.md, "One host, many components"). */
 export function registerUp(program: Command): void {
   withRedisFlag(withDaemonFlags(withServerFlags(program.command('up'))))
     .description('run everything on one port: the daemon, the sync server and the web viewer')

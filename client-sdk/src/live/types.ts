@@ -1,6 +1,6 @@
 /**
- * The SDK's view of the daemon's live channel. CONTRACT between issue 3 (which implements it in
- * client-sdk/src/live/) and issue 5 (whose workspace view consumes it). Change only by agreement.
+ * The SDK's view of the daemon's live channel (docs/protocol.md): what client-sdk/src/live/
+ * implements and the workspace view consumes, so either side can change behind it.
  */
 import type { Session, ViewerInfo } from '@tabula/protocol'
 
@@ -35,7 +35,7 @@ export interface SizeChange {
   activeViewer: string | null
 }
 
-/** One attached terminal (SPEC §8 `attach`). Survives reconnects: it re-attaches by itself. */
+/** One attached terminal (`ws.attach`, docs/sdk.md "The surface"). Survives reconnects: it re-attaches by itself. */
 export interface TerminalHandle {
   readonly key: string
   /**

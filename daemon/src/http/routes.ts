@@ -1,6 +1,6 @@
 /**
- * The daemon's HTTP API (SPEC §5). Handlers validate everything first and change state last, so
- * a refused request leaves nothing half-done.
+ * The daemon's HTTP API (docs/daemon.md, "HTTP API"). Handlers validate everything first and change
+ * state last, so a refused request leaves nothing half-done.
  */
 import type { ServerResponse } from 'node:http'
 import { stat } from 'node:fs/promises'

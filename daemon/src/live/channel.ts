@@ -35,7 +35,7 @@ export class Connection {
   constructor(
     private readonly hub: Hub,
     readonly viewer: Viewer,
-    /** A watch-only device (SPEC §4): it attaches and watches; input, size and driving are refused. */
+    /** A watch-only device (docs/daemon.md, "Devices"): it attaches and watches; input, size and driving are refused. */
     private readonly watchOnly = false,
   ) {}
 

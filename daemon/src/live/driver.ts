@@ -1,7 +1,8 @@
 /**
- * The driver role (SPEC I5): at most one viewer of a session is active, and only its size reaches
+ * The driver role (I5): at most one viewer of a session is active, and only its size reaches
  * the PTY. The role is recorded on the session itself (`activeViewer`), so HTTP and watchers see
- * it too. Each function returns true when it changed something.
+ * it too (docs/architecture.md "Invariants", docs/protocol.md §4). Each function returns true
+ * when it changed something.
  */
 import type { SessionMapView } from '../sessions/types.js'
 

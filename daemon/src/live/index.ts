@@ -1,5 +1,5 @@
 /**
- * The live channel (SPEC §5, docs/protocol.md): one WebSocket per viewer at `/v1/live`, carrying
+ * The live channel (docs/protocol.md): one WebSocket per viewer at `/v1/live`, carrying
  * workspace events and every attached terminal. This module owns the sockets, one headless mirror
  * per session, and the fan-out between them; channel.ts routes one viewer's frames.
  */
@@ -188,7 +188,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
         rejectUpgrade(socket, new HttpError(503, 'unavailable', `the daemon already serves ${MAX_LIVE_SOCKETS} live sockets, the most it takes; close one and retry`))
         return true
       }
-      // Anything but the root token or a `full` device only watches (SPEC §4).
+      // Anything but the root token or a `full` device only watches (docs/daemon.md, "Devices").
       const watchOnly = principalOf(req)?.scope !== 'full'
       wss.handleUpgrade(req, socket, head, (ws) => accept(ws, watchOnly))
       return true

@@ -1,10 +1,10 @@
 /**
  * Containment: a session's program must hold no descriptor of the daemon's but its own terminal
- * (SPEC §5). Node and libuv open everything close-on-exec, but node-pty (1.0 on Linux) forks
- * with `forkpty` and leaves its masters inheritable, and a daemon may itself have inherited
- * descriptors from whatever started it; so a third tab's shell held the masters of the first two.
- * (On macOS node-pty starts programs with posix_spawn and POSIX_SPAWN_CLOEXEC_DEFAULT, which
- * already closes every other descriptor.)
+ * (docs/daemon.md, "The PTY layer"). Node and libuv open everything close-on-exec, but node-pty
+ * (1.0 on Linux) forks with `forkpty` and leaves its masters inheritable, and a daemon may itself
+ * have inherited descriptors from whatever started it; so a third tab's shell held the masters of
+ * the first two. (On macOS node-pty starts programs with posix_spawn and
+ * POSIX_SPAWN_CLOEXEC_DEFAULT, which already closes every other descriptor.)
  *
  * On Linux the daemon lists, just before each spawn, its descriptors above stderr that lack
  * close-on-exec (/proc/self/fdinfo reports the flag), and starts the program through a tiny

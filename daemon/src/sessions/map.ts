@@ -1,7 +1,8 @@
 /**
- * The session map: canonical key → live PTY. It is the only place a session comes into or goes
- * out of existence (SPEC I1). It knows nothing of HTTP or files; the daemon listens to its
- * changes to keep the manifest, and the live channel listens to mirror them to viewers.
+ * The session map: canonical key → live PTY. It is the only place a session comes into or goes out
+ * of existence (I1, docs/architecture.md "Invariants"). It knows nothing of HTTP or files; the
+ * daemon listens to its changes to keep the manifest, and the live channel listens to mirror them
+ * to viewers.
  */
 import { kindOfKey, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, type Session } from '@tabula/protocol'
 import type { Logger } from '@tabula/protocol/server'
@@ -72,7 +73,7 @@ export class SessionMap implements SessionMapView {
 
   /**
    * Starts a PTY under `spec.key`. The caller has checked that the key is free; a second PTY for
-   * one key would break SPEC I4, so this refuses rather than replaces.
+   * one key would break I4 (one PTY per key), so this refuses rather than replaces.
    */
   spawn(spec: SpawnSpec): LiveSession {
     if (this.#stopping) throw new Error('the daemon is shutting down')

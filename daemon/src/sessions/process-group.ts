@@ -3,7 +3,7 @@
  * (its pid is the session id) and of a first process group. A shell with job control puts each
  * job in a process group of its own, inside that session: signalling the leader's group alone
  * left `sleep &`, `nohup … &` and disowned jobs running after the tab closed. So closing signals
- * every process group of the session (SPEC §5), found through /proc. A process that left the
+ * every process group of the session, found through /proc. A process that left the
  * session with `setsid` escapes, as it does from tmux or a closed terminal window
  * (docs/daemon.md "Closing").
  *

@@ -1,6 +1,6 @@
 /**
  * Brings back the manifest's sessions after a restart, under the same keys, so the keys a layout
- * document holds stay valid (SPEC §5 "State"). What cannot come back is dropped with a log line
+ * document holds stay valid. What cannot come back is dropped with a log line
  * rather than kept as a tab with nothing behind it. Before that, programs of a daemon that died
  * without ending them are ended, so a restart never runs a second copy (docs/daemon.md "Restore").
  */

@@ -1,5 +1,5 @@
 /**
- * CONTRACT between the session map (issue 2) and the live channel (issue 3). The map owns
+ * What the session map shows the live channel, and all it shows. The map owns
  * existence; the live channel mirrors output, routes input and tracks the driver through it.
  */
 import type { Pty } from './pty.js'
@@ -34,7 +34,7 @@ export interface LiveSession {
 }
 
 export interface SessionMapView {
-  /** Grows with every change of any key set (SPEC §5). */
+  /** Grows with every change of any key set (docs/daemon.md, "seq"). */
   readonly seq: number
   get(key: string): LiveSession | undefined
   list(workspace: string): LiveSession[]

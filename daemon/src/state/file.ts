@@ -44,7 +44,7 @@ const stateSchema = z.looseObject({
 })
 
 export type StateData = z.infer<typeof stateSchema>
-/** One session the daemon should bring back after a restart (SPEC §5 "State"). */
+/** One session the daemon should bring back after a restart: a row of the manifest (docs/daemon.md, "Files under the home"). */
 export type ManifestEntry = z.infer<typeof manifestRow>
 
 export function emptyState(): StateData {

@@ -1,9 +1,10 @@
 /**
- * CONTRACT: the daemon's persistent state (issue 2), as the migration (issue 4) uses it.
+ * The daemon's persistent state (docs/daemon.md, "Files under the home"), as `tabula
+ * import-layouts` also uses it.
  */
 import type { Workspace } from '@tabula/protocol'
 
-/** One v1 `workspace_layouts` row (SPEC §3 `import-layouts`). */
+/** One v1 `workspace_layouts` row (docs/sync.md, "Migration from the v1 layout JSON"). */
 export interface LegacyLayoutRow {
   project_id: string
   workspace_id: string | null

@@ -12,9 +12,9 @@
  * - When the person closes one of these terminals, the session is NOT ended (other viewers may
  *   be using it); the tab is hidden in this editor until "tabula: Show All Tabs". "tabula: Close
  *   Tab" ends the session for everyone.
- * - Only the driving viewer's size reaches the PTY (SPEC I5): typing in a terminal makes this
- *   editor drive; while another viewer drives, the terminal is held to the PTY's size through
- *   `onDidOverrideDimensions` (VS Code only ever shrinks a terminal that way).
+ * - Only the driving viewer's size reaches the PTY (I5, docs/architecture.md "Invariants"): typing
+ *   in a terminal makes this editor drive; while another viewer drives, the terminal is held to the
+ *   PTY's size through `onDidOverrideDimensions` (VS Code only ever shrinks a terminal that way).
  *
  * The `vscode` module is passed in rather than imported, so tests can run this logic against a
  * small stand-in of the API without an editor.

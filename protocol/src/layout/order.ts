@@ -1,7 +1,8 @@
 /**
- * Fractional indices for tab and pane order (SPEC §7). A position is a string; lists sort by
- * code units, ties by key. Moving an item rewrites one string, so two replicas that move
- * different items never conflict, and two that move the same item resolve by last writer.
+ * Fractional indices for tab and pane order (docs/sync.md, "Ordering and jitter"). A position is a
+ * string; lists sort by code units, ties by key. Moving an item rewrites one string, so two
+ * replicas that move different items never conflict, and two that move the same item resolve by
+ * last writer.
  *
  * fractional-indexing computes a key strictly between two others. On its own it is
  * deterministic: two replicas inserting into the same gap would compute the same key and the

@@ -1,10 +1,10 @@
 /**
- * Reading a layout document: the deterministic repair of SPEC §7. The stored tree is a table of
- * nodes with parent pointers, edited concurrently by replicas that never coordinate, so it can
- * hold cycles, orphans, splits with one child and tabs in groups that are gone. A reader never
- * writes a repair back (that would race other replicas' repairs); it computes the same repaired
- * view from the same state on every replica, because every step below depends only on the
- * document's contents and sorts whatever it iterates.
+ * Reading a layout document: the deterministic repair of docs/sync.md, "Repair rules". The stored
+ * tree is a table of nodes with parent pointers, edited concurrently by replicas that never
+ * coordinate, so it can hold cycles, orphans, splits with one child and tabs in groups that are
+ * gone. A reader never writes a repair back (that would race other replicas' repairs); it computes
+ * the same repaired view from the same state on every replica, because every step below depends
+ * only on the document's contents and sorts whatever it iterates.
  */
 import type * as Y from 'yjs'
 import { compareByOrder, compareStrings, FIRST_ORDER } from './order.js'

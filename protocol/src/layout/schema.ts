@@ -43,7 +43,8 @@ export type PaneNode = PaneGroupNode | PaneSplitNode
 /**
  * The layout as a reader sees it after the deterministic repair: the split tree, the groups in
  * tree order (depth first), and each group's tab placements sorted by (order, key). Tabs whose
- * group is gone are already moved (in the view) to the first group. Holds no existence (I3).
+ * group is gone are already moved (in the view) to the first group. Holds no existence (I3,
+ * docs/architecture.md "Invariants").
  */
 export interface LayoutView {
   root: PaneNode

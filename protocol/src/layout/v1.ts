@@ -1,5 +1,5 @@
 /**
- * The one-shot conversion of a v1 layout row (SPEC §7 "Migration").
+ * The one-shot conversion of a v1 layout row (docs/sync.md, "Migration from the v1 layout JSON").
  *
  * A v1 row is a list of tab entries, each with a mosaic of pane groups. The same session could
  * appear under several entries (the corruption the fixture shows: one Claude tab four times), so

@@ -31,8 +31,8 @@ export interface DeviceVerifier {
 const ROOT: Principal = { kind: 'root', scope: 'full' }
 
 /**
- * Who the request is: the root token, or a paired device's own token (SPEC §4). Throws 401
- * without a token and 403 with one nobody issued (or one whose device was revoked).
+ * Who the request is: the root token, or a paired device's own token (docs/daemon.md, "Devices").
+ * Throws 401 without a token and 403 with one nobody issued (or one whose device was revoked).
  */
 export function authenticate(req: IncomingMessage, rootToken: string, devices?: DeviceVerifier): Principal {
   const given = presentedToken(req)

@@ -5,7 +5,7 @@ import { open, rename, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { liveLockOwner } from './lock.js'
 
-/** `--home`, else `$TABULA_HOME`, else `~/.tabula` (SPEC §3), without creating it. */
+/** `--home`, else `$TABULA_HOME`, else `~/.tabula` (docs/architecture.md, "Defaults"), without creating it. */
 export function homePath(flag?: string): string {
   return resolve(flag || process.env.TABULA_HOME || join(homedir(), '.tabula'))
 }
@@ -69,7 +69,7 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 const TOKEN_FILE = 'token'
-/** 256 bits: twice what SPEC §4 asks, and the cost is nil. */
+/** 256 bits: twice the 128-bit minimum (docs/architecture.md, "Defaults"), and the cost is nil. */
 const TOKEN_BYTES = 32
 
 /**

@@ -43,7 +43,7 @@ export interface HostOptions {
   port: number
   token: string
   components: Component[]
-  /** Extra origins allowed besides the server's own (SPEC §4, `--allow-origin`). */
+  /** Extra origins allowed besides the server's own (`--allow-origin`, docs/daemon.md "Security"). */
   allowOrigins?: string[]
   /**
    * Names this machine is also reached by (`--public-host`: a DNS or tailnet name, a name a
@@ -52,7 +52,7 @@ export interface HostOptions {
   publicHosts?: string[]
   /** PEM certificate chain and key (`--tls-cert`, `--tls-key`): https and wss on the same port. */
   tls?: { cert: Buffer | string; key: Buffer | string }
-  /** Paired devices' tokens (SPEC §4); without it only the root token is accepted. */
+  /** Paired devices' tokens (docs/daemon.md, "Devices"); without it only the root token is accepted. */
   devices?: DeviceStore
   /** HTTP_HEADERS_TIMEOUT_MS and HTTP_REQUEST_TIMEOUT_MS unless given (tests). */
   timeouts?: RequestTimeouts

@@ -77,7 +77,7 @@ export function normalizeOrigin(origin: string): string {
   }
 }
 
-/** Throws 403 when the request carries an Origin that is not allowed (SPEC §4). */
+/** Throws 403 when the request carries an Origin that is not allowed (docs/daemon.md, "Security"). */
 export function checkOrigin(req: IncomingMessage, allowed: ReadonlySet<string>): void {
   const origin = req.headers.origin
   if (origin === undefined) return // not a browser: the token alone decides

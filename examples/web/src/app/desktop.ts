@@ -72,7 +72,7 @@ export class DesktopView {
     for (const tab of tabs) (byGroup.get(tab.group) ?? byGroup.get(layout.groups[0]!))?.push(tab)
     for (const list of byGroup.values()) list.sort((a, b) => a.index - b.index)
 
-    // This viewer's selection per group: its own, never shared (SPEC §7); presence shows it.
+    // This viewer's selection per group: its own, never shared (docs/sync.md, "Presence"); presence shows it.
     const active = ws.activeTabs()
     for (const body of this.bodies) body.dispose()
     this.bodies = []

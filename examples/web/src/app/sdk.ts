@@ -1,6 +1,7 @@
 /**
- * The slice of @tabula/client-sdk this viewer uses, under the names the viewer's modules use.
- * The viewer talks to tabula only through these (SPEC §8): no daemon frames, no direct Yjs.
+ * The slice of @tabula/client-sdk this viewer uses, under the names the viewer's modules use. The
+ * viewer talks to tabula only through these (docs/viewers.md, docs/sdk.md): no daemon frames, no
+ * direct Yjs.
  */
 export type {
   TabulaClient as Client,

@@ -1,7 +1,8 @@
 /**
  * One tab's terminal on screen: an xterm.js terminal fed by an SDK TerminalHandle.
  *
- * Size policy (SPEC I5: one driver). Only the active viewer's size reaches the PTY, so:
+ * Size policy (I5, one driver: docs/architecture.md "Invariants"). Only the active viewer's size
+ * reaches the PTY, so:
  * - while this viewer drives, the terminal fits its pane and reports that size;
  * - while another viewer drives (or nobody does), it shows the PTY at the PTY's own size and
  *   never sends a resize, the way tmux shows a smaller client's session.
