@@ -17,7 +17,7 @@ const seedCount = Number(process.env.TABULA_FF_SEEDS ?? 200)
 const onlySeed = process.env.TABULA_FF_SEED
 const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
 
-import { plainXtermAt, type Step } from './terminal-state.js'
+import { chopStream, plainXtermAt, type Step } from './terminal-state.js'
 
 const PRINTABLE = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?-_=+*/()[]{}<>#$%&@^`|~"\''
 const SGR = ['\x1b[m', '\x1b[0m', '\x1b[1m', '\x1b[31m', '\x1b[38;5;200m', '\x1b[38:2::10:20:30m', '\x1b[4:3m', '\x1b[7;42m', '\x1b[0;1;34m', '\x1b[22;39m', '\x1b[48;2;1;2;3m']
@@ -49,19 +49,8 @@ function streamFor(rng: Rng, cols: number, lines: number): string {
   return parts.join('')
 }
 
-function stepsFor(rng: Rng, bytes: Uint8Array): Step[] {
-  const steps: Step[] = []
-  for (let at = 0; at < bytes.length; ) {
-    const size = rng() < 0.2 ? 1 + Math.floor(rng() * 4) : 1 + Math.floor(rng() * 600)
-    steps.push({ op: 'write', data: bytes.slice(at, at + size) })
-    at += size
-    const r = rng()
-    if (r < 0.01) steps.push({ op: 'cut' })
-    else if (r < 0.013) steps.push({ op: 'resize', cols: 10 + Math.floor(rng() * 30), rows: 3 + Math.floor(rng() * 8) })
-  }
-  steps.push({ op: 'cut' })
-  return steps
-}
+const stepsFor = (rng: Rng, bytes: Uint8Array): Step[] =>
+  chopStream(rng, bytes, { tinyShare: 0.2, maxChunk: 600, cutBelow: 0.01, resizeBelow: 0.013, cols: [10, 30], rows: [3, 8] })
 
 /** Plain xterm through its public API, serialized by the daemon's serializer: the reference. */
 const reference = (opts: { cols: number; rows: number; scrollback: number }, steps: Step[], covered: number[]) =>

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest'
 import xtermHeadless from '@xterm/headless'
 import { HeadlessScreen, type Snapshot } from '../../daemon/src/live/screen.js'
 import { rngFor, type Rng } from '../helpers/random.js'
-import { plainXtermAt, settle, terminalState, type Step } from './terminal-state.js'
+import { chopStream, plainXtermAt, settle, terminalState, type Step } from './terminal-state.js'
 
 const { Terminal } = xtermHeadless
 const seedCount = Number(process.env.TABULA_SNAP_SEEDS ?? 150)
@@ -68,19 +68,8 @@ function streamFor(rng: Rng, cols: number, parts: number): string {
   return out.join('')
 }
 
-function stepsFor(rng: Rng, bytes: Uint8Array): Step[] {
-  const steps: Step[] = []
-  for (let at = 0; at < bytes.length; ) {
-    const size = rng() < 0.3 ? 1 + Math.floor(rng() * 4) : 1 + Math.floor(rng() * 300)
-    steps.push({ op: 'write', data: bytes.slice(at, at + size) })
-    at += size
-    const r = rng()
-    if (r < 0.04) steps.push({ op: 'cut' })
-    else if (r < 0.055) steps.push({ op: 'resize', cols: 5 + Math.floor(rng() * 40), rows: 2 + Math.floor(rng() * 10) })
-  }
-  steps.push({ op: 'cut' })
-  return steps
-}
+const stepsFor = (rng: Rng, bytes: Uint8Array): Step[] =>
+  chopStream(rng, bytes, { tinyShare: 0.3, maxChunk: 300, cutBelow: 0.04, resizeBelow: 0.055, cols: [5, 40], rows: [2, 10] })
 
 /**
  * Whether xterm itself throws somewhere in these steps (@xterm/headless 6.0.0 throws in ED after

@@ -119,6 +119,33 @@ export function terminalState(term: Terminal) {
 
 export type Step = { op: 'write'; data: Uint8Array } | { op: 'cut' } | { op: 'resize'; cols: number; rows: number }
 
+/** How a property test chops a stream: chunk sizes, and how often a cut or a resize falls between chunks. */
+export interface Chopping {
+  /** Share of tiny (1–4 byte) chunks, and the largest other chunk. */
+  tinyShare: number
+  maxChunk: number
+  /** A random draw below cutBelow cuts; below resizeBelow (and not a cut) resizes. */
+  cutBelow: number
+  resizeBelow: number
+  cols: [min: number, span: number]
+  rows: [min: number, span: number]
+}
+
+/** A stream as writes with cuts and resizes between them, ending with a cut; the same rng gives the same steps. */
+export function chopStream(rng: () => number, bytes: Uint8Array, c: Chopping): Step[] {
+  const steps: Step[] = []
+  for (let at = 0; at < bytes.length; ) {
+    const size = rng() < c.tinyShare ? 1 + Math.floor(rng() * 4) : 1 + Math.floor(rng() * c.maxChunk)
+    steps.push({ op: 'write', data: bytes.slice(at, at + size) })
+    at += size
+    const r = rng()
+    if (r < c.cutBelow) steps.push({ op: 'cut' })
+    else if (r < c.resizeBelow) steps.push({ op: 'resize', cols: c.cols[0] + Math.floor(rng() * c.cols[1]), rows: c.rows[0] + Math.floor(rng() * c.rows[1]) })
+  }
+  steps.push({ op: 'cut' })
+  return steps
+}
+
 export const settle = (term: Terminal) => new Promise<void>((resolve) => term.write('', resolve))
 
 /**
