@@ -23,7 +23,7 @@ export const DEFAULT_ROWS = 24
 /**
  * Longest control sequence (CSI) the daemon passes on, in bytes of parameters and intermediates.
  * xterm reads at most 32 parameters of at most 10 digits, so a longer sequence has nothing more
- * to say; it is dropped whole rather than held without bound (daemon/src/live/clamp.ts).
+ * to say; it is dropped whole rather than held without bound (daemon/src/screen/clamp.ts).
  */
 export const MAX_CONTROL_SEQUENCE_BYTES = 512
 

@@ -16,8 +16,8 @@ import type { WebSocket } from 'ws'
 import { decodeOutputFrame, type ServerFrame } from '@tabula/protocol'
 import { Attachment } from '../../daemon/src/live/attachment.js'
 import { Mirror } from '../../daemon/src/live/mirror.js'
-import type { ScreenEvents, ScreenHost } from '../../daemon/src/live/screen-host.js'
-import type { Snapshot } from '../../daemon/src/live/screen.js'
+import type { ScreenEvents, ScreenHost } from '../../daemon/src/screen/screen-host.js'
+import type { Snapshot } from '../../daemon/src/screen/screen.js'
 import { Viewer } from '../../daemon/src/live/viewer.js'
 
 /**

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { FLOW_HIGH_WATERMARK, FLOW_LOW_WATERMARK, MAX_OUTPUT_BATCH_BYTES, Mirror } from '../../daemon/src/live/mirror.js'
-import type { ScreenEvents, ScreenHost } from '../../daemon/src/live/screen-host.js'
+import type { ScreenEvents, ScreenHost } from '../../daemon/src/screen/screen-host.js'
 
 /** A PTY read as node-pty delivers them under a flood (any size works; this one is typical). */
 const READ_BYTES = 64 * 1024

@@ -13,7 +13,7 @@ import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import type { Attachment } from './attachment.js'
 import { Connection, type Hub } from './channel.js'
 import { Mirror, type Snapshot } from './mirror.js'
-import { workerScreenHost, type ScreenHost } from './screen-host.js'
+import { workerScreenHost, type ScreenHost } from '../screen/screen-host.js'
 import { Viewer } from './viewer.js'
 
 export { FLOW_HIGH_WATERMARK, FLOW_LOW_WATERMARK } from './mirror.js'

@@ -4,12 +4,12 @@
  * it paces the PTY (flow control), and it fans raw output out to live viewers.
  */
 import type { IPty } from 'node-pty'
-import type { ScreenHost, ScreenPort } from './screen-host.js'
-import type { Snapshot } from './screen.js'
+import type { ScreenHost, ScreenPort } from '../screen/screen-host.js'
+import type { Snapshot } from '../screen/screen.js'
 import { OutputChunk } from './output.js'
-import { CsiClamp } from './clamp.js'
+import { CsiClamp } from '../screen/clamp.js'
 
-export type { Snapshot } from './screen.js'
+export type { Snapshot } from '../screen/screen.js'
 export { OutputChunk } from './output.js'
 
 /**

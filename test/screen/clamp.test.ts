@@ -1,5 +1,5 @@
 /**
- * Counts in control sequences clamped to the screen (daemon/src/live/clamp.ts, docs/daemon.md
+ * Counts in control sequences clamped to the screen (daemon/src/screen/clamp.ts, docs/daemon.md
  * "Hostile output"), checked against plain @xterm/headless fed the unclamped bytes: where the
  * count is past what the screen can show, the clamped stream leaves the same screen; everything
  * else passes through byte for byte, however the stream is split into reads.
@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import xtermHeadless from '@xterm/headless'
 import { MAX_CONTROL_SEQUENCE_BYTES } from '@tabula/protocol'
-import { CsiClamp } from '../../daemon/src/live/clamp.js'
+import { CsiClamp } from '../../daemon/src/screen/clamp.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 
 const { Terminal } = xtermHeadless

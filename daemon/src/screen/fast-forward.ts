@@ -20,7 +20,7 @@
  * P is always just after an LF that leaves the cursor in column 0, so both paths end with the
  * same control character, in the same column, row and line count, with the same attributes.
  * Cuts and resizes end a run (they are not part of the byte stream), so a snapshot never sees a
- * fast-forwarded screen that differs from a fully parsed one. test/live/fast-forward.test.ts
+ * fast-forwarded screen that differs from a fully parsed one. test/screen/fast-forward.test.ts
  * checks this against plain xterm on randomized streams.
  *
  * A run is scanned once, incrementally, as chunks arrive; which state the scan starts from is

@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import xtermHeadless from '@xterm/headless'
-import { HeadlessScreen, type Snapshot } from '../../daemon/src/live/screen.js'
+import { HeadlessScreen, type Snapshot } from '../../daemon/src/screen/screen.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 import { chopStream, plainXtermAt, settle, terminalState, type Step } from './terminal-state.js'
 

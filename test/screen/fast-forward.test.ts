@@ -1,5 +1,5 @@
 /**
- * The screen's fast-forward (daemon/src/live/fast-forward.ts) must be invisible: every snapshot
+ * The screen's fast-forward (daemon/src/screen/fast-forward.ts) must be invisible: every snapshot
  * of a screen that skipped text equals the snapshot of plain xterm fed the same bytes. Checked on
  * randomized streams that mix long runs of text with SGR and with everything that must end a run
  * (other escapes, wide characters, tabs, alternate screen, scroll regions, autowrap off, charsets,
@@ -8,9 +8,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import xtermHeadless from '@xterm/headless'
-import { HeadlessScreen, LOOKAHEAD_WAIT_BYTES, LOOKAHEAD_WAIT_MS, type Snapshot } from '../../daemon/src/live/screen.js'
-import { xtermInternals } from '../../daemon/src/live/xterm-internals.js'
-import { serializer } from '../../daemon/src/live/serialize.js'
+import { HeadlessScreen, LOOKAHEAD_WAIT_BYTES, LOOKAHEAD_WAIT_MS, type Snapshot } from '../../daemon/src/screen/screen.js'
+import { xtermInternals } from '../../daemon/src/screen/xterm-internals.js'
+import { serializer } from '../../daemon/src/screen/serialize.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 
 const seedCount = Number(process.env.TABULA_FF_SEEDS ?? 200)

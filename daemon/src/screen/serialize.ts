@@ -9,7 +9,7 @@
  *
  * It reads xterm's buffers directly (the cells are a Uint32Array of [content, fg, bg] per cell),
  * through a shape check like xterm-internals.ts: `serializer(term)` is null when the pinned
- * @xterm/headless no longer has these internals (test/live/snapshot.test.ts fails then).
+ * @xterm/headless no longer has these internals (test/screen/snapshot.test.ts fails then).
  *
  * Rows that scrolled into the scrollback do not change until the buffer is reflowed, cleared or
  * trimmed, so each one's serialized text is cached per row object and data array (`RowCache`):

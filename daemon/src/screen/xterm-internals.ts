@@ -7,7 +7,7 @@
  * and state read after a write would not be the state after it. The shapes are checked once per
  * terminal; when they do not match (another xterm version), xtermInternals returns null and the
  * screen falls back to the public API without fast-forward. @xterm/headless is pinned, and
- * test/live/fast-forward.test.ts fails if these internals go missing.
+ * test/screen/fast-forward.test.ts fails if these internals go missing.
  */
 import type { Terminal } from '@xterm/headless'
 import type { RunStart } from './fast-forward.js'

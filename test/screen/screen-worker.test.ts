@@ -10,11 +10,11 @@ import type { WebSocket } from 'ws'
 import { decodeOutputFrame, type ServerFrame } from '@tabula/protocol'
 import { Attachment } from '../../daemon/src/live/attachment.js'
 import { FLOW_HIGH_WATERMARK, Mirror } from '../../daemon/src/live/mirror.js'
-import { CHECKPOINT_MS, localScreenHost, workerScreenHost, type ScreenHost, type ScreenPort, type WorkerScreenHost } from '../../daemon/src/live/screen-host.js'
+import { CHECKPOINT_MS, localScreenHost, workerScreenHost, type ScreenHost, type ScreenPort, type WorkerScreenHost } from '../../daemon/src/screen/screen-host.js'
 import { Viewer } from '../../daemon/src/live/viewer.js'
-import { eventually } from './helpers.js'
+import { eventually } from '../live/helpers.js'
 
-const WORKER = fileURLToPath(new URL('../../daemon/dist/live/screen-worker.js', import.meta.url))
+const WORKER = fileURLToPath(new URL('../../daemon/dist/screen/screen-worker.js', import.meta.url))
 
 /** A socket that completes every send on the next turn; decodes what the daemon sent. */
 function socket() {
