@@ -7,7 +7,8 @@ const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@tabula\/protocol\/(validate|server)$/, replacement: src('./protocol/src/$1') },
+      { find: /^@tabula\/protocol\/validate$/, replacement: src('./protocol/src/validate') },
+      { find: /^@tabula\/server-kit$/, replacement: src('./server-kit/src/index.ts') },
       { find: /^@tabula\/protocol$/, replacement: src('./protocol/src/index.ts') },
       { find: /^@tabula\/daemon$/, replacement: src('./daemon/src/index.ts') },
       { find: /^@tabula\/sync-server$/, replacement: src('./sync-server/src/index.ts') },

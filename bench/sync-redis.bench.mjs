@@ -34,7 +34,7 @@ else await main()
 
 async function child(redisUrl) {
   const { createSyncServer, createRedisRooms } = await import('@tabula/sync-server')
-  const { startHost, createLogger } = await import('@tabula/protocol/server')
+  const { startHost, createLogger } = await import('@tabula/server-kit')
   const home = mkdtempSync(join(tmpdir(), 'tabula-sync-redis-bench-'))
   const log = createLogger('bench', 'warn')
   const rooms = redisUrl === 'none' ? undefined : await createRedisRooms(redisUrl, log)

@@ -42,7 +42,7 @@ async function child(kind) {
   let port
   if (kind === 'tabula') {
     const { createSyncServer } = await import('@tabula/sync-server')
-    const { startHost, createLogger } = await import('@tabula/protocol/server')
+    const { startHost, createLogger } = await import('@tabula/server-kit')
     const Y = await import('yjs')
     const home = mkdtempSync(join(tmpdir(), 'tabula-sync-bench-'))
     const log = createLogger('bench', 'warn')

@@ -4,7 +4,7 @@
  * `<home>/token`.
  */
 import { join } from 'node:path'
-import { homePath, readLiveRuntimeInfo, readToken } from '@tabula/protocol/server'
+import { homePath, readLiveRuntimeInfo, readToken } from '@tabula/server-kit'
 import type { ClientFlags } from './options.js'
 
 export interface Endpoint {

@@ -8,7 +8,7 @@
  * code_migrations only stops the boot pass from looking again.
  */
 import { convertV1Layout, isUuid } from '@tabula/protocol'
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import type { DaemonState, LegacyLayoutRow } from '@tabula/daemon'
 import type { SyncServer } from '@tabula/sync-server'
 

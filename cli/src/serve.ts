@@ -22,7 +22,7 @@ import {
   type HomeLock,
   type HomePart,
   type Logger,
-} from '@tabula/protocol/server'
+} from '@tabula/server-kit'
 import { DEFAULT_SCROLLBACK } from '@tabula/daemon'
 import type { ServerFlags } from './options.js'
 
@@ -55,7 +55,7 @@ export type ServeRole = 'url' | 'daemonUrl' | 'syncUrl'
 
 /**
  * Two daemons on one home would both restore, and both write, the same sessions; two sync servers
- * would write the same documents. Each role locks the parts it runs (protocol/src/server/lock.ts).
+ * would write the same documents. Each role locks the parts it runs (server-kit/src/lock.ts).
  */
 const LOCKED_PARTS: Record<ServeRole, HomePart[]> = {
   url: ['daemon', 'sync'],

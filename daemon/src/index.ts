@@ -4,7 +4,7 @@
  * channel, restores the manifest's sessions and serves the HTTP API as a Component of the shared
  * host.
  */
-import type { Component, Logger } from '@tabula/protocol/server'
+import type { Component, Logger } from '@tabula/server-kit'
 import { DEFAULT_SCROLLBACK } from './defaults.js'
 import { daemonRoutes, HEALTH_PATH } from './http/routes.js'
 import { dispatch } from './http/router.js'

@@ -6,7 +6,7 @@
  * flows one way, from the map and the screens to the files.
  */
 import { MAX_SAVED_SCREEN_BYTES, MAX_SAVED_SCREENS_TOTAL_BYTES } from '@tabula/protocol'
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import { SCREEN_SAVE_INTERVAL_MS, SNAPSHOT_WAIT_MS } from './defaults.js'
 import type { Snapshot } from './live/mirror.js'
 import type { SessionMapView } from './sessions/types.js'

@@ -1,6 +1,7 @@
 /**
  * @tabula/protocol: the contract every tabula component imports. Browser-safe; the Node-only
- * server kit lives at `@tabula/protocol/server` and the validators at `@tabula/protocol/validate`.
+ * server kit is its own package, `@tabula/server-kit`, and the validators live at
+ * `@tabula/protocol/validate` (servers only, so zod stays out of browser bundles).
  */
 export * from './keys.js'
 export * from './uuid.js'

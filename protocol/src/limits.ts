@@ -92,7 +92,7 @@ export const MAX_LAYOUT_DOC_BYTES = 8 * 1024 * 1024
  * the rest is for PTYs and files). Past it, the oldest connection that has not yet sent a
  * complete request is closed to make room, so half-open connections cannot lock out the token
  * holder; when every connection is a real one, the new one is answered 503 (see
- * protocol/src/server/connections.ts).
+ * server-kit/src/connections.ts).
  */
 export const MAX_HTTP_CONNECTIONS = 1024
 /** A connection must send its request headers within this, and the whole request within HTTP_REQUEST_TIMEOUT_MS. */

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { Adapter } from 'lowdb'
-import { writeFileDurable } from '@tabula/protocol/server'
+import { writeFileDurable } from '@tabula/server-kit'
 
 export class DurableJsonFile<T> implements Adapter<T> {
   constructor(private readonly path: string) {}

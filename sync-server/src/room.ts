@@ -3,7 +3,7 @@
  * their presence, and the batching of writes to the store.
  */
 import * as Y from 'yjs'
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import type { DocStore } from './store.js'
 import { Presence, inMessages } from './presence.js'
 import { CLOSE_TOO_BIG, DocSize, TOO_BIG_REASON } from './doc-size.js'

@@ -6,7 +6,7 @@
  * are the same for both.
  */
 import type * as Y from 'yjs'
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import type { ClientMessage } from './messages.js'
 import { Room, type Peer } from './room.js'
 import type { DocStore } from './store.js'

@@ -13,7 +13,7 @@ import { openScreenFiles, trimScreenData } from '../../daemon/src/state/screens.
 import { partialMarkerAt } from '../../daemon/src/sessions/pty.js'
 import { SessionMap } from '../../daemon/src/sessions/map.js'
 import { keepScreens } from '../../daemon/src/screen-keeper.js'
-import { createLogger } from '@tabula/protocol/server'
+import { createLogger } from '@tabula/server-kit'
 
 const WS = '2a7c0d1e-3f4b-4c5d-8e6f-7a8b9c0d1e2f'
 

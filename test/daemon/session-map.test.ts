@@ -3,7 +3,7 @@
  * real PTYs: change order, seq, output fan-out, exit handling.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createLogger } from '@tabula/protocol/server'
+import { createLogger } from '@tabula/server-kit'
 import { SessionMap, type SpawnSpec } from '../../daemon/src/sessions/map.js'
 import type { SessionChange } from '../../daemon/src/sessions/types.js'
 import { until } from './support.js'

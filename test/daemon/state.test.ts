@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createLogger } from '@tabula/protocol/server'
+import { createLogger } from '@tabula/server-kit'
 import { openState, WorkspaceError } from '../../daemon/src/state/store.js'
 import { removeHome, tempHome } from '../helpers/tabula.js'
 

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MAX_PENDING_PAIRINGS, PAIRING_TTL_MS } from '@tabula/protocol'
-import { DeviceError, DeviceStore, DEVICES_FILE } from '@tabula/protocol/server'
+import { DeviceError, DeviceStore, DEVICES_FILE } from '@tabula/server-kit'
 
 const homes: string[] = []
 const newHome = () => {

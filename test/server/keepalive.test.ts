@@ -1,10 +1,10 @@
 /**
- * The keepalive both servers use (protocol/src/server/keepalive.ts), with real sockets: a peer
+ * The keepalive both servers use (server-kit/src/keepalive.ts), with real sockets: a peer
  * that stops answering pings is cut; one that answers, or keeps talking, stays.
  */
 import { afterEach, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
-import { keepalive } from '@tabula/protocol/server'
+import { keepalive } from '@tabula/server-kit'
 
 /** Long enough that a busy test machine never misses a pong within it. */
 const INTERVAL_MS = 500

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { networkInterfaces } from 'node:os'
-import { listenUrls, localUrl, ownOrigins } from '@tabula/protocol/server'
+import { listenUrls, localUrl, ownOrigins } from '@tabula/server-kit'
 
 type Interfaces = ReturnType<typeof networkInterfaces>
 const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false) =>

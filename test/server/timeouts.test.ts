@@ -6,7 +6,7 @@
  */
 import { afterEach, expect, it } from 'vitest'
 import { connect, type Socket } from 'node:net'
-import { createLogger, startHost, type Host } from '@tabula/protocol/server'
+import { createLogger, startHost, type Host } from '@tabula/server-kit'
 
 const HEADERS_MS = 800
 const REQUEST_MS = 1_600

@@ -7,7 +7,7 @@
  * real redis-server started here (docs/sync.md, "Many instances on Redis").
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createLogger } from '@tabula/protocol/server'
+import { createLogger } from '@tabula/server-kit'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import {

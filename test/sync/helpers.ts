@@ -10,7 +10,7 @@ import * as Y from 'yjs'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import { wsProtocols } from '@tabula/protocol'
-import { createLogger, startHost, type Host } from '@tabula/protocol/server'
+import { createLogger, startHost, type Host } from '@tabula/server-kit'
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '@tabula/sync-server'
 
 export const WORKSPACE = 'b16f79b5-3c2e-4b8a-9d41-7e2f0c6a1d55'

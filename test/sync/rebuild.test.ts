@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DEFAULT_GROUP, placeTab, readLayout, setTitle } from '@tabula/protocol'
-import { createLogger } from '@tabula/protocol/server'
+import { createLogger } from '@tabula/server-kit'
 import { Room, REBUILD_RETRY_BASE_MS, type ApplyUpdate, type Peer } from '../../sync-server/src/room.js'
 import type { DocStore } from '../../sync-server/src/store.js'
 import { eventually } from './helpers.js'

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { createLogger } from '@tabula/protocol/server'
+import { createLogger } from '@tabula/server-kit'
 import { createRedisRooms } from '@tabula/sync-server'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { connectProvider, eventually, rawClient, startLocalSync, synced } from './helpers.js'

@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { openState, type LegacyLayoutRow } from '@tabula/daemon'
 import { createSyncServer } from '@tabula/sync-server'
-import { createLogger, readLiveRuntimeInfo, resolveHome } from '@tabula/protocol/server'
+import { createLogger, readLiveRuntimeInfo, resolveHome } from '@tabula/server-kit'
 import { LAYOUT_MIGRATION_ID, migrateRows } from '../migration.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { renderUnicodeCompact } from 'uqr'
-import { DeviceStore, homePath, isLoopbackName, readLiveRuntimeInfo, resolveHome } from '@tabula/protocol/server'
+import { DeviceStore, homePath, isLoopbackName, readLiveRuntimeInfo, resolveHome } from '@tabula/server-kit'
 import { formatTable } from '../table.js'
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { MAX_HTTP_BODY_BYTES } from '@tabula/protocol'
-import { HttpError, readJsonBody } from '@tabula/protocol/server'
+import { HttpError, readJsonBody } from '@tabula/server-kit'
 import { describeIssues, type z } from '@tabula/protocol/validate'
 
 export async function readBody<T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.output<T>> {

@@ -3,7 +3,7 @@
  * segment, and 405 when the path is known but the method is not.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { HttpError } from '@tabula/protocol/server'
+import { HttpError } from '@tabula/server-kit'
 
 export type Params = Record<string, string>
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params) => Promise<void> | void

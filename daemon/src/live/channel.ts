@@ -3,7 +3,7 @@
  * and tells it about the workspaces it watches.
  */
 import { MAX_ATTACHMENTS_PER_SOCKET, type ClientFrame, type ErrorCode, type ServerFrame } from '@tabula/protocol'
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import { inputRefusal } from './input-bound.js'
 import { Attachment } from './attachment.js'

@@ -5,7 +5,7 @@
  * to viewers.
  */
 import { kindOfKey, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, type Session } from '@tabula/protocol'
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import { endSession } from './process-group.js'
 import { spawnPty, type OwnedPty } from './pty.js'
 import type { LiveSession, SessionChange, SessionMapView } from './types.js'

@@ -4,7 +4,7 @@
  * rather than kept as a tab with nothing behind it. Before that, programs of a daemon that died
  * without ending them are ended, so a restart never runs a second copy (docs/daemon.md "Restore").
  */
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import type { SavedScreen, ScreenFiles } from '../state/screens.js'
 import type { StateStore } from '../state/store.js'
 import { LaunchError } from './launch.js'

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import type { Component } from '@tabula/protocol/server'
+import type { Component } from '@tabula/server-kit'
 import { createStaticFiles, type StaticFiles } from './static-files.js'
 
 export interface WebViewerOptions {

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import * as Y from 'yjs'
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 
 /** Compact a room once its stream holds this many updates: its footprint stays near the compacted size. */
 export const COMPACT_AFTER_UPDATES = 100

@@ -2,7 +2,7 @@
  * The Redis room engine: any number of sync instances on one Redis serve any room, and none keeps
  * a room to itself (docs/sync.md, "Many instances on Redis").
  */
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import type { RoomEngine } from '../rooms.js'
 import { RedisBackend, redactUrl } from './backend.js'
 import { RedisRoom } from './room.js'

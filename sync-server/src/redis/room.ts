@@ -6,7 +6,7 @@
  * Redis".
  */
 import * as Y from 'yjs'
-import type { Logger } from '@tabula/protocol/server'
+import type { Logger } from '@tabula/server-kit'
 import { decodeClientMessage, encodeAwareness, isEmptyUpdate, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type AwarenessEntry, type ClientMessage } from '../messages.js'
 import { Presence, inMessages } from '../presence.js'
 import { CLOSE_TOO_BIG, DocSize, TOO_BIG_REASON } from '../doc-size.js'

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, Server, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
-import { HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, MAX_HTTP_CONNECTIONS } from '../limits.js'
+import { HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, MAX_HTTP_CONNECTIONS } from '@tabula/protocol'
 import type { Logger } from './logger.js'
 
 /** The two bounds on a request's arrival; tests pass smaller ones. */

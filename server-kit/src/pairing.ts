@@ -5,8 +5,8 @@
  * watch-only phone can say so instead of failing at each edit.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { PAIR_PATH, PAIRING_CODE_RE, WHOAMI_PATH, type PairResponse } from '../devices-protocol.js'
-import { MAX_PAIR_BODY_BYTES } from '../limits.js'
+import { PAIR_PATH, PAIRING_CODE_RE, WHOAMI_PATH, type PairResponse } from '@tabula/protocol'
+import { MAX_PAIR_BODY_BYTES } from '@tabula/protocol'
 import { principalOf } from './auth.js'
 import { DeviceError, type DeviceStore } from './devices.js'
 import { HttpError, readJsonBody, sendJson } from './errors.js'

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { STATUS_CODES } from 'node:http'
-import type { ErrorBody, ErrorCode } from '../api.js'
+import type { ErrorBody, ErrorCode } from '@tabula/protocol'
 
 /** An error that already knows the HTTP status and the JSON body a client should get. */
 export class HttpError extends Error {

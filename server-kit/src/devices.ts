@@ -14,8 +14,8 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { DEVICE_NAME_RE, PAIRING_CODE_RE, type DeviceScope, type Principal } from '../devices-protocol.js'
-import { MAX_DEVICES, MAX_PENDING_PAIRINGS, PAIRING_TTL_MS } from '../limits.js'
+import { DEVICE_NAME_RE, PAIRING_CODE_RE, type DeviceScope, type Principal } from '@tabula/protocol'
+import { MAX_DEVICES, MAX_PENDING_PAIRINGS, PAIRING_TTL_MS } from '@tabula/protocol'
 import { isProcessAlive, writeFileAtomic } from './home.js'
 
 export const DEVICES_FILE = 'devices.json'

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import type { AddressInfo } from 'node:net'
-import type { Principal } from '../devices-protocol.js'
+import type { Principal } from '@tabula/protocol'
 import { authenticate, checkSubprotocols, setPrincipal } from './auth.js'
 import type { DeviceStore } from './devices.js'
 import { checkOrigin, listenUrls, localUrl, normalizeOrigin, ownOrigins } from './origin.js'

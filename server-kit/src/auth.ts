@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { timingSafeEqual, createHash } from 'node:crypto'
-import { BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from '../auth-protocol.js'
-import type { Principal } from '../devices-protocol.js'
+import { BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from '@tabula/protocol'
+import type { Principal } from '@tabula/protocol'
 import { HttpError } from './errors.js'
 
 /** The token a request carries: `Authorization: Bearer`, else a `bearer.<token>` subprotocol. */
