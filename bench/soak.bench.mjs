@@ -6,15 +6,15 @@
 // frames. Beside it, 8 ordinary sessions each flood SOAK_MB of text lines to their own viewer
 // at once, and a probe attaches to an idle ordinary session (1,000 lines of scrollback) over and
 // over. The same ordinary work runs without the hostile session, in the same daemon, rounds
-// interleaved (BENCH_ROUNDS, default 2; the order alternates). Reported: the ordinary sessions'
+// interleaved (BENCH_ROUNDS, default 4; the order alternates). Reported: the ordinary sessions'
 // throughput (median per-session rate, and the slowest) and attach time (median), with and
 // without, and their ratios; the daemon's peak RSS over the whole run.
 //
 // Runs the BUILT daemon through the real CLI and speaks the wire protocol with `ws`.
 // `SOAK_MB=4 BENCH_ROUNDS=1 node bench/soak.bench.mjs` for a quick look.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
@@ -25,16 +25,37 @@ const TABULA = join(ROOT, 'cli/bin/tabula.js')
 const WORK = join(tmpdir(), 'tabula-bench')
 const SOAK_MB = Number(process.env.SOAK_MB ?? 16)
 const ORDINARY = 8
-const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 2)))
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 4)))
 /** The bound this benchmark holds the daemon to, over the whole run. */
 const RSS_BOUND_MB = 600
 const DONE = '__SOAK_DONE__'
+/** The hostile viewer sends while its socket buffers less than this (its own TCP backpressure). */
+const HOSTILE_CLIENT_BUFFER_BYTES = 1024 * 1024
+/** What the hostile session does (a diagnostic knob): its `output`, its unread `input`, or both (the default). */
+const HOSTILE_PARTS = (process.env.SOAK_HOSTILE ?? 'output,input').split(',')
 const COLS = 120
 const ROWS = 40
 mkdirSync(WORK, { recursive: true })
+/** Where each thread of the daemon reports its heap (bench/soak-memory.mjs), for the RSS breakdown at the peak. */
+const MEMORY_DIR = mkdtempSync(join(tmpdir(), 'tabula-soak-memory-'))
+const MEMORY_PRELOAD = new URL('./soak-memory.mjs', import.meta.url).href
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+/** CPU seconds per thread of `pid`, grouped by thread name (main, screen workers, GC helpers, libuv). */
+function threadCpu(pid) {
+  const out = {}
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100
+      if (seconds >= 0.1) out[Number(task) === pid ? 'main' : `${name}#${task}`] = seconds
+    } catch {}
+  }
+  return out
+}
 const rssOf = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
 
 // ── files ────────────────────────────────────────────────────────────────────────────────────
@@ -84,7 +105,7 @@ function hostileFile() {
 async function startDaemon() {
   const home = mkdtempSync(join(tmpdir(), 'tabula-soak-home-'))
   const proc = spawn(process.execPath, [TABULA, 'daemon', '--port', '0', '--home', home, '--no-restore'], {
-    env: { ...process.env, TABULA_LOG_LEVEL: 'error' },
+    env: { ...process.env, TABULA_LOG_LEVEL: 'error', SOAK_MEMORY_DIR: MEMORY_DIR, NODE_OPTIONS: `--import=${MEMORY_PRELOAD}` },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   for (let i = 0; i < 400; i++) {
@@ -124,6 +145,8 @@ async function openViewer(daemon) {
     tail: '',
     doneAt: 0,
     onDone: null,
+    received: 0,
+    refused: 0,
     send: (frame) => socket.readyState === 1 && socket.send(JSON.stringify(frame)),
     next(match) {
       const found = v.frames.find(match)
@@ -134,6 +157,7 @@ async function openViewer(daemon) {
   }
   socket.on('message', (data, isBinary) => {
     if (isBinary) {
+      v.received += data.length
       if (!v.doneAt) {
         const text = v.tail + data.toString('latin1', Math.max(5, data.length - 64))
         if (text.includes(DONE)) {
@@ -145,6 +169,7 @@ async function openViewer(daemon) {
       return
     }
     const frame = JSON.parse(data.toString())
+    if (frame.type === 'error') v.refused += frame.code === 'input_queue_full' ? 1 : 0
     if (frame.type === 'attached' || frame.type === 'resync') frame.snapshot = frame.snapshot.length // keep memory flat
     v.frames.push(frame)
     if (v.frames.length > 1000) v.frames.splice(0, 500)
@@ -195,17 +220,26 @@ async function ordinaryRun(daemon, idleKey, text) {
 
 /** The hostile session and its input flood; stop() ends both. */
 async function startHostile(daemon, file) {
-  const s = await daemon.spawn({ command: 'sh', args: ['-c', `while :; do cat ${file}; done`] })
+  const s = await daemon.spawn({ command: 'sh', args: ['-c', HOSTILE_PARTS.includes('output') ? `while :; do cat ${file}; done` : 'exec sleep 1000'] })
   const v = await openViewer(daemon)
   v.send({ type: 'attach', ch: 1, key: s.key })
   await v.next((f) => f.type === 'attached')
   let running = true
   let refused = 0
+  let offered = 0
+  let sent = 0
+  const since = performance.now()
   const input = 'y'.repeat(256 * 1024)
   void (async () => {
-    while (running) {
-      v.send({ type: 'input', ch: 1, data: input })
-      refused = v.frames.filter((f) => f.type === 'error' && f.code === 'input_queue_full').length
+    while (running && HOSTILE_PARTS.includes('input')) {
+      // A frame every 20 ms, whenever the socket takes it: a client meets TCP's backpressure when
+      // the daemon stops reading (as any client's socket does) instead of queuing in itself.
+      offered++
+      if (v.socket.bufferedAmount < HOSTILE_CLIENT_BUFFER_BYTES) {
+        v.send({ type: 'input', ch: 1, data: input })
+        sent++
+      }
+      refused = v.refused
       await sleep(20)
     }
   })()
@@ -214,7 +248,7 @@ async function startHostile(daemon, file) {
       running = false
       v.close()
       await daemon.close(s.key)
-      return { inputRefusals: refused }
+      return { inputRefusals: refused, offered, sent, outputMiBps: v.received / 2 ** 20 / ((performance.now() - since) / 1000) }
     },
   }
 }
@@ -225,7 +259,19 @@ const text = textFile(SOAK_MB)
 const hostile = hostileFile()
 const daemon = await startDaemon()
 let peak = 0
-const sampler = setInterval(() => (peak = Math.max(peak, rssOf(daemon.proc.pid))), 100)
+let atPeak = []
+const sampler = setInterval(() => {
+  const rss = rssOf(daemon.proc.pid)
+  if (rss <= peak) return
+  peak = rss
+  atPeak = readdirSync(MEMORY_DIR).flatMap((f) => {
+    try {
+      return [JSON.parse(readFileSync(join(MEMORY_DIR, f), 'utf8'))]
+    } catch {
+      return []
+    }
+  })
+}, 100)
 const idle = await daemon.spawn({ command: 'sh', args: ['-c', `cat ${scrollbackFile()}; exec cat`] })
 await sleep(500)
 const results = { without: [], with: [] }
@@ -236,16 +282,22 @@ for (let round = 0; round < ROUNDS; round++) {
     const h = hostileOn ? await startHostile(daemon, hostile) : null
     if (h) await sleep(1000) // let it get going
     const r = await ordinaryRun(daemon, idle.key, text)
-    if (h) refusals += (await h.stop()).inputRefusals
+    let hostileRate = ''
+    if (h) {
+      const end = await h.stop()
+      refusals += end.inputRefusals
+      hostileRate = `; the hostile session printed ${end.outputMiBps.toFixed(1)} MiB/s to its viewer, its input frames: ${end.offered} due, ${end.sent} sent, ${end.inputRefusals} refused`
+    }
     results[hostileOn ? 'with' : 'without'].push(r)
     console.log(
       `round ${round + 1} ${hostileOn ? 'with   ' : 'without'} hostile: ordinary ${r.medianRate.toFixed(1)} MiB/s median per session ` +
-        `(slowest ${r.minRate.toFixed(1)}), attach ${r.attachMs.toFixed(0)} ms median of ${r.attaches}`,
+        `(slowest ${r.minRate.toFixed(1)}), attach ${r.attachMs.toFixed(0)} ms median of ${r.attaches}${hostileRate}`,
     )
   }
 }
 clearInterval(sampler)
 peak = Math.max(peak, rssOf(daemon.proc.pid))
+const cpu = threadCpu(daemon.proc.pid)
 await daemon.stop()
 
 const summary = (rows) => ({ rate: median(rows.map((r) => r.medianRate)), min: median(rows.map((r) => r.minRate)), attach: median(rows.map((r) => r.attachMs)) })
@@ -258,6 +310,19 @@ console.log(`| throughput per ordinary session, median | ${a.rate.toFixed(1)} Mi
 console.log(`| throughput, slowest ordinary session | ${a.min.toFixed(1)} MiB/s | ${b.min.toFixed(1)} MiB/s | ${(b.min / a.min).toFixed(2)}× |`)
 console.log(`| attach to an idle session (1,000 lines), median | ${a.attach.toFixed(0)} ms | ${b.attach.toFixed(0)} ms | speed ${(a.attach / b.attach).toFixed(2)}× |`)
 console.log(`daemon peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (bound ${RSS_BOUND_MB} MiB); hostile input refused ${refusals} times (input_queue_full)`)
+const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)}`
+console.log(
+  `at the peak: ` +
+    atPeak
+      .sort((x, y) => (x.thread === 'main' ? -1 : y.thread === 'main' ? 1 : x.thread.localeCompare(y.thread)))
+      .map((t) => `${t.thread} heap ${mib(t.heapUsed)} used / ${mib(t.heapCommitted)} committed MiB, array buffers ${mib(t.arrayBuffers)} MiB`)
+      .join('; '),
+)
+rmSync(MEMORY_DIR, { recursive: true, force: true })
+console.log(
+  `daemon CPU by thread: ${Object.entries(cpu).sort((x, y) => y[1] - x[1]).map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(', ')}; ` +
+    `this benchmark's own process ${(process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6).toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+)
 if (peak > RSS_BOUND_MB * 2 ** 20) {
   console.log('FAIL: the daemon went over its RSS bound')
   process.exitCode = 1

@@ -50,6 +50,28 @@ export function clampTitle(title: string): string {
  */
 export const MAX_QUEUED_INPUT_BYTES = 1024 * 1024
 
+/**
+ * Input reaches a PTY at most this fast past a burst of INPUT_BURST_BYTES (the daemon's input
+ * pacer; what waits counts in MAX_QUEUED_INPUT_BYTES). A terminal in line-editing mode takes,
+ * echoes and throws away whatever a program does not read, costing kernel time per byte, so
+ * unpaced input to such a session could take a core from every other session. Keys, escape
+ * replies and pastes up to the burst are not delayed; a larger paste runs at 128 KiB/s (VS
+ * Code's terminal writes pastes 50 characters every 5 ms, about 10 KB/s). docs/daemon.md
+ * "Hostile output".
+ */
+export const INPUT_RATE_BYTES_PER_SEC = 128 * 1024
+export const INPUT_BURST_BYTES = 256 * 1024
+
+/**
+ * V8's old-generation limit of each screen worker thread of the daemon, in MiB. Below it V8
+ * collects garbage sooner: with no limit a worker's heap grew to 4× what it held alive (200–380
+ * MiB per worker under eight floods, most of it garbage from parsing and snapshot cuts), and the
+ * daemon to 760–1060 MiB; with 512 it stays near 1.4× (about 120 MiB). The terminals' cells are
+ * typed arrays outside this heap, so it limits garbage rather than scrollback. A worker that does
+ * hit it dies and is replaced like any failed worker (docs/daemon.md "Hostile output").
+ */
+export const SCREEN_WORKER_HEAP_MB = 512
+
 /** Sessions one daemon runs at once; a spawn past it gets 429 `limit_reached` (each holds a PTY, a process and a screen). */
 export const MAX_SESSIONS = 256
 

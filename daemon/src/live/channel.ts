@@ -26,6 +26,8 @@ export interface Hub {
   sizeFrame(key: string, ch: number): ServerFrame | null
   /** Whether the session exited (and with what code) — for a viewer attaching after the fact. */
   exitOf(key: string): { exitCode: number | null } | null
+  /** Input from `viewer` to `key` was refused (full): its socket waits a while (input-bound.ts holdReading). */
+  inputRefused(viewer: Viewer, key: string): void
 }
 
 export class Connection {
@@ -107,7 +109,10 @@ export class Connection {
         if (!session) return this.error('not_found', `session ${attachment.key} is gone`, frame.ch)
         if (session.info().status === 'exited') return
         const refused = inputRefusal(session.pty, Buffer.byteLength(frame.data), attachment.key)
-        if (refused) return this.error('input_queue_full', refused, frame.ch)
+        if (refused) {
+          this.hub.inputRefused(this.viewer, attachment.key)
+          return this.error('input_queue_full', refused, frame.ch)
+        }
         session.pty.write(frame.data)
         if (claim(this.hub.sessions, attachment.key, this.viewer.id)) this.hub.broadcastSize(attachment.key)
         return

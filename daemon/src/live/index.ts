@@ -15,6 +15,7 @@ import { Connection, type Hub } from './channel.js'
 import { Mirror, type Snapshot } from './mirror.js'
 import { workerScreenHost, type ScreenHost } from '../screen/screen-host.js'
 import { Viewer } from './viewer.js'
+import { InputGate, hasInputRoom } from './input-bound.js'
 
 export { FLOW_HIGH_WATERMARK, FLOW_LOW_WATERMARK } from './mirror.js'
 export { SEND_WINDOW_BYTES, VIEWER_QUEUE_LIMIT_BYTES, VIEWER_HARD_LIMIT_BYTES } from './viewer.js'
@@ -64,6 +65,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const mirrors = new Map<string, MirrorEntry>()
   const attached = new Map<string, Set<Attachment>>()
   const connections = new Map<string, Connection>()
+  /** Each viewer's hold on reading its socket while its input is refused (input-bound.ts). */
+  const gates = new Map<string, InputGate>()
   const screenHost = opts.screenHost ?? workerScreenHost({ fastForward: opts.fastForward, warn: (message) => log.warn(message) })
 
   const wss = new WebSocketServer({
@@ -100,6 +103,12 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       }
     },
     exitOf: (key) => mirrors.get(key)?.exit ?? null,
+    inputRefused(viewer, key) {
+      gates.get(viewer.id)?.hold(() => {
+        const pty = sessions.get(key)?.pty
+        return !pty || hasInputRoom(pty)
+      })
+    },
   }
 
   function startMirror(session: Session): void {
@@ -166,11 +175,14 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     const viewer = new Viewer(`v-${randomBytes(8).toString('hex')}`, socket)
     const connection = new Connection(hub, viewer, watchOnly)
     connections.set(viewer.id, connection)
+    gates.set(viewer.id, new InputGate(socket))
     silent.watch(socket)
     socket.on('message', (data, isBinary) => connection.message(toBuffer(data), isBinary))
     socket.on('error', (err) => log.debug({ err, viewer: viewer.id }, 'live socket error'))
     socket.on('close', () => {
       connections.delete(viewer.id)
+      gates.get(viewer.id)?.stop()
+      gates.delete(viewer.id)
       connection.closed()
     })
     viewer.send({ type: 'welcome', viewerId: viewer.id, version: opts.version } satisfies ServerFrame)

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { SCREEN_WORKER_HEAP_MB } from '@tabula/protocol'
 import { HeadlessScreen, type ScreenOptions, type Snapshot } from './screen.js'
 
 /** One screen as its mirror sees it: write, cut, resize, dispose; parsed credit and titles come back. */
@@ -214,7 +215,8 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
 
   function startSlot(slot?: Slot): Slot {
     const beacon = new Int32Array(new SharedArrayBuffer(8))
-    const worker = new Worker(script, { workerData: { beacon } })
+    // A bounded heap is collected sooner (SCREEN_WORKER_HEAP_MB); hitting it ends the worker, which is then replaced.
+    const worker = new Worker(script, { workerData: { beacon }, resourceLimits: { maxOldGenerationSizeMb: SCREEN_WORKER_HEAP_MB } })
     worker.unref()
     const s: Slot = slot ?? { worker, beacon, restarts: 0, inProcess: false, seen: -1, quietFor: 0 }
     s.worker = worker
@@ -298,7 +300,9 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.dirty = true
     screen.changedAt = performance.now()
     if (!screen.base && screen.checkpoint === 0) return
-    screen.log.push(step)
+    // The bytes of a write are shared with the viewers' frames: the log keeps its own copy (made
+    // only here, so a flood whose log was dropped copies nothing for it).
+    screen.log.push(step.op === 'write' ? { op: 'write', data: new Uint8Array(step.data) } : step)
     if (step.op !== 'write') return
     screen.logBytes += step.data.length
     if (screen.logBytes > REPLAY_LOG_BYTES) {
@@ -446,8 +450,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       write(data) {
         if (screen.local) return screen.local.write(data)
         screen.uncredited += data.length
-        // The bytes are shared with the viewers' frames: the log keeps its own copy.
-        remember(screen, { op: 'write', data: new Uint8Array(data) })
+        remember(screen, { op: 'write', data })
         writeScreen(screen, data)
         checkpointSoon(screen)
       },

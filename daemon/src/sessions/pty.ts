@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { spawn as spawnNodePty } from 'node-pty'
 import { queuedInput } from '../live/input-bound.js'
 import { containedLaunch } from './fds.js'
+import { InputPacer } from './input-pacer.js'
 import { processStartTime } from './process-group.js'
 
 /** What the daemon needs of a running terminal. */
@@ -95,6 +96,16 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
   deliverBytes(internals)
   const drain = holdSlave(internals)
   const socket = internals._socket
+  // Input goes through the pacer (input-pacer.ts); node-pty's socket takes bytes as well as text.
+  // A write on a later turn has no caller to tell: one to a terminal already gone is dropped, as
+  // the program could not have read it.
+  const pacer = new InputPacer((bytes) => {
+    try {
+      ;(pty.write as (data: string | Buffer) => void)(bytes)
+    } catch {
+      /* the terminal is gone */
+    }
+  })
 
   /** Every byte the program wrote has been read (or never can be). */
   let drained = false
@@ -214,8 +225,9 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
     get rows() {
       return pty.rows
     },
-    write: (data) => pty.write(data),
-    queuedInput: () => queuedInput(pty), // the input bound (daemon/src/live/input-bound.ts)
+    write: (data) => pacer.push(data),
+    // The input bound (daemon/src/live/input-bound.ts): what the pacer holds and what the terminal has not taken.
+    queuedInput: () => pacer.queued + queuedInput(pty),
     resize: (cols, rows) => pty.resize(cols, rows),
     pause() {
       paused = true
@@ -230,6 +242,7 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
     dispose() {
       if (disposed) return
       disposed = true
+      pacer.stop()
       if (retry) clearTimeout(retry)
       disarmLimit()
       drain?.close()
