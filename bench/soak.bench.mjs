@@ -8,7 +8,13 @@
 // over. The same ordinary work runs without the hostile session, in the same daemon, rounds
 // interleaved (BENCH_ROUNDS, default 4; the order alternates). Reported: the ordinary sessions'
 // throughput (median per-session rate, and the slowest) and attach time (median), with and
-// without, and their ratios; the daemon's peak RSS over the whole run.
+// without, and their ratios; the daemon's peak RSS over the whole run, broken down at the peak
+// by thread (each thread's V8 heap and array buffers, reported by bench/soak-memory.mjs, loaded
+// into every thread of the daemon); the daemon's CPU time by thread; the load average.
+// The hostile viewer sends its frames only while its socket buffers less than 1 MiB, as a client
+// meeting TCP's backpressure does; the round lines say how many were due, sent and refused.
+// SOAK_HOSTILE=output or =input runs only that half of the hostile session (attribution);
+// SOAK_CLI=<another tree>/cli/bin/tabula.js runs another build in the same conditions.
 //
 // Runs the BUILT daemon through the real CLI and speaks the wire protocol with `ws`.
 // `SOAK_MB=4 BENCH_ROUNDS=1 node bench/soak.bench.mjs` for a quick look.
@@ -21,7 +27,8 @@ import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const TABULA = join(ROOT, 'cli/bin/tabula.js')
+/** The CLI to run (SOAK_CLI: another tree's build, for a comparison in the same conditions). */
+const TABULA = process.env.SOAK_CLI ?? join(ROOT, 'cli/bin/tabula.js')
 const WORK = join(tmpdir(), 'tabula-bench')
 const SOAK_MB = Number(process.env.SOAK_MB ?? 16)
 const ORDINARY = 8
