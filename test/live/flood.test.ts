@@ -2,6 +2,7 @@
  * Flow control and slow viewers: a flood reaches a reading viewer whole while another viewer has
  * stopped reading, and the daemon's memory stays bounded (docs/protocol.md §5).
  */
+import { soakable } from '../helpers/soak.js'
 import { until } from '../helpers/wait.js'
 import { beforeAll, expect, it } from 'vitest'
 import type { ServerFrame } from '@tabula/protocol'
@@ -13,7 +14,7 @@ import { RawViewer, closeSession, makeWorkspace, rssOf, spawnSession, sharedDaem
  * well over the growth bound below and over 30 times the flow-control window: a daemon that
  * buffered what its parser had not caught up with would grow past the bound.
  */
-const FLOOD_LINES = Number(process.env.TABULA_TEST_FLOOD_LINES ?? 15_000_000)
+const FLOOD_LINES = soakable(15_000_000, 150_000_000)
 /**
  * A bound on the daemon's RSS growth during the flood, not a speed. What the daemon may hold is
  * the parser's backlog (FLOW_HIGH_WATERMARK, 4 MiB, plus a batch), the stalled viewer's window
