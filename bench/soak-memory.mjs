@@ -12,7 +12,9 @@ const dir = process.env.SOAK_MEMORY_DIR
 if (dir) {
   const file = join(dir, `${process.pid}-${threadId}.json`)
   // SOAK_MEMORY_GC=1: a full collection before each sample (diagnostic: live data against garbage).
-  const gc = process.env.SOAK_MEMORY_GC ? (await import('node:v8')).setFlagsFromString('--expose-gc') ?? (await import('node:vm')).runInNewContext('gc') : null
+  const gc = process.env.SOAK_MEMORY_GC
+    ? ((await import('node:v8')).setFlagsFromString('--expose-gc') ?? (await import('node:vm')).runInNewContext('gc'))
+    : null
   let collected = 0
   const sample = () => {
     if (gc && performance.now() - collected > 2000) {

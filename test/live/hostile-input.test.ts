@@ -19,7 +19,8 @@ let t: RunningTabula
 beforeAll(() => void (t = shared.t))
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const refusals = (viewer: RawViewer, from: number) => viewer.frames.slice(from).filter((f) => f.type === 'error' && f.code === 'input_queue_full').length
+const refusals = (viewer: RawViewer, from: number) =>
+  viewer.frames.slice(from).filter((f) => f.type === 'error' && f.code === 'input_queue_full').length
 
 it('a program in line-editing mode that never reads: the terminal takes input at the pace, the rest is refused', async () => {
   // The terminal's defaults (canonical mode, echo): the kernel takes whatever it is given, echoes
@@ -47,7 +48,10 @@ it('a program in line-editing mode that never reads: the terminal takes input at
   expect(echoed).toBeLessThanOrEqual(INPUT_BURST_BYTES + INPUT_RATE_BYTES_PER_SEC * elapsed + 16 * 1024)
   // The rest waited in the daemon up to the bound, and past it was refused, with a reason.
   expect(refusals(viewer, from)).toBeGreaterThan(0)
-  expect(viewer.frames.slice(from).find((f) => f.type === 'error')).toMatchObject({ ch: 1, message: expect.stringMatching(/is not reading its input/) })
+  expect(viewer.frames.slice(from).find((f) => f.type === 'error')).toMatchObject({
+    ch: 1,
+    message: expect.stringMatching(/is not reading its input/),
+  })
   expect(viewer.isClosed).toBe(false)
   expect((await getSession(t, workspace, session.key))!.status).toBe('running')
 })
