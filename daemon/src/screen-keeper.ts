@@ -59,7 +59,7 @@ export function keepScreens(opts: ScreenKeeperOptions): ScreenKeeper {
     const caps = opts.caps ?? { perSession: MAX_SAVED_SCREEN_BYTES, total: MAX_SAVED_SCREENS_TOTAL_BYTES }
     const share = Math.floor(caps.total / Math.max(1, watching.size))
     const screen = { version: 1 as const, key, cols: snapshot.cols, rows: snapshot.rows, data: snapshot.data, savedAt: new Date().toISOString(), endedAt: ended?.toISOString() ?? null }
-    files.write(fitScreen(screen, Math.min(caps.perSession, share)))
+    await files.write(fitScreen(screen, Math.min(caps.perSession, share)))
   }
 
   function saveKeys(keys: string[], ended: Date | null): Promise<void> {
