@@ -7,11 +7,17 @@
  */
 import { wsProtocols } from '@tabula/protocol'
 import { WebsocketProvider } from 'y-websocket'
+import { readAuthMessage } from 'y-protocols/auth'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import { reconnectDelay } from './backoff.js'
 import type { WebSocketConstructor } from './api.js'
 import { toWebSocketUrl } from './urls.js'
+
+/** y-protocols' auth message type; its one kind today is "permission denied", with a reason. */
+const MESSAGE_AUTH = 2
+/** The sync server closes with this when an update would take the document past its size bound. */
+const CLOSE_TOO_BIG = 1009
 
 export interface SyncChannelOptions {
   syncUrl: string
@@ -19,6 +25,8 @@ export interface SyncChannelOptions {
   token: string
   WebSocket: WebSocketConstructor
   onStateChange: () => void
+  /** The server refused something this viewer sent, and said why (docs/sync.md, "Refusals"). */
+  onRefused?: (reason: string) => void
   /** Test seam: the wait before reconnect attempt n (default: jittered backoff, backoff.ts). */
   reconnectDelay?: (attempt: number) => number
 }
@@ -47,7 +55,14 @@ export class SyncChannel {
       this.onStateChange()
     })
     this.provider.on('sync', () => this.onStateChange())
-    this.provider.on('connection-close', () => this.scheduleReconnect())
+    // The server's refusals (docs/sync.md, "Refusals"): y-protocols' permission denied, which the
+    // stock provider only logs, and the close that refuses an update past the size bound.
+    this.provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) =>
+      readAuthMessage(decoder, doc, (_doc, reason) => options.onRefused?.(reason))
+    this.provider.on('connection-close', (event) => {
+      if (event?.code === CLOSE_TOO_BIG) options.onRefused?.(event.reason)
+      this.scheduleReconnect()
+    })
     this.provider.connect()
   }
 

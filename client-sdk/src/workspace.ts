@@ -129,6 +129,7 @@ export class Workspace implements WorkspaceView {
         if (this.sync?.online) this.setPendingEdits(false)
         this.invalidate()
       },
+      onRefused: (reason) => this.events.emit('refused', reason),
     })
     const onAwareness = (): void => this.emitPresence()
     this.sync.awareness.on('change', onAwareness)
