@@ -1,5 +1,5 @@
 /**
- * The one way tabula writes a file it keeps (docs/architecture.md, "Files under the home"): the
+ * The one way tabula writes a file it keeps (docs/daemon.md, "Files under the home"): the
  * bytes go to a temporary file beside the target, created with the target's mode, are fsynced,
  * the temporary file is renamed over the target and the directory is fsynced. A reader (another
  * process, or tabula after a crash or a power cut) finds the old file or the new one, whole, and
