@@ -16,7 +16,8 @@ import { AUTH_PERMISSION_DENIED, MESSAGE_AUTH } from '../../sync-server/src/mess
 import { createRedisRooms } from '../../sync-server/src/redis/index.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { authedFetch, removeHome, startTabula } from '../helpers/tabula.js'
-import { WORKSPACE, connectProvider, eventually, rawClient, spam, startLocalSync, synced, type LocalSync } from './helpers.js'
+import { until } from '../helpers/wait.js'
+import { WORKSPACE, connectProvider, rawClient, spam, startLocalSync, synced, type LocalSync } from './helpers.js'
 
 let server: LocalSync | null = null
 let redis: TestRedis | null = null
@@ -60,14 +61,11 @@ for (const engine of ['in-process', 'redis'] as const) {
       try {
         await Promise.all([synced(big), synced(other)])
         big.awareness.setLocalStateField('user', { name: 'x'.repeat(MAX_PRESENCE_STATE_BYTES) })
-        await eventually(
-          () => warned.some((w) => /Permission denied/.test(w) && w.includes(`a state may be at most ${MAX_PRESENCE_STATE_BYTES} bytes`)),
-          'the stock provider to log the refusal',
-        )
+        await until('the stock provider to log the refusal', () => warned.some((w) => /Permission denied/.test(w) && w.includes(`a state may be at most ${MAX_PRESENCE_STATE_BYTES} bytes`)))
         // It carries on: the same connection still syncs the document both ways.
         big.doc.getMap('m').set('from', 'big')
         other.doc.getMap('m').set('from other', 'yes')
-        await eventually(() => other.doc.getMap('m').get('from') === 'big' && big.doc.getMap('m').get('from other') === 'yes', 'edits both ways')
+        await until('edits both ways', () => other.doc.getMap('m').get('from') === 'big' && big.doc.getMap('m').get('from other') === 'yes')
         expect(closes).toEqual([])
         expect(big.wsconnected).toBe(true)
         // The refused state was not shared.
@@ -84,7 +82,7 @@ for (const engine of ['in-process', 'redis'] as const) {
       const spammer = await rawClient(url, workspace, token)
       const told = denials(spammer.ws)
       spammer.ws.send(spam(1, MAX_PRESENCE_CLIENTS_PER_CONNECTION + 12, 100))
-      await eventually(() => told.length > 0, 'the spammer to be told')
+      await until('the spammer to be told', () => told.length > 0)
       expect(told).toEqual([`12 presence states were refused and not shared: a connection may speak for at most ${MAX_PRESENCE_CLIENTS_PER_CONNECTION} client ids`])
 
       // Connections within their own bound, together past the room's.
@@ -94,9 +92,9 @@ for (const engine of ['in-process', 'redis'] as const) {
       try {
         for (const [i, c] of crowd.entries()) {
           c.ws.send(spam(100_000 + i * 100, MAX_PRESENCE_CLIENTS_PER_CONNECTION, 7000))
-          await eventually(() => c.ws.bufferedAmount === 0, 'sent')
+          await until('sent', () => c.ws.bufferedAmount === 0)
         }
-        await eventually(() => crowdTold.some((t) => t.length > 0), 'a member of the crowd to be told')
+        await until('a member of the crowd to be told', () => crowdTold.some((t) => t.length > 0))
         const reasons = crowdTold.flat()
         expect(reasons.length).toBeGreaterThan(0)
         for (const reason of reasons) expect(reason).toMatch(new RegExp(`refused and not shared: the states of one workspace may take at most ${MAX_PRESENCE_ROOM_BYTES} bytes`))
@@ -126,7 +124,7 @@ it('the SDK gives a presence refusal to the app as the workspace `refused` event
       const refused: string[] = []
       view.on('refused', (reason) => refused.push(reason))
       await view.ready
-      await eventually(() => refused.length > 0, 'the refusal to reach the app')
+      await until('the refusal to reach the app', () => refused.length > 0)
       expect(refused[0]).toBe(`a presence state was refused and not shared: a state may be at most ${MAX_PRESENCE_STATE_BYTES} bytes`)
       expect(view.status.sync).toBe('online')
     } finally {

@@ -12,7 +12,8 @@ import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
 import { createLogger } from '@tabula/server-kit'
 import { createRedisRooms } from '../../sync-server/src/redis/index.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
-import { connectProvider, eventually, startLocalSync, synced, type LocalSync } from './helpers.js'
+import { until } from '../helpers/wait.js'
+import { connectProvider, startLocalSync, synced, type LocalSync } from './helpers.js'
 
 const CHUNK = 1024 * 1024
 
@@ -62,7 +63,7 @@ it('instances accepting updates at once: only one passes the size bound, every o
   notes.push(['h'.repeat(CHUNK / 2)])
   const witness = viewer(b, workspace)
   await synced(witness)
-  await eventually(() => witness.doc.getArray('notes').length === fill + 1, 'the filled document on the second instance')
+  await until('the filled document on the second instance', () => witness.doc.getArray('notes').length === fill + 1)
   filler.destroy()
   witness.destroy()
 
@@ -73,7 +74,7 @@ it('instances accepting updates at once: only one passes the size bound, every o
   senders.forEach((sender, i) => sender.doc.getArray<string>('notes').push([String.fromCharCode(65 + i).repeat(CHUNK)]))
 
   // All but one are refused whole, and told why.
-  await eventually(() => closes.filter((c) => c.length > 0).length === senders.length - 1, 'all but one update to be refused', 30_000)
+  await until('all but one update to be refused', () => closes.filter((c) => c.length > 0).length === senders.length - 1, 30_000)
   for (const c of closes.filter((c) => c.length > 0)) expect(c[0]).toEqual({ code: 1009, reason: expect.stringMatching(/size limit .* update refused/) })
   const accepted = closes.findIndex((c) => c.length === 0)
 
