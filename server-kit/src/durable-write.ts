@@ -10,7 +10,7 @@
  * without loading anything else of the kit.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { open, rename, rm } from 'node:fs/promises'
+import { open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname } from 'node:path'
 
@@ -38,7 +38,7 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
     await rm(tmp, { force: true })
     throw err
   }
-  let dir
+  let dir: FileHandle | undefined
   try {
     dir = await open(dirname(path), 'r')
     await dir.sync()

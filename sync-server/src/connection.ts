@@ -8,7 +8,7 @@ import type { WebSocket, RawData } from 'ws'
 import type { Logger } from '@tabula/server-kit'
 import type { Peer } from './room.js'
 import type { RoomLease } from './registry.js'
-import { decodeClientMessage, encodePermissionDenied, isEmptyUpdate, MalformedMessage } from './messages.js'
+import { decodeClientMessage, encodePermissionDenied, isEmptyUpdate, MalformedMessage, type ClientMessage } from './messages.js'
 
 /**
  * Bytes a connection may have queued unsent before it is cut. A slow client must not make the
@@ -59,7 +59,7 @@ export function serveConnection(ws: WebSocket, lease: RoomLease, opts: Connectio
 
   function handle(data: RawData, isBinary: boolean): void {
     if (!isBinary) return cut(1003, 'text frames are not part of the protocol')
-    let message
+    let message: ClientMessage
     try {
       message = decodeClientMessage(toBytes(data))
     } catch (err) {

@@ -77,7 +77,7 @@ for (const engine of ['in-process', 'redis'] as const) {
       big.ws.send(spam(10_000, 2, MAX_PRESENCE_STATE_BYTES + 100))
       // Many connections, each within its own bound, together over the room's.
       const crowd = await Promise.all(Array.from({ length: 40 }, () => rawClient(url, WORKSPACE, token)))
-      crowd.forEach((c, i) => c.ws.send(spam(100_000 + i * 100, MAX_PRESENCE_CLIENTS_PER_CONNECTION, 7000)))
+      for (const [i, c] of crowd.entries()) c.ws.send(spam(100_000 + i * 100, MAX_PRESENCE_CLIENTS_PER_CONNECTION, 7000))
 
       const newcomer = await rawClient(url, WORKSPACE, token)
       const greeting = awarenessOf(newcomer.ws)

@@ -32,7 +32,9 @@ afterAll(async () => {
 
 async function start(engine: 'in-process' | 'redis'): Promise<LocalSync> {
   if (engine === 'redis') redis ??= await startRedis()
-  server = await startLocalSync(engine === 'redis' ? { rooms: await createRedisRooms(redis!.url, createLogger('sync-test', 'silent')) } : {})
+  server = await startLocalSync(
+    engine === 'redis' ? { rooms: await createRedisRooms(redis!.url, createLogger('sync-test', 'silent')) } : {},
+  )
   return server
 }
 
@@ -61,7 +63,9 @@ for (const engine of ['in-process', 'redis'] as const) {
       try {
         await Promise.all([synced(big), synced(other)])
         big.awareness.setLocalStateField('user', { name: 'x'.repeat(MAX_PRESENCE_STATE_BYTES) })
-        await until('the stock provider to log the refusal', () => warned.some((w) => /Permission denied/.test(w) && w.includes(`a state may be at most ${MAX_PRESENCE_STATE_BYTES} bytes`)))
+        await until('the stock provider to log the refusal', () =>
+          warned.some((w) => /Permission denied/.test(w) && w.includes(`a state may be at most ${MAX_PRESENCE_STATE_BYTES} bytes`)),
+        )
         // It carries on: the same connection still syncs the document both ways.
         big.doc.getMap('m').set('from', 'big')
         other.doc.getMap('m').set('from other', 'yes')
@@ -83,11 +87,15 @@ for (const engine of ['in-process', 'redis'] as const) {
       const told = denials(spammer.ws)
       spammer.ws.send(spam(1, MAX_PRESENCE_CLIENTS_PER_CONNECTION + 12, 100))
       await until('the spammer to be told', () => told.length > 0)
-      expect(told).toEqual([`12 presence states were refused and not shared: a connection may speak for at most ${MAX_PRESENCE_CLIENTS_PER_CONNECTION} client ids`])
+      expect(told).toEqual([
+        `12 presence states were refused and not shared: a connection may speak for at most ${MAX_PRESENCE_CLIENTS_PER_CONNECTION} client ids`,
+      ])
 
       // Connections within their own bound, together past the room's.
       const perConnection = MAX_PRESENCE_CLIENTS_PER_CONNECTION * 7000
-      const crowd = await Promise.all(Array.from({ length: Math.ceil(MAX_PRESENCE_ROOM_BYTES / perConnection) + 2 }, () => rawClient(url, workspace, token)))
+      const crowd = await Promise.all(
+        Array.from({ length: Math.ceil(MAX_PRESENCE_ROOM_BYTES / perConnection) + 2 }, () => rawClient(url, workspace, token)),
+      )
       const crowdTold = crowd.map((c) => denials(c.ws))
       try {
         for (const [i, c] of crowd.entries()) {
@@ -97,7 +105,10 @@ for (const engine of ['in-process', 'redis'] as const) {
         await until('a member of the crowd to be told', () => crowdTold.some((t) => t.length > 0))
         const reasons = crowdTold.flat()
         expect(reasons.length).toBeGreaterThan(0)
-        for (const reason of reasons) expect(reason).toMatch(new RegExp(`refused and not shared: the states of one workspace may take at most ${MAX_PRESENCE_ROOM_BYTES} bytes`))
+        for (const reason of reasons)
+          expect(reason).toMatch(
+            new RegExp(`refused and not shared: the states of one workspace may take at most ${MAX_PRESENCE_ROOM_BYTES} bytes`),
+          )
         // The first connections fit whole and were told nothing.
         expect(crowdTold[0]).toEqual([])
       } finally {
@@ -118,7 +129,11 @@ it('the SDK gives a presence refusal to the app as the workspace `refused` event
     expect(res.status, await res.clone().text()).toBeLessThan(300)
     const workspace = (await res.json()) as { id: string }
     // A viewer name too long for a presence state (the SDK publishes it as is).
-    const client = await connect({ url: tabula.url, token: tabula.token, viewer: { name: 'n'.repeat(MAX_PRESENCE_STATE_BYTES), kind: 'test' } })
+    const client = await connect({
+      url: tabula.url,
+      token: tabula.token,
+      viewer: { name: 'n'.repeat(MAX_PRESENCE_STATE_BYTES), kind: 'test' },
+    })
     try {
       const view = client.workspace(workspace.id)
       const refused: string[] = []

@@ -42,7 +42,10 @@ function viewer(server: LocalSync, workspace: string): WebsocketProvider {
 
 function closesOf(provider: WebsocketProvider): Array<{ code: number; reason: string }> {
   const closes: Array<{ code: number; reason: string }> = []
-  provider.on('connection-close', (event: { code: number; reason: string } | null) => event && closes.push({ code: event.code, reason: event.reason }))
+  provider.on(
+    'connection-close',
+    (event: { code: number; reason: string } | null) => event && closes.push({ code: event.code, reason: event.reason }),
+  )
   return closes
 }
 
@@ -71,11 +74,12 @@ it('instances accepting updates at once: only one passes the size bound, every o
   const senders = [a, b].flatMap((server) => Array.from({ length: SENDERS_PER_INSTANCE }, () => viewer(server, workspace)))
   await Promise.all(senders.map(synced))
   const closes = senders.map(closesOf)
-  senders.forEach((sender, i) => sender.doc.getArray<string>('notes').push([String.fromCharCode(65 + i).repeat(CHUNK)]))
+  for (const [i, sender] of senders.entries()) sender.doc.getArray<string>('notes').push([String.fromCharCode(65 + i).repeat(CHUNK)])
 
   // All but one are refused whole, and told why.
   await until('all but one update to be refused', () => closes.filter((c) => c.length > 0).length === senders.length - 1, 30_000)
-  for (const c of closes.filter((c) => c.length > 0)) expect(c[0]).toEqual({ code: 1009, reason: expect.stringMatching(/size limit .* update refused/) })
+  for (const c of closes.filter((c) => c.length > 0))
+    expect(c[0]).toEqual({ code: 1009, reason: expect.stringMatching(/size limit .* update refused/) })
   const accepted = closes.findIndex((c) => c.length === 0)
 
   // What Redis keeps, read by a fresh client on either instance: within the bound, the accepted chunk and no other.
