@@ -56,9 +56,15 @@ export class SyncChannel {
     })
     this.provider.on('sync', () => this.onStateChange())
     // The server's refusals (docs/sync.md, "Refusals"): y-protocols' permission denied, which the
-    // stock provider only logs, and the close that refuses an update past the size bound.
-    this.provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) =>
+    // stock provider only logs (and still does), and the close that refuses an update past the
+    // size bound.
+    const logDenied = this.provider.messageHandlers[MESSAGE_AUTH]!
+    this.provider.messageHandlers[MESSAGE_AUTH] = (encoder, decoder, provider, emitSynced, type) => {
+      const at = decoder.pos
       readAuthMessage(decoder, doc, (_doc, reason) => options.onRefused?.(reason))
+      decoder.pos = at
+      logDenied(encoder, decoder, provider, emitSynced, type)
+    }
     this.provider.on('connection-close', (event) => {
       if (event?.code === CLOSE_TOO_BIG) options.onRefused?.(event.reason)
       this.scheduleReconnect()
