@@ -230,6 +230,9 @@ export class Room {
       const target = this.changes
       const pending = this.unsaved.length
       const state = Y.encodeStateAsUpdateV2(this.doc)
+      // Measured now, not once the save returns: updates applied while it is in flight grow the
+      // estimate from this size, and must still count when it returns (a slow disk).
+      this.docSize.measured(state.length)
       try {
         await this.store.save(this.name, state)
       } catch (err) {
@@ -238,7 +241,6 @@ export class Room {
         throw err
       }
       this.savedChanges = target
-      this.docSize.measured(state.length)
       this.unsaved.splice(0, pending)
       if (this.dirty) this.scheduleFlush()
     })
