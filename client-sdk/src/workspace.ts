@@ -13,6 +13,8 @@ import {
   splitGroup as splitLayoutGroup,
   titledKeys,
   newTabKey,
+  DaemonError,
+  type DaemonClient,
   type LayoutView,
   type Session,
   type ViewerInfo,
@@ -31,7 +33,6 @@ import type {
   WorkspaceView,
   WebSocketConstructor,
 } from './api.js'
-import { DaemonError, type DaemonHttp } from './daemon-http.js'
 import { deriveTabs } from './derive-tabs.js'
 import { Emitter } from './emitter.js'
 import { LiveKeySet } from './key-set.js'
@@ -44,7 +45,7 @@ import { SyncChannel } from './sync-channel.js'
 export interface WorkspaceDeps {
   id: string
   live: LiveClient
-  http: DaemonHttp
+  http: DaemonClient
   syncUrl: string
   token: string
   WebSocket: WebSocketConstructor
@@ -215,7 +216,7 @@ export class Workspace implements WorkspaceView {
   }
 
   async close(key: string): Promise<void> {
-    await this.deps.http.close(this.id, key)
+    await closeIfLive(this.deps.http, this.id, key)
     this.edit(() => dropTab(this.doc, key))
     await this.until(() => !this.keySet.sessions.has(key))
   }
@@ -224,7 +225,7 @@ export class Workspace implements WorkspaceView {
     const old = this.keySet.sessions.get(key)
     if (!old) throw new Error(`restart: "${key}" is not a live session of workspace ${this.id}`)
     // The layout entry stays: the key comes back at once, well within the pruning grace.
-    await this.deps.http.close(this.id, key)
+    await closeIfLive(this.deps.http, this.id, key)
     await this.deps.http.spawn(this.id, { key, command: old.command, args: old.args, cwd: old.cwd })
     await this.until(() => {
       const now = this.keySet.sessions.get(key)
@@ -485,4 +486,15 @@ export class Workspace implements WorkspaceView {
 function visibleOnly(active: Record<string, string>, visible: ReadonlySet<string> | null): Record<string, string> {
   if (visible === null) return active
   return Object.fromEntries(Object.entries(active).filter(([group]) => visible.has(group)))
+}
+
+/** Closes a session; a key that is already gone is not an error (false). */
+async function closeIfLive(http: DaemonClient, workspace: string, key: string): Promise<boolean> {
+  try {
+    await http.close(workspace, key)
+    return true
+  } catch (error) {
+    if (error instanceof DaemonError && error.status === 404) return false
+    throw error
+  }
 }

@@ -2,6 +2,7 @@
  * Pairing and device tokens as both sides see them (docs/daemon.md, "Devices"). Browser-safe:
  * the web viewer redeems a pairing code and reads its own scope with these names.
  */
+import { ROUTES } from './routes.js'
 
 /** `full`: everything the root token can do over HTTP and WebSocket. `watch`: attach, see tabs and presence, nothing else. */
 export type DeviceScope = 'full' | 'watch'
@@ -10,9 +11,9 @@ export type DeviceScope = 'full' | 'watch'
 export type Principal = { kind: 'root'; scope: 'full' } | { kind: 'device'; name: string; scope: DeviceScope }
 
 /** `POST /v1/pair {code}`, served without a token: a one-time pairing code becomes a device token. */
-export const PAIR_PATH = '/v1/pair'
+export const PAIR_PATH = ROUTES.pair.pattern
 /** `GET /v1/whoami`: the caller's principal (the page says "watch only" from it). */
-export const WHOAMI_PATH = '/v1/whoami'
+export const WHOAMI_PATH = ROUTES.whoami.pattern
 
 export interface PairResponse {
   token: string
