@@ -69,6 +69,6 @@ export class TabulaClient {
 
 /** The client for the tabula these flags point at; throws a helpful error when none runs. */
 export function connectClient(flags: ClientFlags): TabulaClient {
-  const { url, token, unreachable } = resolveEndpoint(flags)
-  return new TabulaClient(url, token, unreachable)
+  const { daemonUrl, token, unreachable } = resolveEndpoint(flags)
+  return new TabulaClient(daemonUrl, token, unreachable)
 }

@@ -1,21 +1,30 @@
-/** A small typed event emitter: listeners per event name, each removed through its disposable. */
-export class Emitter<Events extends { [E in keyof Events]: (...args: never[]) => void }> {
-  private readonly listeners = new Map<keyof Events, Set<Events[keyof Events]>>()
+/**
+ * The SDK's one emitter. `Listeners` is the listeners of one event (a terminal's data, a
+ * connection's state); `Emitter` keys several of them by event name for an events interface
+ * (a workspace view's `on`). A listener is removed through the disposable `add`/`on` returns,
+ * and a listener that throws is reported (rethrown on a later task) without stopping the others
+ * or the SDK's own bookkeeping.
+ */
+import type { Disposable } from './live/types.js'
 
-  on<E extends keyof Events>(event: E, listener: Events[E]): { dispose(): void } {
-    let set = this.listeners.get(event)
-    if (!set) this.listeners.set(event, (set = new Set()))
-    set.add(listener)
-    return { dispose: () => void set.delete(listener) }
+export class Listeners<T extends unknown[]> {
+  readonly #set = new Set<(...args: T) => void>()
+
+  add(listener: (...args: T) => void): Disposable {
+    this.#set.add(listener)
+    return { dispose: () => void this.#set.delete(listener) }
   }
 
-  emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
-    for (const listener of [...(this.listeners.get(event) ?? [])]) {
+  get size(): number {
+    return this.#set.size
+  }
+
+  emit(...args: T): void {
+    for (const listener of [...this.#set]) {
       try {
-        ;(listener as (...a: Parameters<Events[E]>) => void)(...args)
+        listener(...args)
       } catch (error) {
-        // One faulty listener must not stop the others, nor the SDK's own bookkeeping.
-        queueMicrotask(() => {
+        setTimeout(() => {
           throw error
         })
       }
@@ -23,6 +32,24 @@ export class Emitter<Events extends { [E in keyof Events]: (...args: never[]) =>
   }
 
   clear(): void {
-    this.listeners.clear()
+    this.#set.clear()
+  }
+}
+
+export class Emitter<Events extends { [E in keyof Events]: (...args: never[]) => void }> {
+  readonly #byEvent = new Map<keyof Events, Listeners<never[]>>()
+
+  on<E extends keyof Events>(event: E, listener: Events[E]): Disposable {
+    let listeners = this.#byEvent.get(event)
+    if (!listeners) this.#byEvent.set(event, (listeners = new Listeners()))
+    return listeners.add(listener as (...args: never[]) => void)
+  }
+
+  emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
+    this.#byEvent.get(event)?.emit(...(args as never[]))
+  }
+
+  clear(): void {
+    this.#byEvent.clear()
   }
 }

@@ -54,7 +54,7 @@ async function start(): Promise<void> {
       token: config.get<string>('token') || undefined,
     })
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath
-    const client = await connect({ url: endpoint.url, token: endpoint.token, viewer: { name: `VS Code (${vscode.env.appName})`, kind: 'editor' } })
+    const client = await connect({ ...endpoint, viewer: { name: `VS Code (${vscode.env.appName})`, kind: 'editor' } })
     let ws
     try {
       ws = client.workspace(await resolveWorkspace(client, config.get<string>('workspace') || undefined, folder))
