@@ -96,10 +96,10 @@ function visibleOnly(active: Record<string, string>, visible: ReadonlySet<string
  * it is still in that group, else the tab at the position it had (clamped), else nothing.
  */
 export class ActiveTabs {
-  private readonly chosen = new Map<string, { key: string; index: number }>()
+  readonly #chosen = new Map<string, { key: string; index: number }>()
 
   select(group: string, key: string, index: number): void {
-    this.chosen.set(group, { key, index })
+    this.#chosen.set(group, { key, index })
   }
 
   resolve(tabs: ReadonlyArray<{ key: string; group: string }>): Record<string, string> {
@@ -111,7 +111,7 @@ export class ActiveTabs {
     }
     const active: Record<string, string> = {}
     for (const [group, keys] of byGroup) {
-      const choice = this.chosen.get(group)
+      const choice = this.#chosen.get(group)
       if (choice && keys.includes(choice.key)) active[group] = choice.key
       else active[group] = keys[Math.min(choice?.index ?? 0, keys.length - 1)]!
     }

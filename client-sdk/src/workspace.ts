@@ -4,13 +4,23 @@
  * the layout, and deriveTabs turns the two into tabs whenever either changes.
  *
  * This class wires small collaborators, each with one job (docs/sdk.md, "Inside a workspace
- * view"): the key set (LiveKeySet), and in workspace/ the derived tabs (TabView), layout edits
- * (LayoutEditor), session commands (SessionCommands), what survives a reload (OfflineState),
- * pruning (LayoutPruning), waits on the key set (Waits) and `ready` (Readiness); presence
- * (PresencePublisher) in presence.ts. What is left here is telling listeners, once per burst,
- * that something changed.
+ * view"): the key set (LiveKeySet), and in workspace/ the derived tabs (TabView), the way layout
+ * edits are written (LayoutEditor; the edits themselves are edits.ts), session commands
+ * (SessionCommands), what survives a reload (OfflineState), pruning (LayoutPruning), waits on the
+ * key set (Waits) and `ready` (Readiness); presence (PresencePublisher) is in presence.ts. What
+ * is left here is telling listeners, once per burst, that something changed.
  */
-import { DaemonError, type DaemonClient, type LayoutView, type Session, type ViewerInfo } from '@tabula/protocol'
+import {
+  closeGroup,
+  createGroup,
+  DaemonError,
+  resizePane,
+  splitGroup,
+  type DaemonClient,
+  type LayoutView,
+  type Session,
+  type ViewerInfo,
+} from '@tabula/protocol'
 import * as Y from 'yjs'
 import type {
   MoveTarget,
@@ -23,6 +33,7 @@ import type {
   WorkspaceStatus,
   WorkspaceView,
 } from './api.js'
+import { moveTab, renameTab } from './edits.js'
 import { Emitter } from './emitter.js'
 import { LiveKeySet } from './key-set.js'
 import type { LiveClient, LiveError, TerminalHandle } from './live/types.js'
@@ -104,7 +115,7 @@ export class Workspace implements WorkspaceView {
     })
     this.#editor = new LayoutEditor(this.doc, this.#view, () => this.#sync.online)
     this.#waits = new Waits(() => this.#closed || !this.#keySet.fresh)
-    this.#commands = new SessionCommands(deps.id, deps.http, this.#keySet, this.#editor, this.#waits)
+    this.#commands = new SessionCommands(deps.id, deps.http, this.#keySet, { doc: this.doc, view: this.#view, editor: this.#editor }, this.#waits)
     this.#presence = new PresencePublisher(this.#sync.awareness, deps.viewer, () => deps.live.viewerId)
 
     const onAwareness = (): void => this.#events.emit('presence', this.presence())
@@ -192,27 +203,30 @@ export class Workspace implements WorkspaceView {
   // ── layout edits (local first, then synced) ──────────────────────────────────────────────────
 
   move(key: string, target: MoveTarget): void {
-    this.#editor.move(key, target)
+    this.#editor.edit(() => moveTab(this.doc, this.#view.seen(), key, target))
   }
 
   rename(key: string, title: string | null): void {
-    this.#editor.rename(key, title)
+    this.#editor.edit(() => renameTab(this.doc, this.#view.seen(), key, title))
   }
 
   createGroup(): string {
-    return this.#editor.createGroup()
+    return this.#editor.edit(() => {
+      const groups = this.layout().groups
+      return createGroup(this.doc, groups[groups.length - 1])
+    })
   }
 
   splitGroup(group: string, dir: 'row' | 'column'): string {
-    return this.#editor.splitGroup(group, dir)
+    return this.#editor.edit(() => splitGroup(this.doc, group, dir))
   }
 
   resizePane(nodeId: string, size: number): void {
-    this.#editor.resizePane(nodeId, size)
+    this.#editor.edit(() => resizePane(this.doc, nodeId, size))
   }
 
   closeGroup(group: string): void {
-    this.#editor.closeGroup(group)
+    this.#editor.edit(() => closeGroup(this.doc, group))
   }
 
   // ── per-viewer selection ─────────────────────────────────────────────────────────────────────

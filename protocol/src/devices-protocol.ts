@@ -2,7 +2,7 @@
  * Pairing and device tokens as both sides see them (docs/daemon.md, "Devices"). Browser-safe:
  * the web viewer redeems a pairing code and reads its own scope with these names.
  */
-import { ROUTES } from './routes.js'
+import { PAIR_ROUTE, WHOAMI_ROUTE } from './routes.js'
 
 /** `full`: everything the root token can do over HTTP and WebSocket. `watch`: attach, see tabs and presence, nothing else. */
 export type DeviceScope = 'full' | 'watch'
@@ -11,9 +11,9 @@ export type DeviceScope = 'full' | 'watch'
 export type Principal = { kind: 'root'; scope: 'full' } | { kind: 'device'; name: string; scope: DeviceScope }
 
 /** `POST /v1/pair {code}`, served without a token: a one-time pairing code becomes a device token. */
-export const PAIR_PATH = ROUTES.pair.pattern
+export const PAIR_PATH = PAIR_ROUTE.pattern
 /** `GET /v1/whoami`: the caller's principal (the page says "watch only" from it). */
-export const WHOAMI_PATH = ROUTES.whoami.pattern
+export const WHOAMI_PATH = WHOAMI_ROUTE.pattern
 
 export interface PairResponse {
   token: string

@@ -1,8 +1,9 @@
 /**
- * Every address tabula's servers answer at, in one table: the daemon's HTTP API (docs/daemon.md,
- * "HTTP API"), the device routes every serving process mounts, and the two WebSocket paths. The
- * daemon serves its routes from this table and every client builds its requests from it
- * (daemon-client.ts), so a path is written once.
+ * Every address tabula's servers answer at: the daemon's HTTP API (docs/daemon.md, "HTTP API"),
+ * the device routes every serving process mounts, and the two WebSocket paths. The daemon serves
+ * its routes from here and every client builds its requests from here (daemon-client.ts), so a
+ * path is written once. Each route is its own constant, so a bundle carries only the routes its
+ * code calls; ROUTES lists them all, for the daemon and for tests that walk every route.
  */
 
 export interface RouteSpec {
@@ -11,21 +12,36 @@ export interface RouteSpec {
   readonly pattern: string
 }
 
+/** `200 {ok, version}`, served without a token. */
+export const HEALTH_ROUTE = { method: 'GET', pattern: '/v1/health' } as const
+export const LIST_WORKSPACES_ROUTE = { method: 'GET', pattern: '/v1/workspaces' } as const
+/** Find-or-create by path. */
+export const ENSURE_WORKSPACE_ROUTE = { method: 'POST', pattern: '/v1/workspaces' } as const
+export const GET_WORKSPACE_ROUTE = { method: 'GET', pattern: '/v1/workspaces/:ws' } as const
+export const REMOVE_WORKSPACE_ROUTE = { method: 'DELETE', pattern: '/v1/workspaces/:ws' } as const
+export const LIST_SESSIONS_ROUTE = { method: 'GET', pattern: '/v1/workspaces/:ws/sessions' } as const
+/** Find-or-spawn by key. */
+export const SPAWN_SESSION_ROUTE = { method: 'POST', pattern: '/v1/workspaces/:ws/sessions' } as const
+export const GET_SESSION_ROUTE = { method: 'GET', pattern: '/v1/workspaces/:ws/sessions/:key' } as const
+export const CLOSE_SESSION_ROUTE = { method: 'DELETE', pattern: '/v1/workspaces/:ws/sessions/:key' } as const
+/** A one-time pairing code becomes a device token; served without a token (docs/daemon.md, "Devices"). */
+export const PAIR_ROUTE = { method: 'POST', pattern: '/v1/pair' } as const
+/** The caller's principal. */
+export const WHOAMI_ROUTE = { method: 'GET', pattern: '/v1/whoami' } as const
+
+/** Every HTTP route, by name. */
 export const ROUTES = {
-  /** `200 {ok, version}`, served without a token. */
-  health: { method: 'GET', pattern: '/v1/health' },
-  listWorkspaces: { method: 'GET', pattern: '/v1/workspaces' },
-  ensureWorkspace: { method: 'POST', pattern: '/v1/workspaces' },
-  getWorkspace: { method: 'GET', pattern: '/v1/workspaces/:ws' },
-  removeWorkspace: { method: 'DELETE', pattern: '/v1/workspaces/:ws' },
-  listSessions: { method: 'GET', pattern: '/v1/workspaces/:ws/sessions' },
-  spawnSession: { method: 'POST', pattern: '/v1/workspaces/:ws/sessions' },
-  getSession: { method: 'GET', pattern: '/v1/workspaces/:ws/sessions/:key' },
-  closeSession: { method: 'DELETE', pattern: '/v1/workspaces/:ws/sessions/:key' },
-  /** A one-time pairing code becomes a device token; served without a token (docs/daemon.md, "Devices"). */
-  pair: { method: 'POST', pattern: '/v1/pair' },
-  /** The caller's principal. */
-  whoami: { method: 'GET', pattern: '/v1/whoami' },
+  health: HEALTH_ROUTE,
+  listWorkspaces: LIST_WORKSPACES_ROUTE,
+  ensureWorkspace: ENSURE_WORKSPACE_ROUTE,
+  getWorkspace: GET_WORKSPACE_ROUTE,
+  removeWorkspace: REMOVE_WORKSPACE_ROUTE,
+  listSessions: LIST_SESSIONS_ROUTE,
+  spawnSession: SPAWN_SESSION_ROUTE,
+  getSession: GET_SESSION_ROUTE,
+  closeSession: CLOSE_SESSION_ROUTE,
+  pair: PAIR_ROUTE,
+  whoami: WHOAMI_ROUTE,
 } as const satisfies Record<string, RouteSpec>
 
 /** The daemon's live channel (docs/protocol.md). */
