@@ -2,7 +2,7 @@
  * The SDK's one reconnect policy, for both channels (the daemon's live channel and the sync
  * socket). Delays use "full jitter": each wait is uniform in [0, min(cap, base * 2^attempt)], so
  * when a server restarts under a thousand viewers their retries spread over the whole window
- * instead of arriving together (docs/sdk.md, "Reconnecting").
+ * instead of arriving together (docs/sdk.md, "Offline and reconnecting").
  */
 export const RECONNECT_BASE_MS = 250
 export const RECONNECT_CAP_MS = 10_000

@@ -1,5 +1,5 @@
 /**
- * How a workspace view writes its layout (docs/sdk.md, "Editing"): each edit (edits.ts, or a
+ * How a workspace view writes its layout (docs/sdk.md, "Inside a workspace view"): each edit (edits.ts, or a
  * layout function of the protocol) runs in one transaction on the document and shows its result
  * at once (local first); the sync channel carries it on.
  */

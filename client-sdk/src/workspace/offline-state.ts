@@ -1,5 +1,5 @@
 /**
- * What a workspace view keeps in its store (docs/sdk.md, "Offline"): the last key set the daemon
+ * What a workspace view keeps in its store (docs/sdk.md, "Offline and reconnecting"): the last key set the daemon
  * confirmed, written shortly after it changes, and whether layout edits made here are still
  * waiting for the sync server, so that a restarted viewer shows its workspace before it can
  * reach the servers.

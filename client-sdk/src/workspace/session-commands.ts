@@ -1,5 +1,5 @@
 /**
- * What a workspace view asks the daemon to do (docs/sdk.md, "Sessions"): the daemon decides
+ * What a workspace view asks the daemon to do (docs/sdk.md, "Inside a workspace view"): the daemon decides
  * existence, so each command calls the HTTP API, places or drops the layout entry, and resolves
  * once the live key set shows the result (or can no longer tell).
  */
