@@ -30,10 +30,13 @@ export class Reconnector {
 
   schedule(): void {
     this.cancel()
-    this.#timer = setTimeout(() => {
-      this.#timer = null
-      this.#connect()
-    }, this.#delay(this.#attempt++))
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null
+        this.#connect()
+      },
+      this.#delay(this.#attempt++),
+    )
   }
 
   /** The connection is up: the next drop waits the shortest again. */

@@ -115,7 +115,13 @@ export class Workspace implements WorkspaceView {
     })
     this.#editor = new LayoutEditor(this.doc, this.#view, () => this.#sync.online)
     this.#waits = new Waits(() => this.#closed || !this.#keySet.fresh)
-    this.#commands = new SessionCommands(deps.id, deps.http, this.#keySet, { doc: this.doc, view: this.#view, editor: this.#editor }, this.#waits)
+    this.#commands = new SessionCommands(
+      deps.id,
+      deps.http,
+      this.#keySet,
+      { doc: this.doc, view: this.#view, editor: this.#editor },
+      this.#waits,
+    )
     this.#presence = new PresencePublisher(this.#sync.awareness, deps.viewer, () => deps.live.viewerId)
 
     const onAwareness = (): void => this.#events.emit('presence', this.presence())

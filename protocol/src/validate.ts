@@ -33,8 +33,17 @@ const withoutControls = (what: string) =>
   [(value: string) => !CONTROL_CHARACTERS.test(value), { message: `${what} must not contain NUL or other control characters` }] as const
 
 export const createWorkspaceRequestSchema = z.strictObject({
-  path: z.string().min(1).max(4096).refine(...withoutControls('a workspace path')),
-  name: z.string().min(1).max(200).refine(...withoutControls('a workspace name')).optional(),
+  path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine(...withoutControls('a workspace path')),
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine(...withoutControls('a workspace name'))
+    .optional(),
   id: z.string().max(64).optional(),
 })
 
@@ -74,9 +83,7 @@ export const CLIENT_FRAME_TYPES: ReadonlyArray<z.infer<typeof clientFrameSchema>
 
 /** One line a person can read, from a zod error: `field: problem; field: problem`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ')
+  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ')
 }
 
 export { z }

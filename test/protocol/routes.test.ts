@@ -27,6 +27,7 @@ describe('the daemon serves every route of the table', () => {
     if (t) removeHome(t.home)
   })
 
+  // biome-ignore lint/suspicious/noExplicitAny: the answers are matched field by field below
   async function call(route: RouteSpec, params: Record<string, string>, body?: unknown): Promise<{ status: number; json: any }> {
     const res = await fetch(t.url + routePath(route.pattern, params as never), {
       method: route.method,
@@ -53,7 +54,9 @@ describe('the daemon serves every route of the table', () => {
     expect(await expectOk('listWorkspaces', {}, 200)).toEqual([expect.objectContaining({ id: ws, path })])
     expect(await expectOk('getWorkspace', { ws }, 200)).toMatchObject({ id: ws })
     const key = newTabKey()
-    expect(await expectOk('spawnSession', { ws }, 201, { key, command: '/bin/sh', args: ['-c', 'sleep 30'] })).toMatchObject({ session: { key } })
+    expect(await expectOk('spawnSession', { ws }, 201, { key, command: '/bin/sh', args: ['-c', 'sleep 30'] })).toMatchObject({
+      session: { key },
+    })
     expect(await expectOk('listSessions', { ws }, 200)).toMatchObject({ sessions: [expect.objectContaining({ key })] })
     expect(await expectOk('getSession', { ws, key }, 200)).toMatchObject({ session: { key } })
     expect(await expectOk('closeSession', { ws, key }, 200)).toEqual({ key, closed: true })

@@ -149,7 +149,7 @@ describe('discover with the daemon and the sync server running apart under one h
     }
   })
 
-  it('`tabula tabs` reaches the sync server where it runs, not at the daemon\'s address', async () => {
+  it("`tabula tabs` reaches the sync server where it runs, not at the daemon's address", async () => {
     mkdirSync(join(home, 'cli'), { recursive: true })
     const token = readFileSync(join(home, 'token'), 'utf8').trim()
     const id = (await new DaemonClient({ url: daemon.daemonUrl, token }).ensureWorkspace({ path: join(home, 'cli') })).id

@@ -13,7 +13,9 @@ import type { TabView } from './tab-view.js'
 import type { Waits } from './waits.js'
 
 /** What a spawn passes on to the daemon when given (group, index and title are the layout's). */
-const SPAWN_FIELDS = ['command', 'args', 'cwd', 'env', 'cols', 'rows', 'closeOnExit'] as const satisfies ReadonlyArray<keyof SpawnOptions & keyof SpawnRequest>
+const SPAWN_FIELDS = ['command', 'args', 'cwd', 'env', 'cols', 'rows', 'closeOnExit'] as const satisfies ReadonlyArray<
+  keyof SpawnOptions & keyof SpawnRequest
+>
 
 export class SessionCommands {
   readonly #workspace: string

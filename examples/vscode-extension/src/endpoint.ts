@@ -23,7 +23,11 @@ export function resolveEndpoint(settings: { home?: string; url?: string; token?:
  * The workspace id: the setting when given, else the workspace of the open folder (created if
  * tabula does not know the folder yet).
  */
-export async function resolveWorkspace(client: Pick<TabulaClient, 'ensureWorkspace'>, setting: string | undefined, folder: string | undefined): Promise<string> {
+export async function resolveWorkspace(
+  client: Pick<TabulaClient, 'ensureWorkspace'>,
+  setting: string | undefined,
+  folder: string | undefined,
+): Promise<string> {
   if (setting) return setting
   if (!folder) throw new Error('open a folder, or set tabula.workspace to a workspace id')
   return (await client.ensureWorkspace({ path: folder })).id
