@@ -5,7 +5,7 @@
  * the socket closes, the provider's pending retry is disarmed (shouldConnect = false makes it a
  * no-op) and a jittered one (full jitter, see backoff.ts) is scheduled instead.
  */
-import { wsProtocols } from '@tabula/protocol'
+import { SYNC_PATH, wsProtocols } from '@tabula/protocol'
 import { WebsocketProvider } from 'y-websocket'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
@@ -34,7 +34,7 @@ export class SyncChannel {
     this.#reconnect = new Reconnector(() => {
       if (!this.#closed) this.provider.connect()
     }, options.reconnectDelay)
-    this.provider = new WebsocketProvider(toWebSocketUrl(options.syncUrl) + '/sync', options.workspaceId, doc, {
+    this.provider = new WebsocketProvider(toWebSocketUrl(options.syncUrl) + SYNC_PATH, options.workspaceId, doc, {
       connect: false,
       protocols: wsProtocols(options.token),
       WebSocketPolyfill: options.WebSocket as unknown as typeof WebSocket,

@@ -1,19 +1,14 @@
 /**
  * Pairing and device tokens as both sides see them (docs/daemon.md, "Devices"). Browser-safe:
- * the web viewer redeems a pairing code and reads its own scope with these names.
+ * the web viewer redeems a pairing code and reads its own scope with these names. The two routes
+ * (PAIR_PATH, WHOAMI_PATH) are in the route table, routes.ts.
  */
-import { PAIR_ROUTE, WHOAMI_ROUTE } from './routes.js'
 
 /** `full`: everything the root token can do over HTTP and WebSocket. `watch`: attach, see tabs and presence, nothing else. */
 export type DeviceScope = 'full' | 'watch'
 
 /** Who a request is, once its token is checked. */
 export type Principal = { kind: 'root'; scope: 'full' } | { kind: 'device'; name: string; scope: DeviceScope }
-
-/** `POST /v1/pair {code}`, served without a token: a one-time pairing code becomes a device token. */
-export const PAIR_PATH = PAIR_ROUTE.pattern
-/** `GET /v1/whoami`: the caller's principal (the page says "watch only" from it). */
-export const WHOAMI_PATH = WHOAMI_ROUTE.pattern
 
 export interface PairResponse {
   token: string

@@ -24,10 +24,12 @@ export const LIST_SESSIONS_ROUTE = { method: 'GET', pattern: '/v1/workspaces/:ws
 export const SPAWN_SESSION_ROUTE = { method: 'POST', pattern: '/v1/workspaces/:ws/sessions' } as const
 export const GET_SESSION_ROUTE = { method: 'GET', pattern: '/v1/workspaces/:ws/sessions/:key' } as const
 export const CLOSE_SESSION_ROUTE = { method: 'DELETE', pattern: '/v1/workspaces/:ws/sessions/:key' } as const
-/** A one-time pairing code becomes a device token; served without a token (docs/daemon.md, "Devices"). */
-export const PAIR_ROUTE = { method: 'POST', pattern: '/v1/pair' } as const
-/** The caller's principal. */
-export const WHOAMI_ROUTE = { method: 'GET', pattern: '/v1/whoami' } as const
+/** `POST /v1/pair {code}`, served without a token: a one-time pairing code becomes a device token (docs/daemon.md, "Devices"). */
+export const PAIR_PATH = '/v1/pair'
+export const PAIR_ROUTE = { method: 'POST', pattern: PAIR_PATH } as const
+/** `GET /v1/whoami`: the caller's principal (the page says "watch only" from it). */
+export const WHOAMI_PATH = '/v1/whoami'
+export const WHOAMI_ROUTE = { method: 'GET', pattern: WHOAMI_PATH } as const
 
 /** Every HTTP route, by name. */
 export const ROUTES = {
