@@ -14,6 +14,7 @@ import {
   closeGroup,
   createGroup,
   DaemonError,
+  Emitter,
   resizePane,
   splitGroup,
   type DaemonClient,
@@ -34,7 +35,6 @@ import type {
   WorkspaceView,
 } from './api.js'
 import { moveTab, renameTab } from './edits.js'
-import { Emitter } from './emitter.js'
 import { LiveKeySet } from './key-set.js'
 import type { LiveClient, LiveError, TerminalHandle } from './live/types.js'
 import { PresencePublisher, readPresence } from './presence.js'

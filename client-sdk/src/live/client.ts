@@ -13,7 +13,7 @@ import {
 } from '@tabula/protocol'
 import { Reconnector } from '../backoff.js'
 import { toWebSocketUrl } from '../urls.js'
-import { Listeners } from '../emitter.js'
+import { Listeners } from '@tabula/protocol'
 import { Terminal } from './terminal.js'
 import type {
   ConnectionState,

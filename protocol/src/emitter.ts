@@ -1,11 +1,14 @@
 /**
- * The SDK's one emitter. `Listeners` is the listeners of one event (a terminal's data, a
- * connection's state); `Emitter` keys several of them by event name for an events interface
- * (a workspace view's `on`). A listener is removed through the disposable `add`/`on` returns,
- * and a listener that throws is reported (rethrown on a later task) without stopping the others
- * or the SDK's own bookkeeping.
+ * The one emitter of the codebase, browser-safe so that every package can use it. `Listeners` is
+ * the listeners of one event (a terminal's data, a connection's state); `Emitter` keys several of
+ * them by event name for an events interface (a workspace view's `on`). A listener is removed
+ * through the disposable `add`/`on` returns, and a listener that throws is reported (rethrown on
+ * a later task) without stopping the others or the bookkeeping of whoever emits.
  */
-import type { Disposable } from './live/types.js'
+
+export interface Disposable {
+  dispose(): void
+}
 
 export class Listeners<T extends unknown[]> {
   readonly #set = new Set<(...args: T) => void>()
