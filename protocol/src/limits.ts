@@ -64,11 +64,12 @@ export const INPUT_BURST_BYTES = 256 * 1024
 
 /**
  * V8's old-generation limit of each screen worker thread of the daemon, in MiB. Below it V8
- * collects garbage sooner: with no limit a worker's heap grew to 4× what it held alive (200–380
- * MiB per worker under eight floods, most of it garbage from parsing and snapshot cuts), and the
- * daemon to 760–1060 MiB; with 512 it stays near 1.4× (about 120 MiB). The terminals' cells are
- * typed arrays outside this heap, so it limits garbage rather than scrollback. A worker that does
- * hit it dies and is replaced like any failed worker (docs/daemon.md "Hostile output").
+ * collects garbage sooner: with no limit a worker's heap grew to 200–380 MiB under eight floods
+ * (bench/soak.bench.mjs), most of it garbage of parsing and snapshot cuts (a full collection
+ * every 2 s kept it near 130 MiB), and the daemon to 760–1060 MiB; with 512 the workers held
+ * 110–190 MiB and the daemon peaked at 545–650 MiB. The terminals' cells are typed arrays
+ * outside this heap, so it limits garbage rather than scrollback. A worker that does reach it
+ * dies and is replaced like any failed worker (docs/daemon.md "Hostile output").
  */
 export const SCREEN_WORKER_HEAP_MB = 512
 

@@ -7,9 +7,10 @@
  * Why: a program that does not read its input does not make the terminal push back. In the
  * kernel's line editing (canonical mode, the default of any program that never changed it: a
  * shell loop, `sleep`, a build) input past a line of 4 KiB is thrown away and every byte is
- * echoed first, so the terminal takes all it is given, and the kernel works per byte on it
- * (measured: 12.8 MB/s of input sent to such a session cost about a core of kernel time, and
- * halved the throughput of eight other sessions; docs/performance.md "A hostile session").
+ * echoed first, so the terminal takes as much as the kernel can echo, working per byte on it
+ * (measured: of 12.8 MB/s offered to such a session 3.5 MB/s were taken, costing about a core
+ * of kernel time, and the throughput of eight other sessions fell to 0.57×; docs/performance.md
+ * "A hostile session").
  * Pacing bounds that cost per session, whatever the program does. A typed key, a paste of
  * a few hundred KB and a burst of escape replies go through at once; only a flood is slowed.
  */
