@@ -26,6 +26,13 @@ export { OutputChunk } from './output.js'
  */
 export const FLOW_HIGH_WATERMARK = 4 * 1024 * 1024
 export const FLOW_LOW_WATERMARK = 2 * 1024 * 1024
+/*
+ * Output that costs more to parse per byte than text (its weight, parse-scheduler.ts) has both
+ * watermarks divided by that weight, so the backlog is bounded in parse time (about what the
+ * watermarks are for text) rather than bytes: a session whose output is held back by the
+ * scheduler pauses its PTY after a few hundred KB instead of 4 MiB, so its program blocks
+ * rather than the daemon buffering for it, and a cut (an attach) waits for that much parse at most.
+ */
 
 /**
  * PTY reads that arrive in one turn of the event loop are merged into one chunk, which becomes
@@ -58,6 +65,8 @@ export class Mirror {
   private readonly sinks = new Set<OutputSink>()
   private unparsed = 0
   private paused = false
+  /** The screen's parse cost per byte against text (see the watermarks above). */
+  private weight = 1
   private disposed = false
   /** Reads of this turn, not yet sent to the screen and the receivers. */
   private pending: Uint8Array[] = []
@@ -72,7 +81,7 @@ export class Mirror {
     this.clamp = new CsiClamp(opts.cols, opts.rows)
     this.screen = opts.host.open(
       { cols: opts.cols, rows: opts.rows, scrollback: opts.scrollback },
-      { parsed: (size) => this.parsed(size), title: (title) => !this.disposed && opts.onTitle(title) },
+      { parsed: (size, weight) => this.parsed(size, weight), title: (title) => !this.disposed && opts.onTitle(title) },
       opts.label,
     )
   }
@@ -83,7 +92,7 @@ export class Mirror {
     const data = this.clamp.filter(raw)
     if (data.length === 0) return
     this.unparsed += data.length
-    if (!this.paused && this.unparsed > FLOW_HIGH_WATERMARK) {
+    if (!this.paused && this.unparsed > FLOW_HIGH_WATERMARK / this.weight) {
       this.paused = true
       safely(() => this.opts.pty.pause())
     }
@@ -115,9 +124,10 @@ export class Mirror {
   }
 
   /** Credit comes back when the parser has consumed a chunk, not when it was read. */
-  private parsed(size: number): void {
+  private parsed(size: number, weight = 1): void {
     this.unparsed -= size
-    if (this.paused && this.unparsed < FLOW_LOW_WATERMARK) {
+    this.weight = weight
+    if (this.paused && this.unparsed < FLOW_LOW_WATERMARK / this.weight) {
       this.paused = false
       if (!this.disposed) safely(() => this.opts.pty.resume())
     }

@@ -28,8 +28,11 @@ export interface ScreenPort {
 }
 
 export interface ScreenEvents {
-  /** `size` bytes written earlier have been parsed (flow-control credit). */
-  parsed(size: number): void
+  /**
+   * `size` bytes written earlier have been parsed (flow-control credit). `weight` is what the
+   * screen's output costs to parse per byte against plain text (parse-scheduler.ts; 1 when unknown).
+   */
+  parsed(size: number, weight?: number): void
   title(title: string): void
 }
 
@@ -56,7 +59,7 @@ export type ToWorker =
   | { op: 'dispose'; id: number }
 
 export type FromWorker =
-  | { op: 'parsed'; id: number; size: number }
+  | { op: 'parsed'; id: number; size: number; weight?: number }
   | { op: 'failed'; id: number; error: string }
   | { op: 'title'; id: number; title: string }
   | { op: 'snapshot'; id: number; cut: number; snapshot: Snapshot }
@@ -174,17 +177,6 @@ export const CHECKPOINT_MS = 1_000
 export const CHECKPOINT_MIN_MS = 10_000
 export const REPLAY_LOG_BYTES = 1024 * 1024
 
-/**
- * The share of a worker thread one screen may parse for over time, and the burst it may spend
- * at once (the token bucket in screen-worker.ts). Measured with bench/soak.bench.mjs (a hostile
- * session beside 8 flooding ones, docs/performance.md): without a share the ordinary sessions
- * ran at 0.16–0.45× of their speed alone, at half a thread 0.31×, at a quarter 0.98×. A quarter
- * of a thread still parses a plain flood at tens of MB/s, most of which fast-forward skips.
- */
-export const SCREEN_PARSE_SHARE = 0.25
-export const SCREEN_PARSE_BURST_MS = 250
-
-
 export interface WorkerHostOptions extends ScreenHostOptions {
   /** The built worker (tests). */
   script?: string
@@ -229,7 +221,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       const screen = screens.get(message.id)
       if (!screen || screen.slot !== s) return
       if (message.op === 'parsed') {
-        screen.uncredited -= credit(screen, message.size)
+        screen.uncredited -= credit(screen, message.size, message.weight)
       } else if (message.op === 'title') screen.events.title(message.title)
       else if (message.op === 'failed') screenThrew(screen, message.error)
       else if (message.cut === screen.checkpoint) checkpointed(screen, message.snapshot)
@@ -320,10 +312,10 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
   }
 
   /** Parse credit from the screen's worker; credit for replayed output is not the mirror's. */
-  function credit(screen: WorkerScreen, size: number): number {
+  function credit(screen: WorkerScreen, size: number, weight?: number): number {
     const replayed = Math.min(screen.swallow, size)
     screen.swallow -= replayed
-    if (size > replayed) screen.events.parsed(size - replayed)
+    if (size > replayed) screen.events.parsed(size - replayed, weight)
     return size - replayed
   }
 

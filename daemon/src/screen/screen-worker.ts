@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { clampTitle } from '@tabula/protocol'
 import { HeadlessScreen } from './screen.js'
-import { SCREEN_PARSE_BURST_MS, SCREEN_PARSE_SHARE, writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
+import { writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
+import { ParseScheduler } from './parse-scheduler.js'
 
 const port = parentPort!
 const screens = new Map<number, HeadlessScreen>()
@@ -22,13 +23,41 @@ const proto = HeadlessScreen.prototype as unknown as { work?: (this: HeadlessScr
 const work = proto.work
 if (typeof work !== 'function') throw new Error('HeadlessScreen has no work(): the watchdog cannot see this worker')
 /**
- * Each screen's share of this thread (SCREEN_PARSE_SHARE): a token bucket of parse time, filled
- * at that share of wall time up to SCREEN_PARSE_BURST_MS. A screen that has spent its tokens
- * waits until it has some again; with the PTY paced by parse credit (mirror.ts), its program is
- * slowed with it. Output that costs far more to parse than to print cannot take the thread, and
- * the cores, from the other sessions.
+ * Which screen parses when (parse-scheduler.ts): fair among the screens with work waiting,
+ * charged by measured parse time weighted by cost per byte, costly output capped even alone. A
+ * screen's work() only wakes the scheduler, which runs the real one when its turn comes.
  */
-const buckets = new WeakMap<object, { tokens: number; at: number }>()
+const scheduler = new ParseScheduler<ScreenTask>()
+interface ScreenTask {
+  run(): number
+  urgent(): boolean
+}
+const tasks = new WeakMap<HeadlessScreen, ScreenTask>()
+/** Bytes credited since the scheduler's current slice began (the cost signal). */
+let credited = 0
+
+function taskOf(screen: HeadlessScreen): ScreenTask {
+  let task = tasks.get(screen)
+  if (!task) {
+    task = {
+      run() {
+        const before = credited
+        Atomics.store(beacon, 0, ids.get(screen) ?? -1)
+        Atomics.add(beacon, 1, 1)
+        try {
+          work!.call(screen)
+        } finally {
+          Atomics.store(beacon, 0, 0)
+          Atomics.add(beacon, 1, 1)
+        }
+        return credited - before
+      },
+      urgent: () => waitsForViewer(screen),
+    }
+    tasks.set(screen, task)
+  }
+  return task
+}
 
 /** True when the screen's queue holds a cut or a resize (HeadlessScreen keeps them in `steps`). */
 function waitsForViewer(screen: HeadlessScreen): boolean {
@@ -36,28 +65,7 @@ function waitsForViewer(screen: HeadlessScreen): boolean {
   return steps?.some((step) => step.op !== 'write') ?? false
 }
 proto.work = function (this: HeadlessScreen) {
-  const now = performance.now()
-  let bucket = buckets.get(this)
-  if (!bucket) buckets.set(this, (bucket = { tokens: SCREEN_PARSE_BURST_MS, at: now }))
-  bucket.tokens = Math.min(SCREEN_PARSE_BURST_MS, bucket.tokens + (now - bucket.at) * SCREEN_PARSE_SHARE)
-  bucket.at = now
-  // A snapshot cut (an attach, a resync) or a resize waiting in the queue is never held back:
-  // the share paces a flood, not a viewer waiting for its screen.
-  if (bucket.tokens < 0 && !waitsForViewer(this)) {
-    setTimeout(() => proto.work!.call(this), Math.ceil(-bucket.tokens / SCREEN_PARSE_SHARE))
-    return
-  }
-  Atomics.store(beacon, 0, ids.get(this) ?? -1)
-  Atomics.add(beacon, 1, 1)
-  try {
-    work.call(this)
-  } finally {
-    Atomics.store(beacon, 0, 0)
-    Atomics.add(beacon, 1, 1)
-    const end = performance.now()
-    bucket.tokens -= end - now
-    bucket.at = end
-  }
+  scheduler.wake(taskOf(this))
 }
 
 /**
@@ -68,12 +76,16 @@ const credit = new Map<number, number>()
 let flushing = false
 
 function addCredit(id: number, size: number): void {
+  credited += size
   credit.set(id, (credit.get(id) ?? 0) + size)
   if (flushing) return
   flushing = true
   setImmediate(() => {
     flushing = false
-    for (const [id, size] of credit) send({ op: 'parsed', id, size })
+    for (const [id, size] of credit) {
+      const screen = screens.get(id)
+      send({ op: 'parsed', id, size, weight: screen ? scheduler.weight(taskOf(screen)) : 1 })
+    }
     credit.clear()
   })
 }
@@ -116,10 +128,15 @@ port.on('message', (message: ToWorker) => {
     case 'resize':
       screens.get(id)?.resize(message.cols, message.rows)
       return
-    case 'dispose':
-      screens.get(id)?.dispose()
+    case 'dispose': {
+      const screen = screens.get(id)
+      if (screen) {
+        screen.dispose()
+        scheduler.drop(taskOf(screen))
+      }
       screens.delete(id)
       credit.delete(id)
       return
+    }
   }
 })
