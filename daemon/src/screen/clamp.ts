@@ -106,8 +106,7 @@ export class CsiClamp {
     let from = 0 // start of the stretch of `data` not yet copied
     this.escAt = -1
     const copy = (to: number) => {
-      if (to > from) out.set(data.subarray(from, to), length)
-      length += Math.max(0, to - from)
+      if (to > from) length = copyInto(out, length, data, from, to)
     }
     for (let i = 0; i < data.length; i++) {
       const byte = data[i]!
@@ -126,7 +125,7 @@ export class CsiClamp {
               copy(escAt)
               for (let k = escAt + 1; k < i; k++) out[length++] = data[k]!
             } else copy(i)
-            this.begin(escAt >= from ? [ESC, LEFT_BRACKET] : [LEFT_BRACKET])
+            this.begin(escAt >= from ? ESC : -1, LEFT_BRACKET)
             from = i + 1
           } else if (byte === ESC) this.escape(i)
           else if (byte === C1_LEAD) this.state = State.C1Lead
@@ -141,7 +140,7 @@ export class CsiClamp {
         case State.C1Lead:
           if (byte === C1_CSI) {
             copy(i - 1 >= from ? i - 1 : from)
-            this.begin(i - 1 >= from ? [C1_LEAD, C1_CSI] : [C1_CSI])
+            this.begin(i - 1 >= from ? C1_LEAD : -1, C1_CSI)
             from = i + 1
           } else if (byte === ESC) this.escape(i)
           else if (byte === C1_LEAD) this.state = State.C1Lead
@@ -179,7 +178,8 @@ export class CsiClamp {
     this.escAt = at
   }
 
-  private begin(introducer: number[]): void {
+  /** A CSI starts: `lead` (ESC or C2, or -1 when it was passed on with an earlier chunk), then `second`. */
+  private begin(lead: number, second: number): void {
     this.state = State.Csi
     this.heldLength = 0
     this.overflow = false
@@ -188,7 +188,8 @@ export class CsiClamp {
     this.intermediates = 0
     this.intermediateCount = 0
     this.sawParams = false
-    for (const byte of introducer) this.hold(byte)
+    if (lead >= 0) this.hold(lead)
+    this.hold(second)
   }
 
   private hold(byte: number): void {
@@ -215,8 +216,7 @@ export class CsiClamp {
     const bound = this.ignored || this.prefix !== 0 ? Bound.None : this.boundOf(final)
     const limit = bound === Bound.Rows ? this.rows : bound === Bound.Cols ? this.cols : this.cols * this.rows
     if (bound !== Bound.None && this.exceeds(limit)) return this.rebuild(final, limit, out, length)
-    out.set(this.held.subarray(0, this.heldLength), length)
-    length += this.heldLength
+    length = copyInto(out, length, this.held, 0, this.heldLength)
     out[length++] = final
     this.heldLength = 0
     return length
@@ -224,10 +224,7 @@ export class CsiClamp {
 
   private abort(out: Uint8Array, length: number): number {
     this.state = State.Ground
-    if (!this.overflow) {
-      out.set(this.held.subarray(0, this.heldLength), length)
-      length += this.heldLength
-    }
+    if (!this.overflow) length = copyInto(out, length, this.held, 0, this.heldLength)
     this.heldLength = 0
     return length
   }
@@ -289,6 +286,24 @@ export class CsiClamp {
     return first === ESC || first === C1_LEAD ? 2 : 1
   }
 }
+
+/**
+ * Copies `from[start, end)` into `to` at `at`; returns the new end. A coloured log has a few
+ * sequences and short stretches of text per line: copying those byte by byte spares a typed-array
+ * view per piece (`subarray`), which cost more than the copy (a profile of such a flood had this
+ * filter at a third of the daemon's main thread); long stretches go through the native `set`.
+ */
+function copyInto(to: Uint8Array, at: number, from: Uint8Array, start: number, end: number): number {
+  if (end - start > SHORT_COPY_BYTES) {
+    to.set(from.subarray(start, end), at)
+    return at + end - start
+  }
+  for (let i = start; i < end; i++) to[at++] = from[i]!
+  return at
+}
+
+/** Below this many bytes a loop copies faster than `set(subarray(…))` (which allocates a view). */
+const SHORT_COPY_BYTES = 64
 
 /** True when `data` holds no byte that can start an escape (scanned natively). */
 function quiet(data: Uint8Array): boolean {
