@@ -80,6 +80,8 @@ async function tabula(daemon, file, cols, rows) {
   let start = 0
   let tail = ''
   let resyncs = 0
+  let chunks = 0
+  let received = 0
   let cpuBefore = 0
   const cpuNow = () => {
     const own = process.cpuUsage()
@@ -96,6 +98,8 @@ async function tabula(daemon, file, cols, rows) {
         return
       }
       if (startsWithReset(data)) resyncs++
+      chunks++
+      received += data.length
       const text = tail + Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1', Math.max(0, data.length - 64))
       if (text.includes(DONE)) resolve(performance.now())
       tail = text.slice(-32)
@@ -111,7 +115,7 @@ async function tabula(daemon, file, cols, rows) {
   await client.close()
   await daemon.close(session.key)
   const mib = statSync(file).size / 1048576
-  return { rate: mib / ((end - start) / 1000), cpuMsPerMiB: (1000 * cpuSeconds) / mib, resyncs }
+  return { rate: mib / ((end - start) / 1000), cpuMsPerMiB: (1000 * cpuSeconds) / mib, resyncs, chunkBytes: received / chunks }
 }
 
 function tmux(file, cols, rows) {
@@ -137,7 +141,7 @@ const daemon = await startDaemon()
 // Warm the daemon once (V8 optimises the parser after the first megabytes).
 await tabula(daemon, contents.prose, 120, 40)
 
-const results = chosen.map(() => ({ ours: [], theirs: [], oursCpu: [], theirsCpu: [], resyncs: 0 }))
+const results = chosen.map(() => ({ ours: [], theirs: [], oursCpu: [], theirsCpu: [], chunkBytes: [], resyncs: 0 }))
 const began = performance.now()
 for (let round = 0; round < ROUNDS; round++) {
   for (let i = 0; i < chosen.length; i++) {
@@ -147,6 +151,7 @@ for (let round = 0; round < ROUNDS; round++) {
       const run = await tabula(daemon, c.file, c.cols, c.rows)
       r.ours.push(run.rate)
       r.oursCpu.push(run.cpuMsPerMiB)
+      r.chunkBytes.push(run.chunkBytes)
       r.resyncs += run.resyncs
     }
     const theirs = () => {
@@ -167,7 +172,10 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 await daemon.stop()
 
-console.log(`MiB/s and CPU ms per MiB (all processes of each side), medians of the rounds; ratio = median of the per-round rate ratios [per round]`)
+console.log(
+  `MiB/s and CPU ms per MiB (all processes of each side), medians of the rounds; ratio = median of the per-round rate ratios [per round]; ` +
+    `onBytes: the SDK viewer's mean chunk`,
+)
 const ratios = []
 const redrawRatios = []
 for (let i = 0; i < chosen.length; i++) {
@@ -178,7 +186,7 @@ for (let i = 0; i < chosen.length; i++) {
   const resynced = r.resyncs ? `  (viewer resynced ${r.resyncs}x: output skipped)` : ''
   console.log(
     `  ${chosen[i].name.padEnd(32)} tabula ${median(r.ours).toFixed(1).padStart(6)}  tmux ${median(r.theirs).toFixed(1).padStart(6)}  ${ratio.toFixed(2)}x  [${perRound.map((x) => x.toFixed(2)).join(', ')}]` +
-      `  cpu ${median(r.oursCpu).toFixed(0)} / ${median(r.theirsCpu).toFixed(0)} ms/MiB${resynced}`,
+      `  cpu ${median(r.oursCpu).toFixed(0)} / ${median(r.theirsCpu).toFixed(0)} ms/MiB  onBytes ${(median(r.chunkBytes) / 1024).toFixed(0)} KiB${resynced}`,
   )
 }
 if (ratios.length) console.log(`  text cases (${ratios.length}): worst ${Math.min(...ratios).toFixed(2)}x, median ${median(ratios).toFixed(2)}x (targets: >= 1.0x each, 1.5x at the median)`)
