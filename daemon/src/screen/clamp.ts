@@ -107,6 +107,7 @@ export class CsiClamp {
     let length = 0
     let from = 0 // start of the stretch of `data` not yet copied
     this.escAt = -1
+    let c1At = -1 // the next C2 byte at or after the current position, once looked for
     const copy = (to: number) => {
       if (to > from) length = copyInto(out(), length, data, from, to)
     }
@@ -116,6 +117,11 @@ export class CsiClamp {
         case State.Ground:
           if (byte === ESC) this.escape(i)
           else if (byte === C1_LEAD) this.state = State.C1Lead
+          else {
+            // Text: on to the next byte that can start a sequence (found natively).
+            if (c1At < i) c1At = indexOrEnd(data, C1_LEAD, i)
+            i = Math.min(indexOrEnd(data, ESC, i), c1At) - 1
+          }
           continue
         case State.Escape:
           if (byte === LEFT_BRACKET) {
@@ -318,6 +324,11 @@ export class CsiClamp {
 }
 
 const EMPTY = new Uint8Array(0)
+
+function indexOrEnd(data: Uint8Array, byte: number, from: number): number {
+  const at = data.indexOf(byte, from)
+  return at < 0 ? data.length : at
+}
 
 /** True when any parameter value in `params[start, end)` is above `limit`. */
 function exceedsIn(params: Uint8Array, start: number, end: number, limit: number): boolean {
