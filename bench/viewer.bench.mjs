@@ -6,7 +6,7 @@
 // timed from a keystroke (`go`) to the end of the flood; rates count the file's bytes on both
 // sides. Each case's ratio is the median of its per-round ratios, the two runs of a round going
 // back to back, in an order that alternates. `npm run bench -- viewer`; BENCH_VIEWER_MB (default
-// 20) per flood, BENCH_ROUNDS (default 3) rounds, BENCH_VIEWER_CASES (a comma-separated list of
+// 20) per flood, BENCH_ROUNDS (default 5: a median robust to two bad rounds) rounds, BENCH_VIEWER_CASES (a comma-separated list of
 // substrings of case names) to run only some cases.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,7 +19,7 @@ import { FULL_RESET } from '@tabula/protocol'
 import { CLOCK_TICKS, cpuTicks, tmuxIngestOnCue } from './tmux.mjs'
 
 const MB = Number(process.env.BENCH_VIEWER_MB ?? 20)
-const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 3)))
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 5)))
 const ONLY = (process.env.BENCH_VIEWER_CASES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
 const DONE = '__VIEWER_DONE__'
 const WORK = join(tmpdir(), 'tabula-bench')
