@@ -20,7 +20,10 @@ import { CLOCK_TICKS, cpuTicks, tmuxIngestOnCue } from './tmux.mjs'
 
 const MB = Number(process.env.BENCH_VIEWER_MB ?? 20)
 const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 5)))
-const ONLY = (process.env.BENCH_VIEWER_CASES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+const ONLY = (process.env.BENCH_VIEWER_CASES ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
 const DONE = '__VIEWER_DONE__'
 const WORK = join(tmpdir(), 'tabula-bench')
 mkdirSync(WORK, { recursive: true })
@@ -47,7 +50,11 @@ const contents = {
     return line.trimEnd() + '\n'
   }),
   base64: fileOf('base64', (i) => Buffer.from(`${i}`.repeat(40).slice(0, 57)).toString('base64') + '\n'),
-  'coloured log': fileOf('log', (i) => `\x1b[2m12:00:${String(i % 60).padStart(2, '0')}\x1b[0m \x1b[3${i % 7 + 1}m${i % 3 ? 'INFO' : 'WARN'}\x1b[0m \x1b[1mworker-${i % 9}\x1b[0m request ${i} served in \x1b[38;5;${i % 200}m${i % 97} ms\x1b[0m\n`),
+  'coloured log': fileOf(
+    'log',
+    (i) =>
+      `\x1b[2m12:00:${String(i % 60).padStart(2, '0')}\x1b[0m \x1b[3${(i % 7) + 1}m${i % 3 ? 'INFO' : 'WARN'}\x1b[0m \x1b[1mworker-${i % 9}\x1b[0m request ${i} served in \x1b[38;5;${i % 200}m${i % 97} ms\x1b[0m\n`,
+  ),
 }
 /** Full-screen redraws: every frame homes the cursor and rewrites each row at an address. */
 const redraws = (cols, rows) =>
@@ -74,7 +81,12 @@ const startsWithReset = (data) => data.length >= RESET.length && RESET.every((b,
  * output, so its rate is not comparable, and the run says so.
  */
 async function tabula(daemon, file, cols, rows) {
-  const session = await daemon.spawn({ command: 'sh', args: ['-c', `stty -echo; read go; cat ${file}; echo ${DONE}; exec cat`], cols, rows })
+  const session = await daemon.spawn({
+    command: 'sh',
+    args: ['-c', `stty -echo; read go; cat ${file}; echo ${DONE}; exec cat`],
+    cols,
+    rows,
+  })
   const client = createLiveClient({ daemonUrl: daemon.url, token: daemon.token, viewer: { name: 'bench', kind: 'cli' }, WebSocket })
   const handle = client.attach(session.key)
   let start = 0
@@ -131,8 +143,10 @@ const median = (v) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 const cases = []
-for (const [cols, rows] of SIZES) for (const [name, file] of Object.entries(contents)) cases.push({ name: `${name}, ${cols}x${rows}`, file, cols, rows })
-for (const [cols, rows] of SIZES) cases.push({ name: `full-screen redraws, ${cols}x${rows}`, file: redraws(cols, rows), cols, rows, unskippable: true })
+for (const [cols, rows] of SIZES)
+  for (const [name, file] of Object.entries(contents)) cases.push({ name: `${name}, ${cols}x${rows}`, file, cols, rows })
+for (const [cols, rows] of SIZES)
+  cases.push({ name: `full-screen redraws, ${cols}x${rows}`, file: redraws(cols, rows), cols, rows, unskippable: true })
 const chosen = ONLY.length ? cases.filter((c) => ONLY.some((o) => c.name.includes(o))) : cases
 
 console.log(`SDK viewer (onBytes) vs tmux, ${MB} MiB per flood, ${ROUNDS} rounds, ${chosen.length} cases, node ${process.version}`)
@@ -189,7 +203,11 @@ for (let i = 0; i < chosen.length; i++) {
       `  cpu ${median(r.oursCpu).toFixed(0)} / ${median(r.theirsCpu).toFixed(0)} ms/MiB  onBytes ${(median(r.chunkBytes) / 1024).toFixed(0)} KiB${resynced}`,
   )
 }
-if (ratios.length) console.log(`  text cases (${ratios.length}): worst ${Math.min(...ratios).toFixed(2)}x, median ${median(ratios).toFixed(2)}x (targets: >= 1.0x each, 1.5x at the median)`)
-if (redrawRatios.length) console.log(`  full-screen redraws (${redrawRatios.length}): worst ${Math.min(...redrawRatios).toFixed(2)}x (target >= 1.0x)`)
+if (ratios.length)
+  console.log(
+    `  text cases (${ratios.length}): worst ${Math.min(...ratios).toFixed(2)}x, median ${median(ratios).toFixed(2)}x (targets: >= 1.0x each, 1.5x at the median)`,
+  )
+if (redrawRatios.length)
+  console.log(`  full-screen redraws (${redrawRatios.length}): worst ${Math.min(...redrawRatios).toFixed(2)}x (target >= 1.0x)`)
 console.log(`load average at the end: ${loadavg()}`)
 process.exit(0)

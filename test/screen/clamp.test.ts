@@ -177,5 +177,10 @@ function fuzz(rng: Rng, parts: number, maxCount: number, exact = true): Uint8Arr
     } else s += pick(['\x1b]0;title\x07', '\x1b(B', '\x1b7', '\x1b8', '\x1bM', '\x1b[?25l', '\x1b[?1049h', '\x1b[?1049l', '\x18', '\x1b'])
   }
   // Strings with \xc2 are meant as bytes; the rest is UTF-8 text.
-  return Uint8Array.from(Buffer.from(s.replace(/[^\x00-\xff]/g, (c) => Buffer.from(c).toString('latin1')), 'latin1'))
+  return Uint8Array.from(
+    Buffer.from(
+      s.replace(/[^\x00-\xff]/g, (c) => Buffer.from(c).toString('latin1')),
+      'latin1',
+    ),
+  )
 }

@@ -260,7 +260,8 @@ export class CsiClamp {
     if (this.overflow) return length // dropped whole, see MAX_CONTROL_SEQUENCE_BYTES
     const bound = this.ignored || this.prefix !== 0 ? Bound.None : this.boundOf(final)
     const limit = this.limitOf(bound)
-    if (bound !== Bound.None && exceedsIn(this.held, this.introLength(), this.heldLength, limit)) return this.rebuild(final, limit, out, length)
+    if (bound !== Bound.None && exceedsIn(this.held, this.introLength(), this.heldLength, limit))
+      return this.rebuild(final, limit, out, length)
     length = copyInto(out, length, this.held, 0, this.heldLength)
     out[length++] = final
     this.heldLength = 0
