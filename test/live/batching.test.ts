@@ -2,11 +2,14 @@
  * How PTY reads become chunks (one parser message, one frame per viewer each): a flood's long
  * reads are held for more, a short read (an echo, the end of a burst) goes out at the end of its
  * turn, and a batch never passes MAX_OUTPUT_BATCH_BYTES. The timers are faked, so that "its turn"
- * and "the hold" are steps of the test rather than races against the machine's load.
+ * and "the hold" are steps of the test rather than races against the machine's load; then a
+ * flood through the real daemon, read by a raw socket.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { LONG_READ_BYTES, MAX_OUTPUT_BATCH_BYTES, Mirror, OUTPUT_HOLD_MS, type OutputChunk } from '../../daemon/src/live/mirror.js'
 import type { ScreenHost } from '../../daemon/src/screen/screen-host.js'
+import { until } from '../helpers/wait.js'
+import { RawViewer, makeWorkspace, sharedDaemon, spawnSession } from './helpers.js'
 
 /** What a Linux PTY hands out per read under a flood. */
 const FULL_READ = 4095
@@ -90,4 +93,40 @@ describe('batching PTY reads into chunks', () => {
     vi.advanceTimersByTime(10 * OUTPUT_HOLD_MS)
     expect(sizes()).toEqual([FULL_READ])
   })
+})
+
+describe('through the daemon', () => {
+  const shared = sharedDaemon()
+
+  it('a flood reaches a viewer whole, in frames that each carry several PTY reads', async () => {
+    const t = shared.t
+    const workspace = await makeWorkspace(t)
+    const lines = 1_000_000 // about 6.9 MB of `seq`: some 1,700 full reads of a Linux PTY
+    const session = await spawnSession(t, workspace, {
+      command: 'sh',
+      args: ['-c', `stty -echo; read go; seq 1 ${lines}; echo flood-done; exec cat`],
+    })
+    const viewer = await RawViewer.open(t.daemonUrl, t.token)
+    shared.viewers.push(viewer)
+    viewer.keepRaw = false
+    let frames = 0
+    let bytes = 0
+    let tail = ''
+    viewer.onOutput = (ch, data) => {
+      if (ch !== 1) return
+      frames++
+      bytes += data.length
+      tail = (tail + Buffer.from(data.subarray(Math.max(0, data.length - 32))).toString('latin1')).slice(-32)
+    }
+    await viewer.attach(1, session.key)
+    viewer.send({ type: 'input', ch: 1, data: 'go\r' })
+    await until('the end of the flood', () => tail.includes('flood-done'), 120_000)
+    expect(viewer.frames.filter((f) => f.type === 'resync')).toEqual([])
+    // Every byte: the numbers, a CR added to each LF by the terminal, and the end marker.
+    let expected = 'flood-done\r\n'.length
+    for (let n = 1; n <= lines; n++) expected += String(n).length + 2
+    expect(bytes).toBe(expected)
+    // One frame per read would average under 4,095 bytes (a Linux PTY's largest read).
+    expect(bytes / frames).toBeGreaterThan(2 * FULL_READ)
+  }, 180_000)
 })
