@@ -148,6 +148,16 @@ export function chopStream(rng: () => number, bytes: Uint8Array, c: Chopping): S
 
 export const settle = (term: Terminal) => new Promise<void>((resolve) => term.write('', resolve))
 
+/** A late viewer: a fresh terminal of the snapshot's size, reset, fed the snapshot; its whole state. */
+export async function applied(snapshot: { cols: number; rows: number; data: string }, scrollback: number) {
+  const term = new xtermHeadless.Terminal({ cols: snapshot.cols, rows: snapshot.rows, scrollback, allowProposedApi: true, logLevel: 'off' })
+  term.write('\x1bc' + snapshot.data)
+  await settle(term)
+  const state = terminalState(term)
+  term.dispose()
+  return state
+}
+
 /**
  * Plain xterm fed `steps` through its public API, read at every cut `covered[i]` bytes after it
  * (where the daemon's screen took that cut: the end of the escape sequence it fell in).

@@ -159,6 +159,11 @@ export class HeadlessScreen {
     this.schedule()
   }
 
+  /** Scrollback rows kept compact, outside xterm's buffer (compact.ts); for diagnostics and tests. */
+  get storedRows(): number {
+    return this.compact?.compacted.history.count ?? 0
+  }
+
   dispose(): void {
     if (this.disposed) return
     this.disposed = true

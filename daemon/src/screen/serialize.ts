@@ -571,7 +571,7 @@ function serialize(term: Terminal, core: Core, compacted: Compacted | null): str
     writeSaved(parts, buffers.alt, cols, rows, pen, term)
     parts.push('\x1b[?1047l')
   }
-  writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive)
+  writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive, compacted?.history.count ?? 0)
   if (altActive) {
     parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
     writeBuffer(parts, buffers.alt, cols, rows, pen, null)
@@ -665,13 +665,14 @@ function isBlank(line: Line, cols: number): boolean {
   return true
 }
 
-function savedDiffers(buf: Buf): boolean {
-  return buf.savedX !== 0 || buf.savedY !== 0 || buf.savedCurAttrData.fg !== 0 || (buf.savedCurAttrData.bg & ~BG_HAS_EXTENDED) !== 0 || buf.savedCharset !== undefined
+/** `stored`: rows of the buffer kept outside xterm (compact.ts), above which xterm counts savedY. */
+function savedDiffers(buf: Buf, stored = 0): boolean {
+  return buf.savedX !== 0 || buf.savedY + stored !== 0 || buf.savedCurAttrData.fg !== 0 || (buf.savedCurAttrData.bg & ~BG_HAS_EXTENDED) !== 0 || buf.savedCharset !== undefined
 }
 
 /** The saved cursor (DECSC) of the active buffer: position, fg/bg and the charset in use. */
-function writeSaved(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal): void {
-  if (!savedDiffers(buf)) return
+function writeSaved(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal, stored = 0): void {
+  if (!savedDiffers(buf, stored)) return
   const y = Math.min(rows - 1, Math.max(0, buf.savedY - buf.ybase))
   const x = Math.min(cols - 1, buf.savedX)
   parts.push(`\x1b[${y + 1};${x + 1}H`)
@@ -701,9 +702,9 @@ const CURSOR_STYLE = { block: 1, underline: 3, bar: 5 } as const
  * After a buffer's rows: its tab stops, saved cursor and scroll region; for the buffer shown
  * last ('final'), the cursor, the pen, the charsets and the modes too.
  */
-function writeScreenState(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal, core: Core, final: boolean): void {
+function writeScreenState(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal, core: Core, final: boolean, stored = 0): void {
   writeTabs(parts, buf, cols, core.optionsService.rawOptions.tabStopWidth)
-  writeSaved(parts, buf, cols, rows, pen, term)
+  writeSaved(parts, buf, cols, rows, pen, term, stored)
   if (buf.scrollTop !== 0 || buf.scrollBottom !== rows - 1) parts.push(`\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`)
   if (!final) return
 
