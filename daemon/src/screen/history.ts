@@ -6,8 +6,9 @@
  *
  * Each row is stored as its `head` (what enters the row from the end of the row above: a line
  * break, nothing when the row above wraps into it, or the wide character the row above moved into
- * it) followed by its body. Rows are kept in sealed chunks of CHUNK_ROWS rows, each one flat
- * string, so a snapshot joins a few dozen strings rather than one per row.
+ * it) followed by its body, encoded as UTF-8 into chunks of CHUNK_ROWS rows as it arrives: a row's
+ * text is garbage as soon as it is stored, and the history is its bytes (plus 9 a row) outside
+ * the JavaScript heap.
  */
 
 /** How a row is entered from the row above. */
@@ -20,24 +21,73 @@ export const enum Entry {
   Inside = 2,
 }
 
-/** Rows per sealed chunk. */
+/** Rows per chunk. */
 const CHUNK_ROWS = 256
+/** First size of a chunk's byte buffer (it doubles as needed and is cut to size when full). */
+const CHUNK_START_BYTES = 16 * 1024
 
-interface Chunk {
-  text: string
-  /** End of each row's text in `text`. */
-  ends: Int32Array
-  heads: Int32Array
-  kinds: Uint8Array
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+const LINE_BREAK = encoder.encode('\r\n')
+
+class Chunk {
+  bytes = new Uint8Array(CHUNK_START_BYTES)
+  used = 0
+  rows = 0
+  /** End of each row's bytes. */
+  readonly ends = new Int32Array(CHUNK_ROWS)
+  /** Byte length of each row's head. */
+  readonly heads = new Int32Array(CHUNK_ROWS)
+  readonly kinds = new Uint8Array(CHUNK_ROWS)
+
+  get full(): boolean {
+    return this.rows === CHUNK_ROWS
+  }
+
+  push(kind: Entry, head: string, body: string): void {
+    this.reserve(3 * (head.length + body.length))
+    const headBytes = head ? encoder.encodeInto(head, this.bytes.subarray(this.used)).written : 0
+    this.used += headBytes
+    if (body) this.used += encoder.encodeInto(body, this.bytes.subarray(this.used)).written
+    this.ends[this.rows] = this.used
+    this.heads[this.rows] = headBytes
+    this.kinds[this.rows] = kind
+    this.rows++
+    // A full chunk keeps only the bytes it holds.
+    if (this.full && this.bytes.length > this.used) this.bytes = this.bytes.slice(0, this.used)
+  }
+
+  start(row: number): number {
+    return row === 0 ? 0 : this.ends[row - 1]!
+  }
+
+  /** Puts a line break at the start of row `row` (its head becomes one). */
+  breakBefore(row: number): void {
+    const at = this.start(row)
+    const bytes = new Uint8Array(this.used + LINE_BREAK.length)
+    bytes.set(this.bytes.subarray(0, at))
+    bytes.set(LINE_BREAK, at)
+    bytes.set(this.bytes.subarray(at, this.used), at + LINE_BREAK.length)
+    this.bytes = bytes
+    this.used += LINE_BREAK.length
+    for (let k = row; k < this.rows; k++) this.ends[k]! += LINE_BREAK.length
+    this.heads[row] = this.heads[row]! + LINE_BREAK.length
+  }
+
+  private reserve(more: number): void {
+    if (this.used + more <= this.bytes.length) return
+    let size = this.bytes.length * 2
+    while (size < this.used + more) size *= 2
+    const bytes = new Uint8Array(size)
+    bytes.set(this.bytes.subarray(0, this.used))
+    this.bytes = bytes
+  }
 }
 
 export class CompactHistory {
   private chunks: Chunk[] = []
   /** Rows of the first chunk already dropped. */
   private skip = 0
-  private texts: string[] = []
-  private heads: number[] = []
-  private kinds: number[] = []
   private total = 0
   /** Rows dropped so far: the oldest row's number, counting every row ever stored. */
   private dropped = 0
@@ -51,12 +101,18 @@ export class CompactHistory {
     return this.dropped
   }
 
+  /** Bytes the stored rows take. */
+  get bytes(): number {
+    let sum = 0
+    for (const chunk of this.chunks) sum += chunk.bytes.length
+    return sum
+  }
+
   push(kind: Entry, head: string, body: string): void {
-    this.texts.push(head + body)
-    this.heads.push(head.length)
-    this.kinds.push(kind)
+    let last = this.chunks[this.chunks.length - 1]
+    if (!last || last.full) this.chunks.push((last = new Chunk()))
+    last.push(kind, head, body)
     this.total++
-    if (this.texts.length === CHUNK_ROWS) this.seal()
   }
 
   /** Drops the oldest `n` rows. */
@@ -64,10 +120,10 @@ export class CompactHistory {
     n = Math.min(n, this.total)
     this.total -= n
     this.dropped += n
-    while (n > 0 && this.chunks.length > 0) {
+    while (n > 0) {
       const chunk = this.chunks[0]!
-      const left = chunk.ends.length - this.skip
-      if (n < left) {
+      const left = chunk.rows - this.skip
+      if (n < left || (n === left && !chunk.full)) {
         this.skip += n
         return
       }
@@ -75,21 +131,18 @@ export class CompactHistory {
       this.chunks.shift()
       this.skip = 0
     }
-    if (n > 0) {
-      this.texts.splice(0, n)
-      this.heads.splice(0, n)
-      this.kinds.splice(0, n)
-    }
   }
 
   clear(): void {
     this.dropped += this.total
     this.chunks = []
     this.skip = 0
-    this.texts = []
-    this.heads = []
-    this.kinds = []
     this.total = 0
+  }
+
+  /** How the oldest row is entered (what a snapshot must put above it when it continues a line). */
+  get firstKind(): Entry {
+    return this.chunks[0]!.kinds[this.skip]! as Entry
   }
 
   /**
@@ -99,27 +152,17 @@ export class CompactHistory {
    */
   unwrap(i: number): void {
     if (i < 0 || i >= this.total) return
-    this.seal()
     let at = i + this.skip
     for (const chunk of this.chunks) {
-      if (at >= chunk.ends.length) {
-        at -= chunk.ends.length
+      if (at >= chunk.rows) {
+        at -= chunk.rows
         continue
       }
       if (chunk.kinds[at] !== Entry.Wrap) return
-      const start = at === 0 ? 0 : chunk.ends[at - 1]!
-      chunk.text = chunk.text.slice(0, start) + '\r\n' + chunk.text.slice(start)
-      for (let k = at; k < chunk.ends.length; k++) chunk.ends[k]! += 2
-      chunk.heads[at] = 2
+      chunk.breakBefore(at)
       chunk.kinds[at] = Entry.Line
       return
     }
-  }
-
-  /** How the oldest row is entered (what a snapshot must put above it when it continues a line). */
-  get firstKind(): Entry {
-    const chunk = this.chunks[0]
-    return (chunk ? chunk.kinds[this.skip]! : this.kinds[0]!) as Entry
   }
 
   /**
@@ -128,20 +171,19 @@ export class CompactHistory {
    */
   write(parts: string[], insertAfter: number, insert: string): void {
     let row = 0
-    const emit = (text: string, ends: ArrayLike<number>, heads: ArrayLike<number>, kinds: ArrayLike<number>, from: number) => {
-      const to = ends.length
-      let start = from === 0 ? 0 : ends[from - 1]!
-      if (row === 0 && from < to && kinds[from] === Entry.Line) start += heads[from]!
-      if (insertAfter >= row && insertAfter < row + to - from) {
-        const split = ends[from + insertAfter - row]!
-        parts.push(text.slice(start, split), insert, text.slice(split, ends[to - 1]))
-      } else parts.push(start === 0 && to > 0 && ends[to - 1] === text.length ? text : text.slice(start, ends[to - 1]))
-      row += to - from
-    }
-    this.seal()
-    for (let i = 0; i < this.chunks.length; i++) {
-      const chunk = this.chunks[i]!
-      emit(chunk.text, chunk.ends, chunk.heads, chunk.kinds, i === 0 ? this.skip : 0)
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!
+      const from = c === 0 ? this.skip : 0
+      if (from >= chunk.rows) continue
+      let start = chunk.start(from)
+      if (row === 0 && chunk.kinds[from] === Entry.Line) start += chunk.heads[from]!
+      const end = chunk.used
+      const rows = chunk.rows - from
+      if (insertAfter >= row && insertAfter < row + rows) {
+        const split = chunk.ends[from + insertAfter - row]!
+        parts.push(decoder.decode(chunk.bytes.subarray(start, split)), insert, decoder.decode(chunk.bytes.subarray(split, end)))
+      } else parts.push(decoder.decode(chunk.bytes.subarray(start, end)))
+      row += rows
     }
   }
 
@@ -150,35 +192,5 @@ export class CompactHistory {
     const parts: string[] = []
     this.write(parts, -1, '')
     return parts.join('')
-  }
-
-  private seal(): void {
-    const n = this.texts.length
-    if (n === 0) return
-    const ends = new Int32Array(n)
-    let at = 0
-    for (let i = 0; i < n; i++) ends[i] = at += this.texts[i]!.length
-    const chunk: Chunk = { text: this.texts.join(''), ends, heads: Int32Array.from(this.heads), kinds: Uint8Array.from(this.kinds) }
-    // A partly filled chunk sealed for a snapshot is filled up to CHUNK_ROWS later: merge them.
-    const lastChunk = this.chunks[this.chunks.length - 1]
-    if (lastChunk && lastChunk.ends.length < CHUNK_ROWS) {
-      const base = lastChunk.text.length
-      const merged: Chunk = {
-        text: lastChunk.text + chunk.text,
-        ends: new Int32Array(lastChunk.ends.length + n),
-        heads: new Int32Array(lastChunk.ends.length + n),
-        kinds: new Uint8Array(lastChunk.ends.length + n),
-      }
-      merged.ends.set(lastChunk.ends)
-      for (let i = 0; i < n; i++) merged.ends[lastChunk.ends.length + i] = base + ends[i]!
-      merged.heads.set(lastChunk.heads)
-      merged.heads.set(chunk.heads, lastChunk.ends.length)
-      merged.kinds.set(lastChunk.kinds)
-      merged.kinds.set(chunk.kinds, lastChunk.ends.length)
-      this.chunks[this.chunks.length - 1] = merged
-    } else this.chunks.push(chunk)
-    this.texts = []
-    this.heads = []
-    this.kinds = []
   }
 }

@@ -160,9 +160,13 @@ function colorParams(value: number, base: number, bright: number, extended: numb
   else out.push(`${extended};5;${index}`)
 }
 
-/** An absolute SGR (from a reset) for fg, bg and the extended bits (underline style and colour). */
-function sgr(fg: number, bg: number, ext: number): string {
-  const p: string[] = ['0']
+/**
+ * An absolute SGR (from a reset) for fg, bg and the extended bits (underline style and colour);
+ * `fromDefault`: the pen is the default one already, so the reset is left out (fewer bytes for
+ * the viewer to parse: most cells of a log follow a reset).
+ */
+function sgr(fg: number, bg: number, ext: number, fromDefault = false): string {
+  const p: string[] = fromDefault ? [] : ['0']
   if (fg & FG_BOLD) p.push('1')
   if (bg & BG_DIM) p.push('2')
   if (bg & BG_ITALIC) p.push('3')
@@ -183,6 +187,7 @@ function sgr(fg: number, bg: number, ext: number): string {
     colorParams(ul, 0, 0, 58, p)
   }
   // SGR 0 clears protection too (xterm keeps it in bg); DECSCA puts it back.
+  if (p.length === 0) p.push('0')
   return `\x1b[${p.join(';')}m` + (bg & BG_PROTECTED ? '\x1b[1"q' : '')
 }
 
@@ -211,9 +216,10 @@ class Pen {
     let out = ''
     bg &= ~BG_HAS_EXTENDED
     if (fg !== this.fg || bg !== this.bg || ext !== this.ext) {
-      const key = `${fg},${bg},${ext}`
+      const fromDefault = this.fg === 0 && this.bg === 0 && this.ext === 0
+      const key = `${fg},${bg},${ext},${fromDefault ? 1 : 0}`
       let seq = this.cache.get(key)
-      if (seq === undefined) this.cache.set(key, (seq = sgr(fg, bg, ext)))
+      if (seq === undefined) this.cache.set(key, (seq = sgr(fg, bg, ext, fromDefault)))
       out += seq
       this.fg = fg
       this.bg = bg
@@ -481,6 +487,8 @@ export interface Compacted {
   tailHead: string
   /** Rows the normal buffer would hold at most: rows + the scrollback limit. */
   capacity(): number
+  /** The pen compactRow writes with (kept, with its cache of SGR sequences, from row to row). */
+  pen?: Pen
 }
 
 export function emptyExit(): Compacted['exit'] {
@@ -495,7 +503,9 @@ export function emptyExit(): Compacted['exit'] {
  */
 export function compactRow(core: Core, compacted: Compacted, line: Line, next: Line | null, cols: number, rows: number): void {
   const history = compacted.history
-  const pen = new Pen(core)
+  const pen = (compacted.pen ??= new Pen(core))
+  pen.fg = pen.bg = pen.ext = 0
+  pen.link = ''
   const state: RowState = { pen, ...compacted.exit, beforeWrap: '', split: true, headAt: -1 }
   let kind: Entry
   let head = ''
