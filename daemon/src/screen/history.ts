@@ -101,13 +101,6 @@ export class CompactHistory {
     return this.dropped
   }
 
-  /** Bytes the stored rows take. */
-  get bytes(): number {
-    let sum = 0
-    for (const chunk of this.chunks) sum += chunk.bytes.length
-    return sum
-  }
-
   push(kind: Entry, head: string, body: string): void {
     let last = this.chunks[this.chunks.length - 1]
     if (!last || last.full) this.chunks.push((last = new Chunk()))

@@ -11,9 +11,10 @@
  * through a shape check like xterm-internals.ts: `serializer(term)` is null when the pinned
  * @xterm/headless no longer has these internals (test/screen/snapshot.test.ts fails then).
  *
- * Rows that scrolled into the scrollback do not change until the buffer is reflowed, cleared or
- * trimmed, so each one's serialized text is cached per row object and data array (`RowCache`):
- * an attach then serializes the visible screen and joins the history it already has.
+ * A deep scrollback is not in xterm's buffer: rows that leave it are written once, as they
+ * leave, by `compactRow` into the screen's compact history (history.ts, compact.ts), and a
+ * snapshot writes that text as it is, then xterm's own rows. An attach therefore serializes only
+ * the screen and a short tail, whatever the length of the history.
  */
 import type { Terminal } from '@xterm/headless'
 import { CompactHistory, Entry } from './history.js'
