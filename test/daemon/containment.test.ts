@@ -4,11 +4,12 @@
  * the session, or stopping the daemon, ends every process of it, job-control jobs included.
  * Linux only: the tests read /proc.
  */
+import { until } from '../helpers/wait.js'
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 import { RawViewer } from '../live/helpers.js'
-import { api, fdsOf, pidsRunning, processGone, until } from './support.js'
+import { api, fdsOf, pidsRunning, processGone } from './support.js'
 
 const linux = process.platform === 'linux'
 const running: RunningTabula[] = []

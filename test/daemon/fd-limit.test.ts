@@ -3,13 +3,14 @@
  * lock out the token holder, and a spawn that finds no descriptor left gets 503 with a reason,
  * then works again once sessions are closed. The real daemon under `ulimit -n 128`.
  */
+import { until } from '../helpers/wait.js'
 import { spawn } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { TABULA_BIN, removeHome, tempHome, type RunningTabula } from '../helpers/tabula.js'
-import { api, until } from './support.js'
+import { api } from './support.js'
 
 let t: RunningTabula
 let home: string

@@ -5,13 +5,14 @@
  * retried until one succeeds, and shutdown writes what is unwritten. Needs root (mount); skipped
  * otherwise, saying so.
  */
+import { until } from '../helpers/wait.js'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync, appendFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
-import { api, until } from './support.js'
+import { api } from './support.js'
 
 function canMount(): boolean {
   if (process.getuid?.() !== 0) return false

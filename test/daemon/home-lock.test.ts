@@ -3,6 +3,7 @@
  * twice at once, started beside a running one, and started over the lock and runtime.json of a
  * process that has ended or whose pid now belongs to another program.
  */
+import { until } from '../helpers/wait.js'
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -50,8 +51,7 @@ it('two `tabula up` started together on one home: one serves, the other says who
     expect(loser.exitCode).toBe(1)
     expect(outputs[first]!.text).toMatch(new RegExp(`already running under ${dir} \\(pid ${winner.pid}, (http://127\\.0\\.0\\.1:\\d+|still starting)\\)`))
     // The winner serves, alone.
-    const deadline = Date.now() + 20_000
-    while (!existsSync(join(dir, 'runtime.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    await until('the winner to write runtime.json', () => existsSync(join(dir, 'runtime.json')), 20_000)
     const runtime = JSON.parse(readFileSync(join(dir, 'runtime.json'), 'utf8'))
     expect(runtime.pid).toBe(winner.pid)
     expect((await fetch(`${runtime.url}/v1/health`)).status).toBe(200)

@@ -2,6 +2,7 @@
  * The daemon's HTTP API against the real `tabula daemon` process with real PTYs (docs/daemon.md,
  * "HTTP API" and "Security").
  */
+import { until } from '../helpers/wait.js'
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { MAX_HTTP_BODY_BYTES, type ErrorBody, type Workspace } from '@tabula/protocol'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
-import { api, processGone, readPid, readText, until } from './support.js'
+import { api, processGone, readPid, readText } from './support.js'
 
 let daemon: RunningTabula
 let http: ReturnType<typeof api>
@@ -169,8 +170,7 @@ describe('close and exit', () => {
     const pidFile = join(dir, 'leftover.pid')
     const { body } = await http.spawn(ws.id, { command: 'sh', args: ['-c', `trap '' HUP; sleep 1000 & echo $! > ${pidFile}; exit 5`] })
     await until('the session to show its exit', async () =>
-      (await http.sessions(ws.id)).sessions.find((s) => s.key === body.session.key && s.status === 'exited'),
-    )
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === body.session.key && s.status === 'exited'))
     const leftover = readPid(pidFile)!
     expect(processGone(leftover)).toBe(false)
     expect((await http.close(ws.id, body.session.key)).status).toBe(200)
@@ -180,8 +180,7 @@ describe('close and exit', () => {
   it('keeps an exited session with its exit code until it is closed', async () => {
     const { body } = await http.spawn(ws.id, { key: 'hb-exits', command: 'sh', args: ['-c', 'exit 3'] })
     const exited = await until('the session to show its exit', async () =>
-      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-exits' && s.status === 'exited'),
-    )
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-exits' && s.status === 'exited'))
     expect(exited.exitCode).toBe(3)
     expect(exited.pid).toBe(body.session.pid)
     // Spawning the key again finds the exited session; it is not restarted behind the user's back.

@@ -5,9 +5,10 @@
  * match the file exactly (by checksum), and a viewer attaching after the exit must find the file's
  * last lines and the program's final line on the daemon's screen.
  *
- * `npm test` runs a few runs per size. `TABULA_LOSSLESS_RUNS=100` runs the full matrix (100 runs
- * at every size, a few minutes; its figures are in docs/daemon.md).
+ * `npm test` runs a few runs per size. `npm run soak` runs the full matrix (100 runs at every
+ * size, a few minutes; its figures are in docs/daemon.md).
  */
+import { soakable } from '../helpers/soak.js'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,7 +18,8 @@ import type { ServerFrame } from '@tabula/protocol'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 import { RawViewer, closeSession, makeWorkspace, spawnSession } from '../live/helpers.js'
 
-const FULL_RUNS = process.env.TABULA_LOSSLESS_RUNS ? Number(process.env.TABULA_LOSSLESS_RUNS) : null
+/** Runs at every size under `npm run soak`. */
+const SOAK_RUNS = 100
 /** [bytes, runs in npm test]: many where a run is cheap, one at 50 MB. */
 const MATRIX: [number, number][] = [
   [20 * 1024, 12],
@@ -123,7 +125,7 @@ async function writeAndExit(file: { path: string; text: string }) {
 
 describe('write and exit: every byte reaches the viewer and the screen before the exit', () => {
   for (const [size, runs] of MATRIX) {
-    const count = FULL_RUNS ?? runs
+    const count = soakable(runs, SOAK_RUNS)
     it(`${size.toLocaleString('en')} bytes, ${count} run(s)`, { timeout: 60_000 + count * (size > 10_000_000 ? 30_000 : 5_000) }, async () => {
       const file = makeFile(size)
       for (let run = 0; run < count; run++) await writeAndExit(file)

@@ -5,13 +5,14 @@
  * then a line saying the previous process ended, then the new program, after a clean stop and
  * after a crash alike. Linux only: the tests read /proc.
  */
+import { until } from '../helpers/wait.js'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTabula, tempHome, type RunningTabula } from '../helpers/tabula.js'
 import { RawViewer } from '../live/helpers.js'
-import { api, pidsRunning, processGone, until } from './support.js'
+import { api, pidsRunning, processGone } from './support.js'
 
 const running: RunningTabula[] = []
 const viewers: RawViewer[] = []

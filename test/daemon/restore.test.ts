@@ -2,12 +2,13 @@
  * State across restarts: sessions come back under the same keys, `--no-restore` starts empty,
  * a session whose cwd is gone is dropped, and a corrupt state file is refused, never replaced.
  */
+import { until } from '../helpers/wait.js'
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTabula, tempHome, type RunningTabula } from '../helpers/tabula.js'
-import { api, processGone, until } from './support.js'
+import { api, processGone } from './support.js'
 
 const running: RunningTabula[] = []
 const dirs: string[] = []
@@ -81,8 +82,7 @@ describe('restore after a restart', () => {
     for (const s of restored) process.kill(s.pid, 'SIGTERM')
     await until('the closeOnExit session to be removed', async () => !(await http.sessions(ws.id)).sessions.some((s) => s.key === 'hb-once'))
     await until('the other to show its exit', async () =>
-      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-stays' && s.status === 'exited'),
-    )
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-stays' && s.status === 'exited'))
   })
 
   it('starts empty with --no-restore, and drops a session whose cwd is gone', async () => {

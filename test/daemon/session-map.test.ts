@@ -2,11 +2,12 @@
  * The session map as the live channel uses it (daemon/src/sessions/types.ts), in process with
  * real PTYs: change order, seq, output fan-out, exit handling.
  */
+import { until } from '../helpers/wait.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '@tabula/server-kit'
 import { SessionMap, type SpawnSpec } from '../../daemon/src/sessions/map.js'
 import type { SessionChange } from '../../daemon/src/sessions/types.js'
-import { until } from './support.js'
+
 
 const WS = '2a7c0d1e-3f4b-4c5d-8e6f-7a8b9c0d1e2f'
 const maps: SessionMap[] = []

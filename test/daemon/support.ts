@@ -35,16 +35,6 @@ export function api(t: RunningTabula) {
   }
 }
 
-/** Polls until `probe` returns a value; fails with `what` if it never does. */
-export async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 /** True when the process no longer runs (gone, or a zombie nobody has reaped yet). */
 export function processGone(pid: number): boolean {

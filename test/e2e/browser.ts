@@ -36,28 +36,6 @@ export function watchErrors(page: Page, label: string, sink: string[]): void {
   page.on('pageerror', (err) => sink.push(`${label} pageerror: ${err.message}`))
 }
 
-/**
- * Waits until `read()` returns a value that satisfies `ok`, for as long as the test is allowed
- * to run; on timeout the error shows the last value seen. A wait for a condition, not a timed
- * assertion: nothing depends on how fast it happens.
- */
-export async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: T | undefined
-  let lastError: unknown
-  for (;;) {
-    try {
-      last = await read()
-      if (ok(last)) return last
-    } catch (err) {
-      lastError = err
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}${lastError ? ` (error: ${String(lastError)})` : ''}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 /** The visible text of a terminal, row by row (tests load the page with the DOM renderer). */
 export function terminalText(term: Locator): Promise<string> {

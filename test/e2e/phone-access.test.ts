@@ -5,6 +5,7 @@
  * over https with a certificate from a CA the test makes and puts into a fresh NSS database,
  * the trust store Chromium reads on Linux. Then pairing, revocation and a watch-only device.
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile, execFileSync } from 'node:child_process'
 import { request as httpsRequest } from 'node:https'
@@ -16,7 +17,7 @@ import type { Session } from '@tabula/protocol'
 import { removeHome, startTabula, TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
 import { startWorkspace, TEST_SHELL, type TestWorkspace } from '../helpers/workspace.js'
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls.js'
-import { DESKTOP, launchChromium, PHONE, terminalText, until, viewerUrl, watchErrors, type Browser, type BrowserContext, type Page } from './browser.js'
+import { DESKTOP, launchChromium, PHONE, terminalText, viewerUrl, watchErrors, type Browser, type BrowserContext, type Page } from './browser.js'
 
 const run = promisify(execFile)
 const NAME = 'tabula.test'
@@ -87,14 +88,14 @@ describe('plain http at a name that is not loopback', () => {
       const desktop = await open(desktopCtx, viewerUrl(base, setup.tabula.token, { ws: setup.workspaceId, name: `Desk-${renderer}`, ...extra }), 'http desktop')
       const phone = await open(phoneCtx, viewerUrl(base, setup.tabula.token, { ws: setup.workspaceId, name: `Pocket-${renderer}`, ...extra }), 'http phone')
       const start = setup.ws.tabs().map((t) => t.title)
-      await until('desktop tabs', () => desktopTitles(desktop), same(start))
-      await until('phone tabs', () => phoneTitles(phone), same(start))
+      await until('desktop tabs', () => desktopTitles(desktop), { ok: same(start) })
+      await until('phone tabs', () => phoneTitles(phone), { ok: same(start) })
 
       // Really not a secure context: the API the old code needed is missing here.
       for (const page of [desktop, phone]) {
         expect(await secureContext(page)).toEqual({ secure: false, randomUUID: 'undefined', sw: false })
         const note = page.getByTestId('insecure-context')
-        await until('the page says offline reload needs https', () => note.innerText(), (t) => t.includes('Offline reload needs https') && t.includes('--tls-cert'))
+        await until('the page says offline reload needs https', () => note.innerText(), { ok: (t) => t.includes('Offline reload needs https') && t.includes('--tls-cert') })
       }
 
       // The note can be put away on the phone, where it costs several lines.
@@ -104,16 +105,16 @@ describe('plain http at a name that is not loopback', () => {
       // New tab from the desktop's "+" (its key is made with getRandomValues).
       const count = setup.ws.tabs().length
       await desktop.getByTestId('new-tab').first().click()
-      await until('the new tab reaches the daemon', async () => setup.ws.tabs().length, (n) => n === count + 1)
-      await until('the phone lists it', () => phoneTitles(phone), (t) => t.length === count + 1)
+      await until('the new tab reaches the daemon', async () => setup.ws.tabs().length, { ok: (n) => n === count + 1 })
+      await until('the phone lists it', () => phoneTitles(phone), { ok: (t) => t.length === count + 1 })
       // New terminal from the phone's sheet.
       await phone.getByTestId('tabs-button').click()
       await phone.getByRole('button', { name: 'New terminal' }).click()
-      await until('the phone tab reaches the desktop', () => desktopTitles(desktop), (t) => t.length === count + 2)
+      await until('the phone tab reaches the desktop', () => desktopTitles(desktop), { ok: (t) => t.length === count + 2 })
 
       // Split: a new group (its node id is made with getRandomValues too).
       await desktop.getByTestId('split-right').first().click()
-      await until('two groups', () => desktop.locator('.desktop section.group').count(), (n) => n === 2)
+      await until('two groups', () => desktop.locator('.desktop section.group').count(), { ok: (n) => n === 2 })
 
       // Typing: the phone (DOM renderer there in both runs) shows the desktop's command and its own.
       const key = setup.keys.alpha!
@@ -125,12 +126,12 @@ describe('plain http at a name that is not loopback', () => {
       const mark = renderer === 'dom' ? 11 : 22
       await desktop.keyboard.type(`echo desk-$((${mark}*2))`)
       await desktop.keyboard.press('Enter')
-      await until('the phone shows the desktop command', () => terminalText(phoneTerm), (t) => t.includes(`desk-${mark * 2}`))
+      await until('the phone shows the desktop command', () => terminalText(phoneTerm), { ok: (t) => t.includes(`desk-${mark * 2}`) })
       await phoneTerm.locator('.xterm-screen').click()
       await phone.keyboard.type(`echo phone-$((${mark}+1))`)
       await phone.keyboard.press('Enter')
-      await until('the phone shows its own command ran', () => terminalText(phoneTerm), (t) => t.includes(`phone-${mark + 1}`))
-      if (renderer === 'dom') await until('and the desktop shows it', () => terminalText(deskTerm), (t) => t.includes(`phone-${mark + 1}`))
+      await until('the phone shows its own command ran', () => terminalText(phoneTerm), { ok: (t) => t.includes(`phone-${mark + 1}`) })
+      if (renderer === 'dom') await until('and the desktop shows it', () => terminalText(deskTerm), { ok: (t) => t.includes(`phone-${mark + 1}`) })
 
       // Rename on the phone, seen on the desktop.
       await phone.getByTestId('tabs-button').click()
@@ -139,12 +140,12 @@ describe('plain http at a name that is not loopback', () => {
       await row.locator('input.tab-rename').fill(`renamed-${renderer}`)
       await row.locator('input.tab-rename').press('Enter')
       await phone.getByTestId('tabs-button').click()
-      await until('the desktop sees the phone rename', () => desktopTitles(desktop), (t) => t.includes(`renamed-${renderer}`))
+      await until('the desktop sees the phone rename', () => desktopTitles(desktop), { ok: (t) => t.includes(`renamed-${renderer}`) })
 
       // Put the workspace back for the next run: one group, the two starting tabs.
       for (const tab of setup.ws.tabs()) if (!Object.values(setup.keys).includes(tab.key)) await setup.ws.close(tab.key)
       await desktop.locator('.desktop section.group').nth(1).getByTestId('close-group').click()
-      await until('one group again', () => desktop.locator('.desktop section.group').count(), (n) => n === 1)
+      await until('one group again', () => desktop.locator('.desktop section.group').count(), { ok: (n) => n === 1 })
       await desktopCtx.close()
       await phoneCtx.close()
       contexts = contexts.filter((c) => c !== desktopCtx && c !== phoneCtx)
@@ -190,30 +191,30 @@ describe('https with a certificate the browser trusts', () => {
     try {
       const phone = await open(phoneCtx, viewerUrl(base, tabula.token, { ws: workspace, name: 'TLS phone', renderer: 'dom' }), 'https phone')
       const desktop = await open(desktopCtx, viewerUrl(base, tabula.token, { ws: workspace, name: 'TLS desk', renderer: 'dom' }), 'https desktop')
-      await until('phone tabs', () => phoneTitles(phone), (t) => t.length === 2)
-      await until('desktop tabs', () => desktopTitles(desktop), (t) => t.length === 2)
+      await until('phone tabs', () => phoneTitles(phone), { ok: (t) => t.length === 2 })
+      await until('desktop tabs', () => desktopTitles(desktop), { ok: (t) => t.length === 2 })
       expect(await secureContext(phone)).toEqual({ secure: true, randomUUID: 'function', sw: true })
       expect(await phone.getByTestId('insecure-context').count()).toBe(0)
       expect(await phone.evaluate(() => navigator.serviceWorker.ready.then((r) => r.active?.scriptURL))).toBe(`${base}/sw.js`)
 
       await phoneCtx.setOffline(true)
       const banner = () => phone.getByTestId('status-banner').innerText()
-      await until('the phone says it is offline', banner, (t) => t.startsWith('Offline'))
+      await until('the phone says it is offline', banner, { ok: (t) => t.startsWith('Offline') })
       await phone.getByTestId('tabs-button').click()
       const row = phone.locator(`.sheet-row[data-tab-key="${keys[1]}"]`)
       await row.getByTestId('rename').click()
       await row.locator('input.tab-rename').fill('offline-edit')
       await row.locator('input.tab-rename').press('Enter')
       await phone.getByTestId('tabs-button').click()
-      await until('the rename waits', banner, (t) => t.includes('waiting to sync'))
+      await until('the rename waits', banner, { ok: (t) => t.includes('waiting to sync') })
 
       await phone.reload()
-      await until('after an offline reload the page shows the workspace with its pending rename', () => phoneTitles(phone), (t) => t.includes('offline-edit'))
-      await until('and says it is offline', banner, (t) => t.startsWith('Offline'))
+      await until('after an offline reload the page shows the workspace with its pending rename', () => phoneTitles(phone), { ok: (t) => t.includes('offline-edit') })
+      await until('and says it is offline', banner, { ok: (t) => t.startsWith('Offline') })
       expect(await desktopTitles(desktop)).not.toContain('offline-edit')
 
       await phoneCtx.setOffline(false)
-      await until('the desktop gets the rename the reloaded page kept', () => desktopTitles(desktop), (t) => t.includes('offline-edit'))
+      await until('the desktop gets the rename the reloaded page kept', () => desktopTitles(desktop), { ok: (t) => t.includes('offline-edit') })
     } finally {
       await phoneCtx.close()
       await desktopCtx.close()
@@ -237,24 +238,24 @@ describe('https with a certificate the browser trusts', () => {
       await page.goto(link + '&renderer=dom')
       // A first visit shows the picker (no workspace in the link): open the one there is.
       await page.locator(`button.workspace[data-workspace="${workspace}"]`).click()
-      await until('the paired phone lists the tabs', () => phoneTitles(page), (t) => t.length === 2)
+      await until('the paired phone lists the tabs', () => phoneTitles(page), { ok: (t) => t.length === 2 })
       expect(page.url()).not.toContain('pair=')
       const term = page.locator(`.phone [data-term-key="${keys[0]}"]`)
-      await until('the paired phone shows the shell', () => terminalText(term), (t) => t.includes('$'))
+      await until('the paired phone shows the shell', () => terminalText(term), { ok: (t) => t.includes('$') })
       // The terminal itself: shrunk to fit a wider PTY, it does not fill its pane.
       await term.locator('.xterm-screen').click()
       await page.keyboard.type('echo paired-$((3*3))')
       await page.keyboard.press('Enter')
-      await until('the paired phone types and sees the answer', () => terminalText(term), (t) => t.includes('paired-9'))
+      await until('the paired phone types and sees the answer', () => terminalText(term), { ok: (t) => t.includes('paired-9') })
       const token = await page.evaluate(() => localStorage.getItem('tabula.deviceToken'))
       expect(token).toMatch(/^tdev_/)
-      await until('its live and sync sockets are open', async () => sockets.filter((s) => !s.closedAt).map((s) => new URL(s.url).pathname.split('/')[1]).sort(), (p) => p.includes('v1') && p.includes('sync'))
+      await until('its live and sync sockets are open', async () => sockets.filter((s) => !s.closedAt).map((s) => new URL(s.url).pathname.split('/')[1]).sort(), { ok: (p) => p.includes('v1') && p.includes('sync') })
 
       const open = sockets.filter((s) => !s.closedAt)
       const startedAt = Date.now()
       await run(process.execPath, [TABULA_BIN, 'devices', 'revoke', 'pocket', '--home', tabula.home])
       const revokedAt = Date.now()
-      await until('every socket of the revoked device closes', async () => open.every((s) => s.closedAt > 0), (ok) => ok, 5_000)
+      await until('every socket of the revoked device closes', async () => open.every((s) => s.closedAt > 0), { ok: (ok) => ok, timeoutMs: 5_000 })
       const last = Math.max(...open.map((s) => s.closedAt))
       // Usually before the command has even exited: the server follows the devices file.
       console.log(`revocation closed ${open.length} sockets, the last ${last - startedAt} ms after \`tabula devices revoke\` started (${last - revokedAt} ms after it returned)`)
@@ -262,10 +263,10 @@ describe('https with a certificate the browser trusts', () => {
       const status = await page.evaluate((t) => fetch('/v1/workspaces', { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status), token)
       expect(status).toBe(403)
       // The open page notices (its reconnects are refused) and says so, without a reload.
-      await until('the page says its link is not valid', () => page.getByTestId('bad-token').count(), (n) => n === 1)
+      await until('the page says its link is not valid', () => page.getByTestId('bad-token').count(), { ok: (n) => n === 1 })
       expect(await page.evaluate(() => localStorage.getItem('tabula.deviceToken'))).toBeNull()
       await page.reload()
-      await until('and after a reload it asks for a link', () => page.getByTestId('no-token').count(), (n) => n === 1)
+      await until('and after a reload it asks for a link', () => page.getByTestId('no-token').count(), { ok: (n) => n === 1 })
     } finally {
       await ctx.close()
     }
@@ -287,8 +288,8 @@ describe('https with a certificate the browser trusts', () => {
       const consoleLines: string[] = []
       watcher.on('console', (m) => consoleLines.push(m.text()))
       await watcher.goto(`${link}&ws=${workspace}&renderer=dom`)
-      await until('the watcher lists the tabs', () => phoneTitles(watcher), (t) => t.length === 2)
-      await until('the watcher says it only watches', () => watcher.getByTestId('watch-only').innerText(), (t) => t === 'Watch only')
+      await until('the watcher lists the tabs', () => phoneTitles(watcher), { ok: (t) => t.length === 2 })
+      await until('the watcher says it only watches', () => watcher.getByTestId('watch-only').innerText(), { ok: (t) => t === 'Watch only' })
       const before = await desktopTitles(desktop)
       const sizeBefore = (await sessions()).map((s) => [s.key, s.cols, s.rows])
 
@@ -301,19 +302,19 @@ describe('https with a certificate the browser trusts', () => {
       await deskTerm.click()
       await desktop.keyboard.type('echo owner-$((5*5))')
       await desktop.keyboard.press('Enter')
-      await until('the watcher sees the output', () => terminalText(watchTerm), (t) => t.includes('owner-25'))
+      await until('the watcher sees the output', () => terminalText(watchTerm), { ok: (t) => t.includes('owner-25') })
 
       // Typing: refused by the daemon, and nothing reaches the PTY.
       await watchTerm.locator('.xterm-screen').click()
       await watcher.keyboard.type('echo watcher-typed')
       await watcher.keyboard.press('Enter')
-      await until('the daemon refuses the input', async () => refusals.join('\n'), (t) => t.includes('input is refused'))
+      await until('the daemon refuses the input', async () => refusals.join('\n'), { ok: (t) => t.includes('input is refused') })
       // Resize: Drive asks for the driver role and the phone's size; refused.
       await watcher.getByTestId('drive').click()
-      await until('the daemon refuses driving', async () => refusals.join('\n'), (t) => t.includes('set_active is refused'))
+      await until('the daemon refuses driving', async () => refusals.join('\n'), { ok: (t) => t.includes('set_active is refused') })
       await desktop.keyboard.type('echo marker-$((6*7))')
       await desktop.keyboard.press('Enter')
-      await until('the desktop screen moves on', () => terminalText(deskTerm), (t) => t.includes('marker-42'))
+      await until('the desktop screen moves on', () => terminalText(deskTerm), { ok: (t) => t.includes('marker-42') })
       expect(await terminalText(deskTerm)).not.toContain('watcher-typed')
 
       // Spawn: refused over HTTP.
@@ -327,14 +328,14 @@ describe('https with a certificate the browser trusts', () => {
       await row.getByTestId('rename').click()
       await row.locator('input.tab-rename').fill('watcher-title')
       await row.locator('input.tab-rename').press('Enter')
-      await until('the sync server refuses the rename', async () => consoleLines.join('\n'), (t) => t.includes('can only watch'))
+      await until('the sync server refuses the rename', async () => consoleLines.join('\n'), { ok: (t) => t.includes('can only watch') })
 
       // The desktop saw none of it: same tabs, same titles, same sizes, no new session.
       expect(await desktopTitles(desktop)).toEqual(before)
       expect((await sessions()).map((s) => [s.key, s.cols, s.rows])).toEqual(sizeBefore)
       // A fresh owner page, reading the stored layout, agrees.
       const fresh = await open(deskCtx, viewerUrl(base, tabula.token, { ws: workspace, name: 'Fresh', renderer: 'dom' }), 'fresh desktop')
-      await until('a fresh page shows the unchanged titles', () => desktopTitles(fresh), same(before))
+      await until('a fresh page shows the unchanged titles', () => desktopTitles(fresh), { ok: same(before) })
     } finally {
       await watchCtx.close()
       await deskCtx.close()

@@ -3,13 +3,14 @@
  * against a real `tabula up`: desktop items on the default renderer (WebGL at a pixel ratio of 1)
  * and on the DOM one, phone gestures with touch events at 375×812.
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdirSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { WorkspaceView } from '@tabula/client-sdk'
 import type { RunningTabula } from '../helpers/tabula.js'
 import { TEST_SHELL, startWorkspace, type TestWorkspace } from '../helpers/workspace.js'
-import { DESKTOP, launchChromium, PHONE, terminalText, until, viewerUrl, watchErrors, type Browser, type Page } from './browser.js'
+import { DESKTOP, launchChromium, PHONE, terminalText, viewerUrl, watchErrors, type Browser, type Page } from './browser.js'
 
 let setup: TestWorkspace
 let tabula: RunningTabula
@@ -68,7 +69,7 @@ describe.each([
     const key = await ws.spawn({ ...TEST_SHELL, title: 'shell' })
     await page.locator('.desktop .tab', { hasText: 'shell' }).click()
     const want = renderer === 'dom' ? 'dom' : 'webgl'
-    await until(`the ${want} renderer`, () => page.locator(`[data-term-key="${key}"]`).getAttribute('data-renderer'), (r) => r === want)
+    await until(`the ${want} renderer`, () => page.locator(`[data-term-key="${key}"]`).getAttribute('data-renderer'), { ok: (r) => r === want })
   })
 
   it("an exited tab's Restart and Close tab take a real click (nothing lies over them)", async () => {
@@ -77,18 +78,18 @@ describe.each([
     const key = await ws.spawn({ command: 'sh', args: ['-c', `if [ -e ${flag} ]; then exec sleep 1000; fi; touch ${flag}; exit 3`], title: 'flaky' })
     await page.locator('.desktop .tab', { hasText: 'flaky' }).click()
     const exited = page.locator('.desktop [data-testid="exited"]')
-    await until('the exit code shows', () => exited.innerText(), (t) => t.includes('exited with code 3'))
+    await until('the exit code shows', () => exited.innerText(), { ok: (t) => t.includes('exited with code 3') })
     // A real click at the button's centre: playwright refuses when another element receives it.
     await exited.getByRole('button', { name: 'Restart' }).click({ timeout: 5000 })
-    await until('restarted, and running', async () => ws.sessions().find((s) => s.key === key)?.status, (s) => s === 'running')
-    await until('the overlay goes', () => exited.count(), (n) => n === 0)
+    await until('restarted, and running', async () => ws.sessions().find((s) => s.key === key)?.status, { ok: (s) => s === 'running' })
+    await until('the overlay goes', () => exited.count(), { ok: (n) => n === 0 })
 
     const gone = await ws.spawn({ command: 'sh', args: ['-c', 'exit 4'], title: 'ended' })
     await page.locator('.desktop .tab', { hasText: 'ended' }).click()
-    await until('the exit code shows', () => exited.innerText(), (t) => t.includes('exited with code 4'))
+    await until('the exit code shows', () => exited.innerText(), { ok: (t) => t.includes('exited with code 4') })
     await exited.getByRole('button', { name: 'Close tab' }).click({ timeout: 5000 })
     // An exited tab closes without a question: nothing runs in it any more.
-    await until('the tab is gone', async () => ws.tabs().some((t) => t.key === gone), (present) => !present)
+    await until('the tab is gone', async () => ws.tabs().some((t) => t.key === gone), { ok: (present) => !present })
     await ws.close(key)
   })
 
@@ -101,28 +102,28 @@ describe.each([
     await expect(dialog.isVisible()).resolves.toBe(true)
     expect(await dialog.innerText()).toContain('Close “precious”?')
     await dialog.getByRole('button', { name: 'Cancel' }).click()
-    await until('the dialog closes', () => dialog.count(), (n) => n === 0)
+    await until('the dialog closes', () => dialog.count(), { ok: (n) => n === 0 })
     await tab.focus()
     await page.keyboard.press('Delete')
     await dialog.waitFor()
     await page.keyboard.press('Escape')
-    await until('Escape closes the dialog', () => dialog.count(), (n) => n === 0)
+    await until('Escape closes the dialog', () => dialog.count(), { ok: (n) => n === 0 })
     expect(ws.tabs().some((t) => t.key === key)).toBe(true)
     await page.keyboard.press('Alt+Shift+KeyW')
     await dialog.waitFor()
     await dialog.getByRole('button', { name: 'Close tab' }).click()
-    await until('closed after the yes', async () => ws.tabs().some((t) => t.key === key), (present) => !present)
-    await until('gone from the page', () => titlesOf(page), (t) => !t.includes('precious'))
+    await until('closed after the yes', async () => ws.tabs().some((t) => t.key === key), { ok: (present) => !present })
+    await until('gone from the page', () => titlesOf(page), { ok: (t) => !t.includes('precious') })
   })
 
   it('gives new tabs titles that tell them apart, and starts their shell in the workspace directory', async () => {
     const before = ws.tabs().length
     const known = new Set(ws.tabs().map((t) => t.key))
     await page.getByTestId('new-tab').first().click()
-    await until('one new tab', async () => ws.tabs().length, (n) => n === before + 1)
+    await until('one new tab', async () => ws.tabs().length, { ok: (n) => n === before + 1 })
     await page.getByTestId('new-tab').first().click()
-    await until('two new tabs', async () => ws.tabs().length, (n) => n === before + 2)
-    const titles = await until('the new tabs show', () => titlesOf(page), (t) => t.length === before + 2)
+    await until('two new tabs', async () => ws.tabs().length, { ok: (n) => n === before + 2 })
+    const titles = await until('the new tabs show', () => titlesOf(page), { ok: (t) => t.length === before + 2 })
     expect(new Set(titles).size).toBe(titles.length)
     const fresh = titles.slice(-2)
     expect(fresh[1]).toBe(`${fresh[0]} 2`)
@@ -132,9 +133,9 @@ describe.each([
     const second = await page.locator('.desktop .tab', { hasText: fresh[1]! }).getAttribute('data-tab-key')
     expect(known.has(second!)).toBe(false)
     const focusedKey = () => page.evaluate(() => (document.activeElement?.closest('[data-term-key]') as HTMLElement | null)?.dataset.termKey ?? null)
-    await until('the second new tab has the focus', focusedKey, (k) => k === second)
+    await until('the second new tab has the focus', focusedKey, { ok: (k) => k === second })
     await page.keyboard.type(`pwd > ${out}\n`)
-    await until('the shell wrote its directory', async () => (existsSync(out) ? readFileSync(out, 'utf8').trim() : ''), (t) => t === dir)
+    await until('the shell wrote its directory', async () => (existsSync(out) ? readFileSync(out, 'utf8').trim() : ''), { ok: (t) => t === dir })
   })
 
   it('a narrow split pane wraps its footer; "Drive from here" stays inside the window and works', async () => {
@@ -143,7 +144,7 @@ describe.each([
     // Split the tab's own group three times: it ends up an eighth of the window wide.
     const own = page.locator('.desktop section.group', { has: page.locator('.tab', { hasText: 'narrow' }) })
     for (let i = 0; i < 3; i++) await own.getByTestId('split-right').click()
-    await until('four groups', () => page.locator('.desktop section.group').count(), (n) => n === 4)
+    await until('four groups', () => page.locator('.desktop section.group').count(), { ok: (n) => n === 4 })
     // Another viewer takes the size: the footer offers "Drive from here".
     const other = ws.attach(key)
     await new Promise<void>((resolve) => other.onData(() => resolve()))
@@ -159,7 +160,7 @@ describe.each([
     expect(box.x + box.width).toBeLessThanOrEqual(paneBox.x + paneBox.width + 0.5)
     expect(box.y + box.height).toBeLessThanOrEqual(DESKTOP.viewport.height)
     await drive.click({ timeout: 5000 })
-    await until('this viewer drives', () => pane.getByTestId('driver').innerText(), (t) => t.includes('this viewer sets the size'))
+    await until('this viewer drives', () => pane.getByTestId('driver').innerText(), { ok: (t) => t.includes('this viewer sets the size') })
     // The footer's text wraps inside the pane rather than running out of it.
     expect(await pane.getByTestId('pane-footer').evaluate((el) => el.scrollWidth <= el.clientWidth + 1)).toBe(true)
     other.dispose()
@@ -179,14 +180,14 @@ describe('workspaces in the web viewer', () => {
     const picker = page.getByTestId('picker')
     await picker.getByRole('textbox', { name: 'Project path' }).fill('/no/such/dir')
     await picker.getByRole('button', { name: 'Open' }).click()
-    await until('the error names the path', () => picker.locator('.form-error').last().innerText(), (t) => t.includes('there is no directory /no/such/dir'))
+    await until('the error names the path', () => picker.locator('.form-error').last().innerText(), { ok: (t) => t.includes('there is no directory /no/such/dir') })
     expect((await setup.sdk.workspaces()).some((w) => w.path === '/no/such/dir')).toBe(false)
 
     await picker.getByRole('button', { name: `Remove to-remove` }).click()
-    await until('gone from the list', () => picker.locator(`[data-workspace="${empty.id}"]`).count(), (n) => n === 0)
+    await until('gone from the list', () => picker.locator(`[data-workspace="${empty.id}"]`).count(), { ok: (n) => n === 0 })
     expect((await setup.sdk.workspaces()).some((w) => w.id === empty.id)).toBe(false)
     await picker.getByRole('button', { name: `Remove busy` }).click()
-    await until('refused, with why', () => page.getByTestId('picker-error').innerText(), (t) => t.includes('still has 1 session(s)'))
+    await until('refused, with why', () => page.getByTestId('picker-error').innerText(), { ok: (t) => t.includes('still has 1 session(s)') })
     expect((await setup.sdk.workspaces()).some((w) => w.id === busy.id)).toBe(true)
     await ctx.close()
   })
@@ -199,11 +200,11 @@ describe('workspaces in the web viewer', () => {
     watchErrors(page, 'hash', errors)
     const missing = '00000000-0000-4000-8000-000000000000'
     await page.goto(viewerUrl(tabula.url, tabula.token, { ws: missing, renderer: 'dom' }))
-    await until('the picker says the workspace is unknown', () => page.getByTestId('picker-notice').innerText(), (t) => t.includes(`no workspace ${missing}`))
+    await until('the picker says the workspace is unknown', () => page.getByTestId('picker-notice').innerText(), { ok: (t) => t.includes(`no workspace ${missing}`) })
     await page.locator(`[data-workspace="${a.id}"]`).click()
-    await until('alpha opens', () => page.locator('.ws-title').innerText(), (t) => t === 'alpha-ws')
+    await until('alpha opens', () => page.locator('.ws-title').innerText(), { ok: (t) => t === 'alpha-ws' })
     await page.evaluate((id) => (location.hash = `ws=${id}&renderer=dom`), b.id)
-    await until('beta opens', () => page.locator('.ws-title').innerText().catch(() => ''), (t) => t === 'beta-ws')
+    await until('beta opens', () => page.locator('.ws-title').innerText().catch(() => ''), { ok: (t) => t === 'beta-ws' })
     await ctx.close()
   })
 })
@@ -223,7 +224,7 @@ describe('phone, with touch at 375×812', () => {
     await new Promise<void>((resolve) => driver.onData(() => resolve()))
     driver.resize(200, 30)
     driver.setActive(true)
-    await until('200 columns', async () => ws.sessions().find((s) => s.key === keys[1])?.cols, (c) => c === 200)
+    await until('200 columns', async () => ws.sessions().find((s) => s.key === keys[1])?.cols, { ok: (c) => c === 200 })
     const ctx = await browser.newContext(PHONE)
     page = await ctx.newPage()
     watchErrors(page, 'phone', errors)
@@ -261,7 +262,7 @@ describe('phone, with touch at 375×812', () => {
   it('a sideways pan over a terminal wider than the screen scrolls it, and stays on the tab', async () => {
     await page.locator('.phone .chip', { hasText: 'p-wide' }).click()
     const term = page.locator(`.phone [data-term-key="${keys[1]}"]`)
-    await until('wider than the pane', () => term.evaluate((el) => el.scrollWidth - el.clientWidth), (d) => d > 50)
+    await until('wider than the pane', () => term.evaluate((el) => el.scrollWidth - el.clientWidth), { ok: (d) => d > 50 })
     await term.evaluate((el) => (el.scrollLeft = 0))
     await swipe(-200) // finger to the left: the content moves left
     const scrolled = await settled(term)
@@ -271,10 +272,10 @@ describe('phone, with touch at 375×812', () => {
     await term.evaluate((el) => (el.scrollLeft = 0))
     expect(await settled(term)).toBe(0)
     await swipe(200)
-    await until('the previous tab', activeChip, (t) => t === 'p-one')
+    await until('the previous tab', activeChip, { ok: (t) => t === 'p-one' })
     // And a terminal that fits switches tabs on a swipe, as before.
     await swipe(-200)
-    await until('the next tab again', activeChip, (t) => t === 'p-wide')
+    await until('the next tab again', activeChip, { ok: (t) => t === 'p-wide' })
   })
 
   it('a swipe to the right never navigates the browser back out of the page', async () => {
@@ -289,28 +290,28 @@ describe('phone, with touch at 375×812', () => {
   it('typing while offline says the keys were not sent; an offline reload keeps the waiting edits, the tab and the last known size', async () => {
     await page.locator('.phone .chip', { hasText: 'p-three' }).click()
     await page.context().setOffline(true)
-    await until('the banner says offline', () => page.getByTestId('status-banner').innerText(), (t) => /offline/i.test(t))
+    await until('the banner says offline', () => page.getByTestId('status-banner').innerText(), { ok: (t) => /offline/i.test(t) })
     const bar = page.getByTestId('drive-bar')
-    await until('the bar does not pretend to drive', () => bar.innerText(), (t) => t.includes('Offline · typing is not sent'))
+    await until('the bar does not pretend to drive', () => bar.innerText(), { ok: (t) => t.includes('Offline · typing is not sent') })
     await page.locator(`.phone [data-term-key="${keys[2]}"] textarea`).focus()
     await page.keyboard.type('lost')
-    await until('the keys are reported lost', () => page.getByTestId('input-lost').innerText(), (t) => t.includes('4 typed characters were not sent'))
+    await until('the keys are reported lost', () => page.getByTestId('input-lost').innerText(), { ok: (t) => t.includes('4 typed characters were not sent') })
     // An edit made offline, then a reload with no connection.
     await page.locator('[data-testid="tabs-button"]').click()
     await page.getByRole('button', { name: 'Rename p-one' }).click()
     await page.keyboard.press('Control+A')
     await page.keyboard.type('renamed-offline\n')
     await page.locator('[data-testid="tabs-button"]').click()
-    await until('waiting to sync', () => page.getByTestId('status-banner').innerText(), (t) => t.includes('waiting to sync'))
+    await until('waiting to sync', () => page.getByTestId('status-banner').innerText(), { ok: (t) => t.includes('waiting to sync') })
     await page.reload()
     await page.locator('.phone .chip').first().waitFor()
-    await until('still waiting after the reload', () => page.getByTestId('status-banner').innerText(), (t) => t.includes('waiting to sync'))
+    await until('still waiting after the reload', () => page.getByTestId('status-banner').innerText(), { ok: (t) => t.includes('waiting to sync') })
     expect(await activeChip()).toBe('p-three')
     const session = ws.sessions().find((s) => s.key === keys[2])!
-    await until('the last known size, not a made-up one', () => bar.innerText(), (t) => t.includes(`last seen ${session.cols}×${session.rows}`))
+    await until('the last known size, not a made-up one', () => bar.innerText(), { ok: (t) => t.includes(`last seen ${session.cols}×${session.rows}`) })
     await page.context().setOffline(false)
-    await until('the rename reaches the others', async () => ws.tabs().find((t) => t.key === keys[0])?.title, (t) => t === 'renamed-offline')
-    await until('the banner clears', () => page.getByTestId('status-banner').isHidden(), (hidden) => hidden)
+    await until('the rename reaches the others', async () => ws.tabs().find((t) => t.key === keys[0])?.title, { ok: (t) => t === 'renamed-offline' })
+    await until('the banner clears', () => page.getByTestId('status-banner').isHidden(), { ok: (hidden) => hidden })
   })
 })
 

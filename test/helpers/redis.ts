@@ -3,6 +3,7 @@
  * directory, with the append-only file on as docs/sync.md asks. `kill()` is a crash (SIGKILL);
  * `restart()` starts it again on the same port and directory, so it reloads what it had written.
  */
+import { until } from './wait.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
@@ -38,7 +39,7 @@ function freePort(): Promise<number> {
   })
 }
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
+async function launch(port: number, dir: string): Promise<ChildProcess> {
   const proc = spawn(
     REDIS_SERVER,
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'],
@@ -49,16 +50,12 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
   let out = ''
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 10_000
-    const poll = async () => {
-      if (proc.exitCode !== null) return reject(new Error(`redis-server exited (${proc.exitCode}):\n${out}`))
-      if (await answers(port)) return resolve(proc)
-      if (Date.now() > deadline) return reject(new Error(`redis-server not ready:\n${out}`))
-      setTimeout(poll, 25)
-    }
-    void poll()
-  })
+  try {
+    await until('redis-server to answer PING', () => answers(port), { timeoutMs: 10_000, giveUp: () => (proc.exitCode === null ? undefined : `redis-server exited (${proc.exitCode})`) })
+  } catch (error) {
+    throw new Error(`${(error as Error).message}:\n${out}`)
+  }
+  return proc
 }
 
 /** True when something on `port` answers PING like Redis. */

@@ -2,6 +2,7 @@
  * Runs the real `tabula` command (the built CLI) in a child process with its own home, and
  * waits until it has written runtime.json. Every integration test starts its servers this way.
  */
+import { until } from './wait.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -101,13 +102,10 @@ function readRuntime(home: string, pid: number): Runtime | null {
 async function waitFor<T>(probe: () => T | null, timeoutMs: number, exited: Promise<number | null>, output: () => string): Promise<T> {
   let gone: number | null | undefined
   void exited.then((code) => (gone = code))
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value) return value
-    if (gone !== undefined) throw new Error(`tabula exited (${gone}) before it was ready:\n${output()}`)
-    if (Date.now() > deadline) throw new Error(`tabula was not ready within ${timeoutMs} ms:\n${output()}`)
-    await new Promise((r) => setTimeout(r, 25))
+  try {
+    return await until('tabula to be ready', probe, { timeoutMs, giveUp: () => (gone === undefined ? undefined : `tabula exited (${gone})`) })
+  } catch (error) {
+    throw new Error(`${(error as Error).message}:\n${output()}`)
   }
 }
 

@@ -3,6 +3,7 @@
  * delayed, some duplicated): once every update has reached every replica, all of them must read
  * the same layout, and that layout must be a well-formed tree with each tab exactly once.
  */
+import { soakable } from '../helpers/soak.js'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import * as Y from 'yjs'
@@ -155,7 +156,7 @@ describe('concurrent layout edits', () => {
         expect(plain(readLayout(docs[0]!))).toEqual(plain(views[0]!))
         expect(Y.encodeStateVector(docs[0]!)).toEqual(state)
       }),
-      { seed: 20250704, numRuns: 300 },
+      { seed: 20250704, numRuns: soakable(300, 5_000) },
     )
   })
 
@@ -169,7 +170,7 @@ describe('concurrent layout edits', () => {
         expect(readLayout(doc).groups.length).toBeGreaterThan(0)
         void DEFAULT_GROUP
       }),
-      { seed: 7, numRuns: 200 },
+      { seed: 7, numRuns: soakable(200, 3_000) },
     )
   })
 })

@@ -1,3 +1,4 @@
+import { soakable } from '../helpers/soak.js'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { generateKeyBetween } from 'fractional-indexing'
@@ -78,7 +79,7 @@ describe('orderBetween', () => {
         for (let i = 1; i < keys.length; i++) if (!(keys[i - 1]! < keys[i]!)) return false
         return keys.every(isOrderKey)
       }),
-      { seed: 4242, numRuns: 200 },
+      { seed: 4242, numRuns: soakable(200, 3_000) },
     )
   })
 })

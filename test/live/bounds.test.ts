@@ -3,6 +3,7 @@
  * "Bounds"): attachments per socket, sockets per daemon, everything queued for a viewer that does
  * not read, and sessions per daemon. Real daemon, real sockets.
  */
+import { until } from '../helpers/wait.js'
 import WebSocket from 'ws'
 import { beforeAll, expect, it } from 'vitest'
 import {
@@ -16,7 +17,7 @@ import {
 import { authedFetch, type RunningTabula } from '../helpers/tabula.js'
 import { readFileSync } from 'node:fs'
 import { CLOSE_TOO_SLOW } from '../../daemon/src/live/viewer.js'
-import { RawViewer, closeSession, eventually, liveUrlOf, makeWorkspace, spawnSession, sharedDaemon } from './helpers.js'
+import { RawViewer, closeSession, liveUrlOf, makeWorkspace, spawnSession, sharedDaemon } from './helpers.js'
 
 const FIN_WAIT1 = '04'
 
@@ -94,8 +95,8 @@ it(`the daemon serves ${MAX_LIVE_SOCKETS} live sockets; the next upgrade gets 50
       last.once('close', () => resolve())
       last.close()
     })
-    await new Promise((r) => setTimeout(r, 50)) // the daemon sees the close on its next turn
-    open.push(await connect())
+    // The daemon sees the close on one of its next turns: room comes back once it has.
+    open.push(await until('a free live socket after one closed', () => connect().catch(() => undefined)))
   } finally {
     for (const ws of open) ws.terminate()
   }
@@ -132,7 +133,7 @@ it(`a viewer that stops reading while snapshots pile up is cut past ${MAX_VIEWER
   // is in FIN_WAIT1 (its FIN waits behind the data the client has not read), with no help from
   // the client, which still reads nothing.
   const port = (stalled as unknown as { _socket: { localPort: number } })._socket.localPort
-  await eventually(() => peerTcpState(port) === FIN_WAIT1, 'the daemon to end the connection', 45_000)
+  await until('the daemon to end the connection', () => peerTcpState(port) === FIN_WAIT1, 45_000)
   tcp.resume()
   const { code } = await closed
   expect([CLOSE_TOO_SLOW, 1006]).toContain(code) // 1006 when the close frame did not fit in what the kernel held

@@ -2,6 +2,7 @@
  * The live channel end to end: the real CLI daemon, real PTYs, real sockets, viewers speaking
  * the wire protocol (docs/protocol.md) directly.
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http from 'node:http'
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LIVE_PATH, MAX_LIVE_FRAME_BYTES, type ServerFrame } from '@tabula/protocol'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
-import { RawViewer, closeSession, eventually, getSession, makeWorkspace, spawnSession } from './helpers.js'
+import { RawViewer, closeSession, getSession, makeWorkspace, spawnSession } from './helpers.js'
 
 let t: RunningTabula
 let workspace: string
@@ -117,7 +118,7 @@ describe('shared terminals', () => {
     b.send({ type: 'input', ch: 7, data: 'typed-by-b\r' })
     await a.waitForScreen(1, 'typed-by-b')
     // cat echoes each line back: the tty echo plus cat's own copy, on both screens alike.
-    await eventually(async () => (await a.screenText(1)) === (await b.screenText(7)), 'identical screens')
+    await until('identical screens', async () => (await a.screenText(1)) === (await b.screenText(7)))
   })
 
   it('a late viewer\'s first data holds the earlier output (snapshot), then live output with no gap', async () => {
@@ -151,14 +152,14 @@ describe('shared terminals', () => {
       await driver.attach(1, session.key)
       driver.send({ type: 'input', ch: 1, data: 'go\r' })
       // Attach while the numbers are streaming: the screen must still read as an unbroken count.
-      await eventually(() => driver.channel(1).bytes > 50_000, 'the flood to start')
+      await until('the flood to start', () => driver.channel(1).bytes > 50_000)
       const late = await viewer()
       late.onOutput = (ch) => {
         if (ch === 2 && !existsSync(stop)) writeFileSync(stop, '')
       }
       const attached = await late.attach(2, session.key)
-      await eventually(() => late.channel(2).raw.includes('flood-done'), 'the end of the flood', 30_000)
-      await eventually(() => driver.channel(1).raw.includes('flood-done'), 'the end of the flood for the driver', 30_000)
+      await until('the end of the flood', () => late.channel(2).raw.includes('flood-done'), 30_000)
+      await until('the end of the flood for the driver', () => driver.channel(1).raw.includes('flood-done'), 30_000)
       // A resync would replace the snapshot this test checks against; say so rather than report a gap.
       expect(late.frames.filter((f) => f.type === 'resync')).toEqual([])
       // Lines of digits, kept as text until a line split by the cut has been joined.
@@ -365,17 +366,17 @@ describe('bad input', () => {
     const errors = () => v.frames.filter((f): f is ServerFrame & { type: 'error' } => f.type === 'error')
 
     v.sendRaw('{not json')
-    await eventually(() => errors().length === 1, 'an error for malformed JSON')
+    await until('an error for malformed JSON', () => errors().length === 1)
     v.send({ type: 'launch_missiles' } as never)
-    await eventually(() => errors().length === 2, 'an error for an unknown type')
+    await until('an error for an unknown type', () => errors().length === 2)
     v.send({ type: 'resize', ch: 1, cols: 'wide', rows: 10 } as never)
-    await eventually(() => errors().length === 3, 'an error for a schema failure')
+    await until('an error for a schema failure', () => errors().length === 3)
     v.sendRaw(Buffer.from([1, 2, 3]), true)
-    await eventually(() => errors().length === 4, 'an error for a binary frame')
+    await until('an error for a binary frame', () => errors().length === 4)
     v.send({ type: 'input', ch: 1, data: 'x'.repeat(MAX_LIVE_FRAME_BYTES + 10) })
-    await eventually(() => errors().length === 5, 'an error for an oversized frame')
+    await until('an error for an oversized frame', () => errors().length === 5)
     v.send({ type: 'input', ch: 42, data: 'nobody here' })
-    await eventually(() => errors().length === 6, 'an error for input on a channel never attached')
+    await until('an error for input on a channel never attached', () => errors().length === 6)
 
     expect(errors().map((e) => e.code)).toEqual(['invalid_json', 'unknown_frame', 'invalid_frame', 'unknown_frame', 'frame_too_large', 'not_found'])
     expect(errors()[2]!.message).toMatch(/cols/)
@@ -391,7 +392,7 @@ describe('bad input', () => {
   it('closes a socket that sends a message beyond the hard payload cap, and the daemon keeps serving', async () => {
     const v = await viewer()
     v.sendRaw('x'.repeat(5 * MAX_LIVE_FRAME_BYTES))
-    await eventually(() => v.isClosed, 'the socket to close')
+    await until('the socket to close', () => v.isClosed)
     const again = await viewer()
     again.send({ type: 'ping' })
     expect(await again.next((f) => f.type === 'pong')).toEqual({ type: 'pong' })

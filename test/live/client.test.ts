@@ -2,14 +2,15 @@
  * The SDK's live client against the real daemon: shared terminals, the driver role, and
  * reconnecting by itself after its connection drops (cut by a TCP proxy in the middle).
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session } from '@tabula/protocol'
 import { createLiveClient, type LiveClient, type SizeChange, type TerminalHandle } from '../../client-sdk/src/live/index.js'
 import { WebSocket } from 'ws'
 import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
-import { Screen, eventually, makeWorkspace, spawnSession } from './helpers.js'
+import { Screen, makeWorkspace, spawnSession } from './helpers.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
-import { until as pollUntil } from '../daemon/support.js'
+
 
 let t: RunningTabula
 let workspace: string
@@ -48,12 +49,8 @@ function show(handle: TerminalHandle): { screen: Screen; chunks: string[]; sizes
   return { screen, chunks, sizes }
 }
 
-async function until(screen: Screen, text: string): Promise<void> {
-  const deadline = Date.now() + 15_000
-  while (!(await screen.text()).includes(text)) {
-    if (Date.now() > deadline) throw new Error(`screen never showed ${text}:\n${await screen.text()}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
+async function shown(screen: Screen, text: string): Promise<void> {
+  await until(`the screen to show ${text}`, () => screen.text(), { ok: (seen) => seen.includes(text) })
 }
 
 describe('the SDK live client', () => {
@@ -63,28 +60,28 @@ describe('the SDK live client', () => {
     const b = client()
     const ha = a.attach(session.key)
     const va = show(ha)
-    await until(va.screen, 'before-anyone')
+    await shown(va.screen, 'before-anyone')
     const hb = b.attach(session.key)
     const vb = show(hb)
-    await until(vb.screen, 'before-anyone')
+    await shown(vb.screen, 'before-anyone')
     expect(vb.chunks[0]!.startsWith('\x1bc')).toBe(true)
     expect(vb.chunks[0]).toContain('before-anyone')
 
     ha.write('from-client-a\r')
-    await until(vb.screen, 'from-client-a')
+    await shown(vb.screen, 'from-client-a')
     hb.write('from-client-b\r')
-    await until(va.screen, 'from-client-b')
+    await shown(va.screen, 'from-client-b')
     // Input made b the driver; both were told.
-    await eventually(() => va.sizes.some((s) => s.activeViewer === b.viewerId), 'a to hear that b drives')
+    await until('a to hear that b drives', () => va.sizes.some((s) => s.activeViewer === b.viewerId))
     // a resizes: ignored (not active). a claims with setActive, then its resize reaches everyone.
     ha.setActive(true)
-    await eventually(() => vb.sizes.some((s) => s.activeViewer === a.viewerId), 'b to hear that a drives')
+    await until('b to hear that a drives', () => vb.sizes.some((s) => s.activeViewer === a.viewerId))
     ha.resize(101, 31)
-    await eventually(() => vb.sizes.some((s) => s.cols === 101 && s.rows === 31), 'b to hear the new size')
+    await until('b to hear the new size', () => vb.sizes.some((s) => s.cols === 101 && s.rows === 31))
     // b is not the driver: its resize is refused, and b's onSize reports the size staying put.
     const seen = vb.sizes.length
     hb.resize(70, 20)
-    await eventually(() => vb.sizes.length > seen, 'the answer to b\'s resize')
+    await until('the answer to b\'s resize', () => vb.sizes.length > seen)
     expect(vb.sizes.at(-1)).toMatchObject({ cols: 101, rows: 31, activeViewer: a.viewerId })
   })
 
@@ -102,9 +99,9 @@ describe('the SDK live client', () => {
       onRemoved: (_seq, key) => (keys = keys.filter((k) => k !== key)),
       onUpdated: () => {},
     })
-    await eventually(() => fullSets === 1, 'the full set')
+    await until('the full set', () => fullSets === 1)
     const s = await spawnSession(t, ws, { command: 'cat' })
-    await eventually(() => keys.includes(s.key), 'the added session')
+    await until('the added session', () => keys.includes(s.key))
   })
 
   it('re-attaches by itself after its connection drops, with a fresh snapshot, and re-watches', async () => {
@@ -120,11 +117,11 @@ describe('the SDK live client', () => {
       far.watch(workspace, { onSessions: () => fullSets++, onAdded() {}, onRemoved() {}, onUpdated() {} })
       const hf = far.attach(session.key)
       const vf = show(hf)
-      await eventually(() => far.state === 'open' && fullSets === 1, 'the far client to connect')
+      await until('the far client to connect', () => far.state === 'open' && fullSets === 1)
       // Input is only sent once a handle is attached: wait for both snapshots before typing.
-      await eventually(() => vd.chunks.length > 0 && vf.chunks.length > 0, 'both snapshots')
+      await until('both snapshots', () => vd.chunks.length > 0 && vf.chunks.length > 0)
       hd.write('before-the-drop\r')
-      await until(vf.screen, 'before-the-drop')
+      await shown(vf.screen, 'before-the-drop')
       const firstId = far.viewerId
 
       const states: string[] = []
@@ -132,26 +129,26 @@ describe('the SDK live client', () => {
       // Cut, not a blip: the jittered first retry may come within milliseconds, and the output
       // below must be written while this client is really away.
       proxy.cut()
-      await eventually(() => states.includes('connecting'), 'the client to notice the drop')
+      await until('the client to notice the drop', () => states.includes('connecting'))
       // Output while it is away must reach it through the new snapshot.
-      await until(vd.screen, 'before-the-drop')
+      await shown(vd.screen, 'before-the-drop')
       hd.write('while-away\r')
-      await until(vd.screen, 'while-away')
+      await shown(vd.screen, 'while-away')
       proxy.heal()
 
-      await eventually(() => far.state === 'open' && fullSets === 2, 'the far client to reconnect and re-watch', 20_000)
+      await until('the far client to reconnect and re-watch', () => far.state === 'open' && fullSets === 2, 20_000)
       expect(far.viewerId).not.toBe(firstId)
       expect(proxy.connections).toBeGreaterThanOrEqual(2)
-      await until(vf.screen, 'while-away')
+      await shown(vf.screen, 'while-away')
       const resets = vf.chunks.filter((c) => c.startsWith('\x1bc'))
       expect(resets.length).toBe(2)
       expect(resets[1]).toContain('while-away')
 
       // Live output flows again, both ways.
       hd.write('after-return\r')
-      await until(vf.screen, 'after-return')
+      await shown(vf.screen, 'after-return')
       hf.write('far-typed\r')
-      await until(vd.screen, 'far-typed')
+      await shown(vd.screen, 'far-typed')
     } finally {
       await proxy?.close()
     }
@@ -167,19 +164,19 @@ describe('the SDK live client', () => {
     const h = c.attach(session.key)
     const chunks: Uint8Array[] = []
     h.onBytes((data) => chunks.push(data))
-    await eventually(() => chunks.length > 0, 'the snapshot')
+    await until('the snapshot', () => chunks.length > 0)
     const first = new TextDecoder().decode(chunks[0])
     expect(first.startsWith('\x1bc')).toBe(true) // the first chunk: reset + snapshot, encoded
     h.write('go\r')
     const wanted = [0x41, 0xff, 0x42, 0xe2, 0x82, 0xac, 0x43]
     const joined = () => Buffer.concat(chunks.slice(1))
-    await eventually(() => joined().includes(Buffer.from(wanted)), 'the bytes, unchanged')
+    await until('the bytes, unchanged', () => joined().includes(Buffer.from(wanted)))
     expect(chunks.every((chunk) => chunk instanceof Uint8Array)).toBe(true)
     // A string listener added later still gets text (decoded from the next snapshot on).
     const texts: string[] = []
     h.onData((text) => texts.push(text))
     h.write('x\r')
-    await eventually(() => texts.join('').includes('x'), 'text after a string listener joined')
+    await until('text after a string listener joined', () => texts.join('').includes('x'))
   })
 
   it('reports the program\'s exit through onExit, with its code', async () => {
@@ -189,9 +186,9 @@ describe('the SDK live client', () => {
     const v = show(h)
     const codes: Array<number | null> = []
     h.onExit((code) => codes.push(code))
-    await eventually(() => v.chunks.length > 0, 'the snapshot')
+    await until('the snapshot', () => v.chunks.length > 0)
     h.write('go\r')
-    await eventually(() => codes.length > 0, 'onExit')
+    await until('onExit', () => codes.length > 0)
     expect(codes).toEqual([7])
   })
 
@@ -203,20 +200,20 @@ describe('the SDK live client', () => {
     const v = show(h)
     const hw = watcher.attach(session.key)
     const vw = show(hw)
-    await eventually(() => v.chunks.length > 0 && vw.chunks.length > 0, 'both snapshots')
+    await until('both snapshots', () => v.chunks.length > 0 && vw.chunks.length > 0)
     h.setActive(true)
-    await eventually(() => vw.sizes.some((s) => s.activeViewer === c.viewerId), 'the claim')
+    await until('the claim', () => vw.sizes.some((s) => s.activeViewer === c.viewerId))
 
     h.dispose()
-    await eventually(() => vw.sizes.at(-1)?.activeViewer === null, 'the claim to be released by the detach')
+    await until('the claim to be released by the detach', () => vw.sizes.at(-1)?.activeViewer === null)
     const seen = v.chunks.length
     hw.write('after-dispose\r')
-    await until(vw.screen, 'after-dispose')
+    await shown(vw.screen, 'after-dispose')
     expect(v.chunks.length).toBe(seen)
     // Writing to a disposed handle is a no-op, not an error, and sends nothing.
     h.write('ghost\r')
     hw.write('still-here\r')
-    await until(vw.screen, 'still-here')
+    await shown(vw.screen, 'still-here')
     expect(await vw.screen.text()).not.toContain('ghost')
   })
 
@@ -228,16 +225,16 @@ describe('the SDK live client', () => {
       const far = client(proxy.url)
       const hf = far.attach(session.key)
       const vf = show(hf)
-      await eventually(() => far.state === 'open' && vf.chunks.length > 0, 'the far client to attach')
+      await until('the far client to attach', () => far.state === 'open' && vf.chunks.length > 0)
       hf.resize(99, 33)
       hf.setActive(true)
-      await eventually(() => vf.sizes.some((s) => s.activeViewer === far.viewerId && s.cols === 99), 'the claim with its size')
+      await until('the claim with its size', () => vf.sizes.some((s) => s.activeViewer === far.viewerId && s.cols === 99))
       const firstId = far.viewerId
 
       proxy.drop()
-      await eventually(() => far.state === 'open' && far.viewerId !== firstId, 'the reconnect', 20_000)
+      await until('the reconnect', () => far.state === 'open' && far.viewerId !== firstId, 20_000)
       // Re-claimed as the new viewer, with the size it asked for: the daemon's record says so.
-      const record = await pollUntil('the daemon to record the re-claim', async () => {
+      const record = await until('the daemon to record the re-claim', async () => {
         const list = (await (await fetch(`${t.daemonUrl}/v1/workspaces/${workspace}/sessions`, { headers: { authorization: `Bearer ${t.token}` } })).json()) as { sessions: Session[] }
         const found = list.sessions.find((s) => s.key === session.key)
         return found?.activeViewer === far.viewerId ? found : null
@@ -253,7 +250,7 @@ describe('the SDK live client', () => {
     const h = client().attach(session.key)
     const v = show(h)
     h.write('typed-at-once\r') // no snapshot yet: the daemon has not even seen the attach
-    await until(v.screen, 'typed-at-once')
+    await shown(v.screen, 'typed-at-once')
   })
 
   it('a claim made before the attach has answered is honoured, even while another viewer drives', async () => {
@@ -261,14 +258,14 @@ describe('the SDK live client', () => {
     const driver = client()
     const hd = driver.attach(session.key)
     const vd = show(hd)
-    await eventually(() => vd.chunks.length > 0, 'the first snapshot')
+    await until('the first snapshot', () => vd.chunks.length > 0)
     hd.setActive(true)
-    await eventually(() => vd.sizes.some((s) => s.activeViewer === driver.viewerId), 'the first claim')
+    await until('the first claim', () => vd.sizes.some((s) => s.activeViewer === driver.viewerId))
 
     const late = client()
     const hl = late.attach(session.key)
     hl.setActive(true) // asked at once, before the daemon has answered the attach
-    await eventually(() => vd.sizes.at(-1)?.activeViewer === late.viewerId, 'the late viewer to drive')
+    await until('the late viewer to drive', () => vd.sizes.at(-1)?.activeViewer === late.viewerId)
   })
 
   it('reports a session closed at the daemon through onClosed', async () => {
@@ -276,13 +273,13 @@ describe('the SDK live client', () => {
     const c = client()
     const h = c.attach(session.key)
     const v = show(h)
-    await eventually(() => v.chunks.length > 0, 'the snapshot')
+    await until('the snapshot', () => v.chunks.length > 0)
     let reason = ''
     h.onClosed((r) => (reason = r))
     await fetch(`${t.daemonUrl}/v1/workspaces/${workspace}/sessions/${session.key}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${t.token}` },
     })
-    await eventually(() => reason === 'closed', 'onClosed')
+    await until('onClosed', () => reason === 'closed')
   })
 })

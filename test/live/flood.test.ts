@@ -2,17 +2,19 @@
  * Flow control and slow viewers: a flood reaches a reading viewer whole while another viewer has
  * stopped reading, and the daemon's memory stays bounded (docs/protocol.md §5).
  */
+import { soakable } from '../helpers/soak.js'
+import { until } from '../helpers/wait.js'
 import { beforeAll, expect, it } from 'vitest'
 import type { ServerFrame } from '@tabula/protocol'
 import type { RunningTabula } from '../helpers/tabula.js'
-import { RawViewer, closeSession, eventually, makeWorkspace, rssOf, spawnSession, sharedDaemon } from './helpers.js'
+import { RawViewer, closeSession, makeWorkspace, rssOf, spawnSession, sharedDaemon } from './helpers.js'
 
 /**
  * Lines of `seq` output: about 140 MB through the terminal (digits, CR, LF), so the flood is
  * well over the growth bound below and over 30 times the flow-control window: a daemon that
  * buffered what its parser had not caught up with would grow past the bound.
  */
-const FLOOD_LINES = Number(process.env.TABULA_TEST_FLOOD_LINES ?? 15_000_000)
+const FLOOD_LINES = soakable(15_000_000, 150_000_000)
 /**
  * A bound on the daemon's RSS growth during the flood, not a speed. What the daemon may hold is
  * the parser's backlog (FLOW_HIGH_WATERMARK, 4 MiB, plus a batch), the stalled viewer's window
@@ -91,7 +93,7 @@ it('a flood reaches the reading viewer byte for byte while another has stalled, 
     else warmed = (warmed + new TextDecoder().decode(data)).slice(-64)
   }
   await reader.attach(2, warm.key)
-  await eventually(() => warmed.includes('warm-done'), 'the warm-up flood', 120_000)
+  await until('the warm-up flood', () => warmed.includes('warm-done'), 120_000)
   expect(await closeSession(t, workspace, warm.key)).toBe(200)
 
   const baseline = rssOf(t.proc.pid!)
@@ -101,7 +103,7 @@ it('a flood reaches the reading viewer byte for byte while another has stalled, 
     reader.send({ type: 'input', ch: 1, data: 'go\r' })
     // Stop as soon as the bound is broken (a daemon without flow control may never finish: its
     // reader falls behind and is resynced or cut), or the reader is gone.
-    await eventually(() => check.state.done || peak - baseline >= RSS_GROWTH_BOUND_BYTES || reader.isClosed, 'the reader to see the whole flood', 240_000)
+    await until('the reader to see the whole flood', () => check.state.done || peak - baseline >= RSS_GROWTH_BOUND_BYTES || reader.isClosed, 240_000)
   } finally {
     clearInterval(sampler)
   }

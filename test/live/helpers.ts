@@ -2,6 +2,7 @@
  * Test helpers for the live channel: a raw protocol viewer (a `ws` client that speaks the frames
  * of docs/protocol.md by hand), a screen that renders what a viewer received, and daemon setup.
  */
+import { until } from '../helpers/wait.js'
 import WebSocket from 'ws'
 import xtermHeadless from '@xterm/headless'
 import { mkdirSync, readFileSync } from 'node:fs'
@@ -55,16 +56,6 @@ export function rssOf(pid: number): number {
   return kb ? Number(kb[1]) * 1024 : 0
 }
 
-/** Polls `probe` until it returns a truthy value (tests wait for outcomes, never for time). */
-export async function eventually<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 /** A headless emulator fed exactly what a viewer got; `text()` is what a person would read. */
 export class Screen {
@@ -171,7 +162,7 @@ export class RawViewer {
 
   /** The first frame (from `from` on) matching `match`, waiting for it if need be. */
   async next<T extends ServerFrame = ServerFrame>(match: (f: ServerFrame) => boolean, from = 0, timeoutMs = 15_000): Promise<T> {
-    const found = await eventually(() => this.frames.slice(from).find(match), 'a matching frame', timeoutMs)
+    const found = await until('a matching frame', () => this.frames.slice(from).find(match), timeoutMs)
     return found as T
   }
 
@@ -191,13 +182,7 @@ export class RawViewer {
   }
 
   async waitForScreen(ch: number, text: string, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const screen = await this.screenText(ch)
-      if (screen.includes(text)) return screen
-      if (Date.now() > deadline) throw new Error(`screen of channel ${ch} never showed ${JSON.stringify(text)}; it shows:\n${screen}`)
-      await new Promise((r) => setTimeout(r, 20))
-    }
+    return until(`screen of channel ${ch} to show ${JSON.stringify(text)}`, () => this.screenText(ch), { ok: (screen) => screen.includes(text), timeoutMs })
   }
 
   close(): void {

@@ -3,12 +3,13 @@
  * own screen shows what follows, another session attaches and echoes as usual, and the viewers
  * get the counts clamped to the screen. Through the real daemon, its worker and its PTYs.
  */
+import { until } from '../helpers/wait.js'
 import { beforeAll, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MAX_QUEUED_INPUT_BYTES, MAX_TITLE_CHARS, clampTitle, type ServerFrame } from '@tabula/protocol'
 import type { RunningTabula } from '../helpers/tabula.js'
-import { RawViewer, eventually, getSession, makeWorkspace, spawnSession, sharedDaemon } from './helpers.js'
+import { RawViewer, getSession, makeWorkspace, spawnSession, sharedDaemon } from './helpers.js'
 
 const shared = sharedDaemon()
 const viewers = shared.viewers
@@ -69,10 +70,10 @@ it('a 5 MB title from a program is cut to MAX_TITLE_CHARS for watchers, the sess
   expect(updated.session.title!.length).toBeGreaterThan(MAX_TITLE_CHARS - 3)
   expect(updated.session.title).toBe(clampTitle('é😀'.repeat(100)))
   expect((await getSession(t, workspace, session.key))!.title).toBe(updated.session.title)
-  await eventually(() => {
+  await until('the cut title in the state file', () => {
     const state = JSON.parse(readFileSync(join(t.home, 'state.json'), 'utf8')) as { sessions: { key: string; title: string | null }[] }
     return state.sessions.find((s) => s.key === session.key)?.title === updated.session.title
-  }, 'the cut title in the state file')
+  })
 })
 
 it('input to a program that never reads stdin: past MAX_QUEUED_INPUT_BYTES it is refused with an error frame', async () => {

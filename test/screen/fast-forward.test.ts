@@ -4,8 +4,9 @@
  * randomized streams that mix long runs of text with SGR and with everything that must end a run
  * (other escapes, wide characters, tabs, alternate screen, scroll regions, autowrap off, charsets,
  * hyperlinks, LNM), cut into chunks at random (inside escapes and UTF-8 characters too), with cuts
- * and resizes in between. `TABULA_FF_SEEDS=n` runs more seeds, `TABULA_FF_SEED=n` one of them.
+ * and resizes in between. `npm run soak` runs 2,000 seeds, `TABULA_FF_SEED=n` one of them.
  */
+import { soakable } from '../helpers/soak.js'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import xtermHeadless from '@xterm/headless'
 import { HeadlessScreen, LOOKAHEAD_WAIT_BYTES, LOOKAHEAD_WAIT_MS, type Snapshot } from '../../daemon/src/screen/screen.js'
@@ -13,7 +14,7 @@ import { xtermInternals } from '../../daemon/src/screen/xterm-internals.js'
 import { serializer } from '../../daemon/src/screen/serialize.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 
-const seedCount = Number(process.env.TABULA_FF_SEEDS ?? 200)
+const seedCount = soakable(200, 2_000)
 const onlySeed = process.env.TABULA_FF_SEED
 const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
 

@@ -3,6 +3,7 @@
  * so that no snapshot cut stays pending and no PTY stays paused. Runs the real worker of the
  * build (daemon/dist) behind the screen host of the sources.
  */
+import { until } from '../helpers/wait.js'
 import { afterEach, expect, it, vi } from 'vitest'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -12,7 +13,7 @@ import { Attachment } from '../../daemon/src/live/attachment.js'
 import { FLOW_HIGH_WATERMARK, Mirror } from '../../daemon/src/live/mirror.js'
 import { CHECKPOINT_MS, localScreenHost, workerScreenHost, type ScreenHost, type ScreenPort, type WorkerScreenHost } from '../../daemon/src/screen/screen-host.js'
 import { Viewer } from '../../daemon/src/live/viewer.js'
-import { eventually } from '../live/helpers.js'
+
 
 const WORKER = fileURLToPath(new URL('../../daemon/dist/screen/screen-worker.js', import.meta.url))
 
@@ -71,7 +72,7 @@ const lines = (from: number, count: number) =>
 it('a worker killed mid-flood with a late attach pending: the attach completes and output resumes', async () => {
   const { host, stderr, pty, mirror, attach } = setup()
   const driver = attach('driver')
-  await eventually(() => driver.attached() !== undefined, 'the first attach')
+  await until('the first attach', () => driver.attached() !== undefined)
 
   // Flood until flow control pauses the PTY: the worker is then over 4 MiB behind.
   let written = 0
@@ -89,24 +90,24 @@ it('a worker killed mid-flood with a late attach pending: the attach completes a
   expect(late.attached()).toBeUndefined()
   await host.worker!.terminate()
 
-  await eventually(() => late.attached() !== undefined, 'the late attach to complete')
+  await until('the late attach to complete', () => late.attached() !== undefined)
   expect(pty.paused).toBe(false)
   expect(mirror.backlog).toBe(0)
   expect(String(stderr.mock.calls.map((c) => c[0]).join(''))).toMatch(/screen worker failed .*scrollback .* lost/)
 
   // Output resumes, to every viewer and into the (now in-process) screen.
   mirror.write(Buffer.from('after the failure\r\n'))
-  await eventually(() => driver.output.includes('after the failure') && late.output.includes('after the failure'), 'output after the failure')
+  await until('output after the failure', () => driver.output.includes('after the failure') && late.output.includes('after the failure'))
   expect(driver.output.length).toBe(written + 'after the failure\r\n'.length) // the driver missed nothing
   expect(late.output).toBe('after the failure\r\n') // the late viewer: fresh snapshot, then live
   const third = attach('third')
-  await eventually(() => third.attached() !== undefined, 'an attach after the failure')
+  await until('an attach after the failure', () => third.attached() !== undefined)
   expect(third.attached()!.snapshot).toContain('after the failure')
 
   // Flow control still works: a second flood pauses and resumes the PTY through in-process parsing.
   for (let i = 0; i < 20; i++) mirror.write(lines(i * 20_000, 20_000))
   expect(pty.paused).toBe(true)
-  await eventually(() => !pty.paused && mirror.backlog === 0, 'the in-process parser to catch up', 20_000)
+  await until('the in-process parser to catch up', () => !pty.paused && mirror.backlog === 0, 20_000)
 }, 30_000)
 
 it('an exception in the worker: a pending cut is answered, the screen is rebuilt and writes carry on', async () => {
@@ -116,12 +117,12 @@ it('an exception in the worker: a pending cut is answered, the screen is rebuilt
   // An 'open' the worker cannot handle throws in its message handler: an uncaught exception.
   host.worker!.postMessage({ op: 'open', id: 1e9, opts: null })
   const late = attach('late')
-  await eventually(() => late.attached() !== undefined, 'the attach to complete')
+  await until('the attach to complete', () => late.attached() !== undefined)
   expect(String(stderr.mock.calls.map((c) => c[0]).join(''))).toMatch(/screen worker failed \(it threw/)
   // The session's screen was rebuilt on the fresh worker from what the host kept: nothing lost.
   expect(late.attached()!.snapshot).toContain('before')
   mirror.write(Buffer.from('after\r\n'))
-  await eventually(() => late.output.includes('after'), 'output after the failure')
+  await until('output after the failure', () => late.output.includes('after'))
   expect(pty.paused).toBe(false)
   expect(mirror.backlog).toBe(0)
 })
@@ -223,7 +224,7 @@ it('a screen stuck on a worker it shares: only that session is reset; the other 
   both('after the recovery\r\n')
   expect(await cut(other)).toBe(await cut(oracle))
   // Its credit is exact: what it wrote, no more (the replay is not counted twice), no less.
-  await eventually(() => credit.other === sent, 'the credit of the other session')
+  await until('the credit of the other session', () => credit.other === sent)
   await new Promise((resolve) => setTimeout(resolve, 200))
   expect(credit.other).toBe(sent)
 }, 30_000)
@@ -275,7 +276,7 @@ for (const where of ['worker', 'in-process'] as const) {
 
     expect(await pending).not.toContain('before')
     expect(warnings.join('\n')).toMatch(/the screen of tab-broken failed \(xterm threw: Cannot set properties of undefined \(setting 'isWrapped'\)\)/)
-    await eventually(() => credit.broken === sent, 'the credit of the broken session')
+    await until('the credit of the broken session', () => credit.broken === sent)
     broken.write(Buffer.from('after\r\n'))
     expect(await cut(broken)).toContain('after')
     other.write(Buffer.from('still here\r\n'))

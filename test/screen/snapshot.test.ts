@@ -7,9 +7,10 @@
  *
  * Randomized streams mix text (wide and combining characters too) with every kind of sequence the
  * screen state depends on, resizes and alternate-screen trips, chunked at random and snapshotted
- * at random points (inside escape sequences too: see "clean cut"). `TABULA_SNAP_SEEDS=n` runs more
+ * at random points (inside escape sequences too: see "clean cut"). `npm run soak` runs 1,500
  * seeds, `TABULA_SNAP_SEED=n` one of them.
  */
+import { soakable } from '../helpers/soak.js'
 import { describe, expect, it } from 'vitest'
 import xtermHeadless from '@xterm/headless'
 import { HeadlessScreen, type Snapshot } from '../../daemon/src/screen/screen.js'
@@ -17,7 +18,7 @@ import { rngFor, type Rng } from '../helpers/random.js'
 import { applied, chopStream, plainXtermAt, settle, terminalState, type Step } from './terminal-state.js'
 
 const { Terminal } = xtermHeadless
-const seedCount = Number(process.env.TABULA_SNAP_SEEDS ?? 150)
+const seedCount = soakable(150, 1_500)
 const onlySeed = process.env.TABULA_SNAP_SEED
 const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
 

@@ -6,13 +6,14 @@
  * a prune the viewer that made it could justify (the key absent from its live set, while online,
  * for the whole grace).
  *
- * `npm test` runs a fixed set of seeds; TABULA_SIM_SEEDS=1000 runs more, and TABULA_SIM_SEED=n
+ * `npm test` runs a fixed set of seeds; `npm run soak` runs 3,000, and TABULA_SIM_SEED=n
  * replays one.
  */
+import { soakable } from '../helpers/soak.js'
 import { describe, expect, it } from 'vitest'
 import { runSimulation } from './sim/simulation.js'
 
-const seedCount = Number(process.env.TABULA_SIM_SEEDS ?? 300)
+const seedCount = soakable(300, 3_000)
 const onlySeed = process.env.TABULA_SIM_SEED
 /** Seeds run with each faulty pruner; enough that some run shows the fault. */
 const FAULTY_PRUNER_SEEDS = 5

@@ -2,6 +2,7 @@
  * The SDK against the real `tabula up` (daemon, live channel and sync server in one process):
  * what a viewer shows, with real sockets and the stock y-websocket provider.
  */
+import { until } from '../helpers/wait.js'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -13,7 +14,7 @@ import { placeTab, readLayout, setTitle, TABS_MAP, wsProtocols } from '@tabula/p
 import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
 import { authedFetch, removeHome, startTabula, TABULA_BIN, tempHome, type RunningTabula } from '../helpers/tabula.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
-import { keysOf, until } from './helpers/wait.js'
+import { keysOf } from './helpers/wait.js'
 import { readK2soFixture } from '../helpers/fixtures.js'
 
 const fixture = readK2soFixture()
@@ -63,7 +64,7 @@ describe('the fixture workspace (k2so-layout-v1)', () => {
     const ws = client.workspace(fixture.workspace.id)
     await ws.ready
     const expected = fixture.expected.sdk_tabs_in_order
-    await until('the three live sessions', () => keysOf(ws).length === expected.length, [ws])
+    await until('the three live sessions', () => keysOf(ws).length === expected.length)
     expect(keysOf(ws)).toEqual(expected)
     const titles = Object.fromEntries(ws.tabs().map((t) => [t.key, t.title]))
     expect(titles[expected[0]!]).toBe(fixture.expected.titles[expected[0]!]) // "Chat"
@@ -138,15 +139,15 @@ describe('viewers of one workspace', () => {
     const k2 = await a.spawn({ ...LONG_RUNNING })
     const k0 = await a.spawn({ ...LONG_RUNNING, index: 0, title: 'zero' })
     expect(keysOf(a)).toEqual([k0, k1, k2])
-    await until('b sees the spawns in place', () => JSON.stringify(keysOf(b)) === JSON.stringify([k0, k1, k2]), [b])
+    await until('b sees the spawns in place', () => JSON.stringify(keysOf(b)) === JSON.stringify([k0, k1, k2]))
     expect(b.tabs().map((t) => t.title)).toEqual(['zero', 'one', 'sleep'])
 
     b.move(k2, { index: 0 })
     b.rename(k1, 'renamed')
     expect(keysOf(b)).toEqual([k2, k0, k1]) // local first
-    await until('a sees b’s edits', () => JSON.stringify(keysOf(a)) === JSON.stringify([k2, k0, k1]) && a.tabs()[2]!.title === 'renamed', [a])
+    await until('a sees b’s edits', () => JSON.stringify(keysOf(a)) === JSON.stringify([k2, k0, k1]) && a.tabs()[2]!.title === 'renamed')
     a.rename(k1, null)
-    await until('b sees the cleared title', () => b.tabs().find((t) => t.key === k1)?.title === 'sleep', [b])
+    await until('b sees the cleared title', () => b.tabs().find((t) => t.key === k1)?.title === 'sleep')
   })
 
   it('a stock Yjs client that writes phantom keys cannot make a tab appear', async () => {
@@ -179,10 +180,10 @@ describe('viewers of one workspace', () => {
     await Promise.all(views.map((v) => v.ready))
     const key = await views[0]!.spawn(LONG_RUNNING)
     const other = await views[0]!.spawn(LONG_RUNNING)
-    await until('everyone sees both', () => views.every((v) => keysOf(v).length === 2), views)
+    await until('everyone sees both', () => views.every((v) => keysOf(v).length === 2))
     // Closed by someone who is not a viewer at all (a script, the CLI).
     expect((await http(`/v1/workspaces/${workspaceId}/sessions/${key}`, { method: 'DELETE' })).status).toBeLessThan(300)
-    await until('the tab left every viewer', () => views.every((v) => JSON.stringify(keysOf(v)) === JSON.stringify([other])), views)
+    await until('the tab left every viewer', () => views.every((v) => JSON.stringify(keysOf(v)) === JSON.stringify([other])))
   })
 
   it('a viewer cut off by the network edits, comes back and merges', async () => {
@@ -192,10 +193,10 @@ describe('viewers of one workspace', () => {
       const a = (await viewer(proxy.url, tabula.token, 'a-behind-proxy')).workspace(workspaceId)
       await Promise.all([a.ready, b.ready])
       const [k1, k2, k3] = [await b.spawn(LONG_RUNNING), await b.spawn(LONG_RUNNING), await b.spawn(LONG_RUNNING)]
-      await until('a sees three tabs', () => keysOf(a).length === 3, [a])
+      await until('a sees three tabs', () => keysOf(a).length === 3)
 
       proxy.cut()
-      await until('a knows it is offline', () => a.status.daemon === 'offline' && a.status.sync === 'offline' && a.status.stale, [a])
+      await until('a knows it is offline', () => a.status.daemon === 'offline' && a.status.sync === 'offline' && a.status.stale)
       a.rename(k1, 'offline name')
       a.move(k3, { index: 0 })
       expect(a.tabs().map((t) => [t.key, t.customTitle])).toEqual([
@@ -214,11 +215,7 @@ describe('viewers of one workspace', () => {
       expect(keysOf(a)).toContain(k1) // a cannot know yet: it shows the last known set, marked stale
 
       proxy.heal()
-      await until(
-        'a and b agree',
-        () => JSON.stringify(a.tabs()) === JSON.stringify(b.tabs()) && !a.status.stale && !a.status.pendingEdits && a.status.sync === 'online',
-        [a, b],
-      )
+      await until('a and b agree', () => JSON.stringify(a.tabs()) === JSON.stringify(b.tabs()) && !a.status.stale && !a.status.pendingEdits && a.status.sync === 'online')
       expect(a.tabs().map((t) => [t.key, t.customTitle])).toEqual([
         [k3, null],
         [k2, 'online name'],
@@ -238,9 +235,9 @@ describe('viewers of one workspace', () => {
       const first = await viewer(proxy.url, tabula.token, 'phone', { storage })
       const a = first.workspace(workspaceId)
       await a.ready
-      await until('the phone sees the tab', () => keysOf(a).includes(key), [a])
+      await until('the phone sees the tab', () => keysOf(a).includes(key))
       proxy.cut()
-      await until('the phone is offline', () => a.status.sync === 'offline', [a])
+      await until('the phone is offline', () => a.status.sync === 'offline')
       a.rename(key, 'named on the train')
       await first.close()
       clients.splice(clients.indexOf(first), 1)
@@ -253,7 +250,7 @@ describe('viewers of one workspace', () => {
       expect(again.tabs().map((t) => `${t.key} ${t.title}`), JSON.stringify(again.sessions().map((s) => s.key))).toEqual([`${key} named on the train`])
 
       proxy.heal()
-      await until('b sees the offline rename', () => b.tabs().find((t) => t.key === key)?.title === 'named on the train', [b])
+      await until('b sees the offline rename', () => b.tabs().find((t) => t.key === key)?.title === 'named on the train')
     } finally {
       await proxy.close()
     }
@@ -266,21 +263,21 @@ describe('viewers of one workspace', () => {
     expect(readLayout(a.doc).placements.has(key)).toBe(true)
     // Closed behind the SDK's back, so only pruning can remove the entry.
     await http(`/v1/workspaces/${workspaceId}/sessions/${key}`, { method: 'DELETE' })
-    await until('the tab is gone', () => !keysOf(a).includes(key), [a])
-    await until('its layout entry is pruned', () => !a.doc.getMap(TABS_MAP).has(key), [a])
+    await until('the tab is gone', () => !keysOf(a).includes(key))
+    await until('its layout entry is pruned', () => !a.doc.getMap(TABS_MAP).has(key))
   })
 
   it('publishes each viewer’s active tab through presence, never through the document', async () => {
     const [a, b] = await twoViewers()
     const k1 = await a.spawn(LONG_RUNNING)
     const k2 = await a.spawn(LONG_RUNNING)
-    await until('b sees both', () => keysOf(b).length === 2, [b])
+    await until('b sees both', () => keysOf(b).length === 2)
     const before = Y.encodeStateAsUpdate(a.doc)
     a.setActiveTab(k2)
     b.setActiveTab(k1)
     expect(a.activeTabs()).toEqual({ main: k2 })
     expect(b.activeTabs()).toEqual({ main: k1 })
-    await until('b sees a’s selection', () => b.presence().find((p) => p.viewer.name === 'a' && p.activeTabs.main === k2), [b])
+    await until('b sees a’s selection', () => b.presence().find((p) => p.viewer.name === 'a' && p.activeTabs.main === k2))
     const mine = a.presence().find((p) => p.self)!
     expect(mine.viewer).toEqual({ name: 'a', kind: 'test' })
     expect(Y.encodeStateAsUpdate(a.doc)).toEqual(before)
@@ -292,14 +289,14 @@ describe('viewers of one workspace', () => {
     const k2 = await a.spawn(LONG_RUNNING)
     const side = a.splitGroup('main', 'row')
     a.move(k2, { group: side, index: 0 })
-    await until('b sees the split', () => b.tabs().some((t) => t.key === k2 && t.group === side), [b])
+    await until('b sees the split', () => b.tabs().some((t) => t.key === k2 && t.group === side))
     const seenByB = () => b.presence().find((p) => p.viewer.name === 'a')?.activeTabs
-    await until('b sees a on both groups', () => JSON.stringify(seenByB()) === JSON.stringify({ main: k1, [side]: k2 }), [b])
+    await until('b sees a on both groups', () => JSON.stringify(seenByB()) === JSON.stringify({ main: k1, [side]: k2 }))
     a.setVisibleGroups([side]) // a phone showing one tab
-    await until('b sees a on the shown group only', () => JSON.stringify(seenByB()) === JSON.stringify({ [side]: k2 }), [b])
+    await until('b sees a on the shown group only', () => JSON.stringify(seenByB()) === JSON.stringify({ [side]: k2 }))
     expect(a.activeTabs()).toEqual({ main: k1, [side]: k2 })
     a.setVisibleGroups(null)
-    await until('b sees a on both groups again', () => Object.keys(seenByB() ?? {}).length === 2, [b])
+    await until('b sees a on both groups again', () => Object.keys(seenByB() ?? {}).length === 2)
   })
 
   it('restarts an exited session under the same key, in the same place', async () => {
@@ -307,7 +304,7 @@ describe('viewers of one workspace', () => {
     const keep = await a.spawn(LONG_RUNNING)
     const short = await a.spawn({ command: 'sh', args: ['-c', 'exit 3'], title: 'job' })
     a.move(short, { index: 0 })
-    await until('the job exited', () => a.tabs().find((t) => t.key === short)?.status === 'exited', [a])
+    await until('the job exited', () => a.tabs().find((t) => t.key === short)?.status === 'exited')
     expect(a.tabs().find((t) => t.key === short)?.exitCode).toBe(3)
     await a.restart(short)
     expect(keysOf(a)).toEqual([short, keep])

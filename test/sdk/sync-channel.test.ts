@@ -5,13 +5,14 @@
  * the socket closes. Checked against a real sync server, with the connection cut in between by
  * a proxy, counting every socket the provider opens.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { until } from '../helpers/wait.js'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
 import { SyncChannel } from '../../client-sdk/src/sync-channel.js'
 import type { WebSocketConstructor } from '../../client-sdk/src/api.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
-import { eventually, sleep, startLocalSync, WORKSPACE, type LocalSync } from '../sync/helpers.js'
+import { startLocalSync, WORKSPACE, type LocalSync } from '../sync/helpers.js'
 
 /** Longer than any test runs: "our timer has not fired yet". */
 const OUR_TIMER_NEVER_MS = 60 * 60_000
@@ -65,16 +66,23 @@ describe('the SDK sync channel', () => {
       return OUR_TIMER_NEVER_MS
     })
     try {
-      await eventually(() => channel.online, 'the channel is online')
+      await until('the channel is online', () => channel.online)
       expect(opened()).toBe(1)
-      proxy.drop()
-      await eventually(() => !channel.connected, 'the channel saw the close')
-      expect(attempts).toEqual([0]) // our jittered retry is scheduled ...
-      await sleep(PROVIDER_RETRY_WINDOW_MS)
-      // ... and the provider's own retry, due long ago, did nothing.
-      expect(opened()).toBe(1)
-      expect(channel.provider.ws).toBeNull()
-      expect(channel.provider.shouldConnect).toBe(false)
+      // Timers scheduled from here on (the provider's retry among them) are fake, so the
+      // window is moved past rather than waited out.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] })
+      try {
+        proxy.drop()
+        await until('the channel saw the close', () => !channel.connected)
+        expect(attempts).toEqual([0]) // our jittered retry is scheduled ...
+        await vi.advanceTimersByTimeAsync(PROVIDER_RETRY_WINDOW_MS)
+        // ... and the provider's own retry, due long ago, did nothing.
+        expect(opened()).toBe(1)
+        expect(channel.provider.ws).toBeNull()
+        expect(channel.provider.shouldConnect).toBe(false)
+      } finally {
+        vi.useRealTimers()
+      }
     } finally {
       channel.close()
     }
@@ -83,9 +91,9 @@ describe('the SDK sync channel', () => {
   it('reconnects on its own timer, and resyncs', async () => {
     const { channel, opened } = open(() => 0)
     try {
-      await eventually(() => channel.online, 'the channel is online')
+      await until('the channel is online', () => channel.online)
       proxy.drop()
-      await eventually(() => opened() === 2 && channel.online, 'the channel is back online through our timer')
+      await until('the channel is back online through our timer', () => opened() === 2 && channel.online)
     } finally {
       channel.close()
     }

@@ -4,6 +4,7 @@
  * tokens and their scopes on HTTP, the live channel and the sync server, revocation cutting open
  * sockets, and TLS with a certificate from a CA the test makes.
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { execFile } from 'node:child_process'
 import { request as httpsRequest } from 'node:https'
@@ -16,13 +17,13 @@ import { PAIR_PATH, type PairResponse } from '@tabula/protocol'
 import { startTabula, removeHome, TABULA_BIN, authedFetch, tempHome, type RunningTabula } from '../helpers/tabula.js'
 import { TEST_SHELL } from '../helpers/workspace.js'
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls.js'
-import { RawViewer, eventually, makeWorkspace, spawnSession, getSession } from '../live/helpers.js'
+import { RawViewer, makeWorkspace, spawnSession, getSession } from '../live/helpers.js'
 import { connectProvider, synced, tryUpgrade } from '../sync/helpers.js'
 
 const run = promisify(execFile)
 /** runtime.json is written just before the banner: wait for the banner's last line. */
 const bannerOf = async (t: RunningTabula) => {
-  await eventually(() => t.output().includes('Stop with Ctrl-C.'), 'the banner')
+  await until('the banner', () => t.output().includes('Stop with Ctrl-C.'))
   return t.output()
 }
 const PUBLIC = 'tabula.test'
@@ -199,12 +200,12 @@ describe('tabula up reached by another name, with paired devices', () => {
     try {
       await Promise.all([synced(owner), synced(watch)])
       ownerDoc.getMap('meta').set('probe', 'from-owner')
-      await eventually(() => watchDoc.getMap('meta').get('probe') === 'from-owner', 'the watcher receives the owner\'s edit')
+      await until('the watcher receives the owner\'s edit', () => watchDoc.getMap('meta').get('probe') === 'from-owner')
       watch.awareness.setLocalStateField('viewer', { name: 'sync-watch', kind: 'phone' })
-      await eventually(() => [...owner.awareness.getStates().values()].some((s) => (s.viewer as { name?: string } | undefined)?.name === 'sync-watch'), 'the owner sees the watcher\'s presence')
+      await until('the owner sees the watcher\'s presence', () => [...owner.awareness.getStates().values()].some((s) => (s.viewer as { name?: string } | undefined)?.name === 'sync-watch'))
 
       watchDoc.getMap('meta').set('probe', 'from-watcher')
-      await eventually(() => warnings.some((w) => w.includes('can only watch')), 'the watcher is told')
+      await until('the watcher is told', () => warnings.some((w) => w.includes('can only watch')))
       // A fresh reader of the stored document sees the owner's value, not the watcher's.
       const checkDoc = new Y.Doc()
       const check = connectProvider(t.url, workspace, t.token, checkDoc)
@@ -230,7 +231,7 @@ describe('tabula up reached by another name, with paired devices', () => {
 
     await cli(t.home, 'devices', 'revoke', 'gone')
     const revokedAt = Date.now()
-    await eventually(() => closedAt > 0, 'the revoked device\'s live socket closes')
+    await until('the revoked device\'s live socket closes', () => closedAt > 0)
     // The Done-when of this feature: within a second of `tabula devices revoke` returning.
     expect(closedAt - revokedAt).toBeLessThan(1000)
     const refused = await authedFetch(t.url, device.token)('/v1/workspaces')

@@ -3,6 +3,7 @@
  * time, revocation reaches another process's store (as `tabula devices revoke` reaches a running
  * server), scopes, bounds, and a broken file refused by name.
  */
+import { until } from '../helpers/wait.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -75,7 +76,7 @@ describe('device store', () => {
     server.onRevoked((names) => revoked.push(names))
     expect(cli.revoke('phone')).toBe(true)
     // The directory watch tells the server without any request; the stat on verify would too.
-    for (let i = 0; i < 100 && revoked.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    await until('the server to hear of the revoke', () => revoked.length > 0)
     expect(revoked).toEqual([['phone']])
     expect(server.verify(token)).toBeNull()
     server.close()

@@ -6,6 +6,7 @@
  * and the client is told why. Both room engines, with the same code for both: in-process, and on a
  * real redis-server started here (docs/sync.md, "Many instances on Redis").
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '@tabula/server-kit'
 import * as Y from 'yjs'
@@ -20,7 +21,7 @@ import {
 import { encodeAwareness, MESSAGE_AWARENESS } from '../../sync-server/src/messages.js'
 import { createRedisRooms } from '../../sync-server/src/redis/index.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
-import { WORKSPACE, connectProvider, eventually, rawClient, startLocalSync, synced, type LocalSync } from './helpers.js'
+import { WORKSPACE, connectProvider, rawClient, startLocalSync, synced, type LocalSync } from './helpers.js'
 
 let server: LocalSync | null = null
 afterEach(async () => {
@@ -90,8 +91,8 @@ for (const engine of ['in-process', 'redis'] as const) {
       const provider = connectProvider(url, WORKSPACE, token)
       try {
         await synced(provider)
-        await eventually(() => provider.awareness.getStates().size > 1, 'the provider to see the others')
-        await eventually(() => greeting.ids.size > 0, 'the greeting')
+        await until('the provider to see the others', () => provider.awareness.getStates().size > 1)
+        await until('the greeting', () => greeting.ids.size > 0)
         const fromSpammer = [...greeting.ids].filter((id) => id < 10_000)
         expect(fromSpammer.length).toBeLessThanOrEqual(MAX_PRESENCE_CLIENTS_PER_CONNECTION)
         expect([...greeting.ids].filter((id) => id >= 10_000 && id < 100_000)).toEqual([]) // oversized: never stored
@@ -122,7 +123,7 @@ for (const engine of ['in-process', 'redis'] as const) {
           notes.push([chunk])
           await new Promise((r) => setTimeout(r, 50))
         }
-        await eventually(() => closes.length > 0, 'the server to refuse an update')
+        await until('the server to refuse an update', () => closes.length > 0)
         expect(closes[0]).toEqual({ code: 1009, reason: expect.stringMatching(/size limit .* update refused/) })
       } finally {
         provider.destroy()

@@ -1,3 +1,4 @@
+import { until } from '../helpers/wait.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -5,7 +6,7 @@ import * as Y from 'yjs'
 import { DEFAULT_GROUP, initLayout, placeTab, readLayout, setTitle } from '@tabula/protocol'
 import { FLUSH_WINDOW_MS } from '@tabula/sync-server'
 import { removeHome, startTabula, tempHome, type RunningTabula } from '../helpers/tabula.js'
-import { connectProvider, eventually, sleep, synced, WORKSPACE } from './helpers.js'
+import { connectProvider, sleep, synced, WORKSPACE } from './helpers.js'
 
 const keys = Array.from({ length: 8 }, (_, i) => `tab-00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)
 
@@ -36,7 +37,7 @@ describe('durability', () => {
     setTitle(writer.doc, keys[3]!, 'renamed')
     const expected = layoutOf(writer.doc)
     // Acknowledged: another viewer has it, so the server has applied it.
-    await eventually(() => JSON.stringify(layoutOf(witness.doc)) === JSON.stringify(expected), 'the witness sees every edit')
+    await until('the witness sees every edit', () => JSON.stringify(layoutOf(witness.doc)) === JSON.stringify(expected))
     writer.destroy()
     witness.destroy()
     return expected

@@ -36,14 +36,6 @@ export function synced(provider: WebsocketProvider): Promise<void> {
   })
 }
 
-/** Resolves once `probe` holds; fails with `what` if it never does (a deadline, not a measurement). */
-export async function eventually(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))

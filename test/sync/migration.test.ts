@@ -1,3 +1,4 @@
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -9,7 +10,7 @@ import { openState } from '@tabula/daemon'
 import { createSyncServer } from '@tabula/sync-server'
 import { runBootMigration, LAYOUT_MIGRATION_ID } from '../../cli/src/migration.js'
 import { removeHome, startTabula, tempHome, TABULA_BIN } from '../helpers/tabula.js'
-import { connectProvider, eventually, synced } from './helpers.js'
+import { connectProvider, synced } from './helpers.js'
 import { readK2soFixture } from '../helpers/fixtures.js'
 
 const fixture = readK2soFixture()
@@ -34,7 +35,7 @@ async function readThroughServer(home: string, edit?: (view: LayoutView, doc: im
       // Make sure the server has it before stopping (SIGTERM flushes what it has): another viewer sees it.
       const witness = connectProvider(tabula.syncUrl, WS, tabula.token)
       const same = () => JSON.stringify(tabsOf(readLayout(witness.doc))) === JSON.stringify(tabsOf(readLayout(p.doc)))
-      await eventually(same, 'the witness sees the edit')
+      await until('the witness sees the edit', same)
       witness.destroy()
     }
     const view = readLayout(p.doc)

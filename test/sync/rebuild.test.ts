@@ -6,13 +6,14 @@
  * (or the half update would reach the disk). An apply that fails halfway is made through the
  * room's apply seam; the store's load is held open to widen the window.
  */
+import { until } from '../helpers/wait.js'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DEFAULT_GROUP, placeTab, readLayout, setTitle } from '@tabula/protocol'
 import { createLogger } from '@tabula/server-kit'
 import { Room, REBUILD_RETRY_BASE_MS, type ApplyUpdate, type Peer } from '../../sync-server/src/room.js'
 import type { DocStore } from '../../sync-server/src/store.js'
-import { eventually } from './helpers.js'
+
 
 const NAME = 'b16f79b5-3c2e-4b8a-9d41-7e2f0c6a1d55'
 const GOOD = 'tab-10000000-0000-4000-8000-000000000001'
@@ -162,7 +163,7 @@ describe('rebuilding a room after a failed apply', () => {
     room.attach(refused)
     expect(refused.closedWith).toBe(CLOSE_TRY_AGAIN)
     // Two failed loads back off REBUILD_RETRY_BASE_MS, then twice that; the deadline is generous.
-    await eventually(() => !room.isRebuilding, 'the rebuild finished', 100 * REBUILD_RETRY_BASE_MS)
+    await until('the rebuild finished', () => !room.isRebuilding, 100 * REBUILD_RETRY_BASE_MS)
     expect(store.failLoads).toBe(0)
     expect(keysIn(room.doc)).toEqual([GOOD])
     expect(storedKeys(store)).toEqual([GOOD])

@@ -3,13 +3,14 @@
  * presence) once the last connection has left and the grace has passed, and keeps no document
  * at all meanwhile; the connection checks of the default path hold unchanged.
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { createLogger } from '@tabula/server-kit'
 import { createRedisRooms } from '@tabula/sync-server'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
-import { connectProvider, eventually, rawClient, startLocalSync, synced } from './helpers.js'
+import { connectProvider, rawClient, startLocalSync, synced } from './helpers.js'
 
 describe('sync on redis: unloading and bad input', () => {
   let redis: TestRedis
@@ -32,8 +33,8 @@ describe('sync on redis: unloading and bad input', () => {
       expect(server.sync.stats()).toMatchObject({ loadedDocs: 1, connections: 1 })
       expect(await probe.pubsub('NUMSUB', channel)).toEqual([channel, 1])
       viewer.destroy()
-      await eventually(() => server.sync.stats().loadedDocs === 0, 'the room is unloaded')
-      await eventually(async () => ((await probe.pubsub('NUMSUB', channel)) as [string, number])[1] === 0, 'and unsubscribed')
+      await until('the room is unloaded', () => server.sync.stats().loadedDocs === 0)
+      await until('and unsubscribed', async () => ((await probe.pubsub('NUMSUB', channel)) as [string, number])[1] === 0)
       // The home holds no document: the room lives in Redis only.
       const { existsSync } = await import('node:fs')
       expect(existsSync(`${server.home}/layouts`)).toBe(false)

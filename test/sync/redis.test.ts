@@ -4,6 +4,7 @@
  * in the single-instance tests, that a viewer on another instance has received the update: the
  * server relays an update only once Redis has it.
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,7 +17,7 @@ import { COMPACT_AFTER_UPDATES } from '../../sync-server/src/redis/backend.js'
 import { startBalancer, type TestBalancer } from '../helpers/balancer.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { removeHome, startTabula, tempHome, type RunningTabula } from '../helpers/tabula.js'
-import { connectProvider, eventually, synced, tryUpgrade } from './helpers.js'
+import { connectProvider, synced, tryUpgrade } from './helpers.js'
 
 /** One token for every instance: each home holds the same `<home>/token` (docs/sync.md). */
 const TOKEN = randomBytes(32).toString('hex')
@@ -88,20 +89,14 @@ describe('sync on redis: several instances', () => {
     await Promise.all(viewers.map(synced))
     // Everyone edits at once: each adds its own tabs, one renames a tab another made.
     viewers.forEach((v, n) => addTabs(v.doc, 3, `viewer${n}`))
-    await eventually(() => viewers.every((v) => layoutOf(v.doc).length === 18), 'every viewer has all 18 tabs')
-    await eventually(() => viewers.every((v) => same(v.doc, viewers[0]!.doc)), 'every viewer shows the same order')
+    await until('every viewer has all 18 tabs', () => viewers.every((v) => layoutOf(v.doc).length === 18))
+    await until('every viewer shows the same order', () => viewers.every((v) => same(v.doc, viewers[0]!.doc)))
     const firstOfLast = layoutOf(viewers[5]!.doc).find(([, title]) => title === 'viewer5 0')![0]
     setTitle(viewers[0]!.doc, firstOfLast, 'renamed across instances')
-    await eventually(
-      () => viewers.every((v) => layoutOf(v.doc).some(([k, t]) => k === firstOfLast && t === 'renamed across instances')),
-      'the rename reaches viewers on every instance',
-    )
+    await until('the rename reaches viewers on every instance', () => viewers.every((v) => layoutOf(v.doc).some(([k, t]) => k === firstOfLast && t === 'renamed across instances')))
     // Presence: a state set by a viewer on the first instance is seen on the third.
     viewers[0]!.awareness.setLocalStateField('viewer', { name: 'first', activeTab: firstOfLast })
-    await eventually(
-      () => [...viewers[5]!.awareness.getStates().values()].some((s) => (s as { viewer?: { name?: string } }).viewer?.name === 'first'),
-      'presence crosses instances',
-    )
+    await until('presence crosses instances', () => [...viewers[5]!.awareness.getStates().values()].some((s) => (s as { viewer?: { name?: string } }).viewer?.name === 'first'))
     // The instances keep no room to themselves.
     for (const i of instances) expect(existsSync(join(i.home, 'layouts'))).toBe(false)
   })
@@ -115,7 +110,7 @@ describe('sync on redis: several instances', () => {
       const witness = viewer((n % 2 ? b : a).syncUrl, workspace)
       await Promise.all([synced(writer), synced(witness)])
       addTabs(writer.doc, 4, `ws${n}`)
-      await eventually(() => same(witness.doc, writer.doc) && layoutOf(witness.doc).length === 4, 'acknowledged on the other instance')
+      await until('acknowledged on the other instance', () => same(witness.doc, writer.doc) && layoutOf(witness.doc).length === 4)
       expected.set(workspace, writer.doc)
     }
     for (const p of providers.splice(0)) p.destroy()
@@ -136,20 +131,20 @@ describe('sync on redis: several instances', () => {
     const witness = viewer(b.syncUrl, workspace)
     await Promise.all([synced(writer), synced(witness)])
     addTabs(writer.doc, 5, 'acked')
-    await eventually(() => layoutOf(witness.doc).length === 5 && same(witness.doc, writer.doc), 'acknowledged: the witness on the other instance has all 5')
+    await until('acknowledged: the witness on the other instance has all 5', () => layoutOf(witness.doc).length === 5 && same(witness.doc, writer.doc))
     const acknowledged = layoutOf(writer.doc)
 
     await redis.kill()
     // What a client sees while Redis is down: its connection is closed, and a new one is refused
     // with 503 before the upgrade (the provider keeps retrying with backoff).
-    await eventually(() => !writer.wsconnected && !witness.wsconnected, 'both viewers are disconnected')
+    await until('both viewers are disconnected', () => !writer.wsconnected && !witness.wsconnected)
     const refused = await tryUpgrade(a.syncUrl, `/sync/${workspace}`, { authorization: `Bearer ${TOKEN}` })
     expect(refused.status).toBe(503)
     // Edits made meanwhile stay in the viewer's replica.
     addTabs(writer.doc, 1, 'offline')
 
     await redis.restart()
-    await eventually(() => layoutOf(witness.doc).length === 6 && same(witness.doc, writer.doc), 'after the restart the offline edit goes through', 20_000)
+    await until('after the restart the offline edit goes through', () => layoutOf(witness.doc).length === 6 && same(witness.doc, writer.doc), 20_000)
     // A new instance on an empty home reads everything back from the restarted Redis.
     for (const p of providers.splice(0)) p.destroy()
     const fresh = await instance()
@@ -173,11 +168,11 @@ describe('sync on redis: several instances', () => {
       if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5))
     }
     const check = viewer(a.syncUrl, workspace)
-    await eventually(async () => {
+    await until('every edit is in redis', async () => {
       const probe = viewer(a.syncUrl, workspace)
       await synced(probe)
       return same(probe.doc, writer.doc)
-    }, 'every edit is in redis')
+    })
     const client = new Redis(redis.url)
     try {
       const length = await client.xlen(`tabula:layout:{${workspace}}:updates`)
@@ -199,11 +194,11 @@ describe('sync on redis: several instances', () => {
     const writer = viewer(a.syncUrl, workspace)
     await synced(writer)
     addTabs(writer.doc, 3, 'from sync')
-    await eventually(async () => {
+    await until('the edits are in redis', async () => {
       const probe = viewer(a.syncUrl, workspace)
       await synced(probe)
       return same(probe.doc, writer.doc)
-    }, 'the edits are in redis')
+    })
     const home = tempHome('tabula-redis-up-')
     homes.push(home)
     writeFileSync(join(home, 'token'), TOKEN + '\n', { mode: 0o600 })
@@ -243,19 +238,19 @@ describe('sync on redis: several instances', () => {
     }
     expect([...balancer.carried.values()]).toEqual([1, 1, 1])
     viewers.forEach((v, n) => addTabs(v.doc, 2, `before${n}`))
-    await eventually(() => viewers.every((v) => layoutOf(v.doc).length === 6 && same(v.doc, viewers[0]!.doc)), 'acknowledged: all viewers have all 6')
+    await until('acknowledged: all viewers have all 6', () => viewers.every((v) => layoutOf(v.doc).length === 6 && same(v.doc, viewers[0]!.doc)))
 
     instances[0]!.proc.kill('SIGKILL')
     await instances[0]!.stop()
     // The victim's viewer keeps editing while it is cut off; the others go on too.
     addTabs(viewers[0]!.doc, 2, 'during')
     addTabs(viewers[1]!.doc, 1, 'meanwhile')
-    await eventually(() => viewers.every((v) => layoutOf(v.doc).length === 9 && same(v.doc, viewers[0]!.doc)), 'the moved viewer and the others converge', 20_000)
+    await until('the moved viewer and the others converge', () => viewers.every((v) => layoutOf(v.doc).length === 9 && same(v.doc, viewers[0]!.doc)), 20_000)
     expect(viewers[0]!.wsconnected).toBe(true)
 
     // A fresh viewer (on a surviving instance) sees everything.
     const fresh = viewer(balancer.url, workspace)
     await synced(fresh)
-    await eventually(() => same(fresh.doc, viewers[0]!.doc), 'a fresh viewer has the whole layout')
+    await until('a fresh viewer has the whole layout', () => same(fresh.doc, viewers[0]!.doc))
   })
 })

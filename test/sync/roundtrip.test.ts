@@ -1,8 +1,9 @@
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DEFAULT_GROUP, initLayout, placeTab, readLayout, setTitle } from '@tabula/protocol'
 import { startTabula, removeHome, type RunningTabula } from '../helpers/tabula.js'
-import { connectProvider, eventually, synced, WORKSPACE } from './helpers.js'
+import { connectProvider, synced, WORKSPACE } from './helpers.js'
 
 const KEY_A = 'tab-6f1c2d3e-4a5b-4c6d-8e7f-901234567890'
 const KEY_B = 'tab-7a8b9c0d-1e2f-4a3b-9c4d-5e6f70819203'
@@ -33,9 +34,9 @@ describe('tabula sync with the stock y-websocket provider', () => {
       initLayout(a.doc)
       placeTab(a.doc, KEY_A, DEFAULT_GROUP, null, null)
       setTitle(a.doc, KEY_A, 'server')
-      await eventually(() => readLayout(b.doc).placements.get(KEY_A)?.title === 'server', 'B sees A\'s tab and title')
+      await until('B sees A\'s tab and title', () => readLayout(b.doc).placements.get(KEY_A)?.title === 'server')
       placeTab(b.doc, KEY_B, DEFAULT_GROUP, null, KEY_A)
-      await eventually(() => readLayout(a.doc).placements.has(KEY_B), 'A sees B\'s tab')
+      await until('A sees B\'s tab', () => readLayout(a.doc).placements.has(KEY_B))
       const order = (doc: Y.Doc) => readLayout(doc).tabsByGroup.get(DEFAULT_GROUP)!.map((t) => t.key)
       expect(order(a.doc)).toEqual([KEY_B, KEY_A])
       expect(order(b.doc)).toEqual(order(a.doc))
@@ -67,7 +68,7 @@ describe('tabula sync with the stock y-websocket provider', () => {
       ;(plain.doc.getMap('tabs').get(KEY_A) as Y.Map<unknown>).set('title', 'stock')
       const reader = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
       try {
-        await eventually(() => readLayout(reader.doc).placements.get(KEY_A)?.title === 'stock', 'a schema 3 reader sees the stock client\'s rename')
+        await until('a schema 3 reader sees the stock client\'s rename', () => readLayout(reader.doc).placements.get(KEY_A)?.title === 'stock')
       } finally {
         reader.destroy()
       }
@@ -83,12 +84,12 @@ describe('tabula sync with the stock y-websocket provider', () => {
       await Promise.all([synced(a), synced(b)])
       a.awareness.setLocalStateField('viewer', { name: 'phone', activeTab: KEY_A })
       const aId = a.doc.clientID
-      await eventually(() => (b.awareness.getStates().get(aId) as { viewer?: { activeTab: string } } | undefined)?.viewer?.activeTab === KEY_A, 'B sees A\'s presence')
+      await until('B sees A\'s presence', () => (b.awareness.getStates().get(aId) as { viewer?: { activeTab: string } } | undefined)?.viewer?.activeTab === KEY_A)
       // Closing the socket without a goodbye (as a killed tab would): the server must announce it.
       a.shouldConnect = false
       const socket = a.ws as unknown as import('ws').WebSocket | null
       socket?.terminate() // the ws polyfill's hard close: no goodbye is sent
-      await eventually(() => !b.awareness.getStates().has(aId), 'A\'s presence is gone from B')
+      await until('A\'s presence is gone from B', () => !b.awareness.getStates().has(aId))
     } finally {
       a.destroy()
       b.destroy()

@@ -4,13 +4,14 @@
  * save and the final close, and nothing is written under the home. Also: a document whose last
  * write failed is unloaded once the store recovers, without anyone connecting again.
  */
+import { until } from '../helpers/wait.js'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { readLayout, setTitle } from '@tabula/protocol'
 import type { DocStore } from '@tabula/sync-server'
-import { connectProvider, eventually, startLocalSync, synced, WORKSPACE, type LocalSync } from './helpers.js'
+import { connectProvider, startLocalSync, synced, WORKSPACE, type LocalSync } from './helpers.js'
 
 const KEY = 'tab-77777777-6666-4555-8444-333333333333'
 /** Short, so unloading happens within the test. */
@@ -58,7 +59,7 @@ async function editThroughServer(server: LocalSync, title: string): Promise<void
   const watcher = connectProvider(server.url, WORKSPACE, server.token)
   await Promise.all([synced(writer), synced(watcher)])
   setTitle(writer.doc, KEY, title)
-  await eventually(() => readLayout(watcher.doc).placements.get(KEY)?.title === title, 'the edit reached the other viewer')
+  await until('the edit reached the other viewer', () => readLayout(watcher.doc).placements.get(KEY)?.title === title)
   writer.destroy()
   watcher.destroy()
 }
@@ -74,7 +75,7 @@ describe('a DocStore passed to createSyncServer', () => {
     const store = new MemoryStore()
     server = await startLocalSync({ store, unloadGraceMs: GRACE_MS })
     await editThroughServer(server, 'in memory')
-    await eventually(() => server!.sync.stats().loadedDocs === 0, 'the document is unloaded')
+    await until('the document is unloaded', () => server!.sync.stats().loadedDocs === 0)
 
     expect(store.calls[0]).toBe(`load ${WORKSPACE}`)
     expect(store.calls).toContain(`save ${WORKSPACE}`)
@@ -106,12 +107,12 @@ describe('a DocStore passed to createSyncServer', () => {
     store.failing = true
     await editThroughServer(server, 'written after the disk came back')
     // The unload's write fails: the document must stay loaded (nothing lost) ...
-    await eventually(() => store.failedSaves > 0, 'a save was attempted and failed')
+    await until('a save was attempted and failed', () => store.failedSaves > 0)
     expect(server.sync.stats().loadedDocs).toBe(1)
     expect(store.blobs.has(WORKSPACE)).toBe(false)
     // ... and once the store works again, it is written and unloaded without a new connection.
     store.failing = false
-    await eventually(() => server!.sync.stats().loadedDocs === 0, 'the document is unloaded after the store recovered', 5_000)
+    await until('the document is unloaded after the store recovered', () => server!.sync.stats().loadedDocs === 0, 5_000)
     expect(server.sync.stats().connections).toBe(0)
     expect(storedTitle(store.blobs.get(WORKSPACE))).toBe('written after the disk came back')
   })

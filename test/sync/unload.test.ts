@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { until } from '../helpers/wait.js'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { DEFAULT_GROUP, placeTab, readLayout, setTitle } from '@tabula/protocol'
-import { connectProvider, eventually, sleep, startLocalSync, synced, WORKSPACE, type LocalSync } from './helpers.js'
+import { connectProvider, startLocalSync, synced, WORKSPACE, type LocalSync } from './helpers.js'
 
 const KEY = 'tab-11111111-2222-4333-8444-555555555555'
 /** A short grace, so the tests can wait out several of them. */
@@ -20,10 +21,10 @@ describe('a document with no connection', () => {
     await synced(a)
     placeTab(a.doc, KEY, DEFAULT_GROUP, null, null)
     setTitle(a.doc, KEY, 'kept')
-    await eventually(() => server.sync.stats().loadedDocs === 1, 'the document is loaded')
+    await until('the document is loaded', () => server.sync.stats().loadedDocs === 1)
     const before = readLayout(a.doc).placements.get(KEY)
     a.destroy()
-    await eventually(() => server.sync.stats().loadedDocs === 0, 'the document is unloaded')
+    await until('the document is unloaded', () => server.sync.stats().loadedDocs === 0)
 
     const b = connectProvider(server.url, WORKSPACE, server.token)
     await synced(b)
@@ -36,17 +37,24 @@ describe('a document with no connection', () => {
     const a = connectProvider(server.url, WORKSPACE, server.token)
     const b = connectProvider(server.url, WORKSPACE, server.token)
     await Promise.all([synced(a), synced(b)])
-    a.destroy()
-    await eventually(() => server.sync.stats().connections === 1, 'one connection left')
-    // Several graces with b still connected: an unload scheduled by a's leaving would have
-    // happened by now, so the document must still be loaded before anyone else arrives.
-    await sleep(GRACE_MS * GRACES_TO_WAIT)
-    expect(server.sync.stats().loadedDocs).toBe(1)
+    // The server's timers from here on are fake: any unload that a's leaving schedules fires
+    // when the clock is moved on, without the test waiting for it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] })
+    try {
+      a.destroy()
+      await until('one connection left', () => server.sync.stats().connections === 1)
+      // Several graces with b still connected: an unload scheduled by a's leaving would have
+      // happened by now, so the document must still be loaded before anyone else arrives.
+      await vi.advanceTimersByTimeAsync(GRACE_MS * GRACES_TO_WAIT)
+      expect(server.sync.stats().loadedDocs).toBe(1)
+    } finally {
+      vi.useRealTimers()
+    }
     // b is still there: a new edit of b's flows through the same loaded document to a newcomer.
     setTitle(b.doc, KEY, 'edited while a was gone')
     const c = connectProvider(server.url, WORKSPACE, server.token)
     await synced(c)
-    await eventually(() => readLayout(c.doc).placements.get(KEY)?.title === 'edited while a was gone', 'c sees b’s new edit')
+    await until('c sees b’s new edit', () => readLayout(c.doc).placements.get(KEY)?.title === 'edited while a was gone')
     expect(server.sync.stats().loadedDocs).toBe(1)
     b.destroy()
     c.destroy()

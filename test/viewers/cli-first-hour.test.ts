@@ -3,6 +3,7 @@
  * on PATH outside the clone, a launcher that says when it is not built, `spawn --help`'s example,
  * the log lines of `tabula up` on a terminal and off one, and `import-layouts` with a bad row.
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { execFile, spawnSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -136,7 +137,7 @@ describe('tabula rm, and a mistyped workspace path', () => {
       await cli('spawn', '--workspace', idle, '--close-on-exit', '--', 'true')
       await cli('spawn', '--workspace', busy, '--key', 'hb-keep', '--', 'sleep', '1000')
       // The idle one's only session closed itself on exit.
-      await until(async () => !(await cli('ls', idle)).stdout.includes('tab-'))
+      await until('tabula ls to stop listing the closed tab', async () => !(await cli('ls', idle)).stdout.includes('tab-'), 20_000)
       const removed = await cli('rm', idle)
       expect(removed.code).toBe(0)
       expect(removed.stdout).toBe(`removed workspace idle (${idle})\n`)
@@ -157,10 +158,3 @@ describe('tabula rm, and a mistyped workspace path', () => {
   })
 })
 
-async function until(ok: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error('condition not reached')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}

@@ -3,6 +3,7 @@
  * real pseudo-terminal (node-pty, as a person's terminal would), sees the session, types into
  * it, follows the terminal's size, and detaches with Ctrl-].
  */
+import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -66,7 +67,7 @@ describe('tabula tabs', () => {
     const before = (await tabula_('tabs', workspaceId)).stdout
     expect(titleColumn(before)).toEqual(['one', 'two', 'three'])
     ws.move(keys.three!, { index: 0 })
-    await waitForSync(async () => titleColumn((await tabula_('tabs', workspaceId)).stdout).join() === 'three,one,two')
+    await until('tabula tabs to list three, one, two', async () => titleColumn((await tabula_('tabs', workspaceId)).stdout).join() === 'three,one,two', 20_000)
     const json = JSON.parse((await tabula_('tabs', workspaceId, '--json')).stdout) as { tabs: Array<{ key: string; title: string; index: number }> }
     expect(json.tabs.map((t) => [t.title, t.index])).toEqual([['three', 0], ['one', 1], ['two', 2]])
     expect(json.tabs[0]!.key).toBe(keys.three)
@@ -87,7 +88,7 @@ describe('tabula attach', () => {
     })
     const out = watchPty(pty)
     // The attach claims the driver role: the session takes the terminal's size.
-    await waitForSync(async () => sessionOf(keys.one!)?.cols === 100 && sessionOf(keys.one!)?.rows === 30)
+    await until('tab one at 100×30', async () => sessionOf(keys.one!)?.cols === 100 && sessionOf(keys.one!)?.rows === 30, 20_000)
     pty.write('echo attached-$((40+2))\r')
     await out.waitFor('attached-42')
     // Ctrl-C reaches the program (it interrupts `sleep`), it does not end the attach.
@@ -100,7 +101,7 @@ describe('tabula attach', () => {
     pty.write('echo still-here\r')
     await out.waitFor(/[\r\n]still-here/)
     pty.resize(120, 40)
-    await waitForSync(async () => sessionOf(keys.one!)?.cols === 120 && sessionOf(keys.one!)?.rows === 40)
+    await until('tab one at 120×40', async () => sessionOf(keys.one!)?.cols === 120 && sessionOf(keys.one!)?.rows === 40, 20_000)
     pty.write('\x1d')
     await out.waitFor(`[detached from ${keys.one}]`)
     expect(await out.exited).toBe(0)
@@ -115,7 +116,7 @@ describe('tabula attach', () => {
       env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string>,
     })
     const out = watchPty(pty)
-    await waitForSync(async () => sessionOf(keys.three!)?.cols === 100 && sessionOf(keys.three!)?.rows === 30)
+    await until('tab three at 100×30', async () => sessionOf(keys.three!)?.cols === 100 && sessionOf(keys.three!)?.rows === 30, 20_000)
     await out.waitFor(new RegExp(`\x1b]2;tabula ${keys.three}: this terminal \\(\\S+@\\S+ pts/\\d+\\) sets the size, 100x30\x07`))
     // Another viewer drives: the terminal is told in its title (never on the program's screen).
     const other = ws.attach(keys.three!)
@@ -123,14 +124,14 @@ describe('tabula attach', () => {
     await new Promise<void>((resolve) => other.onData(() => resolve()))
     other.resize(70, 15)
     other.setActive(true)
-    await waitForSync(async () => sessionOf(keys.three!)?.cols === 70)
+    await until('tab three at 70 columns', async () => sessionOf(keys.three!)?.cols === 70, 20_000)
     await out.waitFor(`\x1b]2;tabula ${keys.three}: size 70x15 set by test setup (script); resize this window to take it back\x07`)
     // A resize here claims the role back, and the session takes this terminal's size again.
     pty.resize(110, 35)
-    await waitForSync(async () => sessionOf(keys.three!)?.cols === 110 && sessionOf(keys.three!)?.rows === 35)
+    await until('tab three at 110×35', async () => sessionOf(keys.three!)?.cols === 110 && sessionOf(keys.three!)?.rows === 35, 20_000)
     await out.waitFor('sets the size, 110x35\x07')
     other.setActive(true) // and once more, so that the detach line names the driver
-    await waitForSync(async () => sessionOf(keys.three!)?.cols === 70)
+    await until('tab three back at 70 columns', async () => sessionOf(keys.three!)?.cols === 70, 20_000)
     await out.waitFor('size 70x15 set by test setup (script)')
     pty.write('\x1d')
     await out.waitFor(`[detached from ${keys.three}; its size was set by test setup (script)]`)
@@ -148,8 +149,8 @@ describe('tabula attach', () => {
     await other.ready
     const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', keys.two!, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
     const out = watchPty(pty)
-    await waitForSync(async () => sessionOf(keys.two!)?.cols === 80)
-    await waitForSync(async () => ws.presence().some((p) => p.viewer.kind === 'terminal'))
+    await until('tab two at 80 columns', async () => sessionOf(keys.two!)?.cols === 80, 20_000)
+    await until('the attached terminal in presence', async () => ws.presence().some((p) => p.viewer.kind === 'terminal'), 20_000)
     expect(other.presence().map((p) => p.viewer.name)).toEqual(['test setup'])
     pty.write('exit 5\r')
     await out.waitFor(`${keys.two} exited with code 5`)
@@ -184,13 +185,13 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
   const terminals = () => multi.presence().filter((p) => p.viewer.kind === 'terminal')
 
   it('numbers `#` across the whole workspace, so that `attach <#>` addresses a tab; presence shows the attach on its own tab only', async () => {
-    await waitForSync(async () => columnOf((await tabula_('tabs', dir)).stdout, 'GROUP').join() === '1,1,2')
+    await until('tabula tabs to show groups 1, 1, 2', async () => columnOf((await tabula_('tabs', dir)).stdout, 'GROUP').join() === '1,1,2', 20_000)
     expect(columnOf((await tabula_('tabs', dir)).stdout, '#')).toEqual(['1', '2', '3'])
     const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', '3', '--home', tabula.home], { cols: 80, rows: 24, cwd: dir, env: process.env as Record<string, string> })
     const out = watchPty(pty)
-    await waitForSync(async () => terminals().length === 1)
+    await until('one terminal in presence', async () => terminals().length === 1, 20_000)
     // Its own tab, in its own group; not the first tab of every group.
-    await waitForSync(async () => JSON.stringify(terminals()[0]!.activeTabs) === JSON.stringify({ [g2]: mk[2] }))
+    await until("the terminal to show the second group's tab active", async () => JSON.stringify(terminals()[0]!.activeTabs) === JSON.stringify({ [g2]: mk[2] }), 20_000)
     pty.write('\x1d')
     expect(await out.exited).toBe(0)
   })
@@ -199,11 +200,11 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
     for (const ref of [mk[1]!.slice(0, 12), mk[1]!.slice(4, 12)]) {
       const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', ref, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
       const out = watchPty(pty)
-      await waitForSync(async () => terminals().some((p) => Object.values(p.activeTabs).includes(mk[1]!)))
+      await until('the terminal to show tab one active', async () => terminals().some((p) => Object.values(p.activeTabs).includes(mk[1]!)), 20_000)
       pty.write('\x1d')
       await out.waitFor(`[detached from ${mk[1]}]`)
       expect(await out.exited).toBe(0)
-      await waitForSync(async () => terminals().length === 0)
+      await until('no terminal in presence', async () => terminals().length === 0, 20_000)
     }
     const err = (await tabula_('attach', 'tab-').catch((e: { stderr: string; code: number }) => e)) as { stderr: string; code: number }
     expect(err.code).toBe(1)
@@ -218,7 +219,7 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
     const b = spawnPty(process.execPath, [TABULA_BIN, 'attach', mk[0]!, '--watch', '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
     const outA = watchPty(a)
     const outB = watchPty(b)
-    await waitForSync(async () => terminals().length === 2)
+    await until('two terminals in presence', async () => terminals().length === 2, 20_000)
     const names = terminals().map((p) => p.viewer.name)
     expect(new Set(names).size).toBe(2)
     // The watching one names the driving one, by the name presence shows.
@@ -237,7 +238,7 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
 
   it('shows the last screen of a session that had already exited, until a key; then ends with its code', async () => {
     const key = await multi.spawn({ command: 'sh', args: ['-c', 'echo last-words-$((6*7)); exit 3'] })
-    await waitForSync(async () => multi.sessions().find((s) => s.key === key)?.status === 'exited')
+    await until('the session to be exited', async () => multi.sessions().find((s) => s.key === key)?.status === 'exited', 20_000)
     const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', key, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
     const out = watchPty(pty)
     await out.waitFor('last-words-42')
@@ -302,10 +303,3 @@ function sessionOf(key: string) {
   return ws.sessions().find((s) => s.key === key)
 }
 
-async function waitForSync(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}

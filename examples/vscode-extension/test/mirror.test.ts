@@ -2,6 +2,7 @@
  * The extension's logic against a real `tabula up` and the real SDK; only the editor is a
  * stand-in (vscode-stand-in.ts).
  */
+import { until } from '../../../test/helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
 import { startWorkspace, TEST_SHELL, type TestWorkspace } from '../../../test/helpers/workspace.js'
@@ -30,13 +31,6 @@ afterAll(async () => {
   await setup?.stop()
 })
 
-async function until(what: string, ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('VS Code extension: one terminal per tab, created once; the layout order in a tree view', () => {
   const vscode = createStandIn()
