@@ -26,7 +26,12 @@ async function both(opts: Opts, steps: Step[], tail?: number) {
   }
   const got = await Promise.all(cuts)
   screen.dispose()
-  const expected = await plainXtermAt(opts, steps, got.map((cut) => cut.snapshot.covered ?? 0), terminalState)
+  const expected = await plainXtermAt(
+    opts,
+    steps,
+    got.map((cut) => cut.snapshot.covered ?? 0),
+    terminalState,
+  )
   const states = await Promise.all(got.map((cut) => applied(cut.snapshot, opts.scrollback)))
   return { states, expected, stored: got.map((cut) => cut.stored), snapshots: got.map((cut) => cut.snapshot) }
 }
@@ -76,7 +81,15 @@ describe('compact scrollback', () => {
     // One logical line of 9 rows (wide characters at the wraps), then just enough lines to push
     // its first rows out of xterm's buffer (tail 2) and leave the rest in it.
     const long = 'start' + '漢'.repeat(40) + 'ｗ'.repeat(21) + 'end'
-    const steps: Step[] = [write('top\r\n' + long + '\r\n'), write('a\r\nb\r\nc\r\n'), cut, { op: 'resize', cols: 13, rows: 5 }, cut, { op: 'resize', cols: 31, rows: 6 }, cut]
+    const steps: Step[] = [
+      write('top\r\n' + long + '\r\n'),
+      write('a\r\nb\r\nc\r\n'),
+      cut,
+      { op: 'resize', cols: 13, rows: 5 },
+      cut,
+      { op: 'resize', cols: 31, rows: 6 },
+      cut,
+    ]
     const { states, expected, stored } = await both(opts, steps, 2)
     expect(stored[0]).toBeGreaterThan(0)
     expect(stored[0]).toBeLessThan(9)

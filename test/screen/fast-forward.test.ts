@@ -21,12 +21,53 @@ const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length:
 import { chopStream, plainXtermAt, type Step } from './terminal-state.js'
 
 const PRINTABLE = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?-_=+*/()[]{}<>#$%&@^`|~"\''
-const SGR = ['\x1b[m', '\x1b[0m', '\x1b[1m', '\x1b[31m', '\x1b[38;5;200m', '\x1b[38:2::10:20:30m', '\x1b[4:3m', '\x1b[7;42m', '\x1b[0;1;34m', '\x1b[22;39m', '\x1b[48;2;1;2;3m']
+const SGR = [
+  '\x1b[m',
+  '\x1b[0m',
+  '\x1b[1m',
+  '\x1b[31m',
+  '\x1b[38;5;200m',
+  '\x1b[38:2::10:20:30m',
+  '\x1b[4:3m',
+  '\x1b[7;42m',
+  '\x1b[0;1;34m',
+  '\x1b[22;39m',
+  '\x1b[48;2;1;2;3m',
+]
 /** Everything a run must stop at, or whose state it must not cross. */
 const OTHER = [
-  '\x1b]0;title\x07', '\x1b[3A', '\x1b[2;5H', '\x1b[2J', '\x1b[K', '\x1b[?1049h', '\x1b[?1049l', '\x1b[2;4r', '\x1b[r',
-  '\x1b[?7l', '\x1b[?7h', '\x1b(0', '\x1b(B', '\x1b[20h', '\x1b[20l', '\t', '漢字', 'e\u0301', '\x1b]8;;http://x\x07',
-  '\x1b]8;;\x07', '\b', '\x1bM', '\x1b7', '\x1b8', '\x1b[5b', '\x1b[?6h', '\x1b[?6l', '\x1b[4h', '\x1b[4l', '\x0e', '\x0f', '\x7f',
+  '\x1b]0;title\x07',
+  '\x1b[3A',
+  '\x1b[2;5H',
+  '\x1b[2J',
+  '\x1b[K',
+  '\x1b[?1049h',
+  '\x1b[?1049l',
+  '\x1b[2;4r',
+  '\x1b[r',
+  '\x1b[?7l',
+  '\x1b[?7h',
+  '\x1b(0',
+  '\x1b(B',
+  '\x1b[20h',
+  '\x1b[20l',
+  '\t',
+  '漢字',
+  'e\u0301',
+  '\x1b]8;;http://x\x07',
+  '\x1b]8;;\x07',
+  '\b',
+  '\x1bM',
+  '\x1b7',
+  '\x1b8',
+  '\x1b[5b',
+  '\x1b[?6h',
+  '\x1b[?6l',
+  '\x1b[4h',
+  '\x1b[4l',
+  '\x0e',
+  '\x0f',
+  '\x7f',
 ]
 
 function pick<T>(rng: Rng, list: readonly T[]): T {
@@ -57,8 +98,8 @@ const stepsFor = (rng: Rng, bytes: Uint8Array): Step[] =>
 /** Plain xterm's snapshots, each written into a fresh terminal and serialized again (see canonical). */
 const reference = async (opts: { cols: number; rows: number; scrollback: number }, steps: Step[], covered: number[]) =>
   Promise.all(
-    (await plainXtermAt(opts, steps, covered, (term) => ({ cols: term.cols, rows: term.rows, data: serializer(term)!.serialize() }))).map((snapshot) =>
-      canonical(snapshot, opts.scrollback),
+    (await plainXtermAt(opts, steps, covered, (term) => ({ cols: term.cols, rows: term.rows, data: serializer(term)!.serialize() }))).map(
+      (snapshot) => canonical(snapshot, opts.scrollback),
     ),
   )
 
@@ -138,7 +179,10 @@ describe('screen fast-forward', () => {
   it('skips most of a flood and still ends on the same screen', async () => {
     const opts = { cols: 200, rows: 50, scrollback: 5000 }
     const lines: string[] = []
-    for (let i = 0; i < 60_000; i++) lines.push(`${String(i).padStart(9, '0')} \x1b[3${i % 8}mthe quick brown fox\x1b[0m jumps over the lazy dog ${'.'.repeat(i % 150)}\r\n`)
+    for (let i = 0; i < 60_000; i++)
+      lines.push(
+        `${String(i).padStart(9, '0')} \x1b[3${i % 8}mthe quick brown fox\x1b[0m jumps over the lazy dog ${'.'.repeat(i % 150)}\r\n`,
+      )
     const bytes = new TextEncoder().encode(lines.join(''))
     const steps: Step[] = []
     for (let at = 0; at < bytes.length; at += 16 * 1024) steps.push({ op: 'write', data: bytes.slice(at, at + 16 * 1024) })

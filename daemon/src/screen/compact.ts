@@ -18,7 +18,7 @@
  *   to the history, once per resize; resizes are rare next to output.
  */
 import xtermHeadless, { type Terminal } from '@xterm/headless'
-import { CompactHistory } from './history.js'
+import { CompactHistory, Entry } from './history.js'
 import { compactRow, coreOf, emptyExit, historyEnd, type Compacted } from './serialize.js'
 
 /**
@@ -80,7 +80,10 @@ interface Shape {
   buffers: { normal: Buf; active: Buf }
   _bufferService: { scroll(eraseAttr: unknown, isWrapped?: boolean): void }
   optionsService: { rawOptions: { scrollback: number } }
-  _inputHandler: { parse(data: Uint8Array): void; eraseInDisplay(params: { params: Int32Array | number[] }, respectProtect?: boolean): boolean }
+  _inputHandler: {
+    parse(data: Uint8Array): void
+    eraseInDisplay(params: { params: Int32Array | number[] }, respectProtect?: boolean): boolean
+  }
   _oscLinkService: LinkService
 }
 
@@ -163,7 +166,8 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
   /** Stores the first `n` rows of xterm's normal buffer (they are about to leave it). */
   const store = (n: number) => {
     const lines = core.buffers.normal.lines
-    for (let i = 0; i < n; i++) compactRow(serializerCore, compacted, lines.get(i) as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
+    for (let i = 0; i < n; i++)
+      compactRow(serializerCore, compacted, lines.get(i) as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
   }
 
   // A scroll with the buffer full recycles its oldest row: store it first.
@@ -259,10 +263,16 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
 function rebuild(term: Terminal, compacted: Compacted, end: string): { rows: Row[]; links: Map<number, { id?: string; uri: string }> } {
   const history = compacted.history
   const n = history.count
-  const scratch = new xtermHeadless.Terminal({ cols: term.cols, rows: term.rows, scrollback: n + 2, allowProposedApi: true, logLevel: 'off' })
+  const scratch = new xtermHeadless.Terminal({
+    cols: term.cols,
+    rows: term.rows,
+    scrollback: n + 2,
+    allowProposedApi: true,
+    logLevel: 'off',
+  })
   const scratchCore = (scratch as unknown as { _core: Shape })._core
-  const leading = history.firstKind !== 0
-  const prefix = leading ? ' '.repeat(history.firstKind === 2 ? term.cols - 1 : term.cols) : ''
+  const leading = history.firstKind !== Entry.Line
+  const prefix = leading ? ' '.repeat(history.firstKind === Entry.Inside ? term.cols - 1 : term.cols) : ''
   scratchCore._inputHandler.parse(encoder.encode(prefix + history.text() + end))
   const lines = scratchCore.buffers.normal.lines
   const rows: Row[] = []
@@ -297,7 +307,7 @@ function adoptLinks(core: Shape, normal: Buf, rows: Row[], links: Map<number, { 
     for (let c = 0; c < cols; c++) {
       if (!(row._data[c * CELL_SIZE + 2]! & BG_HAS_EXTENDED)) continue
       const ext = row._extendedAttrs[c]
-      if (!ext || !ext.urlId || seen.has(ext)) continue
+      if (!ext?.urlId || seen.has(ext)) continue
       seen.add(ext)
       let id = ids.get(ext.urlId)
       if (id === undefined) {
@@ -327,7 +337,6 @@ function adoptLink(service: LinkService, normal: Buf, data: { id?: string; uri: 
   marker.onDispose(() => service._removeMarkerFromLink(owner, marker))
   return owner.id
 }
-
 
 function hasShape(core: Partial<Shape> | undefined): core is Shape {
   return (

@@ -12,14 +12,15 @@
  */
 
 /** How a row is entered from the row above. */
-export const enum Entry {
+export const Entry = {
   /** A line break: the row starts a logical line. */
-  Line = 0,
+  Line: 0,
   /** The row above ends in the pending wrap; the row's first print wraps into it. */
-  Wrap = 1,
+  Wrap: 1,
   /** The row above moved a wide character into this row (the head prints it). */
-  Inside = 2,
-}
+  Inside: 2,
+} as const
+export type Entry = (typeof Entry)[keyof typeof Entry]
 
 /** Rows per chunk. */
 const CHUNK_ROWS = 256

@@ -17,7 +17,7 @@
  * the screen and a short tail, whatever the length of the history.
  */
 import type { Terminal } from '@xterm/headless'
-import { CompactHistory, Entry } from './history.js'
+import { type CompactHistory, Entry } from './history.js'
 
 // ── xterm's cell layout (src/common/buffer/Constants.ts of @xterm/xterm 6) ──────────────────
 const CELL_SIZE = 3
@@ -317,7 +317,14 @@ const EITHER = 2
  * when it continues this one: the row then ends in the pending wrap state. `atBottom`: a wrap into
  * this row scrolls the fresh terminal, whose new row is blank in the bg of the pen that wrapped.
  */
-function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowState, atBottom: boolean | typeof EITHER, canFixAbove: boolean): string {
+function writeRow(
+  line: Line,
+  cols: number,
+  wrapsOn: Line | null,
+  state: RowState,
+  atBottom: boolean | typeof EITHER,
+  canFixAbove: boolean,
+): string {
   const data = line._data
   const pen = state.pen
   let out = ''
@@ -394,7 +401,13 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
     let e = c + 1
     while (e < end) {
       const a = e * CELL_SIZE
-      if ((data[a]! & HAS_CONTENT) !== 0 || data[a]! >>> WIDTH_SHIFT !== 1 || data[a + 1] !== fg || (data[a + 2]! & ~BG_HAS_EXTENDED) !== bg) break
+      if (
+        (data[a]! & HAS_CONTENT) !== 0 ||
+        data[a]! >>> WIDTH_SHIFT !== 1 ||
+        data[a + 1] !== fg ||
+        (data[a + 2]! & ~BG_HAS_EXTENDED) !== bg
+      )
+        break
       e++
     }
     if (e === cols && c === cols - 1 && wrapsOn && wrapsOn._data[0]! >>> WIDTH_SHIFT === 2) {
@@ -424,7 +437,7 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
           x = cols - 1
           break
         }
-        out += `\x1b[${c + 1}G` + pen.cell(line, c) + WIDE_STAND_IN + `\x1b[${c + 2}G ` 
+        out += `\x1b[${c + 1}G` + pen.cell(line, c) + WIDE_STAND_IN + `\x1b[${c + 2}G `
         x = c + 2
         dirty = c + 1
       }
@@ -591,7 +604,15 @@ function serialize(term: Terminal, core: Core, compacted: Compacted | null): str
   return parts.join('')
 }
 
-function writeBuffer(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, compacted: Compacted | null, capacity = buf.lines.maxLength): void {
+function writeBuffer(
+  parts: string[],
+  buf: Buf,
+  cols: number,
+  rows: number,
+  pen: Pen,
+  compacted: Compacted | null,
+  capacity = buf.lines.maxLength,
+): void {
   const lines = buf.lines
   const count = lines.length
   const stored = compacted ? compacted.history.count : 0
@@ -610,7 +631,16 @@ function writeBuffer(parts: string[], buf: Buf, cols: number, rows: number, pen:
   const deleteLeading = leading && !trimLeading && stored + last + 1 < rows
   // Else, once it has scrolled into the scrollback, alone there, ED 3 clears it.
   const clearLeading = leading && !trimLeading && !deleteLeading
-  const state: RowState = { pen, pendingWrap: false, fill: 0, placeholder: null, inside: false, startAt: 0, eraseHead: false, beforeWrap: '' }
+  const state: RowState = {
+    pen,
+    pendingWrap: false,
+    fill: 0,
+    placeholder: null,
+    inside: false,
+    startAt: 0,
+    eraseHead: false,
+    beforeWrap: '',
+  }
   // Rows created so far in the fresh terminal beyond its first (each one past `rows` scrolls).
   let created = 0
   if (leading) {
@@ -678,7 +708,13 @@ function isBlank(line: Line, cols: number): boolean {
 
 /** `stored`: rows of the buffer kept outside xterm (compact.ts), above which xterm counts savedY. */
 function savedDiffers(buf: Buf, stored = 0): boolean {
-  return buf.savedX !== 0 || buf.savedY + stored !== 0 || buf.savedCurAttrData.fg !== 0 || (buf.savedCurAttrData.bg & ~BG_HAS_EXTENDED) !== 0 || buf.savedCharset !== undefined
+  return (
+    buf.savedX !== 0 ||
+    buf.savedY + stored !== 0 ||
+    buf.savedCurAttrData.fg !== 0 ||
+    (buf.savedCurAttrData.bg & ~BG_HAS_EXTENDED) !== 0 ||
+    buf.savedCharset !== undefined
+  )
 }
 
 /** The saved cursor (DECSC) of the active buffer: position, fg/bg and the charset in use. */
@@ -713,7 +749,17 @@ const CURSOR_STYLE = { block: 1, underline: 3, bar: 5 } as const
  * After a buffer's rows: its tab stops, saved cursor and scroll region; for the buffer shown
  * last ('final'), the cursor, the pen, the charsets and the modes too.
  */
-function writeScreenState(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal, core: Core, final: boolean, stored = 0): void {
+function writeScreenState(
+  parts: string[],
+  buf: Buf,
+  cols: number,
+  rows: number,
+  pen: Pen,
+  term: Terminal,
+  core: Core,
+  final: boolean,
+  stored = 0,
+): void {
   writeTabs(parts, buf, cols, core.optionsService.rawOptions.tabStopWidth)
   writeSaved(parts, buf, cols, rows, pen, term, stored)
   if (buf.scrollTop !== 0 || buf.scrollBottom !== rows - 1) parts.push(`\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`)
@@ -730,14 +776,21 @@ function writeScreenState(parts: string[], buf: Buf, cols: number, rows: number,
       // The pending wrap after the last column: print that cell again, which leaves it there.
       const line = buf.lines.get(buf.ybase + y)!
       let c = cols - 1
-      if ((line._data[c * CELL_SIZE]! >>> WIDTH_SHIFT) === 0 && c > 0) c--
+      if (line._data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && c > 0) c--
       const content = line._data[c * CELL_SIZE]!
       parts.push(`\x1b[${y - top + 1};${c + 1}H`)
       if (content & HAS_CONTENT) parts.push(pen.cell(line, c), cellText(line, c, content))
       else {
         const fg = line._data[c * CELL_SIZE + 1]!
         const bg = line._data[c * CELL_SIZE + 2]!
-        parts.push(pen.set(0, 0, 0, ''), ' ', `\x1b[${cols}G`, pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, ''), '\x1b[X', pen.set(fg, bg, 0, ''))
+        parts.push(
+          pen.set(0, 0, 0, ''),
+          ' ',
+          `\x1b[${cols}G`,
+          pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, ''),
+          '\x1b[X',
+          pen.set(fg, bg, 0, ''),
+        )
       }
     } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
     // The pen.
