@@ -330,7 +330,10 @@ function writeRow(
   let out = ''
   let x = state.startAt // the cursor column in the fresh terminal
   let c = state.startAt
-  if (state.eraseHead) out += pen.set(0, state.fill, 0, '') + '\x1b[1G\x1b[2X'
+  // Erasing leaves the open hyperlink open (ECH blanks carry none): closing and opening it again
+  // would make xterm register a new link on this row, which dies with another row than the one
+  // the program opened (xterm forgets a link when the rows it was registered on leave).
+  if (state.eraseHead) out += pen.set(0, state.fill === ANY_FILL ? 0 : state.fill, 0, pen.link) + '\x1b[1G\x1b[2X'
   let erase0 = false
   if (state.pendingWrap) {
     // The first print wraps: the cell itself, or a stand-in blanked right after.
@@ -347,7 +350,7 @@ function writeRow(
     if (atBottom === EITHER) state.fill = pen.bg & (CM_MASK | COLOR_MASK) ? ANY_FILL : 0
     else if (atBottom) state.fill = pen.bg & (CM_MASK | COLOR_MASK)
     if (state.placeholder !== null && canFixAbove) {
-      out += `\x1b[A\x1b[${cols}G` + pen.set(0, state.placeholder, 0, '') + `\x1b[X\x1b[B\x1b[${x + 1}G`
+      out += `\x1b[A\x1b[${cols}G` + pen.set(0, state.placeholder, 0, pen.link) + `\x1b[X\x1b[B\x1b[${x + 1}G`
     }
   }
   state.pendingWrap = false
@@ -451,7 +454,7 @@ function writeRow(
     }
     if (x !== c) out += `\x1b[${c + 1}G`
     x = c
-    out += pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, '') + `\x1b[${e - c}X`
+    out += pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, pen.link) + `\x1b[${e - c}X`
     c = e
   }
 
