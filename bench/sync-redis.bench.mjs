@@ -20,7 +20,7 @@ import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CLIENTS_PER_DOC, FANOUT_CLIENTS, FANOUT_WARMUP, fanoutSetup, memoryAfterGc, rawClient, sleep, smallLayoutUpdate, startChild, waitLoaded } from './sync-common.mjs'
+import { BENCH_MAX_CONNECTIONS, CLIENTS_PER_DOC, FANOUT_CLIENTS, FANOUT_WARMUP, fanoutSetup, memoryAfterGc, rawClient, sleep, smallLayoutUpdate, startChild, waitLoaded } from './sync-common.mjs'
 
 const QUICK = process.env.SYNC_BENCH_QUICK === '1'
 const FANOUT_ROUNDS = QUICK ? 60 : 400
@@ -39,7 +39,7 @@ async function child(redisUrl) {
   const log = createLogger('bench', 'warn')
   const rooms = redisUrl === 'none' ? undefined : await createRedisRooms(redisUrl, log)
   const sync = await createSyncServer({ home, log, rooms })
-  const host = await startHost({ host: '127.0.0.1', port: 0, token: TOKEN, components: [sync], log })
+  const host = await startHost({ host: '127.0.0.1', port: 0, token: TOKEN, components: [sync], log, maxConnections: BENCH_MAX_CONNECTIONS })
   process.on('message', async (msg) => {
     if (msg.cmd === 'mem') {
       process.send({ id: msg.id, ...memoryAfterGc() })
@@ -160,6 +160,8 @@ async function main() {
   strict.stop()
   relaxed.stop()
   printTable(setups)
+  // The memory load's raw clients would keep the process alive; everything worth keeping is printed.
+  process.exit(0)
 
   async function memory(setup) {
     const before = await Promise.all(setup.servers.map((s) => s.ask('mem')))

@@ -18,7 +18,7 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CLIENTS_PER_DOC, FANOUT_CLIENTS, FANOUT_WARMUP, fanoutSetup, memoryAfterGc, rawClient, sleep, smallLayoutUpdate, startChild, synced, waitLoaded } from './sync-common.mjs'
+import { BENCH_MAX_CONNECTIONS, CLIENTS_PER_DOC, FANOUT_CLIENTS, FANOUT_WARMUP, fanoutSetup, memoryAfterGc, rawClient, sleep, smallLayoutUpdate, startChild, synced, waitLoaded } from './sync-common.mjs'
 
 const QUICK = process.env.SYNC_BENCH_QUICK === '1'
 const FANOUT_ROUNDS = QUICK ? 60 : 400
@@ -47,7 +47,7 @@ async function child(kind) {
     const home = mkdtempSync(join(tmpdir(), 'tabula-sync-bench-'))
     const log = createLogger('bench', 'warn')
     const sync = await createSyncServer({ home, log })
-    const host = await startHost({ host: '127.0.0.1', port: 0, token: TOKEN, components: [sync], log })
+    const host = await startHost({ host: '127.0.0.1', port: 0, token: TOKEN, components: [sync], log, maxConnections: BENCH_MAX_CONNECTIONS })
     port = host.port
     stats = () => sync.stats().loadedDocs
     flush = () => sync.flush()

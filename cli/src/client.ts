@@ -1,48 +1,47 @@
 /**
- * The daemon's HTTP API as the user commands (ls, spawn, close) use it; where the running tabula
- * is comes from endpoint.ts.
+ * The daemon's HTTP API as the user commands (ls, spawn, close, rm) use it: the protocol's typed
+ * client, with errors turned into what a person reads. Where the running tabula is comes from
+ * endpoint.ts.
  */
 import { resolve } from 'node:path'
-import { DaemonError, daemonRequest, isUuid, type Session, type SessionList, type Workspace } from '@tabula/protocol'
+import { DaemonClient, DaemonError, isUuid, type Session, type SessionList, type SpawnRequest, type Workspace } from '@tabula/protocol'
 import { resolveEndpoint } from './endpoint.js'
 import type { ClientFlags } from './options.js'
 
 export class TabulaClient {
-  constructor(
-    readonly url: string,
-    /** Also what the SDK presents when a command opens a workspace through it. */
-    readonly token: string,
-    private readonly notRunning: string,
-  ) {}
+  private readonly daemon: DaemonClient
 
-  listWorkspaces(): Promise<Workspace[]> {
-    return this.call('GET', '/v1/workspaces')
+  constructor(
+    url: string,
+    token: string,
+    private readonly notRunning: string,
+  ) {
+    this.daemon = new DaemonClient({ url, token })
   }
 
-  getWorkspace(id: string): Promise<Workspace> {
-    return this.call('GET', `/v1/workspaces/${encodeURIComponent(id)}`)
+  listWorkspaces(): Promise<Workspace[]> {
+    return this.said(this.daemon.workspaces())
   }
 
   ensureWorkspace(path: string): Promise<Workspace> {
-    return this.call('POST', '/v1/workspaces', { path })
+    return this.said(this.daemon.ensureWorkspace({ path }))
   }
 
   async removeWorkspace(id: string): Promise<void> {
-    await this.call('DELETE', `/v1/workspaces/${encodeURIComponent(id)}`)
+    await this.said(this.daemon.removeWorkspace(id))
   }
 
   listSessions(workspace: string): Promise<SessionList> {
-    return this.call('GET', `/v1/workspaces/${encodeURIComponent(workspace)}/sessions`)
+    return this.said(this.daemon.sessions(workspace))
   }
 
   /** Resolves to the session and whether this call started it (201) or found it (200). */
-  async spawn(workspace: string, body: Record<string, unknown>): Promise<{ session: Session; created: boolean }> {
-    const { status, json } = await this.send('POST', `/v1/workspaces/${encodeURIComponent(workspace)}/sessions`, body)
-    return { session: (json as { session: Session }).session, created: status === 201 }
+  spawn(workspace: string, request: SpawnRequest): Promise<{ session: Session; created: boolean }> {
+    return this.said(this.daemon.spawn(workspace, request))
   }
 
   async close(workspace: string, key: string): Promise<void> {
-    await this.call('DELETE', `/v1/workspaces/${encodeURIComponent(workspace)}/sessions/${encodeURIComponent(key)}`)
+    await this.said(this.daemon.close(workspace, key))
   }
 
   /**
@@ -50,7 +49,7 @@ export class TabulaClient {
    * directory that is not a workspace yet becomes one.
    */
   async findWorkspace(ref: string, create: boolean): Promise<Workspace> {
-    if (isUuid(ref)) return this.getWorkspace(ref)
+    if (isUuid(ref)) return this.said(this.daemon.workspace(ref))
     const path = resolve(ref)
     if (create) return this.ensureWorkspace(path)
     const found = (await this.listWorkspaces()).find((w) => w.path === path)
@@ -58,24 +57,18 @@ export class TabulaClient {
     return found
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await this.send(method, path, body)).json as T
-  }
-
   /** A person reads these errors: the daemon's own words, or how to start tabula. */
-  private async send(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    let res: Response
+  private async said<T>(call: Promise<T>): Promise<T> {
     try {
-      res = await daemonRequest(fetch, this.url, this.token, method, path, body)
+      return await call
     } catch (err) {
       throw new Error(err instanceof DaemonError ? err.detail : this.notRunning)
     }
-    return { status: res.status, json: await res.json().catch(() => null) }
   }
 }
 
 /** The client for the tabula these flags point at; throws a helpful error when none runs. */
 export function connectClient(flags: ClientFlags): TabulaClient {
-  const { url, token, unreachable } = resolveEndpoint(flags)
-  return new TabulaClient(url, token, unreachable)
+  const { daemonUrl, token, unreachable } = resolveEndpoint(flags)
+  return new TabulaClient(daemonUrl, token, unreachable)
 }

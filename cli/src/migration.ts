@@ -44,7 +44,7 @@ export async function migrateRows(rows: LegacyLayoutRow[], state: MigrationState
       result.lines.push(`${String(workspace)}: not a workspace id (a lowercase uuid); row skipped`)
       continue
     }
-    let conversion
+    let conversion: ReturnType<typeof convertV1Layout>
     try {
       conversion = convertV1Layout(row.layout_json)
     } catch (err) {

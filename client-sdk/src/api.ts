@@ -149,6 +149,12 @@ export interface WorkspaceEvents {
   change: () => void
   status: (status: WorkspaceStatus) => void
   presence: (presence: PresenceEntry[]) => void
+  /**
+   * The sync server refused something this viewer sent, with its reason: a presence state past
+   * a bound, a layout change from a watch-only device, an update past the document's size bound
+   * (docs/sync.md, "Refusals"). What was refused is not shared; the rest goes on.
+   */
+  refused: (reason: string) => void
 }
 
 export interface WorkspaceView {

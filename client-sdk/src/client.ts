@@ -2,9 +2,8 @@
  * A connected client: one live channel to the daemon for every workspace it shows (one socket per
  * viewer, docs/protocol.md), and one sync socket per workspace document.
  */
-import type { ViewerInfo } from '@tabula/protocol'
+import { DaemonClient, type ViewerInfo } from '@tabula/protocol'
 import type { ConnectOptions, StorageProvider, TabulaClient, WebSocketConstructor, WorkspaceView } from './api.js'
-import { DaemonHttp } from './daemon-http.js'
 import { createLiveClient } from './live/index.js'
 import type { LiveClient } from './live/types.js'
 import { toHttpUrl } from './urls.js'
@@ -27,12 +26,11 @@ export function createClient(options: ConnectOptions, platform: Platform): Tabul
   if (!options.token) throw new TypeError('connect: a token is required (the contents of <home>/token)')
   const WebSocketClass = options.WebSocket ?? platform.WebSocket
   if (!WebSocketClass) throw new TypeError('connect: no WebSocket available; pass the WebSocket option')
-  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
   const viewer = options.viewer ?? DEFAULT_VIEWER
   const storage = typeof options.storage === 'string' ? platform.namedStorage(options.storage) : options.storage || null
 
   const live: LiveClient = createLiveClient({ daemonUrl, token: options.token, viewer, WebSocket: WebSocketClass })
-  const http = new DaemonHttp(daemonUrl, options.token, fetchImpl)
+  const http = new DaemonClient({ url: daemonUrl, token: options.token, fetch: options.fetch })
   const workspaces = new Map<string, Workspace>()
   let closed = false
 
@@ -61,8 +59,8 @@ export function createClient(options: ConnectOptions, platform: Platform): Tabul
     },
     workspaces: () => http.workspaces(),
     ensureWorkspace: (request) => http.ensureWorkspace(request),
-    removeWorkspace: (id) => http.removeWorkspace(id),
-    sessionsIn: async (workspace) => (await http.list(workspace)).sessions,
+    removeWorkspace: async (id) => void (await http.removeWorkspace(id)),
+    sessionsIn: async (workspace) => (await http.sessions(workspace)).sessions,
     async close() {
       if (closed) return
       closed = true

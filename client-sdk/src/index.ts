@@ -1,6 +1,7 @@
 /**
  * @tabula/client-sdk for Node (docs/sdk.md). Node 20 has no global WebSocket, so this entry brings
- * the `ws` package, and `storage: "<dir>"` keeps offline state in files. Browsers get
+ * the `ws` package, `storage: "<dir>"` keeps offline state in files, and `discover` finds the
+ * tabula running on this machine (it reads `<home>/runtime.json`). Browsers get
  * browser.ts instead (package.json "browser" condition), which has no Node-only import.
  */
 import { WebSocket as NodeWebSocket } from 'ws'
@@ -10,6 +11,7 @@ import { fileStorage } from './storage/file.js'
 
 export * from './public.js'
 export { fileStorage } from './storage/file.js'
+export { discover, DiscoverError, type Discovered, type DiscoverOptions, type DiscoverProblem } from './discover.js'
 
 /**
  * Connects a viewer to a tabula daemon and sync server. Never fails for being offline: the

@@ -16,13 +16,13 @@ export class LiveKeySet {
   /** True once any set (fresh or cached) is known. */
   known = false
   /** Anything in the set changed (its keys, a session's record, or its freshness). */
-  private readonly onChange: () => void
-  private readonly onRefused: (error: LiveError) => void
+  readonly #onChange: () => void
+  readonly #onRefused: (error: LiveError) => void
 
   /** `onRefused`: the daemon will not show this workspace (e.g. it does not exist). */
   constructor(onChange: () => void, onRefused: (error: LiveError) => void = () => {}) {
-    this.onChange = onChange
-    this.onRefused = onRefused
+    this.#onChange = onChange
+    this.#onRefused = onRefused
   }
 
   /** What the live client calls. */
@@ -33,32 +33,32 @@ export class LiveKeySet {
       this.seq = seq
       this.fresh = true
       this.known = true
-      this.onChange()
+      this.#onChange()
     },
     onAdded: (seq, session) => {
-      if (!this.accept(seq)) return
+      if (!this.#accept(seq)) return
       this.sessions.set(session.key, session)
-      this.onChange()
+      this.#onChange()
     },
     onRemoved: (seq, key) => {
-      if (!this.accept(seq)) return
+      if (!this.#accept(seq)) return
       this.sessions.delete(key)
-      this.onChange()
+      this.#onChange()
     },
     onUpdated: (seq, session) => {
-      if (!this.accept(seq)) return
+      if (!this.#accept(seq)) return
       // An update never creates a key: existence comes from full sets and additions only.
       if (this.sessions.has(session.key)) this.sessions.set(session.key, session)
-      this.onChange()
+      this.#onChange()
     },
-    onError: (error) => this.onRefused(error),
+    onError: (error) => this.#onRefused(error),
   }
 
   /** The live channel dropped: keep showing the last set, but say it may be out of date. */
   markStale(): void {
     if (!this.fresh) return
     this.fresh = false
-    this.onChange()
+    this.#onChange()
   }
 
   /** Shows a cached set until the daemon answers (never replaces a fresh one). */
@@ -67,14 +67,14 @@ export class LiveKeySet {
     for (const s of cache.sessions) this.sessions.set(s.key, s)
     this.seq = cache.seq
     this.known = true
-    this.onChange()
+    this.#onChange()
   }
 
   toCache(): CachedKeySet {
     return { seq: this.seq, sessions: [...this.sessions.values()], savedAt: new Date().toISOString() }
   }
 
-  private accept(seq: number): boolean {
+  #accept(seq: number): boolean {
     // Deltas only make sense on top of a full set from the same connection, and in order.
     if (!this.fresh || seq <= this.seq) return false
     this.seq = seq

@@ -40,14 +40,66 @@ function isStringRecord(value: unknown): value is Record<string, string> {
 }
 
 /**
+ * What this viewer publishes: its name, its live-channel id, and its selection in the groups it
+ * shows (all of them unless told otherwise). A state equal to the last one published is not
+ * sent again, so a change elsewhere costs no awareness traffic.
+ */
+export class PresencePublisher {
+  readonly #awareness: Awareness
+  readonly #viewer: ViewerInfo
+  readonly #viewerId: () => string | null
+  readonly #choice = new ActiveTabs()
+  /** The groups this viewer shows; null: all of them. Only their selections are published. */
+  #visible: ReadonlySet<string> | null = null
+  #signature = ''
+
+  constructor(awareness: Awareness, viewer: ViewerInfo, viewerId: () => string | null) {
+    this.#awareness = awareness
+    this.#viewer = viewer
+    this.#viewerId = viewerId
+  }
+
+  select(tab: { group: string; key: string; index: number }): void {
+    this.#choice.select(tab.group, tab.key, tab.index)
+  }
+
+  setVisibleGroups(groups: readonly string[] | null): void {
+    this.#visible = groups === null ? null : new Set(groups)
+  }
+
+  /** group -> the tab this viewer has selected there, among `tabs`. */
+  activeTabs(tabs: ReadonlyArray<{ key: string; group: string }>): Record<string, string> {
+    return this.#choice.resolve(tabs)
+  }
+
+  publish(tabs: ReadonlyArray<{ key: string; group: string }>): void {
+    const state: PresenceState = {
+      viewer: this.#viewer,
+      viewerId: this.#viewerId(),
+      activeTabs: visibleOnly(this.#choice.resolve(tabs), this.#visible),
+    }
+    const signature = JSON.stringify(state)
+    if (signature === this.#signature) return
+    this.#signature = signature
+    publishPresence(this.#awareness, state)
+  }
+}
+
+/** What others see of this viewer's selection: the groups it shows, or all of them. */
+function visibleOnly(active: Record<string, string>, visible: ReadonlySet<string> | null): Record<string, string> {
+  if (visible === null) return active
+  return Object.fromEntries(Object.entries(active).filter(([group]) => visible.has(group)))
+}
+
+/**
  * This viewer's selection per group, resolved against the tabs shown now: the chosen key when
  * it is still in that group, else the tab at the position it had (clamped), else nothing.
  */
 export class ActiveTabs {
-  private readonly chosen = new Map<string, { key: string; index: number }>()
+  readonly #chosen = new Map<string, { key: string; index: number }>()
 
   select(group: string, key: string, index: number): void {
-    this.chosen.set(group, { key, index })
+    this.#chosen.set(group, { key, index })
   }
 
   resolve(tabs: ReadonlyArray<{ key: string; group: string }>): Record<string, string> {
@@ -59,7 +111,7 @@ export class ActiveTabs {
     }
     const active: Record<string, string> = {}
     for (const [group, keys] of byGroup) {
-      const choice = this.chosen.get(group)
+      const choice = this.#chosen.get(group)
       if (choice && keys.includes(choice.key)) active[group] = choice.key
       else active[group] = keys[Math.min(choice?.index ?? 0, keys.length - 1)]!
     }

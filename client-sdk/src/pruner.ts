@@ -12,12 +12,14 @@
  * hides them), so a wrong guess costs a placement and a custom title, never a tab.
  */
 export class Pruner {
-  private readonly absentSince = new Map<string, number>()
+  readonly #absentSince = new Map<string, number>()
+  readonly #graceMs: number
+  readonly #now: () => number
 
-  constructor(
-    private readonly graceMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(graceMs: number, now: () => number = Date.now) {
+    this.#graceMs = graceMs
+    this.#now = now
+  }
 
   /**
    * Feeds the current picture; returns the layout keys to remove now. `online` must be true only
@@ -25,27 +27,27 @@ export class Pruner {
    */
   review(online: boolean, liveKeys: ReadonlySet<string> | ReadonlyMap<string, unknown>, layoutKeys: Iterable<string>): string[] {
     if (!online) {
-      this.absentSince.clear()
+      this.#absentSince.clear()
       return []
     }
-    const t = this.now()
+    const t = this.#now()
     const due: string[] = []
     const stillAbsent = new Set<string>()
     for (const key of layoutKeys) {
       if (liveKeys.has(key)) continue
       stillAbsent.add(key)
-      const since = this.absentSince.get(key)
-      if (since === undefined) this.absentSince.set(key, t)
-      else if (t - since >= this.graceMs) due.push(key)
+      const since = this.#absentSince.get(key)
+      if (since === undefined) this.#absentSince.set(key, t)
+      else if (t - since >= this.#graceMs) due.push(key)
     }
-    for (const key of [...this.absentSince.keys()]) if (!stillAbsent.has(key) || due.includes(key)) this.absentSince.delete(key)
+    for (const key of [...this.#absentSince.keys()]) if (!stillAbsent.has(key) || due.includes(key)) this.#absentSince.delete(key)
     return due
   }
 
   /** When the earliest clock runs out, in ms from now (null when nothing is waiting). */
   nextDueIn(): number | null {
     let earliest: number | null = null
-    for (const since of this.absentSince.values()) if (earliest === null || since < earliest) earliest = since
-    return earliest === null ? null : Math.max(0, earliest + this.graceMs - this.now())
+    for (const since of this.#absentSince.values()) if (earliest === null || since < earliest) earliest = since
+    return earliest === null ? null : Math.max(0, earliest + this.#graceMs - this.#now())
   }
 }

@@ -2,5 +2,5 @@
 export type * from './api.js'
 export { deriveTabs, displayTitle } from './derive-tabs.js'
 export { memoryStorage } from './storage/memory.js'
-export { DaemonError } from './daemon-http.js'
+export { DaemonError } from '@tabula/protocol'
 export { reconnectDelay } from './backoff.js'

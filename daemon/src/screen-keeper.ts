@@ -12,6 +12,9 @@ import type { Snapshot } from './live/mirror.js'
 import type { SessionMapView } from './sessions/types.js'
 import { fitScreen, type ScreenFiles } from './state/screens.js'
 
+/** Screen files written at once (each holds two descriptors for a moment: the file and its directory). */
+const SCREEN_WRITES_IN_FLIGHT = 16
+
 export interface ScreenKeeper {
   /** Saves every session's screen now; `ended` marks them as ended by this shutdown. */
   saveAll(ended?: Date): Promise<void>
@@ -52,26 +55,36 @@ export function keepScreens(opts: ScreenKeeperOptions): ScreenKeeper {
     }
   })
 
-  async function save(key: string, ended: Date | null): Promise<void> {
+  /** Takes the session's snapshot; resolves, once its file's write has begun, to that write. */
+  async function save(key: string, ended: Date | null): Promise<{ written: Promise<void> } | null> {
     const snapshot = await withTimeout(opts.snapshot(key), SNAPSHOT_WAIT_MS)
-    if (!snapshot || !watching.has(key)) return
+    if (!snapshot || !watching.has(key)) return null
     // Each session gets an equal share of the total, and never more than its own cap.
     const caps = opts.caps ?? { perSession: MAX_SAVED_SCREEN_BYTES, total: MAX_SAVED_SCREENS_TOTAL_BYTES }
     const share = Math.floor(caps.total / Math.max(1, watching.size))
     const screen = { version: 1 as const, key, cols: snapshot.cols, rows: snapshot.rows, data: snapshot.data, savedAt: new Date().toISOString(), endedAt: ended?.toISOString() ?? null }
-    files.write(fitScreen(screen, Math.min(caps.perSession, share)))
+    return { written: files.write(fitScreen(screen, Math.min(caps.perSession, share))) }
   }
 
   function saveKeys(keys: string[], ended: Date | null): Promise<void> {
     const run = saving.then(async () => {
+      // Snapshots one after another (they come from the screen workers); the durable writes of
+      // their files, a few at a time, so that the fsyncs of 256 sessions at shutdown overlap.
+      const writing = new Set<Promise<void>>()
       for (const key of keys) {
         dirty.delete(key)
+        const failed = (err: unknown) => log.warn({ err, key }, 'could not save the screen of a session')
         try {
-          await save(key, ended)
+          const saved = await save(key, ended)
+          if (!saved) continue
+          const tracked: Promise<void> = saved.written.catch(failed).finally(() => writing.delete(tracked))
+          writing.add(tracked)
+          if (writing.size >= SCREEN_WRITES_IN_FLIGHT) await Promise.race(writing)
         } catch (err) {
-          log.warn({ err, key }, 'could not save the screen of a session')
+          failed(err)
         }
       }
+      await Promise.all(writing)
     })
     saving = run.catch(() => {})
     return run

@@ -2,9 +2,9 @@
  * The daemon's HTTP contract (docs/daemon.md, "HTTP API"): shapes of what the routes return, shared
  * by the daemon that serves them and every client that reads them.
  */
+import type { z } from 'zod'
 import type { SessionKind } from './keys.js'
-
-export const API_VERSION_PREFIX = '/v1'
+import type { createWorkspaceRequestSchema, spawnRequestSchema } from './validate.js'
 
 export type SessionStatus = 'running' | 'exited'
 
@@ -39,21 +39,22 @@ export interface SessionList {
   sessions: Session[]
 }
 
-export interface SpawnRequest {
-  key?: string
-  command?: string
-  args?: string[]
-  cwd?: string
-  env?: Record<string, string>
-  cols?: number
-  rows?: number
-  closeOnExit?: boolean
+/** `POST /v1/workspaces/:ws/sessions`, inferred from the schema the daemon validates with. */
+export type SpawnRequest = z.infer<typeof spawnRequestSchema>
+
+/** `POST /v1/workspaces`, inferred from the schema the daemon validates with. */
+export type CreateWorkspaceRequest = z.infer<typeof createWorkspaceRequestSchema>
+
+/** `DELETE /v1/workspaces/:ws`. */
+export interface RemovedWorkspace {
+  id: string
+  removed: true
 }
 
-export interface CreateWorkspaceRequest {
-  path: string
-  name?: string
-  id?: string
+/** `DELETE /v1/workspaces/:ws/sessions/:key`, once every process of the session is gone. */
+export interface ClosedSession {
+  key: string
+  closed: true
 }
 
 export interface Health {

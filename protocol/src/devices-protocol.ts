@@ -1,6 +1,7 @@
 /**
  * Pairing and device tokens as both sides see them (docs/daemon.md, "Devices"). Browser-safe:
- * the web viewer redeems a pairing code and reads its own scope with these names.
+ * the web viewer redeems a pairing code and reads its own scope with these names. The two routes
+ * (PAIR_PATH, WHOAMI_PATH) are in the route table, routes.ts.
  */
 
 /** `full`: everything the root token can do over HTTP and WebSocket. `watch`: attach, see tabs and presence, nothing else. */
@@ -8,11 +9,6 @@ export type DeviceScope = 'full' | 'watch'
 
 /** Who a request is, once its token is checked. */
 export type Principal = { kind: 'root'; scope: 'full' } | { kind: 'device'; name: string; scope: DeviceScope }
-
-/** `POST /v1/pair {code}`, served without a token: a one-time pairing code becomes a device token. */
-export const PAIR_PATH = '/v1/pair'
-/** `GET /v1/whoami`: the caller's principal (the page says "watch only" from it). */
-export const WHOAMI_PATH = '/v1/whoami'
 
 export interface PairResponse {
   token: string

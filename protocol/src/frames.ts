@@ -4,38 +4,25 @@
  * output travels in binary frames (see `encodeOutputFrame`) because it is the bulk of the
  * traffic. docs/protocol.md is the reference a third-party client is written against.
  *
- * The daemon, the SDK and the tests all import these types from here; none keeps a copy.
+ * The daemon, the SDK and the tests all import these types from here; none keeps a copy. The
+ * viewer's frames are defined once, as the schema in validate.ts; their type is inferred from it.
  */
+import type { z } from 'zod'
 import type { Session, ErrorCode } from './api.js'
+import type { clientFrameSchema, viewerInfoSchema } from './validate.js'
 import { MAX_LIVE_FRAME_BYTES } from './limits.js'
 
-export const LIVE_PATH = '/v1/live'
-
 /** Who a viewer is, as others see it in presence and as the active driver. */
-export interface ViewerInfo {
-  name: string
-  /** Free-form, e.g. "desktop", "phone", "cli", "editor". */
-  kind: string
-}
+export type ViewerInfo = z.infer<typeof viewerInfoSchema>
 
 // ── viewer → daemon ────────────────────────────────────────────────────────────────────────────
 
-export type ClientFrame =
-  | { type: 'hello'; viewer: ViewerInfo }
-  | { type: 'watch'; workspace: string }
-  | { type: 'unwatch'; workspace: string }
-  /** `ch` is chosen by the viewer, unique among its own open attachments. */
-  | { type: 'attach'; ch: number; key: string }
-  | { type: 'detach'; ch: number }
-  | { type: 'input'; ch: number; data: string }
-  | { type: 'resize'; ch: number; cols: number; rows: number }
-  /**
-   * Claim (`active: true`) or release the driver role of the attached session. A claim may carry
-   * the claimer's size, applied in the same step so the PTY never sees an intermediate size. A
-   * release only counts while this viewer still holds the role (compare-and-set).
-   */
-  | { type: 'set_active'; ch: number; active: boolean; cols?: number; rows?: number }
-  | { type: 'ping'; id?: number }
+/**
+ * What a viewer sends, inferred from the schema the daemon validates with (validate.ts, where each
+ * frame's meaning is written down): one definition, and no zod in a browser bundle, because both
+ * imports are type-only.
+ */
+export type ClientFrame = z.infer<typeof clientFrameSchema>
 
 // ── daemon → viewer ────────────────────────────────────────────────────────────────────────────
 
@@ -73,9 +60,6 @@ export const LIVE_SOCKET_MAX_PAYLOAD_BYTES = 4 * MAX_LIVE_FRAME_BYTES
  * under MAX_LIVE_FRAME_BYTES whatever is pasted.
  */
 export const INPUT_CHUNK_CHARS = 64 * 1024
-
-/** Every `type` a viewer may send; anything else is answered with `unknown_frame`. */
-export const CLIENT_FRAME_TYPES = ['hello', 'watch', 'unwatch', 'attach', 'detach', 'input', 'resize', 'set_active', 'ping'] as const
 
 /** What a viewer writes before a snapshot so its emulator starts from a clean state (RIS). */
 export const FULL_RESET = '\x1bc'

@@ -12,6 +12,7 @@ import type { IncomingMessage, Server, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
 import { HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, MAX_HTTP_CONNECTIONS } from '@tabula/protocol'
 import type { Logger } from './logger.js'
+import { HttpError, writeRawError } from './errors.js'
 
 /** The two bounds on a request's arrival; tests pass smaller ones. */
 export interface RequestTimeouts {
@@ -88,11 +89,5 @@ export function limitConnections(server: Server, log: Logger, cap = connectionCa
 }
 
 function refuse(socket: Socket, cap: number): void {
-  const text = JSON.stringify({ error: { code: 'unavailable', message: `the server already holds ${cap} connections, the most it takes; retry shortly` } })
-  socket.on('error', () => {})
-  socket.end(
-    'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-  )
-  socket.destroySoon?.()
+  writeRawError(socket, new HttpError(503, 'unavailable', `the server already holds ${cap} connections, the most it takes; retry shortly`), { 'Retry-After': '1' })
 }

@@ -16,7 +16,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { DEVICE_NAME_RE, PAIRING_CODE_RE, type DeviceScope, type Principal } from '@tabula/protocol'
 import { MAX_DEVICES, MAX_PENDING_PAIRINGS, PAIRING_TTL_MS } from '@tabula/protocol'
-import { isProcessAlive, writeFileAtomic } from './home.js'
+import { isProcessAlive } from './home.js'
+import { writeFileDurableSync } from './durable-write.js'
 
 export const DEVICES_FILE = 'devices.json'
 /** When each device was last seen; written by servers only, so it never races a revocation. */
@@ -262,7 +263,7 @@ export class DeviceStore {
       const now = this.now()
       file.pairings = file.pairings.filter((p) => p.expiresAt > now)
       change(file)
-      writeFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n', 0o600)
+      writeFileDurableSync(this.path, JSON.stringify(file, null, 2) + '\n')
       this.current()
     })
   }
@@ -275,7 +276,7 @@ export class DeviceStore {
     try {
       const merged = this.readSeenFile()
       for (const [n, t] of this.seen) merged[n] = Math.max(merged[n] ?? 0, t)
-      writeFileAtomic(this.seenPath, JSON.stringify(merged) + '\n', 0o600)
+      writeFileDurableSync(this.seenPath, JSON.stringify(merged) + '\n')
     } catch {
       // Last seen is a convenience; failing to record it must never refuse a request.
     }

@@ -41,21 +41,32 @@ export function sendError(res: ServerResponse, err: HttpError): void {
 }
 
 /**
- * Refuses a WebSocket upgrade with a real HTTP response, so a client sees 401/403 and a JSON
- * reason instead of a bare socket close.
+ * The one writer of an error response straight onto a socket, for the moments when no
+ * ServerResponse exists: an upgrade refused (401/403/404/503), a request node's parser could not
+ * read or that came too slowly (400/408), a connection over the cap (503). The client sees the
+ * status and the same JSON body as every other refusal instead of a bare close. The socket is
+ * closed once the answer is flushed; a peer that reset meanwhile is no longer anyone's concern.
  */
-export function rejectUpgrade(socket: Duplex, err: HttpError): void {
-  const text = JSON.stringify(errorBody(err.code, err.message))
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n` +
-        'Connection: close\r\n' +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n` +
-        text,
-    )
+export function writeRawError(socket: Duplex, err: HttpError, headers: Record<string, string> = {}): void {
+  socket.on('error', () => {})
+  if (!socket.writable) {
+    socket.destroy()
+    return
   }
-  socket.destroy()
+  const text = JSON.stringify(errorBody(err.code, err.message))
+  let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nConnection: close\r\n`
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`
+  head += `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`
+  socket.end(head + text)
+  // Destroyed once the answer is written, so a peer that never reads cannot hold the socket open.
+  const net = socket as Duplex & { destroySoon?: () => void }
+  if (net.destroySoon) net.destroySoon()
+  else socket.once('finish', () => socket.destroy())
+}
+
+/** Refuses a WebSocket upgrade with a real HTTP response (writeRawError). */
+export function rejectUpgrade(socket: Duplex, err: HttpError): void {
+  writeRawError(socket, err)
 }
 
 /**

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync, renameSync, chmodSync, statSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, chmodSync, statSync, rmSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { homedir } from 'node:os'
-import { open, rename, rm } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
+import { writeFileDurableSync } from './durable-write.js'
 import { liveLockOwner } from './lock.js'
 
 /** `--home`, else `$TABULA_HOME`, else `~/.tabula` (docs/architecture.md, "Defaults"), without creating it. */
@@ -15,57 +15,6 @@ export function resolveHome(flag?: string): string {
   const home = homePath(flag)
   mkdirSync(home, { recursive: true, mode: 0o700 })
   return home
-}
-
-/** A sibling temporary name no other process or write will pick. */
-function tempPathFor(path: string): string {
-  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-}
-
-/** Writes `data` to `path` atomically: a reader sees the old file or the new one, never half. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = tempPathFor(path)
-  try {
-    writeFileSync(tmp, data, { mode })
-    renameSync(tmp, path)
-  } catch (err) {
-    rmSync(tmp, { force: true })
-    throw err
-  }
-}
-
-/**
- * As writeFileAtomic, and durable: the temporary file is fsynced before the rename and the
- * directory after it, so the new contents survive a power cut as well as a killed process.
- */
-export async function writeFileDurable(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const tmp = tempPathFor(path)
-  try {
-    const file = await open(tmp, 'w', mode)
-    try {
-      await file.writeFile(data)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, { force: true })
-    throw err
-  }
-  await syncDirectory(dirname(path))
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle
-  try {
-    handle = await open(dir, 'r')
-    await handle.sync()
-  } catch {
-    // Some filesystems refuse to fsync a directory; the rename is still atomic there.
-  } finally {
-    await handle?.close()
-  }
 }
 
 const TOKEN_FILE = 'token'
@@ -97,7 +46,7 @@ export function loadOrCreateToken(home: string): string {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
   const token = randomBytes(TOKEN_BYTES).toString('hex')
-  writeFileAtomic(path, token + '\n', 0o600)
+  writeFileDurableSync(path, token + '\n')
   return token
 }
 
@@ -121,7 +70,7 @@ export function writeRuntimeInfo(home: string, info: RuntimeInfo): void {
   const current = readRuntimeInfo(home)
   const merged: RuntimeInfo =
     current && isProcessAlive(current.pid) && current.pid !== info.pid && !info.url ? { ...current, ...info } : info
-  writeFileAtomic(join(home, RUNTIME_FILE), JSON.stringify(merged, null, 2) + '\n', 0o600)
+  writeFileDurableSync(join(home, RUNTIME_FILE), JSON.stringify(merged, null, 2) + '\n')
 }
 
 export function readRuntimeInfo(home: string): RuntimeInfo | null {

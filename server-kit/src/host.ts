@@ -6,7 +6,7 @@ import type { Principal } from '@tabula/protocol'
 import { authenticate, checkSubprotocols, setPrincipal } from './auth.js'
 import type { DeviceStore } from './devices.js'
 import { checkOrigin, listenUrls, localUrl, normalizeOrigin, ownOrigins } from './origin.js'
-import { errorBody, HttpError, rejectUpgrade, sendError } from './errors.js'
+import { HttpError, rejectUpgrade, sendError, writeRawError } from './errors.js'
 import type { Logger } from './logger.js'
 import { limitConnections, REQUEST_TIMEOUTS, serverTimeouts, type RequestTimeouts } from './connections.js'
 
@@ -56,6 +56,8 @@ export interface HostOptions {
   devices?: DeviceStore
   /** HTTP_HEADERS_TIMEOUT_MS and HTTP_REQUEST_TIMEOUT_MS unless given (tests). */
   timeouts?: RequestTimeouts
+  /** Connections held at once; connectionCap() unless given (benchmarks that hold thousands). */
+  maxConnections?: number
   log: Logger
 }
 
@@ -73,7 +75,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const allowed = new Set<string>((opts.allowOrigins ?? []).map(normalizeOrigin))
   const timeouts = serverTimeouts(opts.timeouts)
   const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...timeouts }) : createServer(timeouts)
-  limitConnections(server, opts.log)
+  limitConnections(server, opts.log, opts.maxConnections)
   const scheme = opts.tls ? 'https' : 'http'
   const devices = opts.devices
   // Every socket a device opened (HTTP keep-alive or WebSocket), so revoking it closes them at once.
@@ -199,22 +201,16 @@ export async function startHost(opts: HostOptions): Promise<Host> {
 function refuseMalformed(socket: Duplex, err: Error & { code?: string }, t: RequestTimeouts = REQUEST_TIMEOUTS): void {
   // As node's own default handler: write only while no response has started on this socket.
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
-  if (socket.writable && !inFlight?.headersSent) {
-    const late = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-    const text = JSON.stringify(
-      late
-        ? errorBody('request_timeout', `request too slow: headers must arrive within ${t.headersMs / 1000} s and the whole request within ${t.requestMs / 1000} s`)
-        : errorBody('bad_request', 'malformed HTTP request'),
-    )
-    socket.write(
-      `HTTP/1.1 ${late ? '408 Request Timeout' : '400 Bad Request'}\r\n` +
-        'Connection: close\r\n' +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n` +
-        text,
-    )
+  if (inFlight?.headersSent) {
+    socket.destroy()
+    return
   }
-  socket.destroy()
+  writeRawError(
+    socket,
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new HttpError(408, 'request_timeout', `request too slow: headers must arrive within ${t.headersMs / 1000} s and the whole request within ${t.requestMs / 1000} s`)
+      : new HttpError(400, 'bad_request', 'malformed HTTP request'),
+  )
 }
 
 function requestUrl(req: IncomingMessage): URL {

@@ -1,5 +1,6 @@
 /** Node-only helpers every tabula server shares: files under the home, auth, origin, errors, host. */
 export * from './home.js'
+export * from './durable-write.js'
 export * from './errors.js'
 export * from './auth.js'
 export * from './origin.js'

@@ -11,7 +11,7 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { writeFileAtomic } from './home.js'
+import { writeFileDurableSync } from './durable-write.js'
 
 /** What a home can run once: the daemon (sessions, state.json) and the sync server (documents). */
 export type HomePart = 'daemon' | 'sync'
@@ -104,7 +104,7 @@ export function lockHome(home: string, parts: HomePart[], onStale?: (part: HomeP
   return {
     setUrl(url) {
       me.url = url
-      for (const part of taken) writeFileAtomic(lockPath(home, part), JSON.stringify(me) + '\n', 0o600)
+      for (const part of taken) writeFileDurableSync(lockPath(home, part), JSON.stringify(me) + '\n')
     },
     release() {
       for (const part of taken.splice(0)) releaseLock(home, part)

@@ -15,7 +15,7 @@ import type { Component } from './host.js'
 export function createPairingRoutes(store: DeviceStore): Component {
   return {
     name: 'pairing',
-    isPublic: (req, url) => url.pathname === PAIR_PATH,
+    isPublic: (_req, url) => url.pathname === PAIR_PATH,
     async handleRequest(req: IncomingMessage, res: ServerResponse, url: URL) {
       if (url.pathname === PAIR_PATH) {
         if (req.method !== 'POST') {

@@ -1,10 +1,11 @@
 /**
- * The bound on a layout document's size (MAX_LAYOUT_DOC_BYTES, docs/sync.md "Bounds"), one
- * piece of code for both room engines: the in-process room (room.ts) and the Redis one
- * (redis/room.ts). A document once grew to 98 MB from valid updates and was rewritten whole at
- * every flush. An update that could take it past the bound is refused whole, before any of it
- * is applied or stored, and its sender is closed with the reason (y-websocket has no error
- * message).
+ * The bound on a layout document's size (MAX_LAYOUT_DOC_BYTES, docs/sync.md "Bounds"): what both
+ * room engines tell a client, and the in-process room's estimate (room.ts). The Redis engine
+ * keeps its estimate in Redis and checks it in the script that appends (redis/backend.ts), so the
+ * bound holds across instances. A document once grew to 98 MB from valid updates and was
+ * rewritten whole at every flush. An update that could take it past the bound is refused whole,
+ * before any of it is applied or stored, and its sender is closed with the reason (y-websocket
+ * has no error message).
  */
 import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
 
@@ -27,29 +28,24 @@ export class DocSize {
     this.bytes = bytes
   }
 
-  /** An update of this size was applied (or, on Redis, relayed). */
+  /** An update of this size was applied. */
   grew(bytes: number): void {
     this.bytes += bytes
   }
 
   /**
    * Why an update of `bytes` may not be applied, or null. `measure` gives the document's exact
-   * encoded size (encoding it, or reading it from the store) and is called only near the bound.
+   * encoded size and is called only near the bound.
    */
-  async refusal(bytes: number, measure: () => number | Promise<number>): Promise<string | null> {
+  refusal(bytes: number, measure: () => number): string | null {
     if (this.bytes + bytes <= MAX_LAYOUT_DOC_BYTES) return null
-    return this.refusalMeasured(bytes, await measure())
+    this.bytes = measure()
+    if (this.bytes + bytes <= MAX_LAYOUT_DOC_BYTES) return null
+    return sizeRefusal(this.name, bytes)
   }
+}
 
-  /** As refusal, for a caller that measures synchronously (the in-process room). */
-  refusalSync(bytes: number, measure: () => number): string | null {
-    if (this.bytes + bytes <= MAX_LAYOUT_DOC_BYTES) return null
-    return this.refusalMeasured(bytes, measure())
-  }
-
-  private refusalMeasured(bytes: number, size: number): string | null {
-    this.bytes = size
-    if (this.bytes + bytes <= MAX_LAYOUT_DOC_BYTES) return null
-    return `the layout document of ${this.name} is at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes); an update of ${bytes} bytes was refused`
-  }
+/** What the server's log says when an update is refused by the bound. */
+export function sizeRefusal(name: string, bytes: number): string {
+  return `the layout document of ${name} is at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes); an update of ${bytes} bytes was refused`
 }

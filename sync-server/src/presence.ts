@@ -44,18 +44,26 @@ export class Presence<Conn> {
     return this.states.size
   }
 
-  /** Applies entries from `conn`; returns the ones that changed something, to relay. */
-  apply(conn: Conn, entries: AwarenessEntry[]): AwarenessEntry[] {
+  /**
+   * Applies entries from `conn`; returns the ones that changed something, to relay. When a bound
+   * refused some, `refused` hears why, once per call (its connection is told: docs/sync.md,
+   * "Bounds").
+   */
+  apply(conn: Conn, entries: AwarenessEntry[], refused?: (reason: string) => void): AwarenessEntry[] {
     this.forgetOldTombstones()
     const accepted: AwarenessEntry[] = []
+    let refusal: { bound: string; count: number } | null = null
     for (const entry of entries) {
       const current = this.states.get(entry.clientId)
       const newer = !current || entry.clock > current.clock
       const removalAtSameClock = current && entry.clock === current.clock && entry.state === REMOVED && current.state !== REMOVED
       if (!newer && !removalAtSameClock) continue
       let owned = this.owners.get(conn)
-      if (!this.withinBounds(entry, current, owned)) {
+      const bound = this.boundBroken(entry, current, owned)
+      if (bound !== null) {
         this.refused++
+        // A removal of a client never seen is dropped without a word: there is nothing to refuse.
+        if (bound) refusal = refusal ? { bound: refusal.bound, count: refusal.count + 1 } : { bound, count: 1 }
         continue
       }
       this.setState(entry.clientId, entry.clock, entry.state)
@@ -63,6 +71,10 @@ export class Presence<Conn> {
       if (entry.state === REMOVED) owned.delete(entry.clientId)
       else owned.add(entry.clientId)
       accepted.push(entry)
+    }
+    if (refusal && refused) {
+      const what = refusal.count === 1 ? 'a presence state was' : `${refusal.count} presence states were`
+      refused(`${what} refused and not shared: ${refusal.bound}`)
     }
     return accepted
   }
@@ -93,15 +105,22 @@ export class Presence<Conn> {
 
   /**
    * The bounds (protocol/src/limits.ts): a state's size, the client ids one connection speaks
-   * for, the bytes of a room's states. A removal of a client never seen is not kept either: it
-   * would only be a tombstone for an attacker to multiply.
+   * for, the bytes of a room's states. Null when the entry is within them, else which one it
+   * breaks (the first it meets), in words for its client. A removal of a client never seen is
+   * not kept either ('' : nothing to tell): it would only be a tombstone for an attacker to
+   * multiply.
    */
-  private withinBounds(entry: AwarenessEntry, current: { state: string } | undefined, owned: Set<number> | undefined): boolean {
-    if (entry.state === REMOVED) return current !== undefined
-    if (entry.state.length > MAX_PRESENCE_STATE_BYTES) return false
-    if (!owned?.has(entry.clientId) && (owned?.size ?? 0) >= MAX_PRESENCE_CLIENTS_PER_CONNECTION) return false
+  private boundBroken(entry: AwarenessEntry, current: { state: string } | undefined, owned: Set<number> | undefined): string | null {
+    if (entry.state === REMOVED) return current !== undefined ? null : ''
+    if (entry.state.length > MAX_PRESENCE_STATE_BYTES) return `a state may be at most ${MAX_PRESENCE_STATE_BYTES} bytes`
+    if (!owned?.has(entry.clientId) && (owned?.size ?? 0) >= MAX_PRESENCE_CLIENTS_PER_CONNECTION) {
+      return `a connection may speak for at most ${MAX_PRESENCE_CLIENTS_PER_CONNECTION} client ids`
+    }
     const before = current && current.state !== REMOVED ? current.state.length : 0
-    return this.bytes - before + entry.state.length <= MAX_PRESENCE_ROOM_BYTES
+    if (this.bytes - before + entry.state.length > MAX_PRESENCE_ROOM_BYTES) {
+      return `the states of one workspace may take at most ${MAX_PRESENCE_ROOM_BYTES} bytes, and it is full`
+    }
+    return null
   }
 
   private setState(clientId: number, clock: number, state: string): void {

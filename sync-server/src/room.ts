@@ -7,7 +7,7 @@ import type { Logger } from '@tabula/server-kit'
 import type { DocStore } from './store.js'
 import { Presence, inMessages } from './presence.js'
 import { CLOSE_TOO_BIG, DocSize, TOO_BIG_REASON } from './doc-size.js'
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type ClientMessage } from './messages.js'
+import { encodeAwareness, encodePermissionDenied, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type ClientMessage } from './messages.js'
 
 /**
  * Longest time an update waits in memory before it is written. Batching turns a burst of edits
@@ -40,8 +40,6 @@ export interface Peer {
 export class Room {
   doc: Y.Doc
   readonly peers = new Set<Peer>()
-  /** Connections attached or about to be (counted before loading finishes, so an unload cannot race them). */
-  refs = 0
   readonly ready: Promise<void>
   private presence = new Presence<Peer>()
   /** Updates applied since the last save began: with the stored state, they rebuild the document after a failed apply. */
@@ -131,7 +129,7 @@ export class Room {
       case 'sync-update':
         return this.applyUpdate(peer, message.update)
       case 'awareness': {
-        const changed = this.presence.apply(peer, message.entries)
+        const changed = this.presence.apply(peer, message.entries, (reason) => peer.send(encodePermissionDenied(reason)))
         // Sent to everyone, the sender included, as the reference server does: clients count
         // their own renewals as a sign the connection is alive.
         if (changed.length > 0) this.broadcast(encodeAwareness(changed), null)
@@ -151,7 +149,7 @@ export class Room {
    * is known to be good and every peer resyncs.
    */
   applyUpdate(origin: Peer | null, update: Uint8Array): boolean {
-    const refusal = this.docSize.refusalSync(update.length, () => Y.encodeStateAsUpdateV2(this.doc).length)
+    const refusal = this.docSize.refusal(update.length, () => Y.encodeStateAsUpdateV2(this.doc).length)
     if (refusal) {
       // Refused whole, before any of it is applied; the client hears why in the close reason
       // (y-websocket has no error message), and the server's log says it too.
@@ -232,6 +230,9 @@ export class Room {
       const target = this.changes
       const pending = this.unsaved.length
       const state = Y.encodeStateAsUpdateV2(this.doc)
+      // Measured now, not once the save returns: updates applied while it is in flight grow the
+      // estimate from this size, and must still count when it returns (a slow disk).
+      this.docSize.measured(state.length)
       try {
         await this.store.save(this.name, state)
       } catch (err) {
@@ -240,7 +241,6 @@ export class Room {
         throw err
       }
       this.savedChanges = target
-      this.docSize.measured(state.length)
       this.unsaved.splice(0, pending)
       if (this.dirty) this.scheduleFlush()
     })

@@ -2,8 +2,8 @@
  * The seam between the connection handling (index.ts) and where rooms live. The default engine
  * keeps each room's document in this process and on disk (room.ts, store.ts); the Redis engine
  * (redis/) keeps none to itself and shares rooms with every instance on the same Redis
- * (docs/sync.md, "Many instances on Redis"). Connections, auth, unloading and bounds on sockets
- * are the same for both.
+ * (docs/sync.md, "Many instances on Redis"). Connections (connection.ts), how long a room stays
+ * loaded (registry.ts), auth and bounds on sockets are the same for both.
  */
 import type * as Y from 'yjs'
 import type { Logger } from '@tabula/server-kit'
@@ -14,8 +14,6 @@ import type { DocStore } from './store.js'
 /** One room while connections use it. */
 export interface LoadedRoom {
   readonly name: string
-  /** Connections attached or about to be (counted before loading finishes, so an unload cannot race them). */
-  refs: number
   /** Resolves when the room can take connections; rejects when it cannot be opened. */
   readonly ready: Promise<void>
   attach(peer: Peer): void

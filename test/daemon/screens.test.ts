@@ -3,7 +3,7 @@
  * its oldest lines and nothing else. Checked against stock @xterm/headless and its serializer:
  * the trimmed save, replayed into a fresh terminal, shows the same last lines as the original.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import xtermHeadless from '@xterm/headless'
@@ -64,16 +64,17 @@ describe('trimScreenData', () => {
 })
 
 describe('screen files', () => {
-  it('writes whole files, reads back only what a tabula wrote, and refuses keys that are not canonical', () => {
+  it('writes whole files, reads back only what a tabula wrote, and refuses keys that are not canonical', async () => {
     const home = mkdtempSync(join(tmpdir(), 'tabula-screens-'))
     dirs.push(home)
     const files = openScreenFiles(home)
     const screen = { version: 1 as const, key: 'hb-a', cols: 80, rows: 24, data: 'hi', savedAt: new Date().toISOString(), endedAt: null }
-    files.write(screen)
+    await files.write(screen)
     expect(files.read('hb-a')).toEqual(screen)
     expect(files.keys()).toEqual(['hb-a'])
+    expect(readdirSync(files.dir)).toEqual(['hb-a.json']) // no temporary file left beside it
     expect(statSync(join(files.dir, 'hb-a.json')).mode & 0o777).toBe(0o600)
-    expect(() => files.write({ ...screen, key: '../../etc/x' })).toThrow(/canonical/)
+    await expect(files.write({ ...screen, key: '../../etc/x' })).rejects.toThrow(/canonical/)
     expect(files.read('hb-missing')).toBeNull()
     files.remove('hb-a')
     expect(files.keys()).toEqual([])

@@ -53,7 +53,7 @@ const titlesOf = (page: Page) => page.locator('.desktop .tab .tab-title').allInn
 describe.each([
   ['the default renderer', null],
   ['the DOM renderer', 'dom'],
-] as const)('desktop, on %s', (label, renderer) => {
+] as const)('desktop, on %s', (_label, renderer) => {
   let ws: WorkspaceView
   let id: string
   let page: Page

@@ -142,7 +142,7 @@ describe('concurrent layout edits', () => {
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), fc.boolean(), (ops, initFirst) => {
         const docs = Array.from({ length: REPLICAS }, () => new Y.Doc())
         const outbox: Uint8Array[][] = docs.map(() => [])
-        docs.forEach((doc, i) => doc.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && outbox[i]!.push(u)))
+        for (const [i, doc] of docs.entries()) doc.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && outbox[i]!.push(u))
         // Either every replica initialises offline (concurrent inits), or none does.
         if (initFirst) for (const doc of docs) initLayout(doc)
         for (const op of ops) apply(docs, outbox, op)

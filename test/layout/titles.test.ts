@@ -96,7 +96,7 @@ describe('custom titles (schema 3)', () => {
     const base = replica(10)
     if (placed) placeTab(base, K1, DEFAULT_GROUP, null, null)
     const writers = [1, 2, 3].map((id) => replica(id, base))
-    writers.forEach((doc, i) => setTitle(doc, K1, `title ${i}`))
+    for (const [i, doc] of writers.entries()) setTitle(doc, K1, `title ${i}`)
     const updates = writers.map((doc) => Y.encodeStateAsUpdate(doc, Y.encodeStateVector(base)))
     const results = new Set(deliveries(updates).map((order) => titleOf(observe([Y.encodeStateAsUpdate(base), ...order]), K1)))
     expect(results.size).toBe(1)

@@ -4,15 +4,15 @@
  */
 import { until } from '../helpers/wait.js'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
-import { placeTab, readLayout, setTitle, TABS_MAP, wsProtocols } from '@tabula/protocol'
+import { DaemonClient, placeTab, readLayout, setTitle, TABS_MAP, wsProtocols } from '@tabula/protocol'
 import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
-import { authedFetch, removeHome, startTabula, TABULA_BIN, tempHome, type RunningTabula } from '../helpers/tabula.js'
+import { removeHome, startTabula, TABULA_BIN, tempHome, type RunningTabula } from '../helpers/tabula.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
 import { keysOf } from './helpers/wait.js'
 import { readK2soFixture } from '../helpers/fixtures.js'
@@ -42,16 +42,11 @@ describe('the fixture workspace (k2so-layout-v1)', () => {
     writeFileSync(rows, JSON.stringify([{ ...fixture.workspace_layouts_row, path: fixture.workspace.path }]))
     execFileSync(process.execPath, [TABULA_BIN, 'import-layouts', rows, '--home', home], { env: { ...process.env, TABULA_LOG_LEVEL: 'warn' } })
     tabula = await startTabula(['up'], { home })
-    const http = authedFetch(tabula.url, tabula.token)
+    const daemon = new DaemonClient({ url: tabula.url, token: tabula.token })
     // The daemon's three live sessions, in the fixture's order (creation order matters for the
     // one the layout does not place).
     for (const { key } of fixture.daemon_sessions) {
-      const res = await http(`/v1/workspaces/${fixture.workspace.id}/sessions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ key, ...LONG_RUNNING }),
-      })
-      expect(res.status, await res.clone().text()).toBe(201)
+      expect((await daemon.spawn(fixture.workspace.id, { key, ...LONG_RUNNING })).created).toBe(true)
     }
   })
   afterAll(async () => {
@@ -79,18 +74,13 @@ describe('the fixture workspace (k2so-layout-v1)', () => {
 describe('viewers of one workspace', () => {
   let tabula: RunningTabula
   let workspaceId: string
-  let http: ReturnType<typeof authedFetch>
+  let daemon: DaemonClient
 
   beforeAll(async () => {
     tabula = await startTabula(['up'])
-    http = authedFetch(tabula.url, tabula.token)
+    daemon = new DaemonClient({ url: tabula.url, token: tabula.token })
     mkdirSync('/tmp/tabula-sdk-test', { recursive: true }) // a new workspace must be an existing directory
-    const res = await http('/v1/workspaces', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ path: '/tmp/tabula-sdk-test', name: 'sdk' }),
-    })
-    workspaceId = ((await res.json()) as { id: string }).id
+    workspaceId = (await daemon.ensureWorkspace({ path: '/tmp/tabula-sdk-test', name: 'sdk' })).id
   })
   afterAll(async () => {
     await tabula?.stop()
@@ -98,8 +88,7 @@ describe('viewers of one workspace', () => {
   })
 
   async function closeAllSessions(): Promise<void> {
-    const list = (await (await http(`/v1/workspaces/${workspaceId}/sessions`)).json()) as { sessions: Array<{ key: string }> }
-    for (const s of list.sessions) await http(`/v1/workspaces/${workspaceId}/sessions/${s.key}`, { method: 'DELETE' })
+    for (const s of (await daemon.sessions(workspaceId)).sessions) await daemon.close(workspaceId, s.key)
   }
   afterEach(closeAllSessions)
 
@@ -182,7 +171,7 @@ describe('viewers of one workspace', () => {
     const other = await views[0]!.spawn(LONG_RUNNING)
     await until('everyone sees both', () => views.every((v) => keysOf(v).length === 2))
     // Closed by someone who is not a viewer at all (a script, the CLI).
-    expect((await http(`/v1/workspaces/${workspaceId}/sessions/${key}`, { method: 'DELETE' })).status).toBeLessThan(300)
+    expect(await daemon.close(workspaceId, key)).toEqual({ key, closed: true })
     await until('the tab left every viewer', () => views.every((v) => JSON.stringify(keysOf(v)) === JSON.stringify([other])))
   })
 
@@ -262,7 +251,7 @@ describe('viewers of one workspace', () => {
     const key = await a.spawn({ ...LONG_RUNNING, title: 'short-lived' })
     expect(readLayout(a.doc).placements.has(key)).toBe(true)
     // Closed behind the SDK's back, so only pruning can remove the entry.
-    await http(`/v1/workspaces/${workspaceId}/sessions/${key}`, { method: 'DELETE' })
+    await daemon.close(workspaceId, key)
     await until('the tab is gone', () => !keysOf(a).includes(key))
     await until('its layout entry is pruned', () => !a.doc.getMap(TABS_MAP).has(key))
   })

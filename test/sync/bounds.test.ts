@@ -18,10 +18,10 @@ import {
   MAX_PRESENCE_ROOM_BYTES,
   MAX_PRESENCE_STATE_BYTES,
 } from '@tabula/protocol'
-import { encodeAwareness, MESSAGE_AWARENESS } from '../../sync-server/src/messages.js'
+import { MESSAGE_AWARENESS } from '../../sync-server/src/messages.js'
 import { createRedisRooms } from '../../sync-server/src/redis/index.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
-import { WORKSPACE, connectProvider, rawClient, startLocalSync, synced, type LocalSync } from './helpers.js'
+import { WORKSPACE, connectProvider, rawClient, spam, startLocalSync, synced, type LocalSync } from './helpers.js'
 
 let server: LocalSync | null = null
 afterEach(async () => {
@@ -45,13 +45,6 @@ async function start(engine: 'in-process' | 'redis'): Promise<{ url: string; tok
   redis ??= await startRedis()
   server = await startLocalSync({ rooms: await createRedisRooms(redis.url, createLogger('sync-test', 'silent')) })
   return { url: server.url, token: server.token, workspace: `${WORKSPACE.slice(0, -4)}${String(++room).padStart(4, '0')}` }
-}
-
-/** `count` fake clients from `first` on, each with a state of about `bytes` bytes. */
-function spam(first: number, count: number, bytes: number, clock = 1): Uint8Array {
-  return encodeAwareness(
-    Array.from({ length: count }, (_, i) => ({ clientId: first + i, clock, state: JSON.stringify({ user: { name: 'x'.repeat(bytes) } }) })),
-  )
 }
 
 /** Sizes of the awareness messages a raw client receives, and the client ids they name. */
@@ -84,7 +77,7 @@ for (const engine of ['in-process', 'redis'] as const) {
       big.ws.send(spam(10_000, 2, MAX_PRESENCE_STATE_BYTES + 100))
       // Many connections, each within its own bound, together over the room's.
       const crowd = await Promise.all(Array.from({ length: 40 }, () => rawClient(url, WORKSPACE, token)))
-      crowd.forEach((c, i) => c.ws.send(spam(100_000 + i * 100, MAX_PRESENCE_CLIENTS_PER_CONNECTION, 7000)))
+      for (const [i, c] of crowd.entries()) c.ws.send(spam(100_000 + i * 100, MAX_PRESENCE_CLIENTS_PER_CONNECTION, 7000))
 
       const newcomer = await rawClient(url, WORKSPACE, token)
       const greeting = awarenessOf(newcomer.ws)

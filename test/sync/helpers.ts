@@ -12,6 +12,7 @@ import { WebsocketProvider } from 'y-websocket'
 import { wsProtocols } from '@tabula/protocol'
 import { createLogger, startHost, type Host } from '@tabula/server-kit'
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '@tabula/sync-server'
+import { encodeAwareness } from '../../sync-server/src/messages.js'
 
 export const WORKSPACE = 'b16f79b5-3c2e-4b8a-9d41-7e2f0c6a1d55'
 
@@ -68,6 +69,13 @@ export async function startLocalSync(options: Partial<SyncServerOptions> = {}): 
       if (!options.home) rmSync(home, { recursive: true, force: true })
     },
   }
+}
+
+/** Presence of `count` fake clients from `first` on, each with a state of about `bytes` bytes, as one awareness message. */
+export function spam(first: number, count: number, bytes: number, clock = 1): Uint8Array {
+  return encodeAwareness(
+    Array.from({ length: count }, (_, i) => ({ clientId: first + i, clock, state: JSON.stringify({ user: { name: 'x'.repeat(bytes) } }) })),
+  )
 }
 
 /** A raw client: opens with the token, records how the server closed it. */

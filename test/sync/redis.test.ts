@@ -88,7 +88,7 @@ describe('sync on redis: several instances', () => {
     const viewers = instances.flatMap((i) => [viewer(i.syncUrl, workspace), viewer(i.syncUrl, workspace)])
     await Promise.all(viewers.map(synced))
     // Everyone edits at once: each adds its own tabs, one renames a tab another made.
-    viewers.forEach((v, n) => addTabs(v.doc, 3, `viewer${n}`))
+    for (const [n, v] of viewers.entries()) addTabs(v.doc, 3, `viewer${n}`)
     await until('every viewer has all 18 tabs', () => viewers.every((v) => layoutOf(v.doc).length === 18))
     await until('every viewer shows the same order', () => viewers.every((v) => same(v.doc, viewers[0]!.doc)))
     const firstOfLast = layoutOf(viewers[5]!.doc).find(([, title]) => title === 'viewer5 0')![0]
@@ -237,7 +237,7 @@ describe('sync on redis: several instances', () => {
       viewers.push(v)
     }
     expect([...balancer.carried.values()]).toEqual([1, 1, 1])
-    viewers.forEach((v, n) => addTabs(v.doc, 2, `before${n}`))
+    for (const [n, v] of viewers.entries()) addTabs(v.doc, 2, `before${n}`)
     await until('acknowledged: all viewers have all 6', () => viewers.every((v) => layoutOf(v.doc).length === 6 && same(v.doc, viewers[0]!.doc)))
 
     instances[0]!.proc.kill('SIGKILL')

@@ -1,6 +1,6 @@
 import { until } from '../helpers/wait.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { DEFAULT_GROUP, initLayout, placeTab, readLayout, setTitle } from '@tabula/protocol'
 import { startTabula, removeHome, type RunningTabula } from '../helpers/tabula.js'
 import { connectProvider, synced, WORKSPACE } from './helpers.js'

@@ -53,7 +53,7 @@ describe('the log lines of tabula up', () => {
     try {
       // On a terminal (a real pseudo-terminal).
       const lines = await upOnPty(home, {})
-      expect(lines).toMatch(/^\d\d:\d\d:\d\d INFO  tabula: SIGTERM: shutting down/m)
+      expect(lines).toMatch(/^\d\d:\d\d:\d\d INFO {2}tabula: SIGTERM: shutting down/m)
       expect(lines).not.toMatch(/^\{"level"/m)
       // Asked for JSON on a terminal.
       const json = await upOnPty(home, { TABULA_LOG_FORMAT: 'json' })

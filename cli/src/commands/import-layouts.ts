@@ -78,21 +78,34 @@ export function parseRows(value: unknown): { rows: LegacyLayoutRow[]; problems: 
   if (!Array.isArray(value)) throw new Error('expected a JSON array of workspace_layouts rows (sqlite3 -json prints one)')
   const rows: LegacyLayoutRow[] = []
   const problems: string[] = []
-  value.forEach((row: unknown, i) => {
+  for (const [i, row] of (value as unknown[]).entries()) {
     const r = row as Record<string, unknown> | null
-    if (typeof r !== 'object' || r === null) return void problems.push(`row ${i}: not an object`)
-    if (typeof r.project_id !== 'string') return void problems.push(`row ${i}: project_id must be a string`)
-    if (r.workspace_id !== undefined && r.workspace_id !== null && typeof r.workspace_id !== 'string') {
-      return void problems.push(`row ${i}: workspace_id must be a string or null`)
+    if (typeof r !== 'object' || r === null) {
+      problems.push(`row ${i}: not an object`)
+      continue
     }
-    if (typeof r.layout_json !== 'string') return void problems.push(`row ${i}: layout_json must be a string`)
-    if (r.path !== undefined && r.path !== null && typeof r.path !== 'string') return void problems.push(`row ${i}: path must be a string`)
+    if (typeof r.project_id !== 'string') {
+      problems.push(`row ${i}: project_id must be a string`)
+      continue
+    }
+    if (r.workspace_id !== undefined && r.workspace_id !== null && typeof r.workspace_id !== 'string') {
+      problems.push(`row ${i}: workspace_id must be a string or null`)
+      continue
+    }
+    if (typeof r.layout_json !== 'string') {
+      problems.push(`row ${i}: layout_json must be a string`)
+      continue
+    }
+    if (r.path !== undefined && r.path !== null && typeof r.path !== 'string') {
+      problems.push(`row ${i}: path must be a string`)
+      continue
+    }
     rows.push({
       project_id: r.project_id,
       workspace_id: (r.workspace_id as string | null | undefined) ?? null,
       layout_json: r.layout_json,
       ...(typeof r.path === 'string' ? { path: r.path } : {}),
     })
-  })
+  }
   return { rows, problems }
 }

@@ -60,7 +60,7 @@ export function registerPair(program: Command): void {
     .argument('<name>', 'the device, as `tabula devices` lists it')
     .option('--home <dir>', 'state directory (default: $TABULA_HOME, else ~/.tabula)')
     .action((name: string, flags: { home?: string }, cmd: Command) => {
-      const home = homePath(flags.home ?? (cmd.parent?.opts() as { home?: string }).home)
+      const home = homePath(flags.home ?? (cmd.parent?.opts() as { home?: string } | undefined)?.home)
       if (!new DeviceStore(home).revoke(name)) throw new Error(`no device named "${name}" under ${home} (see tabula devices)`)
       process.stdout.write(`revoked ${name}\n`)
     })

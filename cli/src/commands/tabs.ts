@@ -50,12 +50,12 @@ export type Reach = <T>(call: Promise<T>) => Promise<T>
  * (docs/viewers.md).
  */
 export async function withSdk<T>(flags: ClientFlags, viewer: ViewerInfo, use: (client: TabulaClient, reach: Reach) => Promise<T>): Promise<T> {
-  const { url, token, unreachable } = resolveEndpoint(flags)
+  const { daemonUrl, syncUrl, token, unreachable } = resolveEndpoint(flags)
   const reach: Reach = (call) =>
     call.catch((err: unknown) => {
       throw err instanceof TypeError ? new Error(unreachable) : err
     })
-  const client = await connect({ url, token, viewer })
+  const client = await connect({ daemonUrl, syncUrl, token, viewer })
   try {
     return await use(client, reach)
   } finally {

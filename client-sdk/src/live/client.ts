@@ -11,9 +11,9 @@ import {
   type ClientFrame,
   type ServerFrame,
 } from '@tabula/protocol'
-import { reconnectDelay } from '../backoff.js'
+import { Reconnector } from '../backoff.js'
 import { toWebSocketUrl } from '../urls.js'
-import { Listeners } from './listeners.js'
+import { Listeners } from '@tabula/protocol'
 import { Terminal } from './terminal.js'
 import type {
   ConnectionState,
@@ -55,8 +55,7 @@ class Client implements LiveClient {
   viewerId: string | null = null
   state: ConnectionState = 'connecting'
   private socket: SocketLike | null = null
-  private attempt = 0
-  private retry: ReturnType<typeof setTimeout> | null = null
+  private readonly reconnect = new Reconnector(() => void this.connect())
   private keepalive: ReturnType<typeof setInterval> | null = null
   private heard = true
   private finished = false
@@ -99,7 +98,7 @@ class Client implements LiveClient {
   async close(): Promise<void> {
     if (this.finished) return
     this.finished = true
-    if (this.retry) clearTimeout(this.retry)
+    this.reconnect.cancel()
     this.stopKeepalive()
     const socket = this.socket
     if (socket && socket.readyState <= OPEN) {
@@ -166,10 +165,7 @@ class Client implements LiveClient {
   private scheduleReconnect(): void {
     if (this.finished) return
     this.setState('connecting')
-    this.retry = setTimeout(() => {
-      this.retry = null
-      void this.connect()
-    }, reconnectDelay(this.attempt++))
+    this.reconnect.schedule()
   }
 
   /** The socket went silent: stop waiting for its close and start over. */
@@ -229,7 +225,7 @@ class Client implements LiveClient {
     switch (frame.type) {
       case 'welcome':
         this.viewerId = frame.viewerId
-        this.attempt = 0
+        this.reconnect.succeeded()
         this.setState('open')
         this.startKeepalive()
         if (this.opts.viewer) this.send({ type: 'hello', viewer: this.opts.viewer })

@@ -4,7 +4,7 @@
  * listens just writes what it gets into its emulator.
  */
 import { FULL_RESET, INPUT_CHUNK_CHARS, type ClientFrame } from '@tabula/protocol'
-import { Listeners } from './listeners.js'
+import { Listeners } from '@tabula/protocol'
 import type { Disposable, SizeChange, TerminalHandle } from './types.js'
 
 /** What a handle needs from its client: a way to send, if the socket is open. */

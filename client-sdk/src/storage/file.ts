@@ -1,11 +1,13 @@
 /**
  * Offline persistence for Node: one directory, two files per workspace. The document is saved
- * as one Yjs update holding its whole state, rewritten atomically (write, then rename) a moment
- * after each change, so a crash leaves either the old state or the new one, never half.
+ * as one Yjs update holding its whole state, rewritten durably (writeFileDurable: temporary file,
+ * fsync, rename, directory fsync) a moment after each change, so a crash or a power cut leaves
+ * either the old state or the new one, never half.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as Y from 'yjs'
+import { writeFileDurable } from '@tabula/server-kit/durable-write'
 import type { CachedKeySet, StorageProvider, WorkspaceStore } from '../api.js'
 
 /** Changes arriving within this window are saved together. */
@@ -49,7 +51,7 @@ class FileWorkspaceStore implements WorkspaceStore {
 
   writeKeySet(keySet: CachedKeySet): void {
     if (this.closed) return
-    this.writing = this.writing.then(() => this.atomicWrite(this.keysPath, JSON.stringify(keySet))).catch(() => {})
+    this.writing = this.writing.then(() => writeFileDurable(this.keysPath, JSON.stringify(keySet))).catch(() => {})
   }
 
   async close(): Promise<void> {
@@ -88,12 +90,6 @@ class FileWorkspaceStore implements WorkspaceStore {
 
   private saveDoc(): void {
     const state = Y.encodeStateAsUpdate(this.doc)
-    this.writing = this.writing.then(() => this.atomicWrite(this.docPath, state)).catch(() => {})
-  }
-
-  private async atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
-    const tmp = `${path}.${process.pid}.tmp`
-    await writeFile(tmp, data, { mode: 0o600 })
-    await rename(tmp, path)
+    this.writing = this.writing.then(() => writeFileDurable(this.docPath, state)).catch(() => {})
   }
 }

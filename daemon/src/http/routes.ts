@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http'
 import { stat } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
-import { MAX_SESSIONS, keyProblem, newTabKey, type SessionList, type Workspace } from '@tabula/protocol'
+import { MAX_SESSIONS, ROUTES, keyProblem, newTabKey, type ClosedSession, type RemovedWorkspace, type SessionList, type Workspace } from '@tabula/protocol'
 import { HttpError, sendJson } from '@tabula/server-kit'
 import { createWorkspaceRequestSchema, spawnRequestSchema } from '@tabula/protocol/validate'
 import { LaunchError } from '../sessions/launch.js'
@@ -16,7 +16,7 @@ import { StateWriteError } from '../state/durable.js'
 import { readBody } from './body.js'
 import type { Route } from './router.js'
 
-export const HEALTH_PATH = '/v1/health'
+export const HEALTH_PATH = ROUTES.health.pattern
 
 export interface RouteContext {
   state: StateStore
@@ -37,18 +37,15 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
 
   return [
     {
-      method: 'GET',
-      pattern: HEALTH_PATH,
+      ...ROUTES.health,
       handler: (_req, res) => sendJson(res, 200, { ok: true, version }),
     },
     {
-      method: 'GET',
-      pattern: '/v1/workspaces',
+      ...ROUTES.listWorkspaces,
       handler: (_req, res) => sendJson(res, 200, state.listWorkspaces()),
     },
     {
-      method: 'POST',
-      pattern: '/v1/workspaces',
+      ...ROUTES.ensureWorkspace,
       async handler(req, res) {
         const body = await readBody(req, createWorkspaceRequestSchema)
         await requireDirectoryForNew(state, body.path)
@@ -57,15 +54,13 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
       },
     },
     {
-      method: 'GET',
-      pattern: '/v1/workspaces/:ws',
+      ...ROUTES.getWorkspace,
       handler: (_req, res, { ws }) => sendJson(res, 200, requireWorkspace(ws!)),
     },
     {
       // Forgets a workspace. Refused while it has sessions, running or exited: those are someone's
       // programs and screens, and closing them is a separate, explicit step (docs/daemon.md).
-      method: 'DELETE',
-      pattern: '/v1/workspaces/:ws',
+      ...ROUTES.removeWorkspace,
       async handler(_req, res, { ws }) {
         const workspace = requireWorkspace(ws!)
         const live = sessions.list(workspace.id)
@@ -82,19 +77,17 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
           if (!(err instanceof StateWriteError)) throw err
           throw new HttpError(507, 'insufficient_storage', `workspace ${workspace.id} was not removed: ${err.message}`)
         }
-        sendJson(res, 200, { id: workspace.id, removed: true })
+        sendJson(res, 200, { id: workspace.id, removed: true } satisfies RemovedWorkspace)
       },
     },
     {
-      method: 'GET',
-      pattern: '/v1/workspaces/:ws/sessions',
+      ...ROUTES.listSessions,
       handler(_req, res, { ws }) {
         sendJson(res, 200, sessionList(requireWorkspace(ws!).id))
       },
     },
     {
-      method: 'POST',
-      pattern: '/v1/workspaces/:ws/sessions',
+      ...ROUTES.spawnSession,
       async handler(req, res, { ws }) {
         const body = await readBody(req, spawnRequestSchema)
         const workspace = requireWorkspace(ws!)
@@ -130,8 +123,7 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
       },
     },
     {
-      method: 'GET',
-      pattern: '/v1/workspaces/:ws/sessions/:key',
+      ...ROUTES.getSession,
       handler(_req, res, { ws, key }) {
         const workspace = requireWorkspace(ws!)
         const session = sessions.get(key!)
@@ -140,8 +132,7 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
       },
     },
     {
-      method: 'DELETE',
-      pattern: '/v1/workspaces/:ws/sessions/:key',
+      ...ROUTES.closeSession,
       async handler(_req, res: ServerResponse, { ws, key }) {
         const workspace = requireWorkspace(ws!)
         const session = sessions.get(key!)
@@ -153,7 +144,7 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
           if (!(err instanceof StateWriteError)) throw err
           throw new HttpError(507, 'insufficient_storage', `session ${key} has ended, but its removal is not saved yet: ${err.message}`)
         }
-        sendJson(res, 200, { key, closed: true })
+        sendJson(res, 200, { key: key!, closed: true } satisfies ClosedSession)
       },
     },
   ]

@@ -2,8 +2,8 @@
  * Turns one inbound WebSocket message into a validated ClientFrame, or a reason a person can read.
  * Nothing here throws: a bad frame is answered with an `error` frame and the socket keeps serving.
  */
-import { CLIENT_FRAME_TYPES, MAX_LIVE_FRAME_BYTES, type ClientFrame, type ErrorCode } from '@tabula/protocol'
-import { clientFrameSchema, describeIssues } from '@tabula/protocol/validate'
+import { MAX_LIVE_FRAME_BYTES, type ClientFrame, type ErrorCode } from '@tabula/protocol'
+import { CLIENT_FRAME_TYPES, clientFrameSchema, describeIssues } from '@tabula/protocol/validate'
 
 export type Parsed = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; ch?: number }
 
@@ -33,5 +33,5 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): Parsed {
   }
   const result = clientFrameSchema.safeParse(value)
   if (!result.success) return { ok: false, code: 'invalid_frame', message: `${type}: ${describeIssues(result.error)}`, ch }
-  return { ok: true, frame: result.data as ClientFrame }
+  return { ok: true, frame: result.data }
 }

@@ -73,7 +73,7 @@ export function parseStateText(path: string, text: string): StateData {
   const parsed = stateSchema.safeParse(json)
   if (!parsed.success) {
     const first = parsed.error.issues[0]
-    const where = first && first.path.length ? ` at ${first.path.join('.')}` : ''
+    const where = first?.path.length ? ` at ${first.path.join('.')}` : ''
     throw new StateFileError(path, `is not a tabula state file (${first?.message ?? 'unexpected shape'}${where})`)
   }
   return parsed.data

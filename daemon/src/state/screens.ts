@@ -2,12 +2,13 @@
  * Saved screens: one file per session under `<home>/screens/`, holding the serialized screen and
  * scrollback the daemon's headless terminal showed, so that a restarted daemon can show it again
  * above a line saying the previous process ended (docs/daemon.md "Restore"). Files are written
- * whole (a temporary file, then a rename), so a crash leaves the previous save or the new one.
+ * durably and whole (writeFileDurable), so a crash leaves the previous save or the new one.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { isCanonicalKey } from '@tabula/protocol'
+import { writeFileDurable } from '@tabula/server-kit'
 
 export const SCREENS_DIR = 'screens'
 
@@ -29,7 +30,8 @@ export type SavedScreen = z.infer<typeof savedScreen>
 export interface ScreenFiles {
   readonly dir: string
   read(key: string): SavedScreen | null
-  write(screen: SavedScreen): void
+  /** Resolves once the file is on disk. */
+  write(screen: SavedScreen): Promise<void>
   remove(key: string): void
   /** Keys that have a file. */
   keys(): string[]
@@ -54,11 +56,8 @@ export function openScreenFiles(home: string): ScreenFiles {
         return null
       }
     },
-    write(screen) {
-      const file = fileOf(screen.key)
-      const temp = `${file}.${process.pid}.tmp`
-      writeFileSync(temp, encodeScreen(screen), { mode: 0o600 })
-      renameSync(temp, file)
+    async write(screen) {
+      await writeFileDurable(fileOf(screen.key), encodeScreen(screen))
     },
     remove(key) {
       rmSync(fileOf(key), { force: true })

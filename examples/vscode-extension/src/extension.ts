@@ -4,7 +4,7 @@
  * and mirrors its tabs as terminals (see mirror.ts for what VS Code allows).
  */
 import * as vscode from 'vscode'
-import { connect, type TabulaClient } from '@tabula/client-sdk'
+import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
 import { TerminalMirror } from './mirror.js'
 import { SHOW_TAB_COMMAND, TabsTree } from './tree.js'
 import { resolveEndpoint, resolveWorkspace } from './endpoint.js'
@@ -28,7 +28,11 @@ export function activate(context: vscode.ExtensionContext): void {
       const terminal = vscode.window.activeTerminal
       const key = terminal && current?.mirror.keyOf(terminal)
       if (!key) return void vscode.window.showInformationMessage('The active terminal is not a tabula tab.')
-      const pick = await vscode.window.showWarningMessage(`End the session behind "${terminal.name}" for every viewer?`, { modal: true }, 'Close Tab')
+      const pick = await vscode.window.showWarningMessage(
+        `End the session behind "${terminal.name}" for every viewer?`,
+        { modal: true },
+        'Close Tab',
+      )
       if (pick === 'Close Tab') await current!.mirror.ws.close(key)
     }),
     { dispose: () => void stop() },
@@ -54,8 +58,8 @@ async function start(): Promise<void> {
       token: config.get<string>('token') || undefined,
     })
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath
-    const client = await connect({ url: endpoint.url, token: endpoint.token, viewer: { name: `VS Code (${vscode.env.appName})`, kind: 'editor' } })
-    let ws
+    const client = await connect({ ...endpoint, viewer: { name: `VS Code (${vscode.env.appName})`, kind: 'editor' } })
+    let ws: WorkspaceView
     try {
       ws = client.workspace(await resolveWorkspace(client, config.get<string>('workspace') || undefined, folder))
       await ws.ready

@@ -125,11 +125,11 @@ export class TerminalMirror {
 export class TabPty implements vscode.Pseudoterminal {
   private readonly writeEmitter: vscode.EventEmitter<string>
   private readonly nameEmitter: vscode.EventEmitter<string>
-  private readonly closeEmitter: vscode.EventEmitter<void | number>
+  private readonly closeEmitter: vscode.EventEmitter<number | undefined>
   private readonly dimensionsEmitter: vscode.EventEmitter<vscode.TerminalDimensions | undefined>
   readonly onDidWrite: vscode.Event<string>
   readonly onDidChangeName: vscode.Event<string>
-  readonly onDidClose: vscode.Event<void | number>
+  readonly onDidClose: vscode.Event<number | undefined>
   readonly onDidOverrideDimensions: vscode.Event<vscode.TerminalDimensions | undefined>
   private handle: TerminalHandle | null = null
   private size: vscode.TerminalDimensions | undefined
@@ -145,7 +145,7 @@ export class TabPty implements vscode.Pseudoterminal {
   ) {
     this.writeEmitter = new api.EventEmitter<string>()
     this.nameEmitter = new api.EventEmitter<string>()
-    this.closeEmitter = new api.EventEmitter<void | number>()
+    this.closeEmitter = new api.EventEmitter<number | undefined>()
     this.dimensionsEmitter = new api.EventEmitter<vscode.TerminalDimensions | undefined>()
     this.onDidWrite = this.writeEmitter.event
     this.onDidChangeName = this.nameEmitter.event
@@ -169,7 +169,7 @@ export class TabPty implements vscode.Pseudoterminal {
     })
     handle.onExit((code) => this.writeEmitter.fire(`\r\n\x1b[2m[process exited with code ${code ?? 'unknown'}]\x1b[0m\r\n`))
     handle.onClosed(() => {
-      if (!this.quiet) this.closeEmitter.fire()
+      if (!this.quiet) this.closeEmitter.fire(undefined)
     })
   }
 

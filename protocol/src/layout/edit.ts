@@ -131,7 +131,7 @@ export function createGroup(doc: Y.Doc, besideGroup?: string): string {
   const view = readLayout(doc)
   if (besideGroup !== undefined) {
     const beside = findPane(view.root, besideGroup)
-    if (!beside || beside.type !== 'group') throw new Error(`createGroup: no group "${besideGroup}"`)
+    if (beside?.type !== 'group') throw new Error(`createGroup: no group "${besideGroup}"`)
     if (beside.parent === null) return splitGroup(doc, besideGroup, 'row')
     const parent = findPane(view.root, beside.parent) as Extract<PaneNode, { type: 'split' }>
     const next = parent.children[parent.children.indexOf(beside) + 1] ?? null
@@ -147,7 +147,7 @@ export function splitGroup(doc: Y.Doc, group: string, dir: 'row' | 'column'): st
   if (dir !== 'row' && dir !== 'column') throw new Error(`splitGroup: dir must be "row" or "column", got ${String(dir)}`)
   const view = readLayout(doc)
   const node = findPane(view.root, group)
-  if (!node || node.type !== 'group') throw new Error(`splitGroup: no group "${group}"`)
+  if (node?.type !== 'group') throw new Error(`splitGroup: no group "${group}"`)
   const splitId = newNodeId()
   const newGroup = newNodeId()
   doc.transact(() => {

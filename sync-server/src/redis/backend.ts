@@ -8,6 +8,7 @@
  *   tabula:layout:{R}:snapshot  hash   state = the compacted document (Yjs update, v2), upto = last stream id it holds
  *   tabula:layout:{R}:updates   stream one entry per applied update, field u = the update (Yjs update, v1)
  *   tabula:layout:{R}:lease     string the compacting instance's token, with a short expiry
+ *   tabula:layout:{R}:size      string an upper bound of the document's encoded size (see APPEND_SCRIPT)
  *   tabula:layout:{R}           channel updates and presence for the instances serving R
  */
 import { randomBytes } from 'node:crypto'
@@ -29,6 +30,7 @@ const keysOf = (room: string) => ({
   snapshot: `${PREFIX}{${room}}:snapshot`,
   updates: `${PREFIX}{${room}}:updates`,
   lease: `${PREFIX}{${room}}:lease`,
+  size: `${PREFIX}{${room}}:size`,
   channel: `${PREFIX}{${room}}`,
 })
 
@@ -50,30 +52,74 @@ export interface BusMessage {
 }
 
 /**
- * XADD and PUBLISH in one script: Redis runs it atomically, so an update is relayed only once it
- * is in the stream, and every subscriber receives updates in stream order.
+ * The size bound (MAX_LAYOUT_DOC_BYTES) checked, the update appended and relayed, in one script:
+ * Redis runs it atomically, so an update is relayed only once it is in the stream, every
+ * subscriber receives updates in stream order, and two instances accepting updates at once
+ * cannot both pass the bound on what each saw before the other's update. The size key holds an
+ * upper bound of the document's encoded size (an update never grows the state by more than its
+ * own length): exact when measured or compacted, plus every update appended since. When it is
+ * missing, or the update would take it past the limit, the script appends nothing and answers
+ * -1: the instance measures the document (SIZE_SCRIPT) and tries once more.
  */
 const APPEND_SCRIPT = `
+local size = tonumber(redis.call('GET', KEYS[2]))
+local bytes = string.len(ARGV[1])
+if size == nil or size + bytes > tonumber(ARGV[4]) then return -1 end
+redis.call('SET', KEYS[2], size + bytes)
 redis.call('XADD', KEYS[1], '*', 'u', ARGV[1])
 redis.call('PUBLISH', ARGV[3], ARGV[2] .. ARGV[1])
 return redis.call('XLEN', KEYS[1])`
 
-/** Replaces the snapshot and trims what it now holds, only while the caller still holds the lease. */
-const COMPACT_SCRIPT = `
+/** Bytes of the updates in a stream after an id (all of them after ''), for the scripts below. */
+const STREAM_BYTES_LUA = `
+local function streamBytes(stream, after)
+  local from = '-'
+  if after ~= '' then from = '(' .. after end
+  local total = 0
+  for _, entry in ipairs(redis.call('XRANGE', stream, from, '+')) do
+    local fields = entry[2]
+    for i = 1, #fields, 2 do if fields[i] == 'u' then total = total + string.len(fields[i + 1]) end end
+  end
+  return total
+end`
+
+/**
+ * Sets the size key from a measurement: ARGV[1] is the exact size of the document as read up to
+ * stream id ARGV[2] ('' : the snapshot alone), on the snapshot that held stream ids up to
+ * ARGV[3]; the updates appended since are added. A compaction since the read (another snapshot)
+ * makes the measurement useless: 0, measure again.
+ */
+const SIZE_SCRIPT = `${STREAM_BYTES_LUA}
+if (redis.call('HGET', KEYS[1], 'upto') or '') ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[3], tonumber(ARGV[1]) + streamBytes(KEYS[2], ARGV[2]))
+return 1`
+
+/**
+ * Replaces the snapshot and trims what it now holds, only while the caller still holds the
+ * lease; the size key becomes the snapshot's exact size plus the updates left in the stream.
+ */
+const COMPACT_SCRIPT = `${STREAM_BYTES_LUA}
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'upto', ARGV[2])
 redis.call('XTRIM', KEYS[2], 'MINID', ARGV[4])
 redis.call('DEL', KEYS[3])
+redis.call('SET', KEYS[4], string.len(ARGV[1]) + streamBytes(KEYS[2], ''))
 return 1`
 
 interface Scripted {
-  tabulaAppend(stream: string, update: Buffer, header: Buffer, channel: string): Promise<number>
-  tabulaCompact(snapshot: string, stream: string, lease: string, state: Buffer, upto: string, token: string, minId: string): Promise<number>
+  tabulaAppend(stream: string, size: string, update: Buffer, header: Buffer, channel: string, limit: number): Promise<number>
+  tabulaSize(snapshot: string, stream: string, size: string, measured: number, after: string, upto: string): Promise<number>
+  tabulaCompact(snapshot: string, stream: string, lease: string, size: string, state: Buffer, upto: string, token: string, minId: string): Promise<number>
 }
+
+/** How often a measurement is taken again when compactions keep overtaking it (each is one read of the room). */
+const MEASURE_ATTEMPTS = 5
 
 /** What a room reads from Redis: its snapshot and the updates after it, read in one transaction. */
 interface StoredRoom {
   snapshot: Buffer | null
+  /** The last stream id the snapshot holds ('' : none). */
+  upto: string
   updates: Array<{ id: string; update: Buffer }>
 }
 
@@ -111,8 +157,9 @@ export class RedisBackend {
     this.cmd = new Redis(opts.url, { ...common, connectionName: 'tabula-sync' }) as Redis & Scripted
     // Subscriptions are restored by hand after a reconnect, from the rooms loaded at that moment.
     this.sub = new Redis(opts.url, { ...common, connectionName: 'tabula-sync-bus', autoResubscribe: false })
-    this.cmd.defineCommand('tabulaAppend', { numberOfKeys: 1, lua: APPEND_SCRIPT })
-    this.cmd.defineCommand('tabulaCompact', { numberOfKeys: 3, lua: COMPACT_SCRIPT })
+    this.cmd.defineCommand('tabulaAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT })
+    this.cmd.defineCommand('tabulaSize', { numberOfKeys: 3, lua: SIZE_SCRIPT })
+    this.cmd.defineCommand('tabulaCompact', { numberOfKeys: 4, lua: COMPACT_SCRIPT })
     this.sub.on('messageBuffer', (channel: Buffer, data: Buffer) => this.dispatch(channel.toString(), data))
     for (const conn of [this.cmd, this.sub]) {
       conn.on('error', (err: Error) => {
@@ -227,13 +274,38 @@ export class RedisBackend {
 
   /**
    * Appends an update to the room's stream and relays it to every instance (this one included),
-   * in that order, atomically. When this resolves the update is in Redis; how safe it is there
-   * is Redis's appendfsync setting (docs/sync.md).
+   * in that order, atomically, unless it could take the document past `limit` bytes: then
+   * nothing is appended and the answer is false. When this resolves true the update is in Redis;
+   * how safe it is there is Redis's appendfsync setting (docs/sync.md).
    */
-  async append(room: string, conn: number, update: Uint8Array): Promise<void> {
+  async append(room: string, conn: number, update: Uint8Array, limit: number): Promise<boolean> {
     const keys = keysOf(room)
-    const length = await this.cmd.tabulaAppend(keys.updates, toBuffer(update), this.header(BUS_UPDATE, conn), keys.channel)
-    if (length >= COMPACT_AFTER_UPDATES) void this.compact(room)
+    const bytes = toBuffer(update)
+    const header = this.header(BUS_UPDATE, conn)
+    for (let attempt = 0; ; attempt++) {
+      const length = await this.cmd.tabulaAppend(keys.updates, keys.size, bytes, header, keys.channel, limit)
+      if (length >= 0) {
+        if (length >= COMPACT_AFTER_UPDATES) void this.compact(room)
+        return true
+      }
+      // Measured just now and still past the limit: refused.
+      if (attempt > 0) return false
+      await this.measure(room)
+    }
+  }
+
+  /** Sets the room's size key from the document's exact encoded size (SIZE_SCRIPT). */
+  private async measure(room: string): Promise<void> {
+    const keys = keysOf(room)
+    for (let attempt = 0; attempt < MEASURE_ATTEMPTS; attempt++) {
+      const stored = await this.read(room)
+      const doc = buildDoc(stored, this.opts.log, room)
+      const size = Y.encodeStateAsUpdateV2(doc).length
+      doc.destroy()
+      const after = stored.updates[stored.updates.length - 1]?.id ?? ''
+      if (await this.cmd.tabulaSize(keys.snapshot, keys.updates, keys.size, size, after, stored.upto)) return
+    }
+    throw new Error(`the size of ${room} could not be measured: compactions kept overtaking it`)
   }
 
   /** The room's document as Redis holds it now (snapshot and every update after it). */
@@ -244,16 +316,17 @@ export class RedisBackend {
   private async read(room: string): Promise<StoredRoom> {
     const keys = keysOf(room)
     // One transaction: a compaction between the two reads would trim updates the old snapshot lacks.
-    const replies = await this.cmd.multi().hgetBuffer(keys.snapshot, 'state').xrangeBuffer(keys.updates, '-', '+').exec()
+    const replies = await this.cmd.multi().hgetBuffer(keys.snapshot, 'state').hget(keys.snapshot, 'upto').xrangeBuffer(keys.updates, '-', '+').exec()
     if (!replies) throw new Error('redis aborted the read')
     for (const [err] of replies) if (err) throw err
     const snapshot = replies[0]![1] as Buffer | null
-    const entries = replies[1]![1] as Array<[Buffer, Buffer[]]>
+    const upto = (replies[1]![1] as string | null) ?? ''
+    const entries = replies[2]![1] as Array<[Buffer, Buffer[]]>
     const updates: StoredRoom['updates'] = []
     for (const [id, fields] of entries) {
       for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === 'u') updates.push({ id: id.toString(), update: fields[i + 1]! })
     }
-    return { snapshot, updates }
+    return { snapshot, upto, updates }
   }
 
   /**
@@ -278,7 +351,7 @@ export class RedisBackend {
       const doc = buildDoc(stored, this.opts.log, room)
       const state = Buffer.from(Y.encodeStateAsUpdateV2(doc))
       doc.destroy()
-      const done = await this.cmd.tabulaCompact(keys.snapshot, keys.updates, keys.lease, state, last.id, token, nextStreamId(last.id))
+      const done = await this.cmd.tabulaCompact(keys.snapshot, keys.updates, keys.lease, keys.size, state, last.id, token, nextStreamId(last.id))
       this.opts.log.debug({ workspace: room, updates: stored.updates.length, bytes: state.length, done }, 'compacted a layout document')
     } catch (err) {
       this.opts.log.warn({ workspace: room, reason: (err as Error).message }, 'compaction failed; the next one will retry')

@@ -7,9 +7,10 @@
  */
 import * as Y from 'yjs'
 import type { Logger } from '@tabula/server-kit'
-import { decodeClientMessage, encodeAwareness, isEmptyUpdate, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type AwarenessEntry, type ClientMessage } from '../messages.js'
+import { decodeClientMessage, encodeAwareness, encodePermissionDenied, isEmptyUpdate, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type AwarenessEntry, type ClientMessage } from '../messages.js'
 import { Presence, inMessages } from '../presence.js'
-import { CLOSE_TOO_BIG, DocSize, TOO_BIG_REASON } from '../doc-size.js'
+import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
+import { CLOSE_TOO_BIG, sizeRefusal, TOO_BIG_REASON } from '../doc-size.js'
 import type { Peer } from '../room.js'
 import type { LoadedRoom } from '../rooms.js'
 import { BUS_AWARENESS, BUS_QUERY_AWARENESS, BUS_UPDATE, type BusMessage, type RedisBackend } from './backend.js'
@@ -37,7 +38,6 @@ interface PeerState {
 }
 
 export class RedisRoom implements LoadedRoom {
-  refs = 0
   readonly ready: Promise<void>
   private readonly peers = new Map<Peer, PeerState>()
   /** Presence of this instance's connections (keyed by Peer) and of other instances' (keyed by instance id). */
@@ -46,12 +46,6 @@ export class RedisRoom implements LoadedRoom {
   /** Whether this instance appended since it opened the room (then it compacts when it lets go). */
   private appended = false
   private readonly fromBusHandler = (message: BusMessage) => this.fromBus(message)
-  /**
-   * The document's size bound (doc-size.ts), as this instance sees it: measured from what it
-   * reads from Redis, grown by every update the channel relays (every instance's). Instances
-   * check on their own, so concurrent updates on several may pass it by one update each.
-   */
-  private readonly docSize: DocSize
 
   constructor(
     readonly name: string,
@@ -61,7 +55,6 @@ export class RedisRoom implements LoadedRoom {
     /** Told when the room lets go (close) or could not open. */
     private readonly onGone: (room: RedisRoom) => void,
   ) {
-    this.docSize = new DocSize(name)
     this.ready = this.open()
     this.ready.catch(() => onGone(this))
   }
@@ -79,7 +72,6 @@ export class RedisRoom implements LoadedRoom {
     this.peers.set(peer, state)
     this.enqueue(peer, state, 0, async () => {
       state.greeting = await this.backend.load(this.name)
-      this.docSize.measured(Y.encodeStateAsUpdateV2(state.greeting).length)
       peer.send(encodeSyncStep1(state.greeting))
       // Greeted in bounded messages, as by the in-process room (presence.ts).
       for (const message of inMessages(this.presence.all(), encodeAwareness)) peer.send(message)
@@ -144,19 +136,16 @@ export class RedisRoom implements LoadedRoom {
       }
       case 'sync-update': {
         if (isEmptyUpdate(message.update)) return
-        const refusal = await this.docSize.refusal(message.update.length, () => this.measure())
-        if (refusal) {
-          // Refused whole, before it reaches the stream, as by the in-process room.
-          this.log.warn({ workspace: this.name, bytes: message.update.length }, refusal)
-          state.dead = true
-          peer.close(CLOSE_TOO_BIG, TOO_BIG_REASON)
-          return
-        }
-        await this.append(state.conn, message.update)
+        // The size bound is checked by Redis as it appends (backend.ts, APPEND_SCRIPT), so it holds
+        // across every instance. Refused whole, before it reaches the stream, as by the in-process room.
+        if (await this.append(state.conn, message.update, MAX_LAYOUT_DOC_BYTES)) return
+        this.log.warn({ workspace: this.name, bytes: message.update.length }, sizeRefusal(this.name, message.update.length))
+        state.dead = true
+        peer.close(CLOSE_TOO_BIG, TOO_BIG_REASON)
         return
       }
       case 'awareness': {
-        const changed = this.presence.apply(peer, message.entries)
+        const changed = this.presence.apply(peer, message.entries, (reason) => peer.send(encodePermissionDenied(reason)))
         if (changed.length > 0) this.shareAwareness(changed, state.conn)
         return
       }
@@ -168,15 +157,19 @@ export class RedisRoom implements LoadedRoom {
     }
   }
 
-  /** In Redis before anyone is told: the channel relays it (to this instance too) once it is in the stream. */
-  private async append(conn: number, update: Uint8Array): Promise<void> {
+  /**
+   * In Redis before anyone is told: the channel relays it (to this instance too) once it is in
+   * the stream. False (nothing appended) when it could take the document past `limit` bytes.
+   */
+  private async append(conn: number, update: Uint8Array, limit: number): Promise<boolean> {
     this.appended = true
-    const appending = this.backend.append(this.name, conn, update)
-    this.appends.add(appending)
+    const appending = this.backend.append(this.name, conn, update, limit)
+    const settled = appending.then(() => {})
+    this.appends.add(settled)
     try {
-      await appending
+      return await appending
     } finally {
-      this.appends.delete(appending)
+      this.appends.delete(settled)
     }
   }
 
@@ -184,7 +177,6 @@ export class RedisRoom implements LoadedRoom {
     const own = message.instance === this.backend.instanceHex
     switch (message.kind) {
       case BUS_UPDATE: {
-        this.docSize.grew(message.payload.length)
         const frame = encodeSyncUpdate(message.payload)
         for (const [peer, state] of this.peers) if (!(own && state.conn === message.conn)) peer.send(frame)
         return
@@ -233,16 +225,6 @@ export class RedisRoom implements LoadedRoom {
     this.presence = new Presence<Peer | string>()
   }
 
-  /** The document's exact encoded size, read from Redis. */
-  private async measure(): Promise<number> {
-    const doc = await this.backend.load(this.name)
-    try {
-      return Y.encodeStateAsUpdateV2(doc).length
-    } finally {
-      doc.destroy()
-    }
-  }
-
   async settled(): Promise<void> {}
 
   async edit(edit: (doc: Y.Doc) => boolean): Promise<boolean> {
@@ -251,7 +233,8 @@ export class RedisRoom implements LoadedRoom {
     doc.on('update', (u: Uint8Array) => effects.push(u))
     try {
       const result = edit(doc)
-      if (effects.length > 0) await this.append(0, effects.length === 1 ? effects[0]! : Y.mergeUpdates(effects))
+      // A local writer (the migration) is not refused by the size bound, as in the in-process room.
+      if (effects.length > 0) await this.append(0, effects.length === 1 ? effects[0]! : Y.mergeUpdates(effects), Number.MAX_SAFE_INTEGER)
       return result
     } finally {
       doc.destroy()

@@ -103,7 +103,7 @@ export function secureContextNote(): HTMLElement | null {
 
 /** Said at the top of a watch-only device's page: edits there are refused by the server. */
 export function watchOnlyBadge(principal: Principal | null): HTMLElement | null {
-  if (!principal || principal.scope !== 'watch') return null
+  if (principal?.scope !== 'watch') return null
   return h('span.watch-only', { 'data-testid': 'watch-only', title: 'This device was paired with --watch-only: it can look, not type or edit' }, 'Watch only')
 }
 

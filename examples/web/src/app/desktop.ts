@@ -78,7 +78,9 @@ export class DesktopView {
     this.bodies = []
     const tree = renderSplitTree(layout.root, {
       renderGroup: (group) => this.renderGroup(group, byGroup.get(group) ?? [], active[group] ?? null, layout.groups.length),
-      resize: (sizes) => sizes.forEach(({ id, size }) => ws.resizePane(id, size)),
+      resize: (sizes) => {
+        for (const { id, size } of sizes) ws.resizePane(id, size)
+      },
     })
     this.main.replaceChildren(tree)
     for (const body of this.bodies) body.view?.layout()
@@ -132,7 +134,7 @@ export class DesktopView {
     el.addEventListener('focusin', () => {
       if (this.focusedGroup === group) return
       this.focusedGroup = group
-      this.main.querySelectorAll('section.group.focused').forEach((g) => g.classList.remove('focused'))
+      for (const g of this.main.querySelectorAll('section.group.focused')) g.classList.remove('focused')
       el.classList.add('focused')
     })
     return el

@@ -78,7 +78,7 @@ export class PhoneView {
     const groups = ws.layout().groups
     const rank = (g: string) => {
       const i = groups.indexOf(g)
-      return i < 0 ? 0 : i
+      return Math.max(i , 0)
     }
     return distinctTitles([...ws.tabs()].sort((a, b) => rank(a.group) - rank(b.group) || a.index - b.index), ws.sessions())
   }
