@@ -12,7 +12,6 @@
 // Runs the BUILT daemon through the real CLI (`tabula daemon`), and talks the wire protocol with
 // `ws`, so what is measured is what a viewer gets. `BENCH_MB=20 BENCH_ROUNDS=1 node
 // bench/live.bench.mjs` for a quick run while developing.
-import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +19,7 @@ import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import pty from 'node-pty'
 import xtermHeadless from '@xterm/headless'
-import { rssOf, startDaemon as startTabulaDaemon } from './daemon.mjs'
+import { startDaemon as startTabulaDaemon } from './daemon.mjs'
 import { tmuxIngest } from './tmux.mjs'
 
 const FLOOD_MB = Number(process.env.BENCH_MB ?? 100)

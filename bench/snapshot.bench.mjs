@@ -47,7 +47,6 @@ const wideLines = () =>
 const startDaemon = (scrollback) => startTabulaDaemon(['--scrollback', String(scrollback)], { cols: COLS, rows: ROWS })
 
 const freshTerm = (scrollback) => new xtermHeadless.Terminal({ cols: COLS, rows: ROWS, scrollback, allowProposedApi: true, logLevel: 'off' })
-const parsed = (term) => new Promise((r) => term.write('', r))
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]
 
 /** Attach through the SDK until the first chunk (reset + snapshot) is parsed by a fresh terminal. */

@@ -31,6 +31,7 @@ const LEFT_BRACKET = 0x5b
 /** xterm keeps parameter values below this (Params.ts). */
 const PARAM_MAX = 0x7fffffff
 
+// biome-ignore lint/suspicious/noConstEnum: inlined by tsc into the per-byte loop; nothing imports it
 const enum State {
   Ground,
   Escape,
@@ -41,6 +42,7 @@ const enum State {
 }
 
 /** Which count bounds a sequence: by its final byte, for sequences without prefix and intermediates. */
+// biome-ignore lint/suspicious/noConstEnum: inlined by tsc into the per-byte loop; nothing imports it
 const enum Bound {
   None,
   Rows,
@@ -157,7 +159,7 @@ export class CsiClamp {
           continue
         case State.C1Lead:
           if (byte === C1_CSI) {
-            copy(i - 1 >= from ? i - 1 : from)
+            copy(Math.max(i - 1 , from))
             this.begin(i - 1 >= from ? C1_LEAD : -1, C1_CSI)
             from = i + 1
           } else if (byte === ESC) this.escape(i)

@@ -28,7 +28,6 @@ const WIDTH_SHIFT = 22
 const CM_MASK = 0x3000000
 const CM_DEFAULT = 0
 const CM_P16 = 0x1000000
-const CM_P256 = 0x2000000
 const CM_RGB = 0x3000000
 const COLOR_MASK = 0xffffff
 const FG_INVERSE = 0x4000000
