@@ -159,7 +159,7 @@ export class CsiClamp {
           continue
         case State.C1Lead:
           if (byte === C1_CSI) {
-            copy(Math.max(i - 1 , from))
+            copy(Math.max(i - 1, from))
             this.begin(i - 1 >= from ? C1_LEAD : -1, C1_CSI)
             from = i + 1
           } else if (byte === ESC) this.escape(i)
