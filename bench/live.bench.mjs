@@ -12,7 +12,6 @@
 // Runs the BUILT daemon through the real CLI (`tabula daemon`), and talks the wire protocol with
 // `ws`, so what is measured is what a viewer gets. `BENCH_MB=20 BENCH_ROUNDS=1 node
 // bench/live.bench.mjs` for a quick run while developing.
-import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +19,7 @@ import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import pty from 'node-pty'
 import xtermHeadless from '@xterm/headless'
-import { rssOf, startDaemon as startTabulaDaemon } from './daemon.mjs'
+import { startDaemon as startTabulaDaemon } from './daemon.mjs'
 import { tmuxIngest } from './tmux.mjs'
 
 const FLOOD_MB = Number(process.env.BENCH_MB ?? 100)
@@ -38,7 +37,11 @@ function floodFile() {
 }
 
 function floodFileOf(megabytes) {
-  return linesFile(`flood-${megabytes}mb.txt`, megabytes, (i) => `${String(i).padStart(9, '0')} the quick brown fox jumps over the lazy dog; pack my box with five dozen jugs\n`)
+  return linesFile(
+    `flood-${megabytes}mb.txt`,
+    megabytes,
+    (i) => `${String(i).padStart(9, '0')} the quick brown fox jumps over the lazy dog; pack my box with five dozen jugs\n`,
+  )
 }
 
 /**
@@ -79,7 +82,8 @@ function scrollbackFile(lines) {
   const path = join(WORK, `scrollback-${lines}.txt`)
   if (existsSync(path)) return path
   const out = []
-  for (let i = 0; i < lines; i++) out.push(`\x1b[3${i % 8}mline ${i}\x1b[0m compiling module ${i} of ${lines} \x1b[1m[ok]\x1b[0m ${'.'.repeat(i % 40)}\n`)
+  for (let i = 0; i < lines; i++)
+    out.push(`\x1b[3${i % 8}mline ${i}\x1b[0m compiling module ${i} of ${lines} \x1b[1m[ok]\x1b[0m ${'.'.repeat(i % 40)}\n`)
   writeFileSync(path, out.join(''))
   return path
 }
@@ -447,7 +451,9 @@ console.log(
     `7 readers beside a stalled viewer keep ${fmt(100 * median(perRound.map((p) => p.sevenOfEight)), 0)}% of the 8-reader rate ` +
     `(${fmt((100 * median(rows[6][1])) / median(rows[4][1]), 0)}% from the medians)`,
 )
-console.log(`bytes: file ${fmt(mb(one[0].bytes))} MB; a viewer received ${fmt(mb(one[0].delivered))} MB (onlcr), raw node-pty read ${fmt(mb(raw[0].delivered))} MB`)
+console.log(
+  `bytes: file ${fmt(mb(one[0].bytes))} MB; a viewer received ${fmt(mb(one[0].delivered))} MB (onlcr), raw node-pty read ${fmt(mb(raw[0].delivered))} MB`,
+)
 console.log(`load average at the end: ${loadavg()}`)
 {
   const [tmuxC, oneC, allC] = colour.map((rs) => rs.map((r) => rateOf(r)))
@@ -455,11 +461,19 @@ console.log(`load average at the end: ${loadavg()}`)
   console.log(
     `coloured flood (cat of ${FLOOD_MB} MB with SGR on every line, ${ROUNDS} rounds): tmux ${fmt(median(tmuxC))} MB/s; ` +
       `tabula 1 viewer ${fmt(median(oneC))} MB/s, median of per-round ratios ${fmt(median(ratios(oneC)), 2)}x tmux ` +
-      `(${ratios(oneC).map((r) => fmt(r, 2)).join(' / ')}); --no-fast-forward ${fmt(median(allC))} MB/s, ${fmt(median(ratios(allC)), 2)}x`,
+      `(${ratios(oneC)
+        .map((r) => fmt(r, 2))
+        .join(' / ')}); --no-fast-forward ${fmt(median(allC))} MB/s, ${fmt(median(ratios(allC)), 2)}x`,
   )
 }
 const peakOf = (rs) => fmt(mb(Math.max(...rs.map((r) => r.peak))), 0)
-console.log(`daemon peak RSS (highest of the rounds): 1 viewer ${peakOf(one)} MB, 8 viewers ${peakOf(eight)} MB, 7 + 1 stalled ${peakOf(sevenStalled)} MB; --no-fast-forward 1 viewer ${peakOf(oneAll)} MB, 8 viewers ${peakOf(eightAll)} MB`)
-console.log(`attach to snapshot applied: 1,000 lines ${fmt(attach1k.median)} ms (${fmt(attach1k.snapshotBytes / 1024, 0)} KB), 10,000 lines ${fmt(attach10k.median)} ms (${fmt(attach10k.snapshotBytes / 1024, 0)} KB)`)
-console.log(`keystroke echo round trip: tabula p50 ${fmt(echo.p50, 2)} ms, p99 ${fmt(echo.p99, 2)} ms; raw node-pty p50 ${fmt(rawEcho.p50, 2)} ms, p99 ${fmt(rawEcho.p99, 2)} ms`)
+console.log(
+  `daemon peak RSS (highest of the rounds): 1 viewer ${peakOf(one)} MB, 8 viewers ${peakOf(eight)} MB, 7 + 1 stalled ${peakOf(sevenStalled)} MB; --no-fast-forward 1 viewer ${peakOf(oneAll)} MB, 8 viewers ${peakOf(eightAll)} MB`,
+)
+console.log(
+  `attach to snapshot applied: 1,000 lines ${fmt(attach1k.median)} ms (${fmt(attach1k.snapshotBytes / 1024, 0)} KB), 10,000 lines ${fmt(attach10k.median)} ms (${fmt(attach10k.snapshotBytes / 1024, 0)} KB)`,
+)
+console.log(
+  `keystroke echo round trip: tabula p50 ${fmt(echo.p50, 2)} ms, p99 ${fmt(echo.p99, 2)} ms; raw node-pty p50 ${fmt(rawEcho.p50, 2)} ms, p99 ${fmt(rawEcho.p99, 2)} ms`,
+)
 console.log(`memory per idle session (default scrollback): empty ${fmt(mb(idle), 2)} MB, after 5,000 lines ${fmt(mb(full), 2)} MB`)

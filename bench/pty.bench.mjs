@@ -70,7 +70,14 @@ if (process.env.BENCH_RUSPTY) {
     name: `@replit/ruspty ${version}`,
     run: (file, onData) =>
       new Promise((resolve) => {
-        const p = new Pty({ command: '/bin/cat', args: [file], envs: ENV, dir: '/', size: { cols: 200, rows: 50 }, onExit: () => resolve() })
+        const p = new Pty({
+          command: '/bin/cat',
+          args: [file],
+          envs: ENV,
+          dir: '/',
+          size: { cols: 200, rows: 50 },
+          onExit: () => resolve(),
+        })
         p.read.on('data', onData)
       }),
   })
@@ -82,9 +89,12 @@ async function deliveredBeforeExit(layer, file) {
   return got
 }
 
-console.log(`node ${process.version}; loss: ${LOSS_RUNS} runs at ${SIZES_KIB.map((k) => `${k} KiB`).join(', ')}; throughput: ${FLOOD_MB} MiB, ${ROUNDS} round(s)`)
+console.log(
+  `node ${process.version}; loss: ${LOSS_RUNS} runs at ${SIZES_KIB.map((k) => `${k} KiB`).join(', ')}; throughput: ${FLOOD_MB} MiB, ${ROUNDS} round(s)`,
+)
 
-if (LOSS_RUNS > 0) console.log('\n| bytes lost before the exit was reported | ' + SIZES_KIB.map((k) => `${k} KiB × ${LOSS_RUNS}`).join(' | ') + ' |')
+if (LOSS_RUNS > 0)
+  console.log('\n| bytes lost before the exit was reported | ' + SIZES_KIB.map((k) => `${k} KiB × ${LOSS_RUNS}`).join(' | ') + ' |')
 if (LOSS_RUNS > 0) console.log('|---|' + SIZES_KIB.map(() => '---:').join('|') + '|')
 for (const layer of LOSS_RUNS > 0 ? layers : []) {
   const cells = []

@@ -30,9 +30,12 @@ try {
   await sleep(50)
   const { url } = JSON.parse(readFileSync(runtime, 'utf8'))
   const token = readFileSync(join(home, 'token'), 'utf8').trim()
-  const http = (path, init = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
+  const http = (path, init = {}) =>
+    fetch(url + path, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
   mkdirSync('/tmp/tabula-bench', { recursive: true }) // a new workspace must be an existing directory
-  const { id: workspace } = await (await http('/v1/workspaces', { method: 'POST', body: JSON.stringify({ path: '/tmp/tabula-bench' }) })).json()
+  const { id: workspace } = await (
+    await http('/v1/workspaces', { method: 'POST', body: JSON.stringify({ path: '/tmp/tabula-bench' }) })
+  ).json()
 
   const views = []
   for (let i = 0; i < VIEWERS; i++) {
@@ -55,14 +58,16 @@ try {
     if (i >= WARMUP) for (const at of arrivals) samples.push(at - start)
   }
   samples.sort((a, b) => a - b)
-  console.log(`close reaches ${VIEWERS} viewers' tabs(): ${samples.length} samples, p50 ${q(samples, 0.5)} ms, p99 ${q(samples, 0.99)} ms, max ${samples.at(-1).toFixed(1)} ms (target: 50 ms)`)
+  console.log(
+    `close reaches ${VIEWERS} viewers' tabs(): ${samples.length} samples, p50 ${q(samples, 0.5)} ms, p99 ${q(samples, 0.99)} ms, max ${samples.at(-1).toFixed(1)} ms (target: 50 ms)`,
+  )
 
   // ── 2. concurrent edits converge ──
   for (let i = 0; i < TABS; i++) await views[0].spawn({ command: 'sleep', args: ['600'] })
   await untilAll(views, (v) => v.tabs().length === TABS)
   const editors = views.slice(0, EDITORS)
   let seed = 42
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
   const edit = (n, v, round) => {
     const tabs = v.tabs()
     const tab = tabs[Math.floor(random() * tabs.length)]

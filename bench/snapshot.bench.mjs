@@ -33,21 +33,23 @@ function file(name, make) {
 const colouredLog = (lines) =>
   file(`snap-coloured-${lines}.txt`, () => {
     const out = []
-    for (let i = 0; i < lines; i++) out.push(`\x1b[3${i % 8}mline ${i}\x1b[0m compiling module ${i} of ${lines} \x1b[1m[ok]\x1b[0m ${'.'.repeat(i % 40)}\n`)
+    for (let i = 0; i < lines; i++)
+      out.push(`\x1b[3${i % 8}mline ${i}\x1b[0m compiling module ${i} of ${lines} \x1b[1m[ok]\x1b[0m ${'.'.repeat(i % 40)}\n`)
     return out.join('')
   })
 /** 5,049 lines of 196 characters (the memory case: a full 5,000-line scrollback at 200×50). */
 const wideLines = () =>
   file('snap-wide-5049.txt', () => {
     const out = []
-    for (let i = 0; i < 5049; i++) out.push((String(i).padStart(6, '0') + ' ' + 'the quick brown fox jumps over the lazy dog '.repeat(5)).slice(0, 196) + '\n')
+    for (let i = 0; i < 5049; i++)
+      out.push((String(i).padStart(6, '0') + ' ' + 'the quick brown fox jumps over the lazy dog '.repeat(5)).slice(0, 196) + '\n')
     return out.join('')
   })
 
 const startDaemon = (scrollback) => startTabulaDaemon(['--scrollback', String(scrollback)], { cols: COLS, rows: ROWS })
 
-const freshTerm = (scrollback) => new xtermHeadless.Terminal({ cols: COLS, rows: ROWS, scrollback, allowProposedApi: true, logLevel: 'off' })
-const parsed = (term) => new Promise((r) => term.write('', r))
+const freshTerm = (scrollback) =>
+  new xtermHeadless.Terminal({ cols: COLS, rows: ROWS, scrollback, allowProposedApi: true, logLevel: 'off' })
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]
 
 /** Attach through the SDK until the first chunk (reset + snapshot) is parsed by a fresh terminal. */
@@ -88,7 +90,18 @@ function tmux(socket, ...args) {
 function tmuxStart(socket, path, history) {
   const conf = join(WORK, 'snap-tmux.conf')
   writeFileSync(conf, `set -g history-limit ${history}\nset -g status off\n`)
-  tmux(socket, '-f', conf, 'new-session', '-d', '-x', String(COLS), '-y', String(ROWS), `cat ${path}; tmux -L ${socket} wait-for -S ${DONE}; exec cat`)
+  tmux(
+    socket,
+    '-f',
+    conf,
+    'new-session',
+    '-d',
+    '-x',
+    String(COLS),
+    '-y',
+    String(ROWS),
+    `cat ${path}; tmux -L ${socket} wait-for -S ${DONE}; exec cat`,
+  )
   tmux(socket, 'wait-for', DONE)
 }
 async function tmuxAttach(socket, lines) {
@@ -148,9 +161,15 @@ await daemon.stop()
 const oursMs = median(ours.map((r) => r.ms))
 const theirsMs = median(theirs.map((r) => r.ms))
 console.log(`attach → snapshot applied, ${LINES} lines of coloured scrollback at ${COLS}x${ROWS} (median of ${RUNS} x 3 rounds)`)
-console.log(`  tabula (SDK attach, snapshot ${fmt(ours[0].bytes / 1024, 0)} KiB): ${fmt(oursMs)} ms  [rounds ${ours.map((r) => fmt(r.ms)).join(', ')}]`)
-console.log(`  tmux capture-pane -p -e -S - (${fmt(theirs[0].bytes / 1024, 0)} KiB): ${fmt(theirsMs)} ms  [rounds ${theirs.map((r) => fmt(r.ms)).join(', ')}]`)
-console.log(`  of which until the snapshot arrived (daemon: cut, serialize, send): ${fmt(median(ours.map((r) => r.receivedMs)))} ms; the rest is the viewer's parse`)
+console.log(
+  `  tabula (SDK attach, snapshot ${fmt(ours[0].bytes / 1024, 0)} KiB): ${fmt(oursMs)} ms  [rounds ${ours.map((r) => fmt(r.ms)).join(', ')}]`,
+)
+console.log(
+  `  tmux capture-pane -p -e -S - (${fmt(theirs[0].bytes / 1024, 0)} KiB): ${fmt(theirsMs)} ms  [rounds ${theirs.map((r) => fmt(r.ms)).join(', ')}]`,
+)
+console.log(
+  `  of which until the snapshot arrived (daemon: cut, serialize, send): ${fmt(median(ours.map((r) => r.receivedMs)))} ms; the rest is the viewer's parse`,
+)
 console.log(`  tabula / tmux: ${fmt(oursMs / theirsMs, 2)}x (target: <= 30 ms and <= 1.00x)`)
 
 // ── memory per idle session with a full 5,000-line scrollback ──────────────────────────────────

@@ -108,11 +108,34 @@ export function rawClient(url, protocols, update, sockets) {
     sockets.push(ws)
     ws.on('error', reject)
     ws.on('open', () => {
-      ws.send(frame((e) => { encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 0); encoding.writeVarUint8Array(e, new Uint8Array([0])) }))
+      ws.send(
+        frame((e) => {
+          encoding.writeVarUint(e, 0)
+          encoding.writeVarUint(e, 0)
+          encoding.writeVarUint8Array(e, new Uint8Array([0]))
+        }),
+      )
       const state = JSON.stringify({ viewer: { name: 'bench', activeTab: null } })
-      const inner = frame((e) => { encoding.writeVarUint(e, 1); encoding.writeVarUint(e, (Math.random() * 2 ** 31) >>> 0); encoding.writeVarUint(e, 1); encoding.writeVarString(e, state) })
-      ws.send(frame((e) => { encoding.writeVarUint(e, 1); encoding.writeVarUint8Array(e, inner) }))
-      if (update) ws.send(frame((e) => { encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 2); encoding.writeVarUint8Array(e, update) }))
+      const inner = frame((e) => {
+        encoding.writeVarUint(e, 1)
+        encoding.writeVarUint(e, (Math.random() * 2 ** 31) >>> 0)
+        encoding.writeVarUint(e, 1)
+        encoding.writeVarString(e, state)
+      })
+      ws.send(
+        frame((e) => {
+          encoding.writeVarUint(e, 1)
+          encoding.writeVarUint8Array(e, inner)
+        }),
+      )
+      if (update)
+        ws.send(
+          frame((e) => {
+            encoding.writeVarUint(e, 0)
+            encoding.writeVarUint(e, 2)
+            encoding.writeVarUint8Array(e, update)
+          }),
+        )
       resolve()
     })
   })

@@ -20,7 +20,19 @@ import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BENCH_MAX_CONNECTIONS, CLIENTS_PER_DOC, FANOUT_CLIENTS, FANOUT_WARMUP, fanoutSetup, memoryAfterGc, rawClient, sleep, smallLayoutUpdate, startChild, waitLoaded } from './sync-common.mjs'
+import {
+  BENCH_MAX_CONNECTIONS,
+  CLIENTS_PER_DOC,
+  FANOUT_CLIENTS,
+  FANOUT_WARMUP,
+  fanoutSetup,
+  memoryAfterGc,
+  rawClient,
+  sleep,
+  smallLayoutUpdate,
+  startChild,
+  waitLoaded,
+} from './sync-common.mjs'
 
 const QUICK = process.env.SYNC_BENCH_QUICK === '1'
 const FANOUT_ROUNDS = QUICK ? 60 : 400
@@ -70,9 +82,13 @@ function freePort() {
 async function startRedis(appendfsync) {
   const dir = mkdtempSync(join(tmpdir(), 'tabula-bench-redis-'))
   const port = await freePort()
-  const proc = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', appendfsync, '--save', ''], {
-    stdio: 'ignore',
-  })
+  const proc = spawn(
+    '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', appendfsync, '--save', ''],
+    {
+      stdio: 'ignore',
+    },
+  )
   for (let i = 0; i < 200; i++) {
     if (await ping(port)) break
     await sleep(25)
@@ -135,10 +151,16 @@ async function main() {
     { name: '3 on Redis, everysec', instances: 3, redis: relaxed },
   ]
   for (const setup of setups) {
-    setup.servers = Array.from({ length: setup.instances }, () => startChild(fileURLToPath(import.meta.url), [setup.redis ? setup.redis.url : 'none']))
+    setup.servers = Array.from({ length: setup.instances }, () =>
+      startChild(fileURLToPath(import.meta.url), [setup.redis ? setup.redis.url : 'none']),
+    )
     setup.urls = (await Promise.all(setup.servers.map((s) => s.ready))).map((port) => `ws://127.0.0.1:${port}/sync`)
     setup.provider = (i, room) =>
-      new WebsocketProvider(setup.urls[i % setup.urls.length], room, new Y.Doc(), { protocols: layout.wsProtocols(TOKEN), WebSocketPolyfill: WebSocket, disableBc: true })
+      new WebsocketProvider(setup.urls[i % setup.urls.length], room, new Y.Doc(), {
+        protocols: layout.wsProtocols(TOKEN),
+        WebSocketPolyfill: WebSocket,
+        disableBc: true,
+      })
   }
 
   // Fan-out rounds alternate between the setups, so JIT warm-up and machine noise in this
@@ -218,8 +240,14 @@ function printTable(setups) {
     ['fan-out to 20 clients, p50', ...setups.map((s) => `${s.latency.p50.toFixed(2)} ms (${ratio(s.latency.p50, single.latency.p50)})`)],
     ['fan-out to 20 clients, p99', ...setups.map((s) => `${s.latency.p99.toFixed(2)} ms (${ratio(s.latency.p99, single.latency.p99)})`)],
     ['documents served per instance', ...setups.map((s) => s.memory.docsPerInstance.join(' / '))],
-    ['RSS growth per document, per instance', ...setups.map((s) => `${kb(s.memory.rssPerDoc)} (${ratio(s.memory.rssPerDoc, single.memory.rssPerDoc)})`)],
-    ['heap growth per document, per instance', ...setups.map((s) => `${kb(s.memory.heapPerDoc)} (${ratio(s.memory.heapPerDoc, single.memory.heapPerDoc)})`)],
+    [
+      'RSS growth per document, per instance',
+      ...setups.map((s) => `${kb(s.memory.rssPerDoc)} (${ratio(s.memory.rssPerDoc, single.memory.rssPerDoc)})`),
+    ],
+    [
+      'heap growth per document, per instance',
+      ...setups.map((s) => `${kb(s.memory.heapPerDoc)} (${ratio(s.memory.heapPerDoc, single.memory.heapPerDoc)})`),
+    ],
     ['Redis used_memory per document', ...setups.map((s) => kb(s.memory.redisPerDoc))],
   ]
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
@@ -227,5 +255,7 @@ function printTable(setups) {
   console.log('\n' + line(head))
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|')
   for (const row of rows) console.log(line(row))
-  console.log(`\n(${FANOUT_ROUNDS} rounds x ${FANOUT_CLIENTS} receivers per setup; ${MEMORY_DOCS} docs x ${CLIENTS_PER_DOC} clients; node ${process.version}${QUICK ? '; QUICK mode' : ''})`)
+  console.log(
+    `\n(${FANOUT_ROUNDS} rounds x ${FANOUT_CLIENTS} receivers per setup; ${MEMORY_DOCS} docs x ${CLIENTS_PER_DOC} clients; node ${process.version}${QUICK ? '; QUICK mode' : ''})`,
+  )
 }

@@ -18,7 +18,20 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BENCH_MAX_CONNECTIONS, CLIENTS_PER_DOC, FANOUT_CLIENTS, FANOUT_WARMUP, fanoutSetup, memoryAfterGc, rawClient, sleep, smallLayoutUpdate, startChild, synced, waitLoaded } from './sync-common.mjs'
+import {
+  BENCH_MAX_CONNECTIONS,
+  CLIENTS_PER_DOC,
+  FANOUT_CLIENTS,
+  FANOUT_WARMUP,
+  fanoutSetup,
+  memoryAfterGc,
+  rawClient,
+  sleep,
+  smallLayoutUpdate,
+  startChild,
+  synced,
+  waitLoaded,
+} from './sync-common.mjs'
 
 const QUICK = process.env.SYNC_BENCH_QUICK === '1'
 const FANOUT_ROUNDS = QUICK ? 60 : 400
@@ -47,7 +60,14 @@ async function child(kind) {
     const home = mkdtempSync(join(tmpdir(), 'tabula-sync-bench-'))
     const log = createLogger('bench', 'warn')
     const sync = await createSyncServer({ home, log })
-    const host = await startHost({ host: '127.0.0.1', port: 0, token: TOKEN, components: [sync], log, maxConnections: BENCH_MAX_CONNECTIONS })
+    const host = await startHost({
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      components: [sync],
+      log,
+      maxConnections: BENCH_MAX_CONNECTIONS,
+    })
     port = host.port
     stats = () => sync.stats().loadedDocs
     flush = () => sync.flush()
@@ -142,7 +162,9 @@ async function main() {
   for (const kind of kinds) {
     const { serverUrl, protocols, server } = setups[kind]
     results[kind].memory = await memory(serverUrl, protocols, server)
-    console.log(`${kind}: memory rss ${mb(results[kind].memory.rss)}, heap ${mb(results[kind].memory.heapUsed)} (${results[kind].memory.docs} docs loaded)`)
+    console.log(
+      `${kind}: memory rss ${mb(results[kind].memory.rss)}, heap ${mb(results[kind].memory.heapUsed)} (${results[kind].memory.docs} docs loaded)`,
+    )
   }
   for (const kind of kinds) await setups[kind].server.ask('close')
   printTable(results)
@@ -158,16 +180,26 @@ async function main() {
     const BATCH = 50
     for (let i = 0; i < rooms.length; i += BATCH) {
       await Promise.all(
-        rooms.slice(i, i + BATCH).flatMap((room) =>
-          Array.from({ length: CLIENTS_PER_DOC }, (_, c) => rawClient(`${serverUrl}/${room}`, protocols, c === 0 ? seedUpdate : null, sockets)),
-        ),
+        rooms
+          .slice(i, i + BATCH)
+          .flatMap((room) =>
+            Array.from({ length: CLIENTS_PER_DOC }, (_, c) =>
+              rawClient(`${serverUrl}/${room}`, protocols, c === 0 ? seedUpdate : null, sockets),
+            ),
+          ),
       )
     }
     const loaded = await waitLoaded(async () => (await server.ask('docs')).docs, MEMORY_DOCS)
     await sleep(1500) // let the tabula server write its batch, so the figure is its steady state
     const after = await server.ask('mem')
     for (const ws of sockets) ws.terminate()
-    return { docs: loaded, rss: after.rss, heapUsed: after.heapUsed, rssDelta: after.rss - before.rss, heapDelta: after.heapUsed - before.heapUsed }
+    return {
+      docs: loaded,
+      rss: after.rss,
+      heapUsed: after.heapUsed,
+      rssDelta: after.rss - before.rss,
+      heapDelta: after.heapUsed - before.heapUsed,
+    }
   }
 
   // -- 3. document size ---------------------------------------------------------------------
@@ -189,7 +221,10 @@ async function main() {
     const rand = (n) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n)
     const perRename = Math.floor(REORDERS / RENAMES)
     for (let i = 0; i < REORDERS; i++) {
-      const order = layout.readLayout(doc).tabsByGroup.get(layout.DEFAULT_GROUP).map((t) => t.key)
+      const order = layout
+        .readLayout(doc)
+        .tabsByGroup.get(layout.DEFAULT_GROUP)
+        .map((t) => t.key)
       const key = order[rand(order.length)]
       const rest = order.filter((k) => k !== key)
       const at = rand(rest.length + 1)
@@ -230,7 +265,12 @@ function printTable({ tabula: t, reference: r }) {
     [`server heap used, same`, mb(t.memory.heapUsed), mb(r.memory.heapUsed), ratio(t.memory.heapUsed, r.memory.heapUsed)],
     [`RSS growth for the load`, mb(t.memory.rssDelta), mb(r.memory.rssDelta), ratio(t.memory.rssDelta, r.memory.rssDelta)],
     [`doc after ${REORDERS} reorders + ${RENAMES} renames: on disk`, kb(t.size.file), 'no disk state', 'n/a'],
-    [`  same doc, encoded (v2 / v1)`, `${kb(t.size.v2)} / ${kb(t.size.v1)}`, `${kb(r.size.v2)} / ${kb(r.size.v1)}`, ratio(t.size.v1, r.size.v1)],
+    [
+      `  same doc, encoded (v2 / v1)`,
+      `${kb(t.size.v2)} / ${kb(t.size.v1)}`,
+      `${kb(r.size.v2)} / ${kb(r.size.v1)}`,
+      ratio(t.size.v1, r.size.v1),
+    ],
     [`  the edits as an update log (context)`, kb(t.size.updateLog), kb(r.size.updateLog), ''],
   ]
   const head = ['measure', 'tabula', 'y-websocket 1.5.4', 'tabula / reference']

@@ -17,5 +17,9 @@ const walk = (dir) => {
 }
 walk(join(root, 'test'))
 console.log(`soak: ${files.length} test files at their soak size:\n  ${files.join('\n  ')}`)
-const run = spawnSync('npx', ['vitest', 'run', ...files, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit', env: { ...process.env, TABULA_SOAK: '1' } })
+const run = spawnSync('npx', ['vitest', 'run', ...files, ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, TABULA_SOAK: '1' },
+})
 process.exit(run.status ?? 1)

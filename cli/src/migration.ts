@@ -14,7 +14,10 @@ import type { SyncServer } from '@tabula/sync-server'
 
 export const LAYOUT_MIGRATION_ID = 'layout-v2'
 
-export type MigrationState = Pick<DaemonState, 'getWorkspace' | 'ensureWorkspace' | 'hasMigration' | 'recordMigration' | 'listLegacyLayouts'>
+export type MigrationState = Pick<
+  DaemonState,
+  'getWorkspace' | 'ensureWorkspace' | 'hasMigration' | 'recordMigration' | 'listLegacyLayouts'
+>
 export type LayoutSeeder = Pick<SyncServer, 'seedIfEmpty'>
 
 export interface MigrationResult {

@@ -28,7 +28,9 @@ function parsePort(value: string): number {
 export function withServerFlags(cmd: Command, defaultPort = DEFAULT_PORT): Command {
   return cmd
     .addOption(new Option('--port <n>', 'port to listen on (0 picks a free port)').argParser(parsePort).default(defaultPort))
-    .addOption(new Option('--host <host>', 'address to listen on; anything but loopback is reachable from the network').default(DEFAULT_HOST))
+    .addOption(
+      new Option('--host <host>', 'address to listen on; anything but loopback is reachable from the network').default(DEFAULT_HOST),
+    )
     .addOption(new Option('--home <dir>', 'state directory (default: $TABULA_HOME, else ~/.tabula)'))
     .addOption(
       new Option('--allow-origin <origin>', 'also allow browser pages from this origin (repeatable)')
@@ -36,7 +38,10 @@ export function withServerFlags(cmd: Command, defaultPort = DEFAULT_PORT): Comma
         .default([] as string[]),
     )
     .addOption(
-      new Option('--public-host <name>', 'a name this machine is also reached by (DNS, tailnet, proxy): its origin is allowed and printed (repeatable)')
+      new Option(
+        '--public-host <name>',
+        'a name this machine is also reached by (DNS, tailnet, proxy): its origin is allowed and printed (repeatable)',
+      )
         .argParser(repeatable)
         .default([] as string[]),
     )
@@ -70,7 +75,8 @@ export function parseRedisUrl(value: string): string {
   } catch {
     throw new Error(`--redis must be a URL like redis://127.0.0.1:6379/0, got "${value}"`)
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`--redis must start with redis:// or rediss://, got "${value}"`)
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new Error(`--redis must start with redis:// or rediss://, got "${value}"`)
   if (!url.hostname) throw new Error(`--redis needs a host: redis://HOST:PORT[/DB], got "${value}"`)
   if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,5}$/.test(url.pathname)) {
     throw new Error(`--redis: the path must be a database number (redis://HOST:PORT/DB), got "${url.pathname}"`)
@@ -81,6 +87,8 @@ export function parseRedisUrl(value: string): string {
 /** `--redis`: the sync server's rooms and documents live in Redis, shared by every instance on it (docs/sync.md). */
 export function withRedisFlag(cmd: Command): Command {
   return cmd.addOption(
-    new Option('--redis <url>', 'keep layout documents in Redis (redis://HOST:PORT[/DB]), shared by every sync instance on it').argParser(parseRedisUrl),
+    new Option('--redis <url>', 'keep layout documents in Redis (redis://HOST:PORT[/DB]), shared by every sync instance on it').argParser(
+      parseRedisUrl,
+    ),
   )
 }

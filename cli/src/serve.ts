@@ -46,7 +46,10 @@ export function withDaemonFlags(cmd: Command): Command {
     .addOption(new Option('--scrollback <lines>', 'lines of scrollback kept per session').argParser(parseLines).default(DEFAULT_SCROLLBACK))
     .addOption(new Option('--no-restore', 'do not bring back the sessions that were running at the last shutdown'))
     .addOption(
-      new Option('--no-fast-forward', "parse every byte into the daemon's screens, even flood text that scrolls out unseen (docs/daemon.md)"),
+      new Option(
+        '--no-fast-forward',
+        "parse every byte into the daemon's screens, even flood text that scrolls out unseen (docs/daemon.md)",
+      ),
     )
 }
 
@@ -96,7 +99,8 @@ export function warnIfExposed(host: string, log: Logger): void {
 /** `--tls-cert` and `--tls-key`, read once at start; both or neither, each a readable file. */
 export function readTls(flags: Pick<ServerFlags, 'tlsCert' | 'tlsKey'>): { cert: Buffer; key: Buffer } | undefined {
   if (!flags.tlsCert && !flags.tlsKey) return undefined
-  if (!flags.tlsCert || !flags.tlsKey) throw new Error('--tls-cert and --tls-key go together: give both (see docs/viewers.md, "Use it from your phone")')
+  if (!flags.tlsCert || !flags.tlsKey)
+    throw new Error('--tls-cert and --tls-key go together: give both (see docs/viewers.md, "Use it from your phone")')
   const read = (flag: string, file: string) => {
     try {
       return readFileSync(file)
@@ -172,7 +176,9 @@ export async function serve(flags: ServerFlags, spec: ServeSpec): Promise<void> 
   // Before any state is read: a second process on this home stops here, naming the first.
   const lock = writableHome(home, () =>
     lockHome(home, LOCKED_PARTS[spec.role], (part, owner) =>
-      log.warn(`taking over the ${part} lock of ${home}, left by ${owner ? `pid ${owner.pid}, which has ended` : 'a process that wrote nothing'}`),
+      log.warn(
+        `taking over the ${part} lock of ${home}, left by ${owner ? `pid ${owner.pid}, which has ended` : 'a process that wrote nothing'}`,
+      ),
     ),
   )
   warnIfExposed(flags.host, log)

@@ -3,11 +3,28 @@
  * embedding the SDK touches is declared here; the classes that implement it are internal and may
  * change.
  */
-import type { CreateWorkspaceRequest, LayoutView, Session, SessionKind, SessionStatus, ViewerInfo, Workspace as WorkspaceInfo } from '@tabula/protocol'
+import type {
+  CreateWorkspaceRequest,
+  LayoutView,
+  Session,
+  SessionKind,
+  SessionStatus,
+  ViewerInfo,
+  Workspace as WorkspaceInfo,
+} from '@tabula/protocol'
 import type * as Y from 'yjs'
 import type { TerminalHandle } from './live/types.js'
 
-export type { LayoutView, PaneNode, PaneGroupNode, PaneSplitNode, TabPlacement, Session, ViewerInfo, CreateWorkspaceRequest } from '@tabula/protocol'
+export type {
+  LayoutView,
+  PaneNode,
+  PaneGroupNode,
+  PaneSplitNode,
+  TabPlacement,
+  Session,
+  ViewerInfo,
+  CreateWorkspaceRequest,
+} from '@tabula/protocol'
 /** A workspace as the daemon knows it: `{id, path, name}`. */
 export type { Workspace as WorkspaceInfo } from '@tabula/protocol'
 export type { TerminalHandle, SizeChange, Disposable } from './live/types.js'

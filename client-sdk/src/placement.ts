@@ -24,7 +24,11 @@ export function placeAt(doc: Y.Doc, layout: LayoutView, tabs: readonly Tab[], ke
   } catch {
     // Neighbours with equal orders (a jitter collision, ties broken by key) leave no gap
     // between them. Re-spread the group's shown tabs, then place again.
-    respread(doc, group, others.map((t) => t.key))
+    respread(
+      doc,
+      group,
+      others.map((t) => t.key),
+    )
     placeTab(doc, key, group, after, before)
   }
 }

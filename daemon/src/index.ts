@@ -72,7 +72,8 @@ export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent
   // Also before any spawn, so every session's screen is kept from its first byte.
   const keeper = keepScreens({ sessions, files: screens, snapshot: (key) => live.snapshot(key), log })
 
-  if (opts.restore ?? true) restoreSessions(sessions, state, log, { screens, prefill: (key, data) => live.prefill(key, data), survivorsEnded })
+  if (opts.restore ?? true)
+    restoreSessions(sessions, state, log, { screens, prefill: (key, data) => live.prefill(key, data), survivorsEnded })
   else forgetSessions(state, log, screens)
 
   const routes = daemonRoutes({ state, sessions, version: DAEMON_VERSION })
@@ -93,9 +94,11 @@ export async function createDaemon(opts: DaemonOptions): Promise<DaemonComponent
         await keeper.saveAll(new Date())
         keeper.stop()
         await live.close()
-        await state.flush().catch((err: unknown) =>
-          log.error({ err }, `the last changes to the state could not be written before shutdown: ${(err as Error).message}`),
-        )
+        await state
+          .flush()
+          .catch((err: unknown) =>
+            log.error({ err }, `the last changes to the state could not be written before shutdown: ${(err as Error).message}`),
+          )
       })()),
   }
 }

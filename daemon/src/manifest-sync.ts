@@ -11,7 +11,19 @@ export function manifestFollower(state: StateStore): (change: SessionChange) => 
       case 'added': {
         const { key, workspace, command, args, cwd, title, status } = change.session
         const { file, pid, started } = change.process
-        state.putManifestEntry({ key, workspace, command, args, cwd, title, exited: status === 'exited', closeOnExit: change.closeOnExit, file, pid, started })
+        state.putManifestEntry({
+          key,
+          workspace,
+          command,
+          args,
+          cwd,
+          title,
+          exited: status === 'exited',
+          closeOnExit: change.closeOnExit,
+          file,
+          pid,
+          started,
+        })
         return
       }
       case 'removed':

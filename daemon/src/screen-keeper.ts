@@ -42,7 +42,10 @@ export function keepScreens(opts: ScreenKeeperOptions): ScreenKeeper {
   const watch = (key: string) => {
     if (watching.has(key)) return
     dirty.add(key)
-    watching.set(key, sessions.onOutput(key, () => dirty.add(key)))
+    watching.set(
+      key,
+      sessions.onOutput(key, () => dirty.add(key)),
+    )
   }
   const stopChanges = sessions.onChange((change) => {
     if (change.type === 'added') watch(change.session.key)
@@ -51,7 +54,9 @@ export function keepScreens(opts: ScreenKeeperOptions): ScreenKeeper {
       watching.delete(change.key)
       dirty.delete(change.key)
       // A closed tab does not come back, and neither does its screen.
-      saving = saving.then(() => files.remove(change.key)).catch((err) => log.warn({ err, key: change.key }, 'could not remove a saved screen'))
+      saving = saving
+        .then(() => files.remove(change.key))
+        .catch((err) => log.warn({ err, key: change.key }, 'could not remove a saved screen'))
     }
   })
 
@@ -62,7 +67,15 @@ export function keepScreens(opts: ScreenKeeperOptions): ScreenKeeper {
     // Each session gets an equal share of the total, and never more than its own cap.
     const caps = opts.caps ?? { perSession: MAX_SAVED_SCREEN_BYTES, total: MAX_SAVED_SCREENS_TOTAL_BYTES }
     const share = Math.floor(caps.total / Math.max(1, watching.size))
-    const screen = { version: 1 as const, key, cols: snapshot.cols, rows: snapshot.rows, data: snapshot.data, savedAt: new Date().toISOString(), endedAt: ended?.toISOString() ?? null }
+    const screen = {
+      version: 1 as const,
+      key,
+      cols: snapshot.cols,
+      rows: snapshot.rows,
+      data: snapshot.data,
+      savedAt: new Date().toISOString(),
+      endedAt: ended?.toISOString() ?? null,
+    }
     return { written: files.write(fitScreen(screen, Math.min(caps.perSession, share))) }
   }
 

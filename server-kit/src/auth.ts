@@ -20,7 +20,10 @@ export function presentedToken(req: IncomingMessage): string | null {
 export function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol']
   if (!header) return []
-  return header.split(',').map((p) => p.trim()).filter(Boolean)
+  return header
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
 }
 
 /** What checks device tokens (a DeviceStore); absent, only the root token is accepted. */
@@ -37,7 +40,11 @@ const ROOT: Principal = { kind: 'root', scope: 'full' }
 export function authenticate(req: IncomingMessage, rootToken: string, devices?: DeviceVerifier): Principal {
   const given = presentedToken(req)
   if (given === null || given === '') {
-    throw new HttpError(401, 'unauthorized', 'a token is required: open the link `tabula up` or `tabula pair` prints, or send "Authorization: Bearer <token>" (the root token is in <home>/token)')
+    throw new HttpError(
+      401,
+      'unauthorized',
+      'a token is required: open the link `tabula up` or `tabula pair` prints, or send "Authorization: Bearer <token>" (the root token is in <home>/token)',
+    )
   }
   if (sameSecret(given, rootToken)) return ROOT
   const device = devices?.verify(given)
@@ -75,7 +82,11 @@ function sameSecret(a: string, b: string): boolean {
 export function checkSubprotocols(req: IncomingMessage): void {
   const offered = offeredProtocols(req)
   if (req.headers['sec-websocket-protocol'] !== undefined && !offered.includes(WS_SUBPROTOCOL)) {
-    throw new HttpError(400, 'bad_request', `the WebSocket must offer the subprotocol "${WS_SUBPROTOCOL}" (offered: none that tabula speaks)`)
+    throw new HttpError(
+      400,
+      'bad_request',
+      `the WebSocket must offer the subprotocol "${WS_SUBPROTOCOL}" (offered: none that tabula speaks)`,
+    )
   }
 }
 

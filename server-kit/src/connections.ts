@@ -89,5 +89,9 @@ export function limitConnections(server: Server, log: Logger, cap = connectionCa
 }
 
 function refuse(socket: Socket, cap: number): void {
-  writeRawError(socket, new HttpError(503, 'unavailable', `the server already holds ${cap} connections, the most it takes; retry shortly`), { 'Retry-After': '1' })
+  writeRawError(
+    socket,
+    new HttpError(503, 'unavailable', `the server already holds ${cap} connections, the most it takes; retry shortly`),
+    { 'Retry-After': '1' },
+  )
 }

@@ -124,7 +124,10 @@ export class DeviceStore {
       const taken = new Set([...file.devices.map((d) => d.name), ...file.pairings.map((p) => p.name)])
       const name = opts.name ?? firstFreeName(taken)
       if (taken.has(name)) {
-        throw new DeviceError('conflict', `a device named "${name}" already exists (or is being paired); pick another --name or revoke it first`)
+        throw new DeviceError(
+          'conflict',
+          `a device named "${name}" already exists (or is being paired); pick another --name or revoke it first`,
+        )
       }
       if (file.devices.length + file.pairings.length >= MAX_DEVICES) {
         throw new DeviceError('full', `${MAX_DEVICES} devices are paired already; revoke one first (tabula devices revoke NAME)`)
@@ -167,7 +170,10 @@ export class DeviceStore {
 
   /** Turns a pairing code into the device's token, once. Throws DeviceError('pairing_invalid'). */
   redeem(code: string): { token: string; name: string; scope: DeviceScope } {
-    const invalid = new DeviceError('pairing_invalid', 'this pairing link is not valid: it was used already, it expired, or it was revoked; run `tabula pair` again')
+    const invalid = new DeviceError(
+      'pairing_invalid',
+      'this pairing link is not valid: it was used already, it expired, or it was revoked; run `tabula pair` again',
+    )
     if (!PAIRING_CODE_RE.test(code)) throw invalid
     // Refused without the lock or a write when no such code waits: a flood of guesses costs a stat each.
     if (!this.current().pairings.some((p) => p.codeHash === sha256(code))) throw invalid
@@ -306,7 +312,8 @@ const HASH_RE = /^[0-9a-f]{64}$/
 
 /** Reads the file strictly: a record that is not exactly right stops the server, naming the file. */
 export function parseDevicesFile(text: string, path: string): DevicesFile {
-  const bad = (why: string) => new Error(`${path} is not a valid devices file (${why}); fix or remove it (removing it revokes every device)`)
+  const bad = (why: string) =>
+    new Error(`${path} is not a valid devices file (${why}); fix or remove it (removing it revokes every device)`)
   let raw: unknown
   try {
     raw = JSON.parse(text)
@@ -318,11 +325,17 @@ export function parseDevicesFile(text: string, path: string): DevicesFile {
   if (version !== 1) throw bad(`unknown version ${JSON.stringify(version)}`)
   if (!Array.isArray(devices) || !Array.isArray(pairings)) throw bad('"devices" and "pairings" must be lists')
   const base = (r: unknown): r is Record<string, unknown> =>
-    !!r && typeof r === 'object' && typeof (r as Record<string, unknown>).name === 'string' && DEVICE_NAME_RE.test((r as { name: string }).name) &&
-    SCOPES.includes((r as { scope: DeviceScope }).scope) && Number.isFinite((r as { createdAt: number }).createdAt)
-  for (const d of devices) if (!base(d) || typeof d.tokenHash !== 'string' || !HASH_RE.test(d.tokenHash)) throw bad('a device record is malformed')
+    !!r &&
+    typeof r === 'object' &&
+    typeof (r as Record<string, unknown>).name === 'string' &&
+    DEVICE_NAME_RE.test((r as { name: string }).name) &&
+    SCOPES.includes((r as { scope: DeviceScope }).scope) &&
+    Number.isFinite((r as { createdAt: number }).createdAt)
+  for (const d of devices)
+    if (!base(d) || typeof d.tokenHash !== 'string' || !HASH_RE.test(d.tokenHash)) throw bad('a device record is malformed')
   for (const p of pairings) {
-    if (!base(p) || typeof p.codeHash !== 'string' || !HASH_RE.test(p.codeHash) || !Number.isFinite(p.expiresAt)) throw bad('a pairing record is malformed')
+    if (!base(p) || typeof p.codeHash !== 'string' || !HASH_RE.test(p.codeHash) || !Number.isFinite(p.expiresAt))
+      throw bad('a pairing record is malformed')
   }
   return { version: 1, devices: devices as DeviceRecord[], pairings: pairings as PairingRecord[] }
 }

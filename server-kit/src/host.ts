@@ -132,7 +132,11 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         const principal = admit(req, req.socket)
         // A watch-only device reads; every route that changes something is a POST, PUT or DELETE.
         if (principal.scope !== 'full' && req.method !== 'GET' && req.method !== 'HEAD') {
-          throw new HttpError(403, 'forbidden', `device "${principal.kind === 'device' ? principal.name : ''}" can only watch: ${req.method} ${url.pathname} is refused`)
+          throw new HttpError(
+            403,
+            'forbidden',
+            `device "${principal.kind === 'device' ? principal.name : ''}" can only watch: ${req.method} ${url.pathname} is refused`,
+          )
         }
       }
       for (const c of component ? [component] : opts.components) {
@@ -208,7 +212,11 @@ function refuseMalformed(socket: Duplex, err: Error & { code?: string }, t: Requ
   writeRawError(
     socket,
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? new HttpError(408, 'request_timeout', `request too slow: headers must arrive within ${t.headersMs / 1000} s and the whole request within ${t.requestMs / 1000} s`)
+      ? new HttpError(
+          408,
+          'request_timeout',
+          `request too slow: headers must arrive within ${t.headersMs / 1000} s and the whole request within ${t.requestMs / 1000} s`,
+        )
       : new HttpError(400, 'bad_request', 'malformed HTTP request'),
   )
 }

@@ -52,7 +52,8 @@ export function listenUrls(at: ListenAddress, interfaces?: ReturnType<typeof net
 
 /** Where tools on this machine reach the server: loopback when it listens there, else its address. */
 export function localUrl(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
-  const local = WILDCARDS.has(host) || isLoopbackName(host) ? (host.includes(':') && host !== '::' && host !== '[::]' ? '[::1]' : '127.0.0.1') : host
+  const local =
+    WILDCARDS.has(host) || isLoopbackName(host) ? (host.includes(':') && host !== '::' && host !== '[::]' ? '[::1]' : '127.0.0.1') : host
   return `${scheme}://${urlHost(local)}:${port}`
 }
 

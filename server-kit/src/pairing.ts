@@ -25,7 +25,11 @@ export function createPairingRoutes(store: DeviceStore): Component {
         const body = await readJsonBody(req, MAX_PAIR_BODY_BYTES)
         const code = (body as { code?: unknown } | null)?.code
         if (typeof code !== 'string' || !PAIRING_CODE_RE.test(code)) {
-          throw new HttpError(400, 'bad_request', 'expected {"code": "<32 hex digits>"}, the code after #pair= in the link `tabula pair` printed')
+          throw new HttpError(
+            400,
+            'bad_request',
+            'expected {"code": "<32 hex digits>"}, the code after #pair= in the link `tabula pair` printed',
+          )
         }
         try {
           const device = store.redeem(code)

@@ -7,7 +7,14 @@ import type { Logger } from '@tabula/server-kit'
 import type { DocStore } from './store.js'
 import { Presence, inMessages } from './presence.js'
 import { CLOSE_TOO_BIG, DocSize, TOO_BIG_REASON } from './doc-size.js'
-import { encodeAwareness, encodePermissionDenied, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type ClientMessage } from './messages.js'
+import {
+  encodeAwareness,
+  encodePermissionDenied,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  type ClientMessage,
+} from './messages.js'
 
 /**
  * Longest time an update waits in memory before it is written. Batching turns a burst of edits
@@ -26,7 +33,6 @@ export const REBUILD_RETRY_MAX_MS = 5_000
 
 /** Close code for a peer refused while the document is being rebuilt ("try again later"). */
 const CLOSE_TRY_AGAIN = 1013
-
 
 /** How an update is applied; a seam so tests can make an apply fail halfway. */
 export type ApplyUpdate = (doc: Y.Doc, update: Uint8Array, origin: unknown) => void
@@ -224,26 +230,28 @@ export class Room {
     this.cancelFlush()
     // Chained past a failure: a rejected `flushing` must not make every later write skip its
     // turn (a failed save is retried, and each caller still sees its own write's outcome).
-    this.flushing = this.flushing.catch(() => {}).then(async () => {
-      // Never write a document that may hold half an update; the rebuild saves the clean one.
-      if (!this.dirty || this.broken) return
-      const target = this.changes
-      const pending = this.unsaved.length
-      const state = Y.encodeStateAsUpdateV2(this.doc)
-      // Measured now, not once the save returns: updates applied while it is in flight grow the
-      // estimate from this size, and must still count when it returns (a slow disk).
-      this.docSize.measured(state.length)
-      try {
-        await this.store.save(this.name, state)
-      } catch (err) {
-        this.log.error({ err, workspace: this.name }, 'saving the layout document failed; will retry')
-        this.scheduleFlush()
-        throw err
-      }
-      this.savedChanges = target
-      this.unsaved.splice(0, pending)
-      if (this.dirty) this.scheduleFlush()
-    })
+    this.flushing = this.flushing
+      .catch(() => {})
+      .then(async () => {
+        // Never write a document that may hold half an update; the rebuild saves the clean one.
+        if (!this.dirty || this.broken) return
+        const target = this.changes
+        const pending = this.unsaved.length
+        const state = Y.encodeStateAsUpdateV2(this.doc)
+        // Measured now, not once the save returns: updates applied while it is in flight grow the
+        // estimate from this size, and must still count when it returns (a slow disk).
+        this.docSize.measured(state.length)
+        try {
+          await this.store.save(this.name, state)
+        } catch (err) {
+          this.log.error({ err, workspace: this.name }, 'saving the layout document failed; will retry')
+          this.scheduleFlush()
+          throw err
+        }
+        this.savedChanges = target
+        this.unsaved.splice(0, pending)
+        if (this.dirty) this.scheduleFlush()
+      })
     return this.flushing
   }
 

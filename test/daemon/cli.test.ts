@@ -29,7 +29,10 @@ afterAll(async () => {
 /** Runs `tabula <args>` from `dir` against the running `up`; resolves to what it printed. */
 async function tabula(args: string[], home = up.home): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [TABULA_BIN, args[0]!, '--home', home, ...args.slice(1)], { cwd: dir, env: { ...process.env, TABULA_LOG_LEVEL: 'warn' } })
+    const { stdout, stderr } = await exec(process.execPath, [TABULA_BIN, args[0]!, '--home', home, ...args.slice(1)], {
+      cwd: dir,
+      env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
+    })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string }

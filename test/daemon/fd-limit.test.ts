@@ -26,15 +26,19 @@ beforeAll(async () => {
   proc.stdout!.on('data', (d: Buffer) => (out += d))
   proc.stderr!.on('data', (d: Buffer) => (out += d))
   const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve))
-  const url = await until('the daemon to start', () => {
-    if (proc.exitCode !== null) throw new Error(out)
-    try {
-      const runtime = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
-      return runtime.pid === proc.pid ? (runtime.daemonUrl as string) : null
-    } catch {
-      return null
-    }
-  }, 20_000)
+  const url = await until(
+    'the daemon to start',
+    () => {
+      if (proc.exitCode !== null) throw new Error(out)
+      try {
+        const runtime = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
+        return runtime.pid === proc.pid ? (runtime.daemonUrl as string) : null
+      } catch {
+        return null
+      }
+    },
+    20_000,
+  )
   t = {
     proc,
     home,
@@ -64,7 +68,11 @@ it('200 half-open connections (more than the fd limit allows) do not lock out th
     socket.on('error', () => {})
     sockets.push(socket)
   }
-  await Promise.all(sockets.map((s) => new Promise((resolve) => (s.readyState === 'open' ? resolve(null) : s.once('connect', resolve).once('close', resolve)))))
+  await Promise.all(
+    sockets.map(
+      (s) => new Promise((resolve) => (s.readyState === 'open' ? resolve(null) : s.once('connect', resolve).once('close', resolve))),
+    ),
+  )
   const res = await api(t).call('GET', '/v1/workspaces')
   expect(res.status).toBe(200)
   for (const s of sockets.splice(0)) s.destroy()
@@ -82,7 +90,10 @@ it('a spawn with no descriptor left gets 503 with a reason; closing sessions bri
     else refusals.push(res as unknown as Refusal)
   }
   expect(refusals[0]?.status).toBe(503)
-  expect(refusals[0]!.body.error).toEqual({ code: 'unavailable', message: expect.stringMatching(/out of file descriptors or processes.*ulimit -n/) })
+  expect(refusals[0]!.body.error).toEqual({
+    code: 'unavailable',
+    message: expect.stringMatching(/out of file descriptors or processes.*ulimit -n/),
+  })
   expect((await fetch(`${t.daemonUrl}/v1/health`)).status).toBe(200)
   for (const key of keys.splice(0, 5)) expect((await a.close(ws.id, key)).status).toBe(200)
   expect((await a.spawn(ws.id, { command: 'sleep', args: ['1000'] })).status).toBe(201)

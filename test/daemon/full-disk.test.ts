@@ -7,7 +7,18 @@
  */
 import { until } from '../helpers/wait.js'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync, appendFileSync } from 'node:fs'
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -56,15 +67,19 @@ async function startDaemon(): Promise<RunningTabula & { proc: ChildProcess }> {
   })
   closeSync(log)
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
-  const runtime = await until('the daemon to be ready', () => {
-    if (proc.exitCode !== null) throw new Error(`the daemon exited: ${readFileSync(join(home, 'daemon.log'), 'utf8').slice(-2000)}`)
-    try {
-      const info = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
-      return info.pid === proc.pid ? (info.daemonUrl as string) : null
-    } catch {
-      return null
-    }
-  }, 20_000)
+  const runtime = await until(
+    'the daemon to be ready',
+    () => {
+      if (proc.exitCode !== null) throw new Error(`the daemon exited: ${readFileSync(join(home, 'daemon.log'), 'utf8').slice(-2000)}`)
+      try {
+        const info = JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8'))
+        return info.pid === proc.pid ? (info.daemonUrl as string) : null
+      } catch {
+        return null
+      }
+    },
+    20_000,
+  )
   const token = readFileSync(join(home, 'token'), 'utf8').trim()
   return {
     proc,
@@ -82,7 +97,8 @@ async function startDaemon(): Promise<RunningTabula & { proc: ChildProcess }> {
   }
 }
 
-const stateOnDisk = () => JSON.parse(readFileSync(join(home, 'state.json'), 'utf8')) as { workspaces: { path: string }[]; sessions: { key: string }[] }
+const stateOnDisk = () =>
+  JSON.parse(readFileSync(join(home, 'state.json'), 'utf8')) as { workspaces: { path: string }[]; sessions: { key: string }[] }
 
 describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
   beforeAll(() => {
@@ -151,7 +167,9 @@ describe.skipIf(!MOUNTABLE)('a full disk under the home', () => {
 
       t = await startDaemon()
       const after = api(t)
-      expect((await after.call('GET', '/v1/workspaces')).body.map((w: { path: string }) => w.path).sort()).toEqual([keptDir, laterDir].sort())
+      expect((await after.call('GET', '/v1/workspaces')).body.map((w: { path: string }) => w.path).sort()).toEqual(
+        [keptDir, laterDir].sort(),
+      )
       expect((await after.sessions(ws.id)).sessions).toEqual([])
     } finally {
       freeDisk()
@@ -166,13 +184,18 @@ describe.skipIf(!MOUNTABLE)('a read-only home', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tabula-ro-'))
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', dir])
     try {
-      const proc = spawn(process.execPath, [TABULA_BIN, 'daemon', '--port', '0', '--home', dir], { env: { ...process.env, TABULA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] })
+      const proc = spawn(process.execPath, [TABULA_BIN, 'daemon', '--port', '0', '--home', dir], {
+        env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
       let out = ''
       proc.stdout!.on('data', (d: Buffer) => (out += d))
       proc.stderr!.on('data', (d: Buffer) => (out += d))
       const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve))
       expect(code).toBe(1)
-      expect(out).toContain(`${dir} is on a read-only file system (EROFS): tabula keeps its lock, token and state there; make it writable or pick another --home`)
+      expect(out).toContain(
+        `${dir} is on a read-only file system (EROFS): tabula keeps its lock, token and state there; make it writable or pick another --home`,
+      )
     } finally {
       execFileSync('umount', [dir])
       rmSync(dir, { recursive: true, force: true })

@@ -26,7 +26,10 @@ function home(): string {
 
 /** Runs `tabula <args>` to its end (a refused start ends at once), with what it printed. */
 function run(args: string[]): Promise<{ code: number | null; pid: number; output: string }> {
-  const proc = spawn(process.execPath, [TABULA_BIN, ...args], { env: { ...process.env, TABULA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [TABULA_BIN, ...args], {
+    env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   proc.stdout.on('data', (d: Buffer) => (output += d))
   proc.stderr.on('data', (d: Buffer) => (output += d))
@@ -36,7 +39,10 @@ function run(args: string[]): Promise<{ code: number | null; pid: number; output
 it('two `tabula up` started together on one home: one serves, the other says who holds it', async () => {
   const dir = home()
   const procs = [0, 1].map(() =>
-    spawn(process.execPath, [TABULA_BIN, 'up', '--port', '0', '--home', dir], { env: { ...process.env, TABULA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, [TABULA_BIN, 'up', '--port', '0', '--home', dir], {
+      env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   )
   const outputs = procs.map((proc) => {
     const out = { text: '' }
@@ -49,7 +55,9 @@ it('two `tabula up` started together on one home: one serves, the other says who
     const loser = procs[first]!
     const winner = procs[1 - first]!
     expect(loser.exitCode).toBe(1)
-    expect(outputs[first]!.text).toMatch(new RegExp(`already running under ${dir} \\(pid ${winner.pid}, (http://127\\.0\\.0\\.1:\\d+|still starting)\\)`))
+    expect(outputs[first]!.text).toMatch(
+      new RegExp(`already running under ${dir} \\(pid ${winner.pid}, (http://127\\.0\\.0\\.1:\\d+|still starting)\\)`),
+    )
     // The winner serves, alone.
     await until('the winner to write runtime.json', () => existsSync(join(dir, 'runtime.json')), 20_000)
     const runtime = JSON.parse(readFileSync(join(dir, 'runtime.json'), 'utf8'))

@@ -78,7 +78,16 @@ describe('find-or-spawn', () => {
     const first = await http.spawn(ws.id, { command: 'sleep', args: ['1000'] })
     expect(first.status).toBe(201)
     const session = first.body.session
-    expect(session).toMatchObject({ workspace: ws.id, kind: 'terminal', command: 'sleep', args: ['1000'], status: 'running', exitCode: null, cwd: dir, activeViewer: null })
+    expect(session).toMatchObject({
+      workspace: ws.id,
+      kind: 'terminal',
+      command: 'sleep',
+      args: ['1000'],
+      status: 'running',
+      exitCode: null,
+      cwd: dir,
+      activeViewer: null,
+    })
     expect(session.key).toMatch(/^tab-[0-9a-f-]{36}$/)
 
     const again = await http.spawn(ws.id, { key: session.key, command: 'sh' })
@@ -170,7 +179,8 @@ describe('close and exit', () => {
     const pidFile = join(dir, 'leftover.pid')
     const { body } = await http.spawn(ws.id, { command: 'sh', args: ['-c', `trap '' HUP; sleep 1000 & echo $! > ${pidFile}; exit 5`] })
     await until('the session to show its exit', async () =>
-      (await http.sessions(ws.id)).sessions.find((s) => s.key === body.session.key && s.status === 'exited'))
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === body.session.key && s.status === 'exited'),
+    )
     const leftover = readPid(pidFile)!
     expect(processGone(leftover)).toBe(false)
     expect((await http.close(ws.id, body.session.key)).status).toBe(200)
@@ -180,7 +190,8 @@ describe('close and exit', () => {
   it('keeps an exited session with its exit code until it is closed', async () => {
     const { body } = await http.spawn(ws.id, { key: 'hb-exits', command: 'sh', args: ['-c', 'exit 3'] })
     const exited = await until('the session to show its exit', async () =>
-      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-exits' && s.status === 'exited'))
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-exits' && s.status === 'exited'),
+    )
     expect(exited.exitCode).toBe(3)
     expect(exited.pid).toBe(body.session.pid)
     // Spawning the key again finds the exited session; it is not restarted behind the user's back.
@@ -254,11 +265,17 @@ describe('--allow-origin: CORS for a web app on another origin', () => {
   it('answers a preflight (which carries no token) with 204 and what the real request may send', async () => {
     const res = await fetch(daemon.daemonUrl + `/v1/workspaces/${ws.id}/sessions`, {
       method: 'OPTIONS',
-      headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin: ALLOWED_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     })
     expect(res.status).toBe(204)
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN)
-    expect(res.headers.get('access-control-allow-headers')?.split(/,\s*/)).toEqual(expect.arrayContaining(['authorization', 'content-type']))
+    expect(res.headers.get('access-control-allow-headers')?.split(/,\s*/)).toEqual(
+      expect.arrayContaining(['authorization', 'content-type']),
+    )
     expect(res.headers.get('access-control-allow-methods')?.split(/,\s*/)).toEqual(expect.arrayContaining(['GET', 'POST', 'DELETE']))
     expect(res.headers.get('vary')).toMatch(/\bOrigin\b/)
     expect(await res.text()).toBe('')
@@ -277,7 +294,9 @@ describe('--allow-origin: CORS for a web app on another origin', () => {
   it('lets the allowed origin read real answers, refusals included, and still wants the token', async () => {
     const ok = await http.call('GET', '/v1/workspaces', undefined, { origin: ALLOWED_ORIGIN })
     expect(ok.status).toBe(200)
-    const res = await fetch(daemon.daemonUrl + '/v1/workspaces', { headers: { origin: ALLOWED_ORIGIN, authorization: `Bearer ${daemon.token}` } })
+    const res = await fetch(daemon.daemonUrl + '/v1/workspaces', {
+      headers: { origin: ALLOWED_ORIGIN, authorization: `Bearer ${daemon.token}` },
+    })
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN)
     expect(res.headers.get('vary')).toMatch(/\bOrigin\b/)
     await res.arrayBuffer()
@@ -298,7 +317,10 @@ describe('--allow-origin: CORS for a web app on another origin', () => {
 })
 
 /** Opens a WebSocket to /v1/live; resolves to 101 and the selected subprotocol, or the refusal and its body. */
-function upgrade(protocols: string[] | undefined, headers: Record<string, string>): Promise<{ status: number; protocol?: string; body?: unknown }> {
+function upgrade(
+  protocols: string[] | undefined,
+  headers: Record<string, string>,
+): Promise<{ status: number; protocol?: string; body?: unknown }> {
   const socket = new WebSocket(daemon.daemonUrl.replace('http', 'ws') + '/v1/live', protocols, { headers })
   return new Promise((resolve) => {
     socket.once('open', () => {

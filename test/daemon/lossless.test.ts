@@ -126,7 +126,9 @@ async function writeAndExit(file: { path: string; text: string }) {
 describe('write and exit: every byte reaches the viewer and the screen before the exit', () => {
   for (const [size, runs] of MATRIX) {
     const count = soakable(runs, SOAK_RUNS)
-    it(`${size.toLocaleString('en')} bytes, ${count} run(s)`, { timeout: 60_000 + count * (size > 10_000_000 ? 30_000 : 5_000) }, async () => {
+    it(`${size.toLocaleString('en')} bytes, ${count} run(s)`, {
+      timeout: 60_000 + count * (size > 10_000_000 ? 30_000 : 5_000),
+    }, async () => {
       const file = makeFile(size)
       for (let run = 0; run < count; run++) await writeAndExit(file)
     })

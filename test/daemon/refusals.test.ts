@@ -18,22 +18,24 @@ afterAll(async () => {
 })
 
 it('a chunked body over the limit gets 413 with Connection: close, read whole by the client', async () => {
-  const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-    const req = request(`${t.daemonUrl}/v1/workspaces`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
-    })
-    req.on('response', (res) => {
-      let text = ''
-      res.on('data', (d: Buffer) => (text += d))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    const chunk = Buffer.alloc(16 * 1024, 0x20)
-    for (let sent = 0; sent <= 2 * MAX_HTTP_BODY_BYTES; sent += chunk.length) req.write(chunk)
-    req.end()
-  })
+  const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+    (resolve, reject) => {
+      const req = request(`${t.daemonUrl}/v1/workspaces`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      })
+      req.on('response', (res) => {
+        let text = ''
+        res.on('data', (d: Buffer) => (text += d))
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      const chunk = Buffer.alloc(16 * 1024, 0x20)
+      for (let sent = 0; sent <= 2 * MAX_HTTP_BODY_BYTES; sent += chunk.length) req.write(chunk)
+      req.end()
+    },
+  )
   expect(status).toBe(413)
   expect(headers.connection).toBe('close')
   expect(JSON.parse(body)).toEqual({ error: { code: 'payload_too_large', message: expect.any(String) } })
@@ -41,7 +43,11 @@ it('a chunked body over the limit gets 413 with Connection: close, read whole by
 
 it.each([
   ['a NUL in the path', { path: '/tmp/ws\u0000evil' }, /a workspace path must not contain NUL/],
-  ['an escape in the name', { path: '/tmp/ws-esc', name: 'x\u001b]0;pwned\u0007' }, /a workspace name must not contain NUL or other control characters/],
+  [
+    'an escape in the name',
+    { path: '/tmp/ws-esc', name: 'x\u001b]0;pwned\u0007' },
+    /a workspace name must not contain NUL or other control characters/,
+  ],
   ['a C1 control in the name', { path: '/tmp/ws-c1', name: 'x\u009b2J' }, /a workspace name must not contain/],
 ])('refuses %s with 400, and creates nothing', async (_what, body, message) => {
   const res = await api(t).call('POST', '/v1/workspaces', body)

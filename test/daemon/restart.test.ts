@@ -61,7 +61,14 @@ async function screenOf(t: RunningTabula, key: string): Promise<string> {
  * The restored tab's screen, top to bottom: the old program's line, the marker line, the new
  * program's line (each program prints `line(its pid)`).
  */
-async function expectRestored(t: RunningTabula, key: string, program: string[], line: (pid: number) => string, oldPid: number, marker: RegExp) {
+async function expectRestored(
+  t: RunningTabula,
+  key: string,
+  program: string[],
+  line: (pid: number) => string,
+  oldPid: number,
+  marker: RegExp,
+) {
   const newPid = await until('the new program', () => pidsRunning(...program)[0])
   const viewer = await RawViewer.open(t.daemonUrl, t.token)
   viewers.push(viewer)
@@ -144,7 +151,10 @@ describe.runIf(process.platform === 'linux')('restart', () => {
     const bin = realpathSync(mkdtempSync(join(tmpdir(), 'tabula-path-')))
     dirs.push(bin)
     // Two programs of one name, told apart by what they run.
-    for (const [name, seconds] of [['first', '7773'], ['second', '7778']]) {
+    for (const [name, seconds] of [
+      ['first', '7773'],
+      ['second', '7778'],
+    ]) {
       mkdirSync(join(bin, name!))
       writeFileSync(join(bin, name!, 'tabula-prog'), `#!/bin/sh\nexec sleep ${seconds}\n`)
       chmodSync(join(bin, name!, 'tabula-prog'), 0o755)
@@ -154,7 +164,9 @@ describe.runIf(process.platform === 'linux')('restart', () => {
     const ws = await api(first).workspace('/tmp')
     const spawned = await api(first).spawn(ws.id, { key: 'hb-prog', command: 'tabula-prog', env: { PATH: path('first') } })
     expect(spawned.status).toBe(201)
-    expect(await until('the manifest to record the executable', () => manifest(home).find((e) => e.key === 'hb-prog')?.file)).toBe(join(bin, 'first', 'tabula-prog'))
+    expect(await until('the manifest to record the executable', () => manifest(home).find((e) => e.key === 'hb-prog')?.file)).toBe(
+      join(bin, 'first', 'tabula-prog'),
+    )
     await first.stop()
 
     // The new daemon's own PATH finds the other program first.
@@ -173,7 +185,14 @@ describe.runIf(process.platform === 'linux')('restart', () => {
     expect(existsSync(join(home, 'screens', 'hb-screen.json'))).toBe(true)
 
     const second = await start(home)
-    await expectRestored(second, 'hb-screen', ['sleep', '7774'], (pid) => `hello from ${pid}`, oldPid, /── previous process ended \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: tabula stopped ──/)
+    await expectRestored(
+      second,
+      'hb-screen',
+      ['sleep', '7774'],
+      (pid) => `hello from ${pid}`,
+      oldPid,
+      /── previous process ended \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: tabula stopped ──/,
+    )
   })
 
   it('after kill -9, the restored tab shows the screen saved while it ran, and says the daemon had stopped unexpectedly', async () => {
@@ -181,11 +200,21 @@ describe.runIf(process.platform === 'linux')('restart', () => {
     const oldPid = await runProgram(first, 'hb-crashed', 'echo "written before the crash by $$"; exec sleep 7775', ['sleep', '7775'])
     // Saved every few seconds while the output changes (SCREEN_SAVE_INTERVAL_MS).
     const file = join(home, 'screens', 'hb-crashed.json')
-    await until('the screen to be saved', () => existsSync(file) && readFileSync(file, 'utf8').includes(`written before the crash by ${oldPid}`))
+    await until(
+      'the screen to be saved',
+      () => existsSync(file) && readFileSync(file, 'utf8').includes(`written before the crash by ${oldPid}`),
+    )
     await crash(first)
 
     const second = await start(home)
-    await expectRestored(second, 'hb-crashed', ['sleep', '7775'], (pid) => `written before the crash by ${pid}`, oldPid, /── previous process ended (by )?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC(: tabula died|, after tabula died) ──/)
+    await expectRestored(
+      second,
+      'hb-crashed',
+      ['sleep', '7775'],
+      (pid) => `written before the crash by ${pid}`,
+      oldPid,
+      /── previous process ended (by )?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC(: tabula died|, after tabula died) ──/,
+    )
   })
 
   it('a closed session leaves no screen file; --no-restore forgets them all', async () => {
@@ -206,5 +235,6 @@ describe.runIf(process.platform === 'linux')('restart', () => {
 
 afterEach(() => {
   // Nothing of these tests may outlive them.
-  for (const n of ['7771', '7772', '7773', '7774', '7775', '7776', '7777', '7778', '7779']) for (const pid of pidsRunning('sleep', n)) process.kill(pid, 'SIGKILL')
+  for (const n of ['7771', '7772', '7773', '7774', '7775', '7776', '7777', '7778', '7779'])
+    for (const pid of pidsRunning('sleep', n)) process.kill(pid, 'SIGKILL')
 })

@@ -52,7 +52,9 @@ describe('restore after a restart', () => {
     const second = await start(home)
     const after = (await api(second).sessions(ws.id)).sessions
     const shape = (list: typeof before) =>
-      list.map(({ key, kind, command, args, cwd, status }) => ({ key, kind, command, args, cwd, status })).sort((a, b) => a.key.localeCompare(b.key))
+      list
+        .map(({ key, kind, command, args, cwd, status }) => ({ key, kind, command, args, cwd, status }))
+        .sort((a, b) => a.key.localeCompare(b.key))
     expect(shape(after)).toEqual(shape(before))
     expect(after.map((s) => s.key)).toContain(tab.key)
     for (const s of after) expect(processGone(s.pid)).toBe(false)
@@ -80,9 +82,13 @@ describe('restore after a restart', () => {
     expect(restored.map((s) => s.key).sort()).toEqual(['hb-once', 'hb-stays'])
     // Its program ends by itself (a signal from outside, as any exit): the key goes, no `exited` tab stays.
     for (const s of restored) process.kill(s.pid, 'SIGTERM')
-    await until('the closeOnExit session to be removed', async () => !(await http.sessions(ws.id)).sessions.some((s) => s.key === 'hb-once'))
+    await until(
+      'the closeOnExit session to be removed',
+      async () => !(await http.sessions(ws.id)).sessions.some((s) => s.key === 'hb-once'),
+    )
     await until('the other to show its exit', async () =>
-      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-stays' && s.status === 'exited'))
+      (await http.sessions(ws.id)).sessions.find((s) => s.key === 'hb-stays' && s.status === 'exited'),
+    )
   })
 
   it('starts empty with --no-restore, and drops a session whose cwd is gone', async () => {

@@ -106,7 +106,8 @@ describe('the disk budget of saved screens', () => {
       caps: { perSession: 64 * 1024, total: 160 * 1024 },
     })
     try {
-      for (const key of ['hb-a', 'hb-b', 'hb-c', 'hb-d']) map.spawn({ key, workspace: WS, command: 'sleep', file: '/bin/sleep', args: ['1000'], cwd: '/', cols: 80, rows: 24 })
+      for (const key of ['hb-a', 'hb-b', 'hb-c', 'hb-d'])
+        map.spawn({ key, workspace: WS, command: 'sleep', file: '/bin/sleep', args: ['1000'], cwd: '/', cols: 80, rows: 24 })
       await keeper.saveAll()
       const sizes = files.keys().map((key) => statSync(join(files.dir, `${key}.json`)).size)
       expect(sizes).toHaveLength(4)

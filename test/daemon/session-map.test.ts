@@ -8,7 +8,6 @@ import { createLogger } from '@tabula/server-kit'
 import { SessionMap, type SpawnSpec } from '../../daemon/src/sessions/map.js'
 import type { SessionChange } from '../../daemon/src/sessions/types.js'
 
-
 const WS = '2a7c0d1e-3f4b-4c5d-8e6f-7a8b9c0d1e2f'
 const maps: SessionMap[] = []
 
@@ -39,7 +38,14 @@ describe('SessionMap', () => {
     const live = map.spawn(spec('hb-echo', 'printf "first line\\nsecond line"'))
     expect(changes).toEqual([
       // `started` may be null already: this program can be gone before its start time is read.
-      { type: 'added', workspace: WS, seq: 1, session: live.info(), closeOnExit: false, process: { file: '/bin/sh', pid: live.info().pid, started: expect.toSatisfy((v) => v === null || typeof v === 'string') } },
+      {
+        type: 'added',
+        workspace: WS,
+        seq: 1,
+        session: live.info(),
+        closeOnExit: false,
+        process: { file: '/bin/sh', pid: live.info().pid, started: expect.toSatisfy((v) => v === null || typeof v === 'string') },
+      },
     ])
     expect(live.info()).toMatchObject({ kind: 'heartbeat', status: 'running', activeViewer: null, title: null })
 

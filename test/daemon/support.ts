@@ -28,13 +28,14 @@ export function api(t: RunningTabula) {
   return {
     call,
     // A new workspace must be an existing directory (docs/daemon.md).
-    workspace: async (path: string) => (mkdirSync(path, { recursive: true }), (await call<Workspace>('POST', '/v1/workspaces', { path })).body),
+    workspace: async (path: string) => (
+      mkdirSync(path, { recursive: true }), (await call<Workspace>('POST', '/v1/workspaces', { path })).body
+    ),
     spawn: (ws: string, body: Record<string, unknown> = {}) => call<{ session: Session }>('POST', `/v1/workspaces/${ws}/sessions`, body),
     sessions: async (ws: string) => (await call<{ seq: number; sessions: Session[] }>('GET', `/v1/workspaces/${ws}/sessions`)).body,
     close: (ws: string, key: string) => call('DELETE', `/v1/workspaces/${ws}/sessions/${key}`),
   }
 }
-
 
 /** True when the process no longer runs (gone, or a zombie nobody has reaped yet). */
 export function processGone(pid: number): boolean {

@@ -12,12 +12,24 @@ export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.m
 /** `args` and `env` add to the defaults (a host-resolver rule, a HOME holding a test NSS database). */
 export async function launchChromium(extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}; the browser tests need it. Install it with:\n\n    apt-get install -y chromium\n`)
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}; the browser tests need it. Install it with:\n\n    apt-get install -y chromium\n`,
+    )
   }
   mkdirSync(ARTIFACTS, { recursive: true })
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(extra.args ?? [])],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...(extra.args ?? []),
+    ],
     ...(extra.env ? { env: { ...process.env, ...extra.env } as Record<string, string> } : {}),
   })
 }
@@ -35,7 +47,6 @@ export function viewerUrl(base: string, token: string | null, extra: Record<stri
 export function watchErrors(page: Page, label: string, sink: string[]): void {
   page.on('pageerror', (err) => sink.push(`${label} pageerror: ${err.message}`))
 }
-
 
 /** The visible text of a terminal, row by row (tests load the page with the DOM renderer). */
 export function terminalText(term: Locator): Promise<string> {

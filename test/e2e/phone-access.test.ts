@@ -17,7 +17,17 @@ import type { Session } from '@tabula/protocol'
 import { removeHome, startTabula, TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
 import { startWorkspace, TEST_SHELL, type TestWorkspace } from '../helpers/workspace.js'
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls.js'
-import { DESKTOP, launchChromium, PHONE, terminalText, viewerUrl, watchErrors, type Browser, type BrowserContext, type Page } from './browser.js'
+import {
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  terminalText,
+  viewerUrl,
+  watchErrors,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from './browser.js'
 
 const run = promisify(execFile)
 const NAME = 'tabula.test'
@@ -30,7 +40,8 @@ let nssHome: string
 const same = (want: string[]) => (got: string[]) => JSON.stringify(got) === JSON.stringify(want)
 const desktopTitles = (page: Page) => page.locator('.desktop .tab .tab-title').allInnerTexts()
 const phoneTitles = (page: Page) => page.locator('.phone .chips .chip .tab-title').allInnerTexts()
-const secureContext = (page: Page) => page.evaluate(() => ({ secure: window.isSecureContext, randomUUID: typeof crypto.randomUUID, sw: 'serviceWorker' in navigator }))
+const secureContext = (page: Page) =>
+  page.evaluate(() => ({ secure: window.isSecureContext, randomUUID: typeof crypto.randomUUID, sw: 'serviceWorker' in navigator }))
 
 beforeAll(async () => {
   // A fresh trust store holding only the test CA: Chromium on Linux reads $HOME/.pki/nssdb.
@@ -41,7 +52,9 @@ beforeAll(async () => {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`])
     } catch {
-      throw new Error(`${tool} is not installed; the https browser tests need it. Install it with:\n\n    apt-get install -y libnss3-tools openssl\n`)
+      throw new Error(
+        `${tool} is not installed; the https browser tests need it. Install it with:\n\n    apt-get install -y libnss3-tools openssl\n`,
+      )
     }
   }
   certs = makeTestCertificates([NAME])
@@ -85,8 +98,16 @@ describe('plain http at a name that is not loopback', () => {
       const desktopCtx = await browser.newContext(DESKTOP)
       const phoneCtx = await browser.newContext(PHONE)
       contexts.push(desktopCtx, phoneCtx)
-      const desktop = await open(desktopCtx, viewerUrl(base, setup.tabula.token, { ws: setup.workspaceId, name: `Desk-${renderer}`, ...extra }), 'http desktop')
-      const phone = await open(phoneCtx, viewerUrl(base, setup.tabula.token, { ws: setup.workspaceId, name: `Pocket-${renderer}`, ...extra }), 'http phone')
+      const desktop = await open(
+        desktopCtx,
+        viewerUrl(base, setup.tabula.token, { ws: setup.workspaceId, name: `Desk-${renderer}`, ...extra }),
+        'http desktop',
+      )
+      const phone = await open(
+        phoneCtx,
+        viewerUrl(base, setup.tabula.token, { ws: setup.workspaceId, name: `Pocket-${renderer}`, ...extra }),
+        'http phone',
+      )
       const start = setup.ws.tabs().map((t) => t.title)
       await until('desktop tabs', () => desktopTitles(desktop), { ok: same(start) })
       await until('phone tabs', () => phoneTitles(phone), { ok: same(start) })
@@ -95,7 +116,9 @@ describe('plain http at a name that is not loopback', () => {
       for (const page of [desktop, phone]) {
         expect(await secureContext(page)).toEqual({ secure: false, randomUUID: 'undefined', sw: false })
         const note = page.getByTestId('insecure-context')
-        await until('the page says offline reload needs https', () => note.innerText(), { ok: (t) => t.includes('Offline reload needs https') && t.includes('--tls-cert') })
+        await until('the page says offline reload needs https', () => note.innerText(), {
+          ok: (t) => t.includes('Offline reload needs https') && t.includes('--tls-cert'),
+        })
       }
 
       // The note can be put away on the phone, where it costs several lines.
@@ -131,7 +154,8 @@ describe('plain http at a name that is not loopback', () => {
       await phone.keyboard.type(`echo phone-$((${mark}+1))`)
       await phone.keyboard.press('Enter')
       await until('the phone shows its own command ran', () => terminalText(phoneTerm), { ok: (t) => t.includes(`phone-${mark + 1}`) })
-      if (renderer === 'dom') await until('and the desktop shows it', () => terminalText(deskTerm), { ok: (t) => t.includes(`phone-${mark + 1}`) })
+      if (renderer === 'dom')
+        await until('and the desktop shows it', () => terminalText(deskTerm), { ok: (t) => t.includes(`phone-${mark + 1}`) })
 
       // Rename on the phone, seen on the desktop.
       await phone.getByTestId('tabs-button').click()
@@ -163,11 +187,15 @@ describe('https with a certificate the browser trusts', () => {
   /** The daemon's API over https, trusting only the test CA (Node's fetch has no such option). */
   function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(tabula.url + path, { method, ca: ca(), headers: { authorization: `Bearer ${tabula.token}`, 'content-type': 'application/json' } }, (res) => {
-        let text = ''
-        res.on('data', (d: Buffer) => (text += d.toString()))
-        res.on('end', () => resolve({ status: res.statusCode!, json: (text ? JSON.parse(text) : null) as T }))
-      })
+      const req = httpsRequest(
+        tabula.url + path,
+        { method, ca: ca(), headers: { authorization: `Bearer ${tabula.token}`, 'content-type': 'application/json' } },
+        (res) => {
+          let text = ''
+          res.on('data', (d: Buffer) => (text += d.toString()))
+          res.on('end', () => resolve({ status: res.statusCode!, json: (text ? JSON.parse(text) : null) as T }))
+        },
+      )
       req.on('error', reject)
       req.end(body === undefined ? undefined : JSON.stringify(body))
     })
@@ -178,7 +206,11 @@ describe('https with a certificate the browser trusts', () => {
     tabula = await startTabula(['up', '--public-host', NAME, '--tls-cert', certs.serverCert, '--tls-key', certs.serverKey])
     base = `https://${NAME}:${new URL(tabula.url).port}`
     workspace = (await api<{ id: string }>('POST', '/v1/workspaces', { path: tabula.home, name: 'tls' })).json.id
-    for (let i = 0; i < 2; i++) keys.push((await api<{ session: Session }>('POST', `/v1/workspaces/${workspace}/sessions`, { ...TEST_SHELL, cols: 100, rows: 30 })).json.session.key)
+    for (let i = 0; i < 2; i++)
+      keys.push(
+        (await api<{ session: Session }>('POST', `/v1/workspaces/${workspace}/sessions`, { ...TEST_SHELL, cols: 100, rows: 30 })).json
+          .session.key,
+      )
   }, 60_000)
   afterAll(async () => {
     await tabula?.stop()
@@ -189,8 +221,16 @@ describe('https with a certificate the browser trusts', () => {
     const phoneCtx = await browser.newContext(PHONE)
     const desktopCtx = await browser.newContext(DESKTOP)
     try {
-      const phone = await open(phoneCtx, viewerUrl(base, tabula.token, { ws: workspace, name: 'TLS phone', renderer: 'dom' }), 'https phone')
-      const desktop = await open(desktopCtx, viewerUrl(base, tabula.token, { ws: workspace, name: 'TLS desk', renderer: 'dom' }), 'https desktop')
+      const phone = await open(
+        phoneCtx,
+        viewerUrl(base, tabula.token, { ws: workspace, name: 'TLS phone', renderer: 'dom' }),
+        'https phone',
+      )
+      const desktop = await open(
+        desktopCtx,
+        viewerUrl(base, tabula.token, { ws: workspace, name: 'TLS desk', renderer: 'dom' }),
+        'https desktop',
+      )
       await until('phone tabs', () => phoneTitles(phone), { ok: (t) => t.length === 2 })
       await until('desktop tabs', () => desktopTitles(desktop), { ok: (t) => t.length === 2 })
       expect(await secureContext(phone)).toEqual({ secure: true, randomUUID: 'function', sw: true })
@@ -209,12 +249,16 @@ describe('https with a certificate the browser trusts', () => {
       await until('the rename waits', banner, { ok: (t) => t.includes('waiting to sync') })
 
       await phone.reload()
-      await until('after an offline reload the page shows the workspace with its pending rename', () => phoneTitles(phone), { ok: (t) => t.includes('offline-edit') })
+      await until('after an offline reload the page shows the workspace with its pending rename', () => phoneTitles(phone), {
+        ok: (t) => t.includes('offline-edit'),
+      })
       await until('and says it is offline', banner, { ok: (t) => t.startsWith('Offline') })
       expect(await desktopTitles(desktop)).not.toContain('offline-edit')
 
       await phoneCtx.setOffline(false)
-      await until('the desktop gets the rename the reloaded page kept', () => desktopTitles(desktop), { ok: (t) => t.includes('offline-edit') })
+      await until('the desktop gets the rename the reloaded page kept', () => desktopTitles(desktop), {
+        ok: (t) => t.includes('offline-edit'),
+      })
     } finally {
       await phoneCtx.close()
       await desktopCtx.close()
@@ -249,18 +293,34 @@ describe('https with a certificate the browser trusts', () => {
       await until('the paired phone types and sees the answer', () => terminalText(term), { ok: (t) => t.includes('paired-9') })
       const token = await page.evaluate(() => localStorage.getItem('tabula.deviceToken'))
       expect(token).toMatch(/^tdev_/)
-      await until('its live and sync sockets are open', async () => sockets.filter((s) => !s.closedAt).map((s) => new URL(s.url).pathname.split('/')[1]).sort(), { ok: (p) => p.includes('v1') && p.includes('sync') })
+      await until(
+        'its live and sync sockets are open',
+        async () =>
+          sockets
+            .filter((s) => !s.closedAt)
+            .map((s) => new URL(s.url).pathname.split('/')[1])
+            .sort(),
+        { ok: (p) => p.includes('v1') && p.includes('sync') },
+      )
 
       const open = sockets.filter((s) => !s.closedAt)
       const startedAt = Date.now()
       await run(process.execPath, [TABULA_BIN, 'devices', 'revoke', 'pocket', '--home', tabula.home])
       const revokedAt = Date.now()
-      await until('every socket of the revoked device closes', async () => open.every((s) => s.closedAt > 0), { ok: (ok) => ok, timeoutMs: 5_000 })
+      await until('every socket of the revoked device closes', async () => open.every((s) => s.closedAt > 0), {
+        ok: (ok) => ok,
+        timeoutMs: 5_000,
+      })
       const last = Math.max(...open.map((s) => s.closedAt))
       // Usually before the command has even exited: the server follows the devices file.
-      console.log(`revocation closed ${open.length} sockets, the last ${last - startedAt} ms after \`tabula devices revoke\` started (${last - revokedAt} ms after it returned)`)
+      console.log(
+        `revocation closed ${open.length} sockets, the last ${last - startedAt} ms after \`tabula devices revoke\` started (${last - revokedAt} ms after it returned)`,
+      )
       expect(last - revokedAt).toBeLessThan(1000)
-      const status = await page.evaluate((t) => fetch('/v1/workspaces', { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status), token)
+      const status = await page.evaluate(
+        (t) => fetch('/v1/workspaces', { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status),
+        token,
+      )
       expect(status).toBe(403)
       // The open page notices (its reconnects are refused) and says so, without a reload.
       await until('the page says its link is not valid', () => page.getByTestId('bad-token').count(), { ok: (n) => n === 1 })
@@ -282,14 +342,18 @@ describe('https with a certificate the browser trusts', () => {
       const watcher = await watchCtx.newPage()
       watchErrors(watcher, 'watcher', errors)
       const refusals: string[] = []
-      watcher.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => {
-        if (typeof payload === 'string' && payload.includes('"forbidden"')) refusals.push(payload)
-      }))
+      watcher.on('websocket', (ws) =>
+        ws.on('framereceived', ({ payload }) => {
+          if (typeof payload === 'string' && payload.includes('"forbidden"')) refusals.push(payload)
+        }),
+      )
       const consoleLines: string[] = []
       watcher.on('console', (m) => consoleLines.push(m.text()))
       await watcher.goto(`${link}&ws=${workspace}&renderer=dom`)
       await until('the watcher lists the tabs', () => phoneTitles(watcher), { ok: (t) => t.length === 2 })
-      await until('the watcher says it only watches', () => watcher.getByTestId('watch-only').innerText(), { ok: (t) => t === 'Watch only' })
+      await until('the watcher says it only watches', () => watcher.getByTestId('watch-only').innerText(), {
+        ok: (t) => t === 'Watch only',
+      })
       const before = await desktopTitles(desktop)
       const sizeBefore = (await sessions()).map((s) => [s.key, s.cols, s.rows])
 

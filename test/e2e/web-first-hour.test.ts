@@ -69,13 +69,19 @@ describe.each([
     const key = await ws.spawn({ ...TEST_SHELL, title: 'shell' })
     await page.locator('.desktop .tab', { hasText: 'shell' }).click()
     const want = renderer === 'dom' ? 'dom' : 'webgl'
-    await until(`the ${want} renderer`, () => page.locator(`[data-term-key="${key}"]`).getAttribute('data-renderer'), { ok: (r) => r === want })
+    await until(`the ${want} renderer`, () => page.locator(`[data-term-key="${key}"]`).getAttribute('data-renderer'), {
+      ok: (r) => r === want,
+    })
   })
 
   it("an exited tab's Restart and Close tab take a real click (nothing lies over them)", async () => {
     // Exits the first time; after a restart it stays up.
     const flag = join(dir, 'restarted-once')
-    const key = await ws.spawn({ command: 'sh', args: ['-c', `if [ -e ${flag} ]; then exec sleep 1000; fi; touch ${flag}; exit 3`], title: 'flaky' })
+    const key = await ws.spawn({
+      command: 'sh',
+      args: ['-c', `if [ -e ${flag} ]; then exec sleep 1000; fi; touch ${flag}; exit 3`],
+      title: 'flaky',
+    })
     await page.locator('.desktop .tab', { hasText: 'flaky' }).click()
     const exited = page.locator('.desktop [data-testid="exited"]')
     await until('the exit code shows', () => exited.innerText(), { ok: (t) => t.includes('exited with code 3') })
@@ -132,10 +138,13 @@ describe.each([
     // As a person would: type once the second new tab is selected and its terminal has the focus.
     const second = await page.locator('.desktop .tab', { hasText: fresh[1]! }).getAttribute('data-tab-key')
     expect(known.has(second!)).toBe(false)
-    const focusedKey = () => page.evaluate(() => (document.activeElement?.closest('[data-term-key]') as HTMLElement | null)?.dataset.termKey ?? null)
+    const focusedKey = () =>
+      page.evaluate(() => (document.activeElement?.closest('[data-term-key]') as HTMLElement | null)?.dataset.termKey ?? null)
     await until('the second new tab has the focus', focusedKey, { ok: (k) => k === second })
     await page.keyboard.type(`pwd > ${out}\n`)
-    await until('the shell wrote its directory', async () => (existsSync(out) ? readFileSync(out, 'utf8').trim() : ''), { ok: (t) => t === dir })
+    await until('the shell wrote its directory', async () => (existsSync(out) ? readFileSync(out, 'utf8').trim() : ''), {
+      ok: (t) => t === dir,
+    })
   })
 
   it('a narrow split pane wraps its footer; "Drive from here" stays inside the window and works', async () => {
@@ -180,14 +189,18 @@ describe('workspaces in the web viewer', () => {
     const picker = page.getByTestId('picker')
     await picker.getByRole('textbox', { name: 'Project path' }).fill('/no/such/dir')
     await picker.getByRole('button', { name: 'Open' }).click()
-    await until('the error names the path', () => picker.locator('.form-error').last().innerText(), { ok: (t) => t.includes('there is no directory /no/such/dir') })
+    await until('the error names the path', () => picker.locator('.form-error').last().innerText(), {
+      ok: (t) => t.includes('there is no directory /no/such/dir'),
+    })
     expect((await setup.sdk.workspaces()).some((w) => w.path === '/no/such/dir')).toBe(false)
 
     await picker.getByRole('button', { name: `Remove to-remove` }).click()
     await until('gone from the list', () => picker.locator(`[data-workspace="${empty.id}"]`).count(), { ok: (n) => n === 0 })
     expect((await setup.sdk.workspaces()).some((w) => w.id === empty.id)).toBe(false)
     await picker.getByRole('button', { name: `Remove busy` }).click()
-    await until('refused, with why', () => page.getByTestId('picker-error').innerText(), { ok: (t) => t.includes('still has 1 session(s)') })
+    await until('refused, with why', () => page.getByTestId('picker-error').innerText(), {
+      ok: (t) => t.includes('still has 1 session(s)'),
+    })
     expect((await setup.sdk.workspaces()).some((w) => w.id === busy.id)).toBe(true)
     await ctx.close()
   })
@@ -200,11 +213,21 @@ describe('workspaces in the web viewer', () => {
     watchErrors(page, 'hash', errors)
     const missing = '00000000-0000-4000-8000-000000000000'
     await page.goto(viewerUrl(tabula.url, tabula.token, { ws: missing, renderer: 'dom' }))
-    await until('the picker says the workspace is unknown', () => page.getByTestId('picker-notice').innerText(), { ok: (t) => t.includes(`no workspace ${missing}`) })
+    await until('the picker says the workspace is unknown', () => page.getByTestId('picker-notice').innerText(), {
+      ok: (t) => t.includes(`no workspace ${missing}`),
+    })
     await page.locator(`[data-workspace="${a.id}"]`).click()
     await until('alpha opens', () => page.locator('.ws-title').innerText(), { ok: (t) => t === 'alpha-ws' })
     await page.evaluate((id) => (location.hash = `ws=${id}&renderer=dom`), b.id)
-    await until('beta opens', () => page.locator('.ws-title').innerText().catch(() => ''), { ok: (t) => t === 'beta-ws' })
+    await until(
+      'beta opens',
+      () =>
+        page
+          .locator('.ws-title')
+          .innerText()
+          .catch(() => ''),
+      { ok: (t) => t === 'beta-ws' },
+    )
     await ctx.close()
   })
 })
@@ -234,7 +257,11 @@ describe('phone, with touch at 375×812', () => {
   })
   afterAll(() => page?.context().close())
 
-  const activeChip = () => page.locator('.phone .chip.active .tab-title').innerText({ timeout: 2000 }).catch(() => `(no active tab at ${page.url()})`)
+  const activeChip = () =>
+    page
+      .locator('.phone .chip.active .tab-title')
+      .innerText({ timeout: 2000 })
+      .catch(() => `(no active tab at ${page.url()})`)
 
   /** A one-finger horizontal drag across the terminal, as real touch events. */
   async function swipe(dx: number): Promise<void> {
@@ -243,7 +270,8 @@ describe('phone, with touch at 375×812', () => {
     const x0 = dx < 0 ? box.x + box.width - 40 : box.x + 40
     const cdp = await page.context().newCDPSession(page)
     await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: x0, y }] })
-    for (let i = 1; i <= 10; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: x0 + (dx * i) / 10, y }] })
+    for (let i = 1; i <= 10; i++)
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: x0 + (dx * i) / 10, y }] })
     await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
     await cdp.detach()
   }
@@ -295,7 +323,9 @@ describe('phone, with touch at 375×812', () => {
     await until('the bar does not pretend to drive', () => bar.innerText(), { ok: (t) => t.includes('Offline · typing is not sent') })
     await page.locator(`.phone [data-term-key="${keys[2]}"] textarea`).focus()
     await page.keyboard.type('lost')
-    await until('the keys are reported lost', () => page.getByTestId('input-lost').innerText(), { ok: (t) => t.includes('4 typed characters were not sent') })
+    await until('the keys are reported lost', () => page.getByTestId('input-lost').innerText(), {
+      ok: (t) => t.includes('4 typed characters were not sent'),
+    })
     // An edit made offline, then a reload with no connection.
     await page.locator('[data-testid="tabs-button"]').click()
     await page.getByRole('button', { name: 'Rename p-one' }).click()
@@ -305,12 +335,18 @@ describe('phone, with touch at 375×812', () => {
     await until('waiting to sync', () => page.getByTestId('status-banner').innerText(), { ok: (t) => t.includes('waiting to sync') })
     await page.reload()
     await page.locator('.phone .chip').first().waitFor()
-    await until('still waiting after the reload', () => page.getByTestId('status-banner').innerText(), { ok: (t) => t.includes('waiting to sync') })
+    await until('still waiting after the reload', () => page.getByTestId('status-banner').innerText(), {
+      ok: (t) => t.includes('waiting to sync'),
+    })
     expect(await activeChip()).toBe('p-three')
     const session = ws.sessions().find((s) => s.key === keys[2])!
-    await until('the last known size, not a made-up one', () => bar.innerText(), { ok: (t) => t.includes(`last seen ${session.cols}×${session.rows}`) })
+    await until('the last known size, not a made-up one', () => bar.innerText(), {
+      ok: (t) => t.includes(`last seen ${session.cols}×${session.rows}`),
+    })
     await page.context().setOffline(false)
-    await until('the rename reaches the others', async () => ws.tabs().find((t) => t.key === keys[0])?.title, { ok: (t) => t === 'renamed-offline' })
+    await until('the rename reaches the others', async () => ws.tabs().find((t) => t.key === keys[0])?.title, {
+      ok: (t) => t === 'renamed-offline',
+    })
     await until('the banner clears', () => page.getByTestId('status-banner').isHidden(), { ok: (hidden) => hidden })
   })
 })

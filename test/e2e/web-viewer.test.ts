@@ -12,7 +12,18 @@ import { join } from 'node:path'
 import type { WorkspaceView } from '@tabula/client-sdk'
 import { TABULA_BIN, type RunningTabula } from '../helpers/tabula.js'
 import { startWorkspace, type TestWorkspace } from '../helpers/workspace.js'
-import { ARTIFACTS, DESKTOP, launchChromium, PHONE, terminalText, viewerUrl, watchErrors, type Browser, type BrowserContext, type Page } from './browser.js'
+import {
+  ARTIFACTS,
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  terminalText,
+  viewerUrl,
+  watchErrors,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from './browser.js'
 
 const run = promisify(execFile)
 
@@ -108,18 +119,24 @@ describe('web viewer: desktop and phone on one workspace', () => {
     // The key bar's ↑ recalls the command from the shell's history; Enter runs it again.
     await phone.getByRole('toolbar', { name: 'Keys' }).locator('[data-key="↑"]').click()
     await phone.keyboard.press('Enter')
-    await until('the desktop shows the command run again', () => terminalText(deskTerm), { ok: (t) => t.split('\n').filter((l) => l.trim() === 'from-phone-23').length === 2 })
+    await until('the desktop shows the command run again', () => terminalText(deskTerm), {
+      ok: (t) => t.split('\n').filter((l) => l.trim() === 'from-phone-23').length === 2,
+    })
   })
 
   it('shows who else looks at a tab, who drives, and lets either side take over', async () => {
-    await until('desktop footer names the phone', () => desktop.locator('.desktop [data-testid="presence"]').first().innerText(), { ok: (t) => t.includes('Pocket · phone') })
+    await until('desktop footer names the phone', () => desktop.locator('.desktop [data-testid="presence"]').first().innerText(), {
+      ok: (t) => t.includes('Pocket · phone'),
+    })
     // The phone typed, so the daemon made it the driver; it still never sent a size (watching).
     const deskDriver = desktop.locator('.desktop [data-testid="driver"]').first()
     await until('desktop says the phone drives', () => deskDriver.innerText(), { ok: (t) => t.includes('size set by Pocket (phone)') })
     const bar = phone.getByTestId('drive-bar')
     const pty = () => ws.sessions().find((x) => x.key === keys.alpha)!
     // The phone is the active viewer only because it typed: it says so, and that the PTY kept its size.
-    const typing = await until('the phone says it types without setting the size', () => bar.innerText(), { ok: (t) => t.includes('Typing') && !t.includes('Driving') })
+    const typing = await until('the phone says it types without setting the size', () => bar.innerText(), {
+      ok: (t) => t.includes('Typing') && !t.includes('Driving'),
+    })
     expect(typing).toContain(`${pty().cols}×${pty().rows}`)
     expect(pty().cols).toBeGreaterThan(75)
     await expect(bar.getByTestId('drive').isVisible()).resolves.toBe(true)
@@ -148,11 +165,15 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await phone.getByTestId('viewers').click()
     expect(await list.isHidden()).toBe(true)
     await desktop.getByTestId('viewers').click()
-    await until('the desktop lists who is looking', () => desktop.getByTestId('viewer-list').innerText(), { ok: (t) => t.includes('Pocket (phone)') })
+    await until('the desktop lists who is looking', () => desktop.getByTestId('viewer-list').innerText(), {
+      ok: (t) => t.includes('Pocket (phone)'),
+    })
     await desktop.keyboard.press('Escape')
     // Both look at "server": the phone's chip says who else does, in words, not just a number.
     const badge = phone.locator(`.chip[data-tab-key="${keys.alpha}"]`).getByTestId('watchers')
-    await until('the badge is labelled', async () => (await badge.getAttribute('aria-label')) ?? '', { ok: (t) => /^\d+ others? looking: .*Desk \(desktop\)/.test(t) })
+    await until('the badge is labelled', async () => (await badge.getAttribute('aria-label')) ?? '', {
+      ok: (t) => /^\d+ others? looking: .*Desk \(desktop\)/.test(t),
+    })
     // The split buttons say what they do, on screen and to assistive technology.
     const split = desktop.getByRole('button', { name: 'Split right' })
     expect(await split.innerText()).toContain('Split')
@@ -180,7 +201,9 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await deskTerm.click()
     await desktop.keyboard.type(`b=${'█'.repeat(20)}; for i in 1 2 3 4 5 6 7 8; do echo $b$b$b; done`)
     await desktop.keyboard.press('Enter')
-    await until('the watching phone shows at the PTY size', () => page.getByTestId('drive-bar').innerText(), { ok: (t) => t.includes(`Watching · ${pty().cols}×${pty().rows}`) })
+    await until('the watching phone shows at the PTY size', () => page.getByTestId('drive-bar').innerText(), {
+      ok: (t) => t.includes(`Watching · ${pty().cols}×${pty().rows}`),
+    })
     await until('the watching phone shows the blocks on screen', () => litPixels(page, term), { ok: (n) => n > 20_000 })
     const watching = await termGeometry(page, wide, pty().rows)
     expect(watching.pageWidth).toBeLessThanOrEqual(375)
@@ -191,7 +214,9 @@ describe('web viewer: desktop and phone on one workspace', () => {
 
     await page.getByTestId('drive').click()
     await until('the PTY takes the phone size', async () => pty().cols, { ok: (cols) => cols < 60 })
-    await until('the phone says it drives', () => page.getByTestId('drive-bar').innerText(), { ok: (t) => t.includes(`Driving · ${pty().cols}×`) })
+    await until('the phone says it drives', () => page.getByTestId('drive-bar').innerText(), {
+      ok: (t) => t.includes(`Driving · ${pty().cols}×`),
+    })
     await term.click()
     await page.keyboard.type(`b=${'█'.repeat(10)}; for i in 1 2 3 4 5 6 7 8; do echo $b$b$b$b; done`)
     await page.keyboard.press('Enter')
@@ -273,19 +298,31 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await until('two groups', () => desktop.locator('.desktop section.group').count(), { ok: (n) => n === 2 })
     const target = desktop.locator('.desktop section.group').nth(1).locator('.tab-strip')
     await desktop.locator('.desktop .tab', { hasText: 'build' }).dragTo(target)
-    await until('build sits in the second group', () => desktop.locator('.desktop section.group').nth(1).locator('.tab .tab-title').allInnerTexts(), { ok: same(['build']) })
+    await until(
+      'build sits in the second group',
+      () => desktop.locator('.desktop section.group').nth(1).locator('.tab .tab-title').allInnerTexts(),
+      { ok: same(['build']) },
+    )
     await until('the phone still lists every tab once', phoneTitles, { ok: same(['logs', 'server', 'build']) })
 
     // Something worth looking at for the screenshots.
     const buildTerm = desktop.locator(`.desktop [data-term-key="${keys.beta}"]`)
     await buildTerm.click()
-    await desktop.keyboard.type(`for p in protocol daemon sync-server client-sdk web; do printf '\\e[1;32m\\u2713\\e[0m built \\e[36m%s\\e[0m\\n' $p; done`)
+    await desktop.keyboard.type(
+      `for p in protocol daemon sync-server client-sdk web; do printf '\\e[1;32m\\u2713\\e[0m built \\e[36m%s\\e[0m\\n' $p; done`,
+    )
     await desktop.keyboard.press('Enter')
     await until('the build output', () => terminalText(buildTerm), { ok: (t) => t.includes('built web') })
     await phone.locator('.chip', { hasText: 'server' }).click()
-    await until('the phone shows the server screen', () => terminalText(phone.locator(`.phone [data-term-key="${keys.alpha}"]`)), { ok: (t) => t.includes('from-desk-42') })
+    await until('the phone shows the server screen', () => terminalText(phone.locator(`.phone [data-term-key="${keys.alpha}"]`)), {
+      ok: (t) => t.includes('from-desk-42'),
+    })
     // The phone shows one tab, so the desktop badges it on that tab alone, not one per group.
-    const phoneBadged = () => desktop.locator('.desktop .tab', { has: desktop.locator('.tab-watchers[title*="Pocket"]') }).locator('.tab-title').allInnerTexts()
+    const phoneBadged = () =>
+      desktop
+        .locator('.desktop .tab', { has: desktop.locator('.tab-watchers[title*="Pocket"]') })
+        .locator('.tab-title')
+        .allInnerTexts()
     await until('the desktop sees the phone on the server tab only', phoneBadged, { ok: same(['server']) })
     await screenshot(desktop, 'web-desktop.png')
     await screenshot(phone, 'web-phone.png')
@@ -319,11 +356,15 @@ describe('web viewer: desktop and phone on one workspace', () => {
     await page.goto(viewerUrl(tabula.url, tabula.token, { renderer: 'dom' }))
     const picker = page.getByTestId('picker')
     await picker.locator(`[data-workspace="${workspaceId}"]`).click()
-    await until('the chosen workspace opens', () => page.locator('.desktop .tab .tab-title').allInnerTexts(), { ok: same(['server', 'build']) })
+    await until('the chosen workspace opens', () => page.locator('.desktop .tab .tab-title').allInnerTexts(), {
+      ok: same(['server', 'build']),
+    })
     await page.getByRole('button', { name: 'Workspaces' }).click()
     await page.getByRole('textbox', { name: 'Project path' }).fill('/tmp')
     await page.getByRole('button', { name: 'Open' }).click()
-    await until('the new, empty workspace opens', () => page.locator('.desktop .empty-state').innerText(), { ok: (t) => t.includes('No tabs here yet') })
+    await until('the new, empty workspace opens', () => page.locator('.desktop .empty-state').innerText(), {
+      ok: (t) => t.includes('No tabs here yet'),
+    })
     await ctx.close()
   })
 
@@ -331,7 +372,9 @@ describe('web viewer: desktop and phone on one workspace', () => {
     const ctx = await browser.newContext(DESKTOP)
     const page = await ctx.newPage()
     await page.goto(`${tabula.url}/`)
-    const missing = await until('the missing-token page', () => page.getByTestId('no-token').innerText(), { ok: (t) => t.includes('needs its access link') })
+    const missing = await until('the missing-token page', () => page.getByTestId('no-token').innerText(), {
+      ok: (t) => t.includes('needs its access link'),
+    })
     // Real code elements, and this server's own address rather than a default one.
     expect(missing).not.toContain('`')
     expect(missing).toContain(`echo "${tabula.url}/#token=$(cat ~/.tabula/token)"`)
@@ -358,21 +401,24 @@ function pageWidth(page: Page): Promise<number> {
 
 /** Where a phone's terminal sits and how it scrolls. */
 function termGeometry(page: Page, key: string, rows: number) {
-  return page.evaluate(({ key, rows }) => {
-    const term = document.querySelector<HTMLElement>(`.phone [data-term-key="${CSS.escape(key)}"]`)!
-    const screen = term.querySelector<HTMLElement>('.xterm-screen')!
-    const rowHeight = screen.offsetHeight / rows
-    const top0 = screen.getBoundingClientRect().top - term.getBoundingClientRect().top + term.scrollTop - term.clientTop
-    const fromTop = (term.scrollTop - top0) / rowHeight
-    return {
-      pageWidth: document.documentElement.scrollWidth,
-      termRight: term.getBoundingClientRect().right,
-      scrollWidth: term.scrollWidth,
-      clientWidth: term.clientWidth,
-      // 0 when the top edge of the visible part lies on a row boundary (or nothing scrolls).
-      topRowOffset: term.scrollTop === 0 ? 0 : Math.abs(fromTop - Math.round(fromTop)),
-    }
-  }, { key, rows })
+  return page.evaluate(
+    ({ key, rows }) => {
+      const term = document.querySelector<HTMLElement>(`.phone [data-term-key="${CSS.escape(key)}"]`)!
+      const screen = term.querySelector<HTMLElement>('.xterm-screen')!
+      const rowHeight = screen.offsetHeight / rows
+      const top0 = screen.getBoundingClientRect().top - term.getBoundingClientRect().top + term.scrollTop - term.clientTop
+      const fromTop = (term.scrollTop - top0) / rowHeight
+      return {
+        pageWidth: document.documentElement.scrollWidth,
+        termRight: term.getBoundingClientRect().right,
+        scrollWidth: term.scrollWidth,
+        clientWidth: term.clientWidth,
+        // 0 when the top edge of the visible part lies on a row boundary (or nothing scrolls).
+        topRowOffset: term.scrollTop === 0 ? 0 : Math.abs(fromTop - Math.round(fromTop)),
+      }
+    },
+    { key, rows },
+  )
 }
 
 /**

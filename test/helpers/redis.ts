@@ -42,7 +42,24 @@ function freePort(): Promise<number> {
 async function launch(port: number, dir: string): Promise<ChildProcess> {
   const proc = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   running.add(proc)
@@ -51,7 +68,10 @@ async function launch(port: number, dir: string): Promise<ChildProcess> {
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
   try {
-    await until('redis-server to answer PING', () => answers(port), { timeoutMs: 10_000, giveUp: () => (proc.exitCode === null ? undefined : `redis-server exited (${proc.exitCode})`) })
+    await until('redis-server to answer PING', () => answers(port), {
+      timeoutMs: 10_000,
+      giveUp: () => (proc.exitCode === null ? undefined : `redis-server exited (${proc.exitCode})`),
+    })
   } catch (error) {
     throw new Error(`${(error as Error).message}:\n${out}`)
   }

@@ -64,7 +64,12 @@ export async function startTabula(args: string[], opts: StartOptions = {}): Prom
     }),
   )
 
-  const runtime = await waitFor(() => readRuntime(home, proc.pid!), opts.timeoutMs ?? 20_000, exited, () => out)
+  const runtime = await waitFor(
+    () => readRuntime(home, proc.pid!),
+    opts.timeoutMs ?? 20_000,
+    exited,
+    () => out,
+  )
   const token = readFileSync(join(home, 'token'), 'utf8').trim()
   const url = runtime.url ?? runtime.daemonUrl ?? runtime.syncUrl!
   return {
@@ -103,7 +108,10 @@ async function waitFor<T>(probe: () => T | null, timeoutMs: number, exited: Prom
   let gone: number | null | undefined
   void exited.then((code) => (gone = code))
   try {
-    return await until('tabula to be ready', probe, { timeoutMs, giveUp: () => (gone === undefined ? undefined : `tabula exited (${gone})`) })
+    return await until('tabula to be ready', probe, {
+      timeoutMs,
+      giveUp: () => (gone === undefined ? undefined : `tabula exited (${gone})`),
+    })
   } catch (error) {
     throw new Error(`${(error as Error).message}:\n${output()}`)
   }

@@ -27,9 +27,18 @@ export interface UntilOptions<T> {
  * shows the last value or error seen.
  */
 export function until<T>(what: string, probe: () => T | Promise<T>, options: UntilOptions<T> & { ok: (value: T) => boolean }): Promise<T>
-export function until<T>(what: string, probe: () => T | Falsy | Promise<T | Falsy>, options?: number | Omit<UntilOptions<T>, 'ok'>): Promise<T>
+export function until<T>(
+  what: string,
+  probe: () => T | Falsy | Promise<T | Falsy>,
+  options?: number | Omit<UntilOptions<T>, 'ok'>,
+): Promise<T>
 export async function until<T>(what: string, probe: () => T | Promise<T>, options: number | UntilOptions<T> = {}): Promise<T> {
-  const { timeoutMs = UNTIL_TIMEOUT_MS, intervalMs = UNTIL_INTERVAL_MS, ok = Boolean, giveUp } = typeof options === 'number' ? { timeoutMs: options } : options
+  const {
+    timeoutMs = UNTIL_TIMEOUT_MS,
+    intervalMs = UNTIL_INTERVAL_MS,
+    ok = Boolean,
+    giveUp,
+  } = typeof options === 'number' ? { timeoutMs: options } : options
   let abandoned: string | undefined
   const value = await vi.waitFor(
     async () => {

@@ -39,13 +39,42 @@ type Op =
 const replica = fc.nat(REPLICAS - 1)
 const slot = fc.nat(20)
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('place' as const), replica, key: fc.nat(KEYS.length - 1), group: slot, after: slot, before: slot }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('title' as const), replica, key: fc.nat(KEYS.length - 1), title: fc.option(fc.constantFrom('a', 'b', 'logs'), { nil: null }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('place' as const),
+      replica,
+      key: fc.nat(KEYS.length - 1),
+      group: slot,
+      after: slot,
+      before: slot,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('title' as const),
+      replica,
+      key: fc.nat(KEYS.length - 1),
+      title: fc.option(fc.constantFrom('a', 'b', 'logs'), { nil: null }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), replica, key: fc.nat(KEYS.length - 1) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('split' as const), replica, group: slot, dir: fc.constantFrom('row' as const, 'column' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('split' as const),
+      replica,
+      group: slot,
+      dir: fc.constantFrom('row' as const, 'column' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('create' as const), replica, group: slot }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('close' as const), replica, group: slot }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('resize' as const), replica, node: slot, size: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('resize' as const), replica, node: slot, size: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reparent' as const), replica, node: slot, parent: slot }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('deliver' as const), from: replica, to: replica, pick: fc.nat() }) },
 )
@@ -142,7 +171,8 @@ describe('concurrent layout edits', () => {
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), fc.boolean(), (ops, initFirst) => {
         const docs = Array.from({ length: REPLICAS }, () => new Y.Doc())
         const outbox: Uint8Array[][] = docs.map(() => [])
-        for (const [i, doc] of docs.entries()) doc.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && outbox[i]!.push(u))
+        for (const [i, doc] of docs.entries())
+          doc.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && outbox[i]!.push(u))
         // Either every replica initialises offline (concurrent inits), or none does.
         if (initFirst) for (const doc of docs) initLayout(doc)
         for (const op of ops) apply(docs, outbox, op)

@@ -93,7 +93,14 @@ describe('tabs', () => {
   it('ties in order break by key, the same on every replica', () => {
     const doc = new Y.Doc()
     const tabs = doc.getMap<Y.Map<unknown>>('tabs')
-    for (const n of [3, 1, 2]) tabs.set(T(n), new Y.Map<unknown>([['group', 'main'], ['order', 'a0']]))
+    for (const n of [3, 1, 2])
+      tabs.set(
+        T(n),
+        new Y.Map<unknown>([
+          ['group', 'main'],
+          ['order', 'a0'],
+        ]),
+      )
     expect(keysOf(doc)).toEqual([T(1), T(2), T(3)])
   })
 
@@ -155,8 +162,20 @@ describe('groups and the split tree', () => {
     rawNode(doc, 'g2', { type: 'group', parent: 'root', order: 'a1' })
     rawNode(doc, 'lost', { type: 'group', parent: 'gone-split', order: 'a5' })
     rawNode(doc, 'under-group', { type: 'group', parent: 'g1', order: 'a6' })
-    doc.getMap('tabs').set(T(1), new Y.Map<unknown>([['group', 'closed'], ['order', 'a0']]))
-    doc.getMap('tabs').set(T(2), new Y.Map<unknown>([['group', 'g1'], ['order', 'a1']]))
+    doc.getMap('tabs').set(
+      T(1),
+      new Y.Map<unknown>([
+        ['group', 'closed'],
+        ['order', 'a0'],
+      ]),
+    )
+    doc.getMap('tabs').set(
+      T(2),
+      new Y.Map<unknown>([
+        ['group', 'g1'],
+        ['order', 'a1'],
+      ]),
+    )
     const view = readLayout(doc)
     expect(shape(view.root)).toEqual({ row: ['g1', 'g2', 'lost', 'under-group'] })
     expect(view.tabsByGroup.get('g1')!.map((t) => t.key)).toEqual([T(1), T(2)])
@@ -227,7 +246,7 @@ describe('v1 migration', () => {
     expect(Y.encodeStateAsUpdate(doc)).toEqual(before)
   })
 
-  it('refuses a document that only holds another replica\'s edit', () => {
+  it("refuses a document that only holds another replica's edit", () => {
     const doc = new Y.Doc()
     placeTab(doc, T(1), DEFAULT_GROUP, null, null)
     expect(seedLayout(doc, convertV1Layout(row.layout_json))).toBe(false)
@@ -237,7 +256,11 @@ describe('v1 migration', () => {
   it('says what is wrong with a row that is not a v1 layout', () => {
     expect(() => convertV1Layout('{')).toThrow(/not valid JSON/)
     expect(() => convertV1Layout('{"tabs": 3}')).toThrow(/no "tabs" array/)
-    const odd = convertV1Layout(JSON.stringify({ tabs: [null, { paneGroups: { nope: { items: [] } } }, { paneGroups: { 'AAAAAAAA-1111-4222-8333-BBBBBBBBBBBB': { items: [{}] } } }] }))
+    const odd = convertV1Layout(
+      JSON.stringify({
+        tabs: [null, { paneGroups: { nope: { items: [] } } }, { paneGroups: { 'AAAAAAAA-1111-4222-8333-BBBBBBBBBBBB': { items: [{}] } } }],
+      }),
+    )
     expect(odd.tabs).toEqual([{ key: 'tab-aaaaaaaa-1111-4222-8333-bbbbbbbbbbbb', title: null }])
     expect(odd.skipped).toHaveLength(2)
   })

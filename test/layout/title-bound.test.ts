@@ -16,7 +16,21 @@ it('a 5 MB custom title stored by another client is shown cut to MAX_TITLE_CHARS
   entry.set('title', 'x'.repeat(5_000_000)) // written raw, as any y-websocket client could
   const layout = readLayout(doc)
   expect(layout.placements.get(KEY)!.title).toHaveLength(MAX_TITLE_CHARS)
-  const session = { key: KEY, workspace: 'w', kind: 'terminal', command: 'sh', args: [], cwd: '/', pid: 1, status: 'running', exitCode: null, title: null, cols: 80, rows: 24, createdAt: '' }
+  const session = {
+    key: KEY,
+    workspace: 'w',
+    kind: 'terminal',
+    command: 'sh',
+    args: [],
+    cwd: '/',
+    pid: 1,
+    status: 'running',
+    exitCode: null,
+    title: null,
+    cols: 80,
+    rows: 24,
+    createdAt: '',
+  }
   const [tab] = deriveTabs(new Map([[KEY, session as never]]), layout)
   expect(tab!.title).toHaveLength(MAX_TITLE_CHARS)
   // And a program's own title, as a daemon of another version might report it.

@@ -30,7 +30,9 @@ function exchange(a: Y.Doc, b: Y.Doc): void {
 /** Every order in which a fresh replica can receive these updates, one at a time or merged. */
 function deliveries(updates: Uint8Array[]): Uint8Array[][] {
   const permutations = (list: Uint8Array[]): Uint8Array[][] =>
-    list.length <= 1 ? [list] : list.flatMap((u, i) => permutations([...list.slice(0, i), ...list.slice(i + 1)]).map((rest) => [u, ...rest]))
+    list.length <= 1
+      ? [list]
+      : list.flatMap((u, i) => permutations([...list.slice(0, i), ...list.slice(i + 1)]).map((rest) => [u, ...rest]))
   return [...permutations(updates), [Y.mergeUpdates(updates)]]
 }
 
@@ -45,10 +47,31 @@ function schema2Document(): Y.Doc {
   const doc = replica(7)
   doc.transact(() => {
     doc.getMap('meta').set('schema', 2)
-    doc.getMap('panes').set(DEFAULT_GROUP, new Y.Map<unknown>([['parent', null], ['order', 'a0'], ['type', 'group']]))
+    doc.getMap('panes').set(
+      DEFAULT_GROUP,
+      new Y.Map<unknown>([
+        ['parent', null],
+        ['order', 'a0'],
+        ['type', 'group'],
+      ]),
+    )
     const tabs = doc.getMap('tabs')
-    tabs.set(K1, new Y.Map<unknown>([['group', DEFAULT_GROUP], ['order', 'a0'], ['title', 'legacy'], ['titleAt', [3, 7, 'legacy']]]))
-    tabs.set(K2, new Y.Map<unknown>([['group', DEFAULT_GROUP], ['order', 'a1']]))
+    tabs.set(
+      K1,
+      new Y.Map<unknown>([
+        ['group', DEFAULT_GROUP],
+        ['order', 'a0'],
+        ['title', 'legacy'],
+        ['titleAt', [3, 7, 'legacy']],
+      ]),
+    )
+    tabs.set(
+      K2,
+      new Y.Map<unknown>([
+        ['group', DEFAULT_GROUP],
+        ['order', 'a1'],
+      ]),
+    )
   })
   return doc
 }
@@ -61,7 +84,8 @@ function schema2Rename(doc: Y.Doc, key: string, title: string | null): void {
 }
 
 /** What a schema 2 reader shows: the entry's `title`, "" meaning none. */
-const schema2Title = (doc: Y.Doc, key: string) => ((doc.getMap('tabs').get(key) as Y.Map<unknown> | undefined)?.get('title') as string | undefined) || null
+const schema2Title = (doc: Y.Doc, key: string) =>
+  ((doc.getMap('tabs').get(key) as Y.Map<unknown> | undefined)?.get('title') as string | undefined) || null
 
 describe('custom titles (schema 3)', () => {
   // Yjs keeps the concurrent map value of the higher client id, so both id orders are tried:
@@ -69,21 +93,31 @@ describe('custom titles (schema 3)', () => {
   it.each([
     [1, 2],
     [2, 1],
-  ])('a rename that creates the entry, concurrent with a move that creates it too, keeps its title everywhere (renamer %i, mover %i)', (renamerId, moverId) => {
-    const renamer = replica(renamerId)
-    const mover = replica(moverId)
-    setTitle(renamer, K1, 'renamed')
-    placeTab(mover, K1, DEFAULT_GROUP, null, null)
-    const updates = [Y.encodeStateAsUpdate(renamer), Y.encodeStateAsUpdate(mover)]
-    for (const order of deliveries(updates)) expect(titleOf(observe(order), K1)).toBe('renamed')
-    exchange(renamer, mover)
-    expect([titleOf(renamer, K1), titleOf(mover, K1)]).toEqual(['renamed', 'renamed'])
-  })
+  ])(
+    'a rename that creates the entry, concurrent with a move that creates it too, keeps its title everywhere (renamer %i, mover %i)',
+    (renamerId, moverId) => {
+      const renamer = replica(renamerId)
+      const mover = replica(moverId)
+      setTitle(renamer, K1, 'renamed')
+      placeTab(mover, K1, DEFAULT_GROUP, null, null)
+      const updates = [Y.encodeStateAsUpdate(renamer), Y.encodeStateAsUpdate(mover)]
+      for (const order of deliveries(updates)) expect(titleOf(observe(order), K1)).toBe('renamed')
+      exchange(renamer, mover)
+      expect([titleOf(renamer, K1), titleOf(mover, K1)]).toEqual(['renamed', 'renamed'])
+    },
+  )
 
-  it('the same race written the schema 2 way loses the title when the rename\'s entry loses', () => {
+  it("the same race written the schema 2 way loses the title when the rename's entry loses", () => {
     const renamer = replica(1)
     const mover = replica(2)
-    renamer.getMap('tabs').set(K1, new Y.Map<unknown>([['group', DEFAULT_GROUP], ['order', 'a0'], ['title', 'renamed']]))
+    renamer.getMap('tabs').set(
+      K1,
+      new Y.Map<unknown>([
+        ['group', DEFAULT_GROUP],
+        ['order', 'a0'],
+        ['title', 'renamed'],
+      ]),
+    )
     placeTab(mover, K1, DEFAULT_GROUP, null, null)
     exchange(renamer, mover)
     expect(titleOf(renamer, K1)).toBeNull()
@@ -176,7 +210,7 @@ describe('custom titles (schema 3)', () => {
 })
 
 describe('schema 2 documents under schema 3', () => {
-  it('a schema 3 reader shows a schema 2 document\'s titles', () => {
+  it("a schema 3 reader shows a schema 2 document's titles", () => {
     const doc = schema2Document()
     expect(titleOf(doc, K1)).toBe('legacy')
     expect(titleOf(doc, K2)).toBeNull()
@@ -225,7 +259,7 @@ describe('schema 2 documents under schema 3', () => {
     expect(['a', 'b']).toContain(titleOf(a, K1))
   })
 
-  it('a newer schema\'s mark is not lowered', () => {
+  it("a newer schema's mark is not lowered", () => {
     const doc = replica(1)
     doc.getMap('meta').set('schema', 4)
     setTitle(doc, K1, 'x')
@@ -234,7 +268,7 @@ describe('schema 2 documents under schema 3', () => {
 })
 
 describe('mixed replicas: a schema 2 writer and a schema 3 writer on one document', () => {
-  it('each reads the other\'s renames and clears, in turn', () => {
+  it("each reads the other's renames and clears, in turn", () => {
     const v2 = replica(1, schema2Document())
     const v3 = replica(2, v2)
 

@@ -145,7 +145,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'attach' as const }) },
   {
     weight: 3,
-    arbitrary: fc.record({ viewer: fc.integer({ min: 0, max: 2 }), n: fc.integer({ min: 1, max: 6 }) }).map((d) => ({ t: 'drain' as const, ...d })),
+    arbitrary: fc
+      .record({ viewer: fc.integer({ min: 0, max: 2 }), n: fc.integer({ min: 1, max: 6 }) })
+      .map((d) => ({ t: 'drain' as const, ...d })),
   },
 )
 

@@ -87,7 +87,9 @@ it(`the daemon serves ${MAX_LIVE_SOCKETS} live sockets; the next upgrade gets 50
     }
     expect(refused, String(refused)).toMatchObject({ status: 503 })
     expect(open.length).toBeGreaterThanOrEqual(MAX_LIVE_SOCKETS - viewers.length)
-    expect(JSON.parse(refused!.body!)).toEqual({ error: { code: 'unavailable', message: expect.stringMatching(/already serves 256 live sockets/) } })
+    expect(JSON.parse(refused!.body!)).toEqual({
+      error: { code: 'unavailable', message: expect.stringMatching(/already serves 256 live sockets/) },
+    })
     // HTTP still answers while the sockets are full.
     expect((await fetch(`${t.daemonUrl}/v1/health`)).status).toBe(200)
     const last = open.pop()!
@@ -146,7 +148,9 @@ it(`the daemon runs ${MAX_SESSIONS} sessions; the next spawn gets 429 with a rea
   const list = await (await api(`/v1/workspaces/${workspace}/sessions`)).json()
   expect(list.sessions).toEqual([])
   const running = await Promise.all(
-    (await (await api('/v1/workspaces')).json()).map(async (w: { id: string }) => (await (await api(`/v1/workspaces/${w.id}/sessions`)).json()).sessions.length),
+    (await (await api('/v1/workspaces')).json()).map(
+      async (w: { id: string }) => (await (await api(`/v1/workspaces/${w.id}/sessions`)).json()).sessions.length,
+    ),
   )
   const keys: string[] = []
   for (let i = running.reduce((a: number, b: number) => a + b, 0); i < MAX_SESSIONS; i++) {

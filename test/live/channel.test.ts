@@ -107,7 +107,7 @@ describe('watching a workspace', () => {
 })
 
 describe('shared terminals', () => {
-  it('two viewers see each other\'s input on the one PTY', async () => {
+  it("two viewers see each other's input on the one PTY", async () => {
     const session = await spawnSession(t, workspace, { command: 'cat' })
     const a = await viewer()
     const b = await viewer()
@@ -121,7 +121,7 @@ describe('shared terminals', () => {
     await until('identical screens', async () => (await a.screenText(1)) === (await b.screenText(7)))
   })
 
-  it('a late viewer\'s first data holds the earlier output (snapshot), then live output with no gap', async () => {
+  it("a late viewer's first data holds the earlier output (snapshot), then live output with no gap", async () => {
     const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'printf "early-%s\\n" output; exec cat'] })
     const first = await viewer()
     await first.attach(1, session.key)
@@ -276,7 +276,7 @@ describe('one driver (I5)', () => {
 })
 
 describe('what the program tells the terminal', () => {
-  it('turns an OSC title into session_updated for watchers and the session\'s title over HTTP', async () => {
+  it("turns an OSC title into session_updated for watchers and the session's title over HTTP", async () => {
     const ws = await makeWorkspace(t)
     const v = await viewer()
     v.send({ type: 'watch', workspace: ws })
@@ -289,7 +289,7 @@ describe('what the program tells the terminal', () => {
     expect((await getSession(t, ws, session.key))?.title).toBe('hello')
   })
 
-  it('bytes the terminal cannot parse reach the screen and viewers, and nothing of them reaches the daemon\'s log', async () => {
+  it("bytes the terminal cannot parse reach the screen and viewers, and nothing of them reaches the daemon's log", async () => {
     const ws = await makeWorkspace(t)
     const v = await viewer()
     // DEL in the middle of text makes xterm report a parsing error (to the console, by default).
@@ -302,10 +302,15 @@ describe('what the program tells the terminal', () => {
   })
 })
 
-describe('the PTY\'s real size (I5)', () => {
-  it('follows the active viewer\'s resize, and not a resize from a viewer that does not drive', async () => {
+describe("the PTY's real size (I5)", () => {
+  it("follows the active viewer's resize, and not a resize from a viewer that does not drive", async () => {
     // Prints the PTY's size as the kernel has it (rows cols) for every line it reads.
-    const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'stty -echo; while read x; do echo "size=$(stty size)"; done'], cols: 80, rows: 24 })
+    const session = await spawnSession(t, workspace, {
+      command: 'sh',
+      args: ['-c', 'stty -echo; while read x; do echo "size=$(stty size)"; done'],
+      cols: 80,
+      rows: 24,
+    })
     const a = await viewer()
     const b = await viewer()
     await a.attach(1, session.key)
@@ -378,7 +383,14 @@ describe('bad input', () => {
     v.send({ type: 'input', ch: 42, data: 'nobody here' })
     await until('an error for input on a channel never attached', () => errors().length === 6)
 
-    expect(errors().map((e) => e.code)).toEqual(['invalid_json', 'unknown_frame', 'invalid_frame', 'unknown_frame', 'frame_too_large', 'not_found'])
+    expect(errors().map((e) => e.code)).toEqual([
+      'invalid_json',
+      'unknown_frame',
+      'invalid_frame',
+      'unknown_frame',
+      'frame_too_large',
+      'not_found',
+    ])
     expect(errors()[2]!.message).toMatch(/cols/)
     expect(errors()[5]).toMatchObject({ ch: 42 })
 

@@ -11,7 +11,6 @@ import { removeHome, startTabula, type RunningTabula } from '../helpers/tabula.j
 import { Screen, makeWorkspace, spawnSession } from './helpers.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
 
-
 let t: RunningTabula
 let workspace: string
 const clients: LiveClient[] = []
@@ -54,7 +53,7 @@ async function shown(screen: Screen, text: string): Promise<void> {
 }
 
 describe('the SDK live client', () => {
-  it('two clients share a terminal: each sees the other\'s input, the first chunk is reset + snapshot', async () => {
+  it("two clients share a terminal: each sees the other's input, the first chunk is reset + snapshot", async () => {
     const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'echo before-anyone; exec cat'] })
     const a = client()
     const b = client()
@@ -81,7 +80,7 @@ describe('the SDK live client', () => {
     // b is not the driver: its resize is refused, and b's onSize reports the size staying put.
     const seen = vb.sizes.length
     hb.resize(70, 20)
-    await until('the answer to b\'s resize', () => vb.sizes.length > seen)
+    await until("the answer to b's resize", () => vb.sizes.length > seen)
     expect(vb.sizes.at(-1)).toMatchObject({ cols: 101, rows: 31, activeViewer: a.viewerId })
   })
 
@@ -179,7 +178,7 @@ describe('the SDK live client', () => {
     await until('text after a string listener joined', () => texts.join('').includes('x'))
   })
 
-  it('reports the program\'s exit through onExit, with its code', async () => {
+  it("reports the program's exit through onExit, with its code", async () => {
     const session = await spawnSession(t, workspace, { command: 'sh', args: ['-c', 'read line; exit 7'] })
     const c = client()
     const h = c.attach(session.key)
@@ -217,7 +216,7 @@ describe('the SDK live client', () => {
     expect(await vw.screen.text()).not.toContain('ghost')
   })
 
-  it('claims the driver role again after a reconnect (the daemon dropped the old connection\'s claim)', async () => {
+  it("claims the driver role again after a reconnect (the daemon dropped the old connection's claim)", async () => {
     let proxy: TestProxy | null = null
     try {
       proxy = await startProxy(t.daemonUrl)
@@ -235,7 +234,9 @@ describe('the SDK live client', () => {
       await until('the reconnect', () => far.state === 'open' && far.viewerId !== firstId, 20_000)
       // Re-claimed as the new viewer, with the size it asked for: the daemon's record says so.
       const record = await until('the daemon to record the re-claim', async () => {
-        const list = (await (await fetch(`${t.daemonUrl}/v1/workspaces/${workspace}/sessions`, { headers: { authorization: `Bearer ${t.token}` } })).json()) as { sessions: Session[] }
+        const list = (await (
+          await fetch(`${t.daemonUrl}/v1/workspaces/${workspace}/sessions`, { headers: { authorization: `Bearer ${t.token}` } })
+        ).json()) as { sessions: Session[] }
         const found = list.sessions.find((s) => s.key === session.key)
         return found?.activeViewer === far.viewerId ? found : null
       })

@@ -103,16 +103,25 @@ it('a flood reaches the reading viewer byte for byte while another has stalled, 
     reader.send({ type: 'input', ch: 1, data: 'go\r' })
     // Stop as soon as the bound is broken (a daemon without flow control may never finish: its
     // reader falls behind and is resynced or cut), or the reader is gone.
-    await until('the reader to see the whole flood', () => check.state.done || peak - baseline >= RSS_GROWTH_BOUND_BYTES || reader.isClosed, 240_000)
+    await until(
+      'the reader to see the whole flood',
+      () => check.state.done || peak - baseline >= RSS_GROWTH_BOUND_BYTES || reader.isClosed,
+      240_000,
+    )
   } finally {
     clearInterval(sampler)
   }
   peak = Math.max(peak, rssOf(t.proc.pid!))
-  console.log(`flood: ${(check.state.bytes / 1e6).toFixed(0)} MB, daemon RSS ${(baseline / 2 ** 20).toFixed(0)} MiB before, peak growth ${((peak - baseline) / 2 ** 20).toFixed(0)} MiB`)
+  console.log(
+    `flood: ${(check.state.bytes / 1e6).toFixed(0)} MB, daemon RSS ${(baseline / 2 ** 20).toFixed(0)} MiB before, peak growth ${((peak - baseline) / 2 ** 20).toFixed(0)} MiB`,
+  )
 
   expect(peak - baseline).toBeLessThan(RSS_GROWTH_BOUND_BYTES)
   expect(reader.isClosed).toBe(false)
-  expect(reader.frames.filter((f) => f.type === 'resync'), 'the reader fell behind the flood and was resynced').toEqual([])
+  expect(
+    reader.frames.filter((f) => f.type === 'resync'),
+    'the reader fell behind the flood and was resynced',
+  ).toEqual([])
   expect(check.state.done).toBe(true)
   expect(check.state.wrong).toEqual([])
   expect(check.state.next).toBe(FLOOD_LINES + 1)

@@ -56,7 +56,6 @@ export function rssOf(pid: number): number {
   return kb ? Number(kb[1]) * 1024 : 0
 }
 
-
 /** A headless emulator fed exactly what a viewer got; `text()` is what a person would read. */
 export class Screen {
   private readonly term = new Terminal({ cols: 120, rows: 40, scrollback: 20_000, allowProposedApi: true })
@@ -182,7 +181,10 @@ export class RawViewer {
   }
 
   async waitForScreen(ch: number, text: string, timeoutMs = 15_000): Promise<string> {
-    return until(`screen of channel ${ch} to show ${JSON.stringify(text)}`, () => this.screenText(ch), { ok: (screen) => screen.includes(text), timeoutMs })
+    return until(`screen of channel ${ch} to show ${JSON.stringify(text)}`, () => this.screenText(ch), {
+      ok: (screen) => screen.includes(text),
+      timeoutMs,
+    })
   }
 
   close(): void {

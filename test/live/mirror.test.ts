@@ -106,7 +106,7 @@ describe('flow control', () => {
     expect(pty.calls).toEqual(['pause', 'resume', 'pause', 'resume'])
   })
 
-  it('keeps a running parser\'s PTY unpaused: a backlog that stays under the high watermark never pauses', () => {
+  it("keeps a running parser's PTY unpaused: a backlog that stays under the high watermark never pauses", () => {
     const { parser, pty, mirror, read } = setup()
     for (let i = 0; i < 64; i++) {
       read(MAX_OUTPUT_BATCH_BYTES)

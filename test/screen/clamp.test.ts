@@ -134,6 +134,20 @@ describe('bounded holding', () => {
     expect(text(clamp.filter(enc('5Sworld')))).toBe(`\x1b[${ROWS}Sworld`)
   })
 
+  it('passes a chunk whose sequences all pass unchanged on as it came, with no copy, and copies only when something changes', () => {
+    const clamp = new CsiClamp(COLS, ROWS)
+    // A coloured log line: SGR, a private mode, an erase and counts within the screen.
+    const plain = enc(`\x1b[2m12:00\x1b[0m \x1b[38;5;208mWARN\x1b[m\x1b[?25l\x1b[2J\x1b[${ROWS}S\x1b[3;4H done\r\n`)
+    expect(clamp.filter(plain)).toBe(plain)
+    const clampedCount = enc(`a\x1b[1mb\x1b[${ROWS + 1}Sc`)
+    const out = clamp.filter(clampedCount)
+    expect(out).not.toBe(clampedCount)
+    expect(text(out)).toBe(`a\x1b[1mb\x1b[${ROWS}Sc`)
+    // A sequence cut by the end of a read is held, and the next read completes it.
+    expect(text(clamp.filter(enc('x\x1b[3')))).toBe('x')
+    expect(text(clamp.filter(enc('1my')))).toBe('\x1b[31my')
+  })
+
   it('follows the screen size', () => {
     const clamp = new CsiClamp(COLS, ROWS)
     clamp.resize(100, 50)
@@ -163,5 +177,10 @@ function fuzz(rng: Rng, parts: number, maxCount: number, exact = true): Uint8Arr
     } else s += pick(['\x1b]0;title\x07', '\x1b(B', '\x1b7', '\x1b8', '\x1bM', '\x1b[?25l', '\x1b[?1049h', '\x1b[?1049l', '\x18', '\x1b'])
   }
   // Strings with \xc2 are meant as bytes; the rest is UTF-8 text.
-  return Uint8Array.from(Buffer.from(s.replace(/[^\x00-\xff]/g, (c) => Buffer.from(c).toString('latin1')), 'latin1'))
+  return Uint8Array.from(
+    Buffer.from(
+      s.replace(/[^\x00-\xff]/g, (c) => Buffer.from(c).toString('latin1')),
+      'latin1',
+    ),
+  )
 }

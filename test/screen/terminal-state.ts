@@ -44,7 +44,9 @@ function rowOf(core: AnyObj, line: AnyObj, cols: number): string {
     // Underline style and colour show only on underlined cells (xterm renders neither without
     // the underline flag, and a cell's attributes never change once written).
     const link = ext ? linkOf(core, ext.urlId) : null
-    cells.push(`${JSON.stringify(chars)}/${width}/${cell.fg & ~UNDERLINE}/${cell.bg & ~HAS_EXTENDED}/${underlineOf(cell.fg, ext?._ext)}/${link}`)
+    cells.push(
+      `${JSON.stringify(chars)}/${width}/${cell.fg & ~UNDERLINE}/${cell.bg & ~HAS_EXTENDED}/${underlineOf(cell.fg, ext?._ext)}/${link}`,
+    )
   }
   // Runs of identical cells are folded, so a failure prints readably.
   const folded: string[] = []
@@ -140,13 +142,24 @@ export function chopStream(rng: () => number, bytes: Uint8Array, c: Chopping): S
     at += size
     const r = rng()
     if (r < c.cutBelow) steps.push({ op: 'cut' })
-    else if (r < c.resizeBelow) steps.push({ op: 'resize', cols: c.cols[0] + Math.floor(rng() * c.cols[1]), rows: c.rows[0] + Math.floor(rng() * c.rows[1]) })
+    else if (r < c.resizeBelow)
+      steps.push({ op: 'resize', cols: c.cols[0] + Math.floor(rng() * c.cols[1]), rows: c.rows[0] + Math.floor(rng() * c.rows[1]) })
   }
   steps.push({ op: 'cut' })
   return steps
 }
 
 export const settle = (term: Terminal) => new Promise<void>((resolve) => term.write('', resolve))
+
+/** A late viewer: a fresh terminal of the snapshot's size, reset, fed the snapshot; its whole state. */
+export async function applied(snapshot: { cols: number; rows: number; data: string }, scrollback: number) {
+  const term = new xtermHeadless.Terminal({ cols: snapshot.cols, rows: snapshot.rows, scrollback, allowProposedApi: true, logLevel: 'off' })
+  term.write('\x1bc' + snapshot.data)
+  await settle(term)
+  const state = terminalState(term)
+  term.dispose()
+  return state
+}
 
 /**
  * Plain xterm fed `steps` through its public API, read at every cut `covered[i]` bytes after it
@@ -193,4 +206,3 @@ export async function plainXtermAt<T>(
   term.dispose()
   return states
 }
-

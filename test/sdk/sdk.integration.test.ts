@@ -40,7 +40,9 @@ describe('the fixture workspace (k2so-layout-v1)', () => {
     home = tempHome('tabula-sdk-fixture-')
     const rows = join(home, 'rows.json')
     writeFileSync(rows, JSON.stringify([{ ...fixture.workspace_layouts_row, path: fixture.workspace.path }]))
-    execFileSync(process.execPath, [TABULA_BIN, 'import-layouts', rows, '--home', home], { env: { ...process.env, TABULA_LOG_LEVEL: 'warn' } })
+    execFileSync(process.execPath, [TABULA_BIN, 'import-layouts', rows, '--home', home], {
+      env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
+    })
     tabula = await startTabula(['up'], { home })
     const daemon = new DaemonClient({ url: tabula.url, token: tabula.token })
     // The daemon's three live sessions, in the fixture's order (creation order matters for the
@@ -110,7 +112,7 @@ describe('viewers of one workspace', () => {
     await expect(stranger.workspaces()).rejects.toMatchObject({ status: 403 })
   })
 
-  it('reads a workspace\'s sessions without opening a view; unknown workspace 404, wrong token 403', async () => {
+  it("reads a workspace's sessions without opening a view; unknown workspace 404, wrong token 403", async () => {
     const client = await viewer(tabula.url, tabula.token, 'looker')
     const [a] = await twoViewers()
     const key = await a.spawn({ ...LONG_RUNNING })
@@ -157,7 +159,10 @@ describe('viewers of one workspace', () => {
         setTitle(doc, 'hb-ghost', 'nor do I')
         doc.getMap(TABS_MAP).set('not a key at all', 'garbage')
       })
-      await until('the phantom entries reached the viewer’s document', () => a.doc.getMap(TABS_MAP).has(phantom) && a.doc.getMap(TABS_MAP).has('hb-ghost'))
+      await until(
+        'the phantom entries reached the viewer’s document',
+        () => a.doc.getMap(TABS_MAP).has(phantom) && a.doc.getMap(TABS_MAP).has('hb-ghost'),
+      )
       expect(keysOf(a)).toEqual([live])
     } finally {
       provider.destroy()
@@ -204,7 +209,11 @@ describe('viewers of one workspace', () => {
       expect(keysOf(a)).toContain(k1) // a cannot know yet: it shows the last known set, marked stale
 
       proxy.heal()
-      await until('a and b agree', () => JSON.stringify(a.tabs()) === JSON.stringify(b.tabs()) && !a.status.stale && !a.status.pendingEdits && a.status.sync === 'online')
+      await until(
+        'a and b agree',
+        () =>
+          JSON.stringify(a.tabs()) === JSON.stringify(b.tabs()) && !a.status.stale && !a.status.pendingEdits && a.status.sync === 'online',
+      )
       expect(a.tabs().map((t) => [t.key, t.customTitle])).toEqual([
         [k3, null],
         [k2, 'online name'],
@@ -236,7 +245,10 @@ describe('viewers of one workspace', () => {
       const again = second.workspace(workspaceId)
       await again.ready
       expect(again.status.stale).toBe(true)
-      expect(again.tabs().map((t) => `${t.key} ${t.title}`), JSON.stringify(again.sessions().map((s) => s.key))).toEqual([`${key} named on the train`])
+      expect(
+        again.tabs().map((t) => `${t.key} ${t.title}`),
+        JSON.stringify(again.sessions().map((s) => s.key)),
+      ).toEqual([`${key} named on the train`])
 
       proxy.heal()
       await until('b sees the offline rename', () => b.tabs().find((t) => t.key === key)?.title === 'named on the train')

@@ -98,7 +98,12 @@ describe('tabula up reached by another name, with paired devices', () => {
       ['an unknown code', await postPair(t.url, JSON.stringify({ code: 'f'.repeat(32) })), 403, 'forbidden'],
       ['oversized', await postPair(t.url, JSON.stringify({ code: 'a'.repeat(5000) })), 413, 'payload_too_large'],
       ['not JSON', await postPair(t.url, 'code=x', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type'],
-      ['a foreign page', await postPair(t.url, JSON.stringify({ code }), { 'content-type': 'application/json', origin: 'http://evil.test' }), 403, 'forbidden_origin'],
+      [
+        'a foreign page',
+        await postPair(t.url, JSON.stringify({ code }), { 'content-type': 'application/json', origin: 'http://evil.test' }),
+        403,
+        'forbidden_origin',
+      ],
       ['GET', await fetch(t.url + PAIR_PATH), 405, 'method_not_allowed'],
     ]
     for (const [what, res, status, codeName] of cases) {
@@ -110,7 +115,9 @@ describe('tabula up reached by another name, with paired devices', () => {
   it('a flood of guessed pairing codes is refused and leaves a real one working', async () => {
     const { code } = await pair(t, '--name', 'after-flood')
     const guesses = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => postPair(t.url, JSON.stringify({ code: i.toString(16).padStart(32, '0') })).then((r) => r.status)),
+      Array.from({ length: 300 }, (_, i) =>
+        postPair(t.url, JSON.stringify({ code: i.toString(16).padStart(32, '0') })).then((r) => r.status),
+      ),
     )
     expect(new Set(guesses)).toEqual(new Set([403]))
     expect((await redeem(t, code)).name).toBe('after-flood')
@@ -118,7 +125,8 @@ describe('tabula up reached by another name, with paired devices', () => {
 
   it('whoami tells the root token from a device, and refuses no token or a wrong one', async () => {
     const device = await redeem(t, (await pair(t, '--name', 'who', '--watch-only')).code)
-    const who = (token?: string) => fetch(t.url + '/v1/whoami', token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } })
+    const who = (token?: string) =>
+      fetch(t.url + '/v1/whoami', token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } })
     expect(await (await who(t.token)).json()).toEqual({ kind: 'root', scope: 'full' })
     expect(await (await who(device.token)).json()).toEqual({ kind: 'device', name: 'who', scope: 'watch' })
     expect((await who()).status).toBe(401)
@@ -130,7 +138,9 @@ describe('tabula up reached by another name, with paired devices', () => {
     const { stdout } = await cli(t.home, 'devices')
     const row = stdout.split('\n').find((line) => line.startsWith('who '))!
     expect(row).toMatch(/^who\s+watch\s+\d{4}-\d\d-\d\dT\S+Z\s+\d{4}-\d\d-\d\dT\S+Z$/)
-    const json = JSON.parse((await cli(t.home, 'devices', '--json')).stdout) as { devices: Array<{ name: string; lastSeen: number | null }> }
+    const json = JSON.parse((await cli(t.home, 'devices', '--json')).stdout) as {
+      devices: Array<{ name: string; lastSeen: number | null }>
+    }
     expect(json.devices.find((d) => d.name === 'who')!.lastSeen).toBeGreaterThan(0)
     // The token is nowhere in the home.
     const device = await redeem(t, (await pair(t, '--name', 'secret')).code)
@@ -189,7 +199,7 @@ describe('tabula up reached by another name, with paired devices', () => {
     }
   })
 
-  it('the sync server refuses a watch-only device\'s layout change, tells it, and keeps its presence', async () => {
+  it("the sync server refuses a watch-only device's layout change, tells it, and keeps its presence", async () => {
     const watcher = await redeem(t, (await pair(t, '--name', 'sync-watch', '--watch-only')).code)
     const warnings: string[] = []
     const warn = vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void warnings.push(args.join(' ')))
@@ -200,9 +210,11 @@ describe('tabula up reached by another name, with paired devices', () => {
     try {
       await Promise.all([synced(owner), synced(watch)])
       ownerDoc.getMap('meta').set('probe', 'from-owner')
-      await until('the watcher receives the owner\'s edit', () => watchDoc.getMap('meta').get('probe') === 'from-owner')
+      await until("the watcher receives the owner's edit", () => watchDoc.getMap('meta').get('probe') === 'from-owner')
       watch.awareness.setLocalStateField('viewer', { name: 'sync-watch', kind: 'phone' })
-      await until('the owner sees the watcher\'s presence', () => [...owner.awareness.getStates().values()].some((s) => (s.viewer as { name?: string } | undefined)?.name === 'sync-watch'))
+      await until("the owner sees the watcher's presence", () =>
+        [...owner.awareness.getStates().values()].some((s) => (s.viewer as { name?: string } | undefined)?.name === 'sync-watch'),
+      )
 
       watchDoc.getMap('meta').set('probe', 'from-watcher')
       await until('the watcher is told', () => warnings.some((w) => w.includes('can only watch')))
@@ -231,7 +243,7 @@ describe('tabula up reached by another name, with paired devices', () => {
 
     await cli(t.home, 'devices', 'revoke', 'gone')
     const revokedAt = Date.now()
-    await until('the revoked device\'s live socket closes', () => closedAt > 0)
+    await until("the revoked device's live socket closes", () => closedAt > 0)
     // The Done-when of this feature: within a second of `tabula devices revoke` returning.
     expect(closedAt - revokedAt).toBeLessThan(1000)
     const refused = await authedFetch(t.url, device.token)('/v1/workspaces')
@@ -250,7 +262,10 @@ describe('listening beyond loopback', () => {
       const port = new URL(t.url).port
       expect(t.url).toBe(`http://127.0.0.1:${port}`) // local tools keep using loopback
       const printed = [...(await bannerOf(t)).matchAll(/Open the viewer: (http:\/\/[^/]+)\//g)].map((m) => m[1]!)
-      const addresses = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address)
+      const addresses = Object.values(networkInterfaces())
+        .flat()
+        .filter((a) => a && a.family === 'IPv4' && !a.internal)
+        .map((a) => a!.address)
       expect(printed).toEqual([...addresses.map((a) => `http://${a}:${port}`), `http://127.0.0.1:${port}`])
       expect(t.output()).not.toMatch(/\/\/0\.0\.0\.0/) // no URL a phone could not open
       expect(t.output()).toContain('REACHABLE FROM THE NETWORK')
@@ -313,9 +328,37 @@ describe('TLS', () => {
   it('refuses half a TLS setup or an unreadable file, saying which', async () => {
     const home = tempHome()
     try {
-      await expect(run(process.execPath, [TABULA_BIN, 'up', '--port', '0', '--home', home, '--tls-cert', certs.serverCert])).rejects.toThrow(/--tls-cert and --tls-key go together/)
-      await expect(run(process.execPath, [TABULA_BIN, 'up', '--port', '0', '--home', home, '--tls-cert', '/nonexistent.pem', '--tls-key', certs.serverKey])).rejects.toThrow(/--tls-cert \/nonexistent.pem/)
-      await expect(run(process.execPath, [TABULA_BIN, 'up', '--port', '0', '--home', home, '--tls-cert', certs.serverKey, '--tls-key', certs.serverKey])).rejects.toThrow(/tls/i)
+      await expect(
+        run(process.execPath, [TABULA_BIN, 'up', '--port', '0', '--home', home, '--tls-cert', certs.serverCert]),
+      ).rejects.toThrow(/--tls-cert and --tls-key go together/)
+      await expect(
+        run(process.execPath, [
+          TABULA_BIN,
+          'up',
+          '--port',
+          '0',
+          '--home',
+          home,
+          '--tls-cert',
+          '/nonexistent.pem',
+          '--tls-key',
+          certs.serverKey,
+        ]),
+      ).rejects.toThrow(/--tls-cert \/nonexistent.pem/)
+      await expect(
+        run(process.execPath, [
+          TABULA_BIN,
+          'up',
+          '--port',
+          '0',
+          '--home',
+          home,
+          '--tls-cert',
+          certs.serverKey,
+          '--tls-key',
+          certs.serverKey,
+        ]),
+      ).rejects.toThrow(/tls/i)
     } finally {
       removeHome(home)
     }

@@ -89,7 +89,10 @@ describe('device store', () => {
     expect(watch.scope).toBe('watch')
     expect(store.verify(watch.token)).toEqual({ kind: 'device', name: 'w', scope: 'watch' })
     expect(store.verify(full.token)).toEqual({ kind: 'device', name: 'f', scope: 'full' })
-    expect(store.list().devices.map((d) => [d.name, d.scope])).toEqual([['w', 'watch'], ['f', 'full']])
+    expect(store.list().devices.map((d) => [d.name, d.scope])).toEqual([
+      ['w', 'watch'],
+      ['f', 'full'],
+    ])
   })
 
   it('names devices device-1, device-2 … and refuses a taken or malformed name', () => {
@@ -98,7 +101,8 @@ describe('device store', () => {
     expect(store.createPairing({ scope: 'full' }).name).toBe('device-2')
     store.createPairing({ name: 'x', scope: 'full' })
     expect(() => store.createPairing({ name: 'x', scope: 'full' })).toThrow(/already exists/)
-    for (const bad of ['', 'has space', 'a/b', 'x'.repeat(65)]) expect(() => store.createPairing({ name: bad, scope: 'full' })).toThrow(/not a device name/)
+    for (const bad of ['', 'has space', 'a/b', 'x'.repeat(65)])
+      expect(() => store.createPairing({ name: bad, scope: 'full' })).toThrow(/not a device name/)
   })
 
   it('bounds the pairing links waiting at once', () => {

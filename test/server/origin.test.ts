@@ -9,7 +9,15 @@ import { listenUrls, localUrl, ownOrigins } from '@tabula/server-kit'
 
 type Interfaces = ReturnType<typeof networkInterfaces>
 const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false) =>
-  ({ address, family, internal, netmask: '', mac: '', cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as Interfaces[string] extends (infer T)[] | undefined ? T : never
+  ({
+    address,
+    family,
+    internal,
+    netmask: '',
+    mac: '',
+    cidr: null,
+    ...(family === 'IPv6' ? { scopeid: 0 } : {}),
+  }) as Interfaces[string] extends (infer T)[] | undefined ? T : never
 
 const interfaces: Interfaces = {
   lo: [iface('127.0.0.1', 'IPv4', true), iface('::1', 'IPv6', true)],
@@ -45,10 +53,22 @@ describe('listen addresses and own origins', () => {
 
   it('own origins: every printed one, plus every loopback name when loopback is listened on', () => {
     const wildcard = ownOrigins({ host: '0.0.0.0', port: 5, scheme: 'http', publicHosts: ['tabula.test'] }, interfaces)
-    expect(wildcard).toEqual(expect.arrayContaining(['http://tabula.test:5', 'http://192.168.1.20:5', 'http://100.101.102.103:5', 'http://localhost:5', 'http://[::1]:5']))
+    expect(wildcard).toEqual(
+      expect.arrayContaining([
+        'http://tabula.test:5',
+        'http://192.168.1.20:5',
+        'http://100.101.102.103:5',
+        'http://localhost:5',
+        'http://[::1]:5',
+      ]),
+    )
     expect(wildcard.some((o) => o.includes('0.0.0.0'))).toBe(false)
     const lanOnly = ownOrigins({ host: '192.168.1.20', port: 5, scheme: 'http' }, interfaces)
     expect(lanOnly).toEqual(['http://192.168.1.20:5'])
-    expect(ownOrigins({ host: '127.0.0.1', port: 5, scheme: 'https' }, interfaces)).toEqual(['https://127.0.0.1:5', 'https://localhost:5', 'https://[::1]:5'])
+    expect(ownOrigins({ host: '127.0.0.1', port: 5, scheme: 'https' }, interfaces)).toEqual([
+      'https://127.0.0.1:5',
+      'https://localhost:5',
+      'https://[::1]:5',
+    ])
   })
 })

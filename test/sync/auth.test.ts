@@ -23,7 +23,10 @@ describe('who may open a sync connection', () => {
   })
 
   it('a foreign Origin: 403, even with the right token', async () => {
-    const res = await tryUpgrade(server.url, `/sync/${WORKSPACE}`, { origin: 'http://evil.example' }, ['tabula.v1', `bearer.${server.token}`])
+    const res = await tryUpgrade(server.url, `/sync/${WORKSPACE}`, { origin: 'http://evil.example' }, [
+      'tabula.v1',
+      `bearer.${server.token}`,
+    ])
     expect(res.status).toBe(403)
     expect(res.body).toMatchObject({ error: { code: 'forbidden_origin' } })
   })

@@ -107,7 +107,10 @@ for (const engine of ['in-process', 'redis'] as const) {
       const doc = new Y.Doc()
       const provider = connectProvider(url, WORKSPACE, token, doc)
       const closes: { code: number; reason: string }[] = []
-      provider.on('connection-close', (event: { code: number; reason: string } | null) => event && closes.push({ code: event.code, reason: event.reason }))
+      provider.on(
+        'connection-close',
+        (event: { code: number; reason: string } | null) => event && closes.push({ code: event.code, reason: event.reason }),
+      )
       try {
         await synced(provider)
         const chunk = 'z'.repeat(1024 * 1024)

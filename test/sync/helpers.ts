@@ -37,7 +37,6 @@ export function synced(provider: WebsocketProvider): Promise<void> {
   })
 }
 
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
@@ -79,9 +78,15 @@ export function spam(first: number, count: number, bytes: number, clock = 1): Ui
 }
 
 /** A raw client: opens with the token, records how the server closed it. */
-export function rawClient(url: string, workspace: string, token: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
+export function rawClient(
+  url: string,
+  workspace: string,
+  token: string,
+): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/sync/${workspace}`, wsProtocols(token))
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })))
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  )
   ws.on('error', () => {})
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ ws, closed }))
@@ -90,7 +95,12 @@ export function rawClient(url: string, workspace: string, token: string): Promis
 }
 
 /** Attempts an upgrade and reports the HTTP answer when refused (status and JSON body). */
-export function tryUpgrade(url: string, path: string, headers: Record<string, string>, protocols?: string[]): Promise<{ status: number; body: unknown; protocol?: string }> {
+export function tryUpgrade(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  protocols?: string[],
+): Promise<{ status: number; body: unknown; protocol?: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url.replace(/^http/, 'ws') + path, protocols, { headers })
     ws.on('error', () => {})
@@ -111,4 +121,3 @@ export function tryUpgrade(url: string, path: string, headers: Record<string, st
     })
   })
 }
-

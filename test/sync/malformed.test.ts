@@ -65,7 +65,14 @@ describe('malformed and oversized messages', () => {
     ['an unknown sync step', syncMessage(9, new Uint8Array([0])), 1007],
     ['a message cut in the middle', syncMessage(2, update).slice(0, 20), 1007],
     ['an update whose payload is truncated', truncatedUpdate, 1007],
-    ['an update of random bytes', syncMessage(2, new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff)), 1007],
+    [
+      'an update of random bytes',
+      syncMessage(
+        2,
+        new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff),
+      ),
+      1007,
+    ],
     ['a valid message with trailing bytes', new Uint8Array([...syncMessage(0, Y.encodeStateVector(new Y.Doc())), 1, 2, 3]), 1007],
     ['awareness with a state that is not JSON', new Uint8Array([1, 6, 1, 5, 1, 3, 0x7b, 0x7b, 0x7b]), 1007],
     ['a text frame', 'hello', 1003],

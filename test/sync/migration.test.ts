@@ -21,7 +21,10 @@ const row = { ...fixture.workspace_layouts_row, path: fixture.workspace.path }
 function importLayouts(home: string, rows: unknown): { status: number | null; stdout: string; stderr: string } {
   const file = join(home, 'rows.json')
   writeFileSync(file, JSON.stringify(rows))
-  const run = spawnSync(process.execPath, [TABULA_BIN, 'import-layouts', file, '--home', home], { encoding: 'utf8', env: { ...process.env, TABULA_LOG_LEVEL: 'warn' } })
+  const run = spawnSync(process.execPath, [TABULA_BIN, 'import-layouts', file, '--home', home], {
+    encoding: 'utf8',
+    env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
+  })
   return { status: run.status, stdout: run.stdout, stderr: run.stderr }
 }
 
@@ -110,7 +113,12 @@ describe('tabula import-layouts with the k2so fixture', () => {
   it('reports malformed rows and converts the good ones', () => {
     const other = tempHome()
     try {
-      const good = { project_id: '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a', workspace_id: null, path: '/tmp/x', layout_json: JSON.stringify({ tabs: [] }) }
+      const good = {
+        project_id: '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a',
+        workspace_id: null,
+        path: '/tmp/x',
+        layout_json: JSON.stringify({ tabs: [] }),
+      }
       const run = importLayouts(other, [good, { project_id: 5 }, { ...good, project_id: 'nope' }])
       expect(run.stderr).toMatch(/row 1: project_id must be a string/)
       expect(run.stdout).toContain(`${good.project_id}: 0 -> 0 tabs`)

@@ -6,7 +6,11 @@
 import { describe, expect, it } from 'vitest'
 import { Presence, PRESENCE_TOMBSTONE_TTL_MS } from '../../sync-server/src/presence.js'
 
-const state = (clientId: number, clock: number, value: unknown = { viewer: clientId }) => ({ clientId, clock, state: JSON.stringify(value) })
+const state = (clientId: number, clock: number, value: unknown = { viewer: clientId }) => ({
+  clientId,
+  clock,
+  state: JSON.stringify(value),
+})
 
 describe('presence tombstones', () => {
   it('refuse a late copy while young, and are forgotten once older than the TTL', () => {

@@ -14,7 +14,6 @@ import { createLogger } from '@tabula/server-kit'
 import { Room, REBUILD_RETRY_BASE_MS, type ApplyUpdate, type Peer } from '../../sync-server/src/room.js'
 import type { DocStore } from '../../sync-server/src/store.js'
 
-
 const NAME = 'b16f79b5-3c2e-4b8a-9d41-7e2f0c6a1d55'
 const GOOD = 'tab-10000000-0000-4000-8000-000000000001'
 const UNSAVED = 'tab-10000000-0000-4000-8000-000000000002'

@@ -23,7 +23,9 @@ import { connectProvider, synced, tryUpgrade } from './helpers.js'
 const TOKEN = randomBytes(32).toString('hex')
 
 function layoutOf(doc: Y.Doc): Array<[string, string | null]> {
-  return readLayout(doc).tabsByGroup.get(DEFAULT_GROUP)!.map((t) => [t.key, t.title])
+  return readLayout(doc)
+    .tabsByGroup.get(DEFAULT_GROUP)!
+    .map((t) => [t.key, t.title])
 }
 const same = (a: Y.Doc, b: Y.Doc) => JSON.stringify(layoutOf(a)) === JSON.stringify(layoutOf(b))
 
@@ -93,10 +95,14 @@ describe('sync on redis: several instances', () => {
     await until('every viewer shows the same order', () => viewers.every((v) => same(v.doc, viewers[0]!.doc)))
     const firstOfLast = layoutOf(viewers[5]!.doc).find(([, title]) => title === 'viewer5 0')![0]
     setTitle(viewers[0]!.doc, firstOfLast, 'renamed across instances')
-    await until('the rename reaches viewers on every instance', () => viewers.every((v) => layoutOf(v.doc).some(([k, t]) => k === firstOfLast && t === 'renamed across instances')))
+    await until('the rename reaches viewers on every instance', () =>
+      viewers.every((v) => layoutOf(v.doc).some(([k, t]) => k === firstOfLast && t === 'renamed across instances')),
+    )
     // Presence: a state set by a viewer on the first instance is seen on the third.
     viewers[0]!.awareness.setLocalStateField('viewer', { name: 'first', activeTab: firstOfLast })
-    await until('presence crosses instances', () => [...viewers[5]!.awareness.getStates().values()].some((s) => (s as { viewer?: { name?: string } }).viewer?.name === 'first'))
+    await until('presence crosses instances', () =>
+      [...viewers[5]!.awareness.getStates().values()].some((s) => (s as { viewer?: { name?: string } }).viewer?.name === 'first'),
+    )
     // The instances keep no room to themselves.
     for (const i of instances) expect(existsSync(join(i.home, 'layouts'))).toBe(false)
   })
@@ -131,7 +137,10 @@ describe('sync on redis: several instances', () => {
     const witness = viewer(b.syncUrl, workspace)
     await Promise.all([synced(writer), synced(witness)])
     addTabs(writer.doc, 5, 'acked')
-    await until('acknowledged: the witness on the other instance has all 5', () => layoutOf(witness.doc).length === 5 && same(witness.doc, writer.doc))
+    await until(
+      'acknowledged: the witness on the other instance has all 5',
+      () => layoutOf(witness.doc).length === 5 && same(witness.doc, writer.doc),
+    )
     const acknowledged = layoutOf(writer.doc)
 
     await redis.kill()
@@ -144,7 +153,11 @@ describe('sync on redis: several instances', () => {
     addTabs(writer.doc, 1, 'offline')
 
     await redis.restart()
-    await until('after the restart the offline edit goes through', () => layoutOf(witness.doc).length === 6 && same(witness.doc, writer.doc), 20_000)
+    await until(
+      'after the restart the offline edit goes through',
+      () => layoutOf(witness.doc).length === 6 && same(witness.doc, writer.doc),
+      20_000,
+    )
     // A new instance on an empty home reads everything back from the restarted Redis.
     for (const p of providers.splice(0)) p.destroy()
     const fresh = await instance()
@@ -222,7 +235,9 @@ describe('sync on redis: several instances', () => {
     expect((await tryUpgrade(a.syncUrl, `/sync/${randomUUID()}`, {})).status).toBe(401)
     expect((await tryUpgrade(a.syncUrl, `/sync/${randomUUID()}`, { authorization: `Bearer ${'f'.repeat(64)}` })).status).toBe(403)
     expect((await tryUpgrade(a.syncUrl, '/sync/not-a-uuid', { authorization: `Bearer ${TOKEN}` })).status).toBe(400)
-    expect((await tryUpgrade(a.syncUrl, `/sync/${randomUUID()}`, { authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' })).status).toBe(403)
+    expect(
+      (await tryUpgrade(a.syncUrl, `/sync/${randomUUID()}`, { authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' })).status,
+    ).toBe(403)
   })
   it('kill -9 of an instance: its viewers move to another through the balancer and nothing is lost', async () => {
     const instances = trio
@@ -238,14 +253,20 @@ describe('sync on redis: several instances', () => {
     }
     expect([...balancer.carried.values()]).toEqual([1, 1, 1])
     for (const [n, v] of viewers.entries()) addTabs(v.doc, 2, `before${n}`)
-    await until('acknowledged: all viewers have all 6', () => viewers.every((v) => layoutOf(v.doc).length === 6 && same(v.doc, viewers[0]!.doc)))
+    await until('acknowledged: all viewers have all 6', () =>
+      viewers.every((v) => layoutOf(v.doc).length === 6 && same(v.doc, viewers[0]!.doc)),
+    )
 
     instances[0]!.proc.kill('SIGKILL')
     await instances[0]!.stop()
     // The victim's viewer keeps editing while it is cut off; the others go on too.
     addTabs(viewers[0]!.doc, 2, 'during')
     addTabs(viewers[1]!.doc, 1, 'meanwhile')
-    await until('the moved viewer and the others converge', () => viewers.every((v) => layoutOf(v.doc).length === 9 && same(v.doc, viewers[0]!.doc)), 20_000)
+    await until(
+      'the moved viewer and the others converge',
+      () => viewers.every((v) => layoutOf(v.doc).length === 9 && same(v.doc, viewers[0]!.doc)),
+      20_000,
+    )
     expect(viewers[0]!.wsconnected).toBe(true)
 
     // A fresh viewer (on a surviving instance) sees everything.

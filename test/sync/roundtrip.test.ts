@@ -34,10 +34,13 @@ describe('tabula sync with the stock y-websocket provider', () => {
       initLayout(a.doc)
       placeTab(a.doc, KEY_A, DEFAULT_GROUP, null, null)
       setTitle(a.doc, KEY_A, 'server')
-      await until('B sees A\'s tab and title', () => readLayout(b.doc).placements.get(KEY_A)?.title === 'server')
+      await until("B sees A's tab and title", () => readLayout(b.doc).placements.get(KEY_A)?.title === 'server')
       placeTab(b.doc, KEY_B, DEFAULT_GROUP, null, KEY_A)
-      await until('A sees B\'s tab', () => readLayout(a.doc).placements.has(KEY_B))
-      const order = (doc: Y.Doc) => readLayout(doc).tabsByGroup.get(DEFAULT_GROUP)!.map((t) => t.key)
+      await until("A sees B's tab", () => readLayout(a.doc).placements.has(KEY_B))
+      const order = (doc: Y.Doc) =>
+        readLayout(doc)
+          .tabsByGroup.get(DEFAULT_GROUP)!
+          .map((t) => t.key)
       expect(order(a.doc)).toEqual([KEY_B, KEY_A])
       expect(order(b.doc)).toEqual(order(a.doc))
     } finally {
@@ -68,7 +71,10 @@ describe('tabula sync with the stock y-websocket provider', () => {
       ;(plain.doc.getMap('tabs').get(KEY_A) as Y.Map<unknown>).set('title', 'stock')
       const reader = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
       try {
-        await until('a schema 3 reader sees the stock client\'s rename', () => readLayout(reader.doc).placements.get(KEY_A)?.title === 'stock')
+        await until(
+          "a schema 3 reader sees the stock client's rename",
+          () => readLayout(reader.doc).placements.get(KEY_A)?.title === 'stock',
+        )
       } finally {
         reader.destroy()
       }
@@ -77,19 +83,22 @@ describe('tabula sync with the stock y-websocket provider', () => {
     }
   })
 
-  it('relays presence, and removes a viewer\'s presence when its connection closes', async () => {
+  it("relays presence, and removes a viewer's presence when its connection closes", async () => {
     const a = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
     const b = connectProvider(tabula.syncUrl, WORKSPACE, tabula.token)
     try {
       await Promise.all([synced(a), synced(b)])
       a.awareness.setLocalStateField('viewer', { name: 'phone', activeTab: KEY_A })
       const aId = a.doc.clientID
-      await until('B sees A\'s presence', () => (b.awareness.getStates().get(aId) as { viewer?: { activeTab: string } } | undefined)?.viewer?.activeTab === KEY_A)
+      await until(
+        "B sees A's presence",
+        () => (b.awareness.getStates().get(aId) as { viewer?: { activeTab: string } } | undefined)?.viewer?.activeTab === KEY_A,
+      )
       // Closing the socket without a goodbye (as a killed tab would): the server must announce it.
       a.shouldConnect = false
       const socket = a.ws as unknown as import('ws').WebSocket | null
       socket?.terminate() // the ws polyfill's hard close: no goodbye is sent
-      await until('A\'s presence is gone from B', () => !b.awareness.getStates().has(aId))
+      await until("A's presence is gone from B", () => !b.awareness.getStates().has(aId))
     } finally {
       a.destroy()
       b.destroy()

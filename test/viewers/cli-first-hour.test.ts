@@ -61,7 +61,10 @@ describe('the log lines of tabula up', () => {
       // Not a terminal: JSON, one object per line.
       const piped = await startTabula(['up'], { home, env: { TABULA_LOG_LEVEL: 'info' } })
       await piped.stop()
-      const logged = piped.output().split('\n').filter((l) => l.startsWith('{'))
+      const logged = piped
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
       expect(logged.length).toBeGreaterThan(0)
       for (const line of logged) expect(JSON.parse(line)).toHaveProperty('msg')
     } finally {
@@ -98,12 +101,20 @@ describe('tabula import-layouts with a row it cannot use', () => {
   it('exits non-zero, says so, and keeps the skipped row out of the state', () => {
     const home = tempHome()
     try {
-      const good = { project_id: '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a', workspace_id: null, path: '/tmp/x', layout_json: JSON.stringify({ tabs: [] }) }
+      const good = {
+        project_id: '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a',
+        workspace_id: null,
+        path: '/tmp/x',
+        layout_json: JSON.stringify({ tabs: [] }),
+      }
       const unusable = { project_id: 'not-a-uuid', workspace_id: null, path: '/tmp/y', layout_json: JSON.stringify({ tabs: [] }) }
       const badJson = { ...good, project_id: '4d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0b', layout_json: '{nope' }
       const file = join(home, 'rows.json')
       writeFileSync(file, JSON.stringify([good, unusable, badJson]))
-      const result = spawnSync(process.execPath, [TABULA_BIN, 'import-layouts', file, '--home', home], { encoding: 'utf8', env: { ...process.env, TABULA_LOG_LEVEL: 'warn' } })
+      const result = spawnSync(process.execPath, [TABULA_BIN, 'import-layouts', file, '--home', home], {
+        encoding: 'utf8',
+        env: { ...process.env, TABULA_LOG_LEVEL: 'warn' },
+      })
       expect(result.status).toBe(1)
       expect(result.stdout).toContain('not-a-uuid: not a workspace id')
       expect(result.stderr).toContain('2 row(s) skipped (see above); the others were imported')
@@ -157,4 +168,3 @@ describe('tabula rm, and a mistyped workspace path', () => {
     }
   })
 })
-

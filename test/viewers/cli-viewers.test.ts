@@ -67,9 +67,19 @@ describe('tabula tabs', () => {
     const before = (await tabula_('tabs', workspaceId)).stdout
     expect(titleColumn(before)).toEqual(['one', 'two', 'three'])
     ws.move(keys.three!, { index: 0 })
-    await until('tabula tabs to list three, one, two', async () => titleColumn((await tabula_('tabs', workspaceId)).stdout).join() === 'three,one,two', 20_000)
-    const json = JSON.parse((await tabula_('tabs', workspaceId, '--json')).stdout) as { tabs: Array<{ key: string; title: string; index: number }> }
-    expect(json.tabs.map((t) => [t.title, t.index])).toEqual([['three', 0], ['one', 1], ['two', 2]])
+    await until(
+      'tabula tabs to list three, one, two',
+      async () => titleColumn((await tabula_('tabs', workspaceId)).stdout).join() === 'three,one,two',
+      20_000,
+    )
+    const json = JSON.parse((await tabula_('tabs', workspaceId, '--json')).stdout) as {
+      tabs: Array<{ key: string; title: string; index: number }>
+    }
+    expect(json.tabs.map((t) => [t.title, t.index])).toEqual([
+      ['three', 0],
+      ['one', 1],
+      ['two', 2],
+    ])
     expect(json.tabs[0]!.key).toBe(keys.three)
   })
 
@@ -147,7 +157,11 @@ describe('tabula attach', () => {
     mkdirSync(join(tabula.home, 'other'))
     const other = setup.sdk.workspace((await setup.sdk.ensureWorkspace({ path: join(tabula.home, 'other') })).id)
     await other.ready
-    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', keys.two!, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', keys.two!, '--home', tabula.home], {
+      cols: 80,
+      rows: 24,
+      env: process.env as Record<string, string>,
+    })
     const out = watchPty(pty)
     await until('tab two at 80 columns', async () => sessionOf(keys.two!)?.cols === 80, 20_000)
     await until('the attached terminal in presence', async () => ws.presence().some((p) => p.viewer.kind === 'terminal'), 20_000)
@@ -158,7 +172,9 @@ describe('tabula attach', () => {
   })
 
   it('refuses an unknown key with a clear message', async () => {
-    const err = await tabula_('attach', 'tab-00000000-0000-4000-8000-000000000000', '--workspace', workspaceId).catch((e: { stderr: string }) => e)
+    const err = await tabula_('attach', 'tab-00000000-0000-4000-8000-000000000000', '--workspace', workspaceId).catch(
+      (e: { stderr: string }) => e,
+    )
     expect((err as { stderr: string }).stderr).toContain('no session tab-00000000-0000-4000-8000-000000000000 in cli')
   })
 })
@@ -185,22 +201,43 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
   const terminals = () => multi.presence().filter((p) => p.viewer.kind === 'terminal')
 
   it('numbers `#` across the whole workspace, so that `attach <#>` addresses a tab; presence shows the attach on its own tab only', async () => {
-    await until('tabula tabs to show groups 1, 1, 2', async () => columnOf((await tabula_('tabs', dir)).stdout, 'GROUP').join() === '1,1,2', 20_000)
+    await until(
+      'tabula tabs to show groups 1, 1, 2',
+      async () => columnOf((await tabula_('tabs', dir)).stdout, 'GROUP').join() === '1,1,2',
+      20_000,
+    )
     expect(columnOf((await tabula_('tabs', dir)).stdout, '#')).toEqual(['1', '2', '3'])
-    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', '3', '--home', tabula.home], { cols: 80, rows: 24, cwd: dir, env: process.env as Record<string, string> })
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', '3', '--home', tabula.home], {
+      cols: 80,
+      rows: 24,
+      cwd: dir,
+      env: process.env as Record<string, string>,
+    })
     const out = watchPty(pty)
     await until('one terminal in presence', async () => terminals().length === 1, 20_000)
     // Its own tab, in its own group; not the first tab of every group.
-    await until("the terminal to show the second group's tab active", async () => JSON.stringify(terminals()[0]!.activeTabs) === JSON.stringify({ [g2]: mk[2] }), 20_000)
+    await until(
+      "the terminal to show the second group's tab active",
+      async () => JSON.stringify(terminals()[0]!.activeTabs) === JSON.stringify({ [g2]: mk[2] }),
+      20_000,
+    )
     pty.write('\x1d')
     expect(await out.exited).toBe(0)
   })
 
   it('takes a unique start of a key, with or without `tab-`, and refuses an ambiguous one by listing the matches', async () => {
     for (const ref of [mk[1]!.slice(0, 12), mk[1]!.slice(4, 12)]) {
-      const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', ref, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+      const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', ref, '--home', tabula.home], {
+        cols: 80,
+        rows: 24,
+        env: process.env as Record<string, string>,
+      })
       const out = watchPty(pty)
-      await until('the terminal to show tab one active', async () => terminals().some((p) => Object.values(p.activeTabs).includes(mk[1]!)), 20_000)
+      await until(
+        'the terminal to show tab one active',
+        async () => terminals().some((p) => Object.values(p.activeTabs).includes(mk[1]!)),
+        20_000,
+      )
       pty.write('\x1d')
       await out.waitFor(`[detached from ${mk[1]}]`)
       expect(await out.exited).toBe(0)
@@ -215,8 +252,16 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
   })
 
   it('names two attaches on one host apart, and keeps the title up to date with every size change', async () => {
-    const a = spawnPty(process.execPath, [TABULA_BIN, 'attach', mk[0]!, '--home', tabula.home], { cols: 90, rows: 20, env: process.env as Record<string, string> })
-    const b = spawnPty(process.execPath, [TABULA_BIN, 'attach', mk[0]!, '--watch', '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+    const a = spawnPty(process.execPath, [TABULA_BIN, 'attach', mk[0]!, '--home', tabula.home], {
+      cols: 90,
+      rows: 20,
+      env: process.env as Record<string, string>,
+    })
+    const b = spawnPty(process.execPath, [TABULA_BIN, 'attach', mk[0]!, '--watch', '--home', tabula.home], {
+      cols: 80,
+      rows: 24,
+      env: process.env as Record<string, string>,
+    })
     const outA = watchPty(a)
     const outB = watchPty(b)
     await until('two terminals in presence', async () => terminals().length === 2, 20_000)
@@ -239,7 +284,11 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
   it('shows the last screen of a session that had already exited, until a key; then ends with its code', async () => {
     const key = await multi.spawn({ command: 'sh', args: ['-c', 'echo last-words-$((6*7)); exit 3'] })
     await until('the session to be exited', async () => multi.sessions().find((s) => s.key === key)?.status === 'exited', 20_000)
-    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', key, '--home', tabula.home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', key, '--home', tabula.home], {
+      cols: 80,
+      rows: 24,
+      env: process.env as Record<string, string>,
+    })
     const out = watchPty(pty)
     await out.waitFor('last-words-42')
     await out.waitFor(`tabula ${key}: exited with code 3; press any key to leave`)
@@ -258,7 +307,11 @@ describe('tabula attach: addresses, presence, titles, an exited session, a daemo
     await view.ready
     const key = await view.spawn({ ...TEST_SHELL })
     await client.close()
-    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', key, '--home', home], { cols: 80, rows: 24, env: process.env as Record<string, string> })
+    const pty = spawnPty(process.execPath, [TABULA_BIN, 'attach', key, '--home', home], {
+      cols: 80,
+      rows: 24,
+      env: process.env as Record<string, string>,
+    })
     const out = watchPty(pty)
     let again: RunningTabula | undefined
     try {
@@ -302,4 +355,3 @@ function titleColumn(table: string): string[] {
 function sessionOf(key: string) {
   return ws.sessions().find((s) => s.key === key)
 }
-

@@ -47,7 +47,14 @@ export async function resolveTarget(client: TabulaClient, ref: string, workspace
   if (workspace) {
     const info = await findWorkspace(client, workspace, reach)
     const ws = await openWorkspace(client, info.id, reach)
-    return { ws, key: pickKey(ws.tabs().map((t) => t.key), ref, `in ${info.name}`) }
+    return {
+      ws,
+      key: pickKey(
+        ws.tabs().map((t) => t.key),
+        ref,
+        `in ${info.name}`,
+      ),
+    }
   }
   // Every workspace's sessions, read without opening a view, so that this terminal appears in
   // the presence of the workspace it attaches to only.

@@ -121,7 +121,8 @@ function runAttached(
       // Leave the alternate screen: the shell's own screen and scrollback come back as they were;
       // and the title this command pushed is popped.
       if (stdout.isTTY) stdout.write('\x1b[?1049l\x1b[23;0t')
-      const driver = size && announced !== null && announced !== 'this terminal' && announced !== 'nobody' ? `; its size was set by ${announced}` : ''
+      const driver =
+        size && announced !== null && announced !== 'this terminal' && announced !== 'nobody' ? `; its size was set by ${announced}` : ''
       stdout.write(`[${message}${driver}]\n`)
       resolve(code)
     }
@@ -139,7 +140,8 @@ function runAttached(
       }
       send(chunk.toString('utf8'))
     }
-    const ownSize = (): { cols: number; rows: number } | null => (stdout.columns && stdout.rows ? { cols: stdout.columns, rows: stdout.rows } : null)
+    const ownSize = (): { cols: number; rows: number } | null =>
+      stdout.columns && stdout.rows ? { cols: stdout.columns, rows: stdout.rows } : null
     /** A local resize (SIGWINCH): this terminal's size, and the driver role back if another took it. */
     const onResize = () => {
       const own = ownSize()

@@ -6,7 +6,7 @@ import { withClientFlags, type ClientFlags } from '../options.js'
 /** `tabula close <key>`: end a session's processes and remove its key. */
 export function registerClose(program: Command): void {
   withClientFlags(program.command('close'))
-    .description("close a session: end its process group and remove its key")
+    .description('close a session: end its process group and remove its key')
     .argument('<key>', 'session key')
     .option('--workspace <id|dir>', 'workspace the session is in (default: whichever holds the key)')
     .option('--json', 'print JSON for programs')

@@ -12,7 +12,9 @@ export function registerDaemon(program: Command): void {
         logName: 'tabula-daemon',
         role: 'daemonUrl',
         async components(home, log, created) {
-          created.push(await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback, fastForward: flags.fastForward }))
+          created.push(
+            await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback, fastForward: flags.fastForward }),
+          )
         },
         banner: (urls, home) => `tabula daemon listening on ${urls.join(', ')} (home ${home}; token in ${home}/token)\n`,
       })

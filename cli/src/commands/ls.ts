@@ -16,7 +16,12 @@ export function registerLs(program: Command): void {
         const workspaces = await client.listWorkspaces()
         if (flags.json) return print(JSON.stringify(workspaces, null, 2) + '\n')
         if (!workspaces.length) return print('no workspaces yet: `tabula spawn` makes one for the current directory\n')
-        return print(formatTable(['ID', 'NAME', 'PATH'], workspaces.map((w) => [w.id, w.name, w.path])))
+        return print(
+          formatTable(
+            ['ID', 'NAME', 'PATH'],
+            workspaces.map((w) => [w.id, w.name, w.path]),
+          ),
+        )
       }
       const workspace = await client.findWorkspace(ref, false)
       const list = await client.listSessions(workspace.id)

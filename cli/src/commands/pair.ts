@@ -32,7 +32,7 @@ export function registerPair(program: Command): void {
         '',
       ]
       if (isLoopbackName(new URL(base).hostname)) {
-        lines.push('Note: this address is this machine\'s loopback; a phone cannot open it. Restart with --host (see docs/viewers.md).')
+        lines.push("Note: this address is this machine's loopback; a phone cannot open it. Restart with --host (see docs/viewers.md).")
       }
       lines.push(`List devices: tabula devices. End this one: tabula devices revoke ${pairing.name}`, '')
       process.stdout.write(lines.join('\n'))
@@ -56,7 +56,7 @@ export function registerPair(program: Command): void {
 
   devices
     .command('revoke')
-    .description("end a device: its open connections close at once and its token is refused from then on")
+    .description('end a device: its open connections close at once and its token is refused from then on')
     .argument('<name>', 'the device, as `tabula devices` lists it')
     .option('--home <dir>', 'state directory (default: $TABULA_HOME, else ~/.tabula)')
     .action((name: string, flags: { home?: string }, cmd: Command) => {

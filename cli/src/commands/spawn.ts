@@ -41,6 +41,8 @@ export function registerSpawn(program: Command): void {
         return
       }
       const what = created ? 'spawned' : 'already running:'
-      process.stdout.write(`${what} ${session.key} in ${workspace.name} (pid ${session.pid}, ${[session.command, ...session.args].join(' ')})\n`)
+      process.stdout.write(
+        `${what} ${session.key} in ${workspace.name} (pid ${session.pid}, ${[session.command, ...session.args].join(' ')})\n`,
+      )
     })
 }

@@ -9,7 +9,7 @@ import { formatTable } from '../table.js'
 /** `tabula tabs <workspace>`: the tab list exactly as the SDK derives it for every viewer. */
 export function registerTabs(program: Command): void {
   withClientFlags(program.command('tabs'))
-    .description('print a workspace\'s tabs as every viewer shows them (live sessions in layout order)')
+    .description("print a workspace's tabs as every viewer shows them (live sessions in layout order)")
     .argument('<workspace>', 'workspace id or directory')
     .option('--json', 'print JSON for programs')
     .action(async (ref: string, flags: ClientFlags & { json?: boolean }) => {
@@ -26,7 +26,12 @@ export function registerTabs(program: Command): void {
           return
         }
         const groups = ws.layout().groups
-        process.stdout.write(formatTable(['#', 'GROUP', 'KEY', 'KIND', 'STATUS', 'TITLE'], tabs.map((t, i) => tabRow(t, i, groups))))
+        process.stdout.write(
+          formatTable(
+            ['#', 'GROUP', 'KEY', 'KIND', 'STATUS', 'TITLE'],
+            tabs.map((t, i) => tabRow(t, i, groups)),
+          ),
+        )
       })
     })
 }
@@ -49,7 +54,11 @@ export type Reach = <T>(call: Promise<T>) => Promise<T>
  * happens. The terminal viewers reach tabula through the SDK alone, like every other viewer
  * (docs/viewers.md).
  */
-export async function withSdk<T>(flags: ClientFlags, viewer: ViewerInfo, use: (client: TabulaClient, reach: Reach) => Promise<T>): Promise<T> {
+export async function withSdk<T>(
+  flags: ClientFlags,
+  viewer: ViewerInfo,
+  use: (client: TabulaClient, reach: Reach) => Promise<T>,
+): Promise<T> {
   const { daemonUrl, syncUrl, token, unreachable } = resolveEndpoint(flags)
   const reach: Reach = (call) =>
     call.catch((err: unknown) => {

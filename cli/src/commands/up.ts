@@ -15,7 +15,13 @@ export function registerUp(program: Command): void {
         logName: 'tabula',
         role: 'url',
         async components(home, log, created) {
-          const daemon = await createDaemon({ home, log, restore: flags.restore, scrollback: flags.scrollback, fastForward: flags.fastForward })
+          const daemon = await createDaemon({
+            home,
+            log,
+            restore: flags.restore,
+            scrollback: flags.scrollback,
+            fastForward: flags.fastForward,
+          })
           created.push(daemon)
           const rooms = flags.redis ? await createRedisRooms(flags.redis, log) : undefined
           const sync = await createSyncServer({ home, log, rooms, workspaceExists: (id) => daemon.hasWorkspace(id) })

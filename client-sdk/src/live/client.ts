@@ -4,26 +4,12 @@
  * says hello again, re-watches every workspace (each watcher gets a fresh full set) and
  * re-attaches every live handle (each gets a reset plus a fresh snapshot).
  */
-import {
-  LIVE_PATH,
-  decodeOutputFrame,
-  wsProtocols,
-  type ClientFrame,
-  type ServerFrame,
-} from '@tabula/protocol'
+import { LIVE_PATH, decodeOutputFrame, wsProtocols, type ClientFrame, type ServerFrame } from '@tabula/protocol'
 import { Reconnector } from '../backoff.js'
 import { toWebSocketUrl } from '../urls.js'
 import { Listeners } from '@tabula/protocol'
 import { Terminal } from './terminal.js'
-import type {
-  ConnectionState,
-  Disposable,
-  LiveClient,
-  LiveClientOptions,
-  LiveError,
-  TerminalHandle,
-  WorkspaceWatcher,
-} from './types.js'
+import type { ConnectionState, Disposable, LiveClient, LiveClientOptions, LiveError, TerminalHandle, WorkspaceWatcher } from './types.js'
 
 /**
  * The client pings this often and gives the socket up when nothing at all arrived for two
@@ -207,7 +193,12 @@ class Client implements LiveClient {
 
   private receive(data: unknown): void {
     if (typeof data !== 'string') {
-      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null
+      const bytes =
+        data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : ArrayBuffer.isView(data)
+            ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+            : null
       const frame = bytes && decodeOutputFrame(bytes)
       if (frame) this.handles.get(frame.ch)?.output(frame.data)
       return

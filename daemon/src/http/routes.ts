@@ -5,7 +5,16 @@
 import type { ServerResponse } from 'node:http'
 import { stat } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
-import { MAX_SESSIONS, ROUTES, keyProblem, newTabKey, type ClosedSession, type RemovedWorkspace, type SessionList, type Workspace } from '@tabula/protocol'
+import {
+  MAX_SESSIONS,
+  ROUTES,
+  keyProblem,
+  newTabKey,
+  type ClosedSession,
+  type RemovedWorkspace,
+  type SessionList,
+  type Workspace,
+} from '@tabula/protocol'
 import { HttpError, sendJson } from '@tabula/server-kit'
 import { createWorkspaceRequestSchema, spawnRequestSchema } from '@tabula/protocol/validate'
 import { LaunchError } from '../sessions/launch.js'
@@ -116,7 +125,10 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
           if (!(err instanceof StateWriteError)) throw err
           if (sessions.get(key)) await sessions.close(key)
           // Out of descriptors is not a storage problem: it passes when sessions are closed.
-          if (err.code === 'EMFILE' || err.code === 'ENFILE') spawnOr503(() => { throw err })
+          if (err.code === 'EMFILE' || err.code === 'ENFILE')
+            spawnOr503(() => {
+              throw err
+            })
           throw new HttpError(507, 'insufficient_storage', `session ${key} was not started: ${err.message}`)
         }
         sendJson(res, 201, { session: session.info() })
@@ -158,8 +170,16 @@ export function daemonRoutes({ state, sessions, version }: RouteContext): Route[
 async function requireDirectoryForNew(state: StateStore, path: string): Promise<void> {
   if (!isAbsolute(path)) return // refused with its own message by ensureWorkspace
   if (state.listWorkspaces().some((w) => w.path === resolve(path))) return
-  const isDir = await stat(path).then((st) => st.isDirectory(), () => false)
-  if (!isDir) throw new HttpError(400, 'bad_request', `there is no directory ${resolve(path)}; check the path (a workspace opens an existing directory)`)
+  const isDir = await stat(path).then(
+    (st) => st.isDirectory(),
+    () => false,
+  )
+  if (!isDir)
+    throw new HttpError(
+      400,
+      'bad_request',
+      `there is no directory ${resolve(path)}; check the path (a workspace opens an existing directory)`,
+    )
 }
 
 async function ensureWorkspace(state: StateStore, body: { path: string; name?: string; id?: string }) {
@@ -195,7 +215,11 @@ function spawnOr503<T>(spawn: () => T): T {
     const code = (err as NodeJS.ErrnoException).code
     const message = (err as Error).message ?? ''
     if (code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || /forkpty|EMFILE|ENFILE|too many open files/i.test(message)) {
-      throw new HttpError(503, 'unavailable', `the daemon cannot start a session now: out of file descriptors or processes (${code ?? message}); close some sessions or raise the limit (ulimit -n)`)
+      throw new HttpError(
+        503,
+        'unavailable',
+        `the daemon cannot start a session now: out of file descriptors or processes (${code ?? message}); close some sessions or raise the limit (ulimit -n)`,
+      )
     }
     throw err
   }

@@ -164,7 +164,11 @@ export class Connection {
   private attach(ch: number, key: string): void {
     if (this.attachments.has(ch)) return this.error('conflict', `channel ${ch} is already attached; detach it first or pick another`, ch)
     if (this.attachments.size >= MAX_ATTACHMENTS_PER_SOCKET) {
-      return this.error('limit_reached', `this socket already has ${MAX_ATTACHMENTS_PER_SOCKET} terminals attached, the most one may; detach one first`, ch)
+      return this.error(
+        'limit_reached',
+        `this socket already has ${MAX_ATTACHMENTS_PER_SOCKET} terminals attached, the most one may; detach one first`,
+        ch,
+      )
     }
     const mirror = this.hub.mirror(key)
     const session = this.hub.sessions.get(key)

@@ -197,7 +197,14 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
         return true
       }
       if (connections.size >= MAX_LIVE_SOCKETS) {
-        rejectUpgrade(socket, new HttpError(503, 'unavailable', `the daemon already serves ${MAX_LIVE_SOCKETS} live sockets, the most it takes; close one and retry`))
+        rejectUpgrade(
+          socket,
+          new HttpError(
+            503,
+            'unavailable',
+            `the daemon already serves ${MAX_LIVE_SOCKETS} live sockets, the most it takes; close one and retry`,
+          ),
+        )
         return true
       }
       // Anything but the root token or a `full` device only watches (docs/daemon.md, "Devices").

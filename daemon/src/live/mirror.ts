@@ -35,13 +35,32 @@ export const FLOW_LOW_WATERMARK = 2 * 1024 * 1024
  */
 
 /**
- * PTY reads that arrive in one turn of the event loop are merged into one chunk, which becomes
- * one message to the parser and one frame per viewer: a flood otherwise costs a message and a
- * socket write per 4 KB read. The chunk goes out at the end of the turn (setImmediate runs right
- * after the I/O that delivered the reads), so an echoed keystroke is not delayed; past this size
- * it goes out at once, which bounds a frame and keeps a chunk a small share of the flow window.
+ * PTY reads are merged into one chunk, which becomes one message to the parser and one frame per
+ * viewer: a flood otherwise costs a message and a socket write per 4 KB read. A short read (an
+ * echoed keystroke, a prompt, the end of a burst) goes out at the end of its turn (setImmediate
+ * runs right after the I/O that delivered it), so it is not delayed; a long one (see
+ * LONG_READ_BYTES) means more is on its way, and the chunk waits up to OUTPUT_HOLD_MS for it.
+ * Past MAX_OUTPUT_BATCH_BYTES it goes out at once, which bounds a frame and keeps a chunk a
+ * small share of the flow window.
  */
 export const MAX_OUTPUT_BATCH_BYTES = 128 * 1024
+
+/**
+ * A read at least this long says the program writes faster than it is read: a Linux PTY hands
+ * out at most 4,095 bytes per read, and a flood fills each one, while an echo or a prompt is far
+ * shorter. One turn of the event loop holds only one such read, so without holding, a flood went
+ * out as a 4 KB frame and a parser message per read; the socket write alone then took about 40 %
+ * of the daemon's main thread (docs/performance.md, "What an embedder gets").
+ */
+export const LONG_READ_BYTES = 1024
+
+/**
+ * How long a chunk that ended with a long read waits for more (a timer: the thread sleeps or
+ * reads meanwhile). 2 ms merges a flood of 30 MB/s into frames of about 60 KB (and one of 64 MB/s
+ * or more into frames of MAX_OUTPUT_BATCH_BYTES), and is far below what a person notices on the
+ * output of a program that writes that much (a browser paints every 16 ms).
+ */
+export const OUTPUT_HOLD_MS = 2
 
 /** Receives every chunk of output, once, shared with every other receiver (do not modify it). */
 export type OutputSink = (chunk: OutputChunk) => void
@@ -72,8 +91,14 @@ export class Mirror {
   private pending: Uint8Array[] = []
   private pendingBytes = 0
   private flushScheduled = false
+  /** Set while a chunk that ended with a long read waits for more (OUTPUT_HOLD_MS). */
+  private holdTimer: ReturnType<typeof setTimeout> | null = null
   private readonly flushSoon = () => {
     this.flushScheduled = false
+    this.flush()
+  }
+  private readonly flushHeld = () => {
+    this.holdTimer = null
     this.flush()
   }
 
@@ -99,7 +124,11 @@ export class Mirror {
     this.pending.push(data)
     this.pendingBytes += data.length
     if (this.pendingBytes >= MAX_OUTPUT_BATCH_BYTES) this.flush()
-    else if (!this.flushScheduled) {
+    else if (raw.length >= LONG_READ_BYTES) {
+      // More is coming: wait for it, unless this turn already ends with a flush.
+      if (!this.holdTimer && !this.flushScheduled) this.holdTimer = setTimeout(this.flushHeld, OUTPUT_HOLD_MS)
+    } else if (!this.flushScheduled) {
+      // A short read ends a burst: out at the end of this turn, held or not.
       this.flushScheduled = true
       setImmediate(this.flushSoon)
     }
@@ -110,6 +139,10 @@ export class Mirror {
    * ordered after it (a snapshot cut, a resize, an exit) calls this first.
    */
   flush(): void {
+    if (this.holdTimer) {
+      clearTimeout(this.holdTimer)
+      this.holdTimer = null
+    }
     if (this.pendingBytes === 0 || this.disposed) return
     // A PTY read can end inside a UTF-8 character; its last bytes wait for the next read, so a
     // chunk, and with it every frame and every snapshot cut, ends on a character boundary.
@@ -171,6 +204,8 @@ export class Mirror {
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
+    if (this.holdTimer) clearTimeout(this.holdTimer)
+    this.holdTimer = null
     this.sinks.clear()
     this.pending = []
     this.pendingBytes = 0

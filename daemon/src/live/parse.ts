@@ -11,7 +11,11 @@ const KNOWN_TYPES = new Set<string>(CLIENT_FRAME_TYPES)
 
 export function parseClientFrame(data: Buffer, isBinary: boolean): Parsed {
   if (data.length > MAX_LIVE_FRAME_BYTES) {
-    return { ok: false, code: 'frame_too_large', message: `frame of ${data.length} bytes is larger than the limit of ${MAX_LIVE_FRAME_BYTES}; split input into smaller frames` }
+    return {
+      ok: false,
+      code: 'frame_too_large',
+      message: `frame of ${data.length} bytes is larger than the limit of ${MAX_LIVE_FRAME_BYTES}; split input into smaller frames`,
+    }
   }
   if (isBinary) {
     return { ok: false, code: 'unknown_frame', message: 'viewers send JSON text frames; binary frames are only sent by the daemon' }
@@ -26,10 +30,15 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): Parsed {
     return { ok: false, code: 'invalid_frame', message: 'a frame is a JSON object with a "type"' }
   }
   const type = (value as { type?: unknown }).type
-  const ch = typeof (value as { ch?: unknown }).ch === 'number' ? ((value as { ch: number }).ch) : undefined
+  const ch = typeof (value as { ch?: unknown }).ch === 'number' ? (value as { ch: number }).ch : undefined
   if (typeof type !== 'string') return { ok: false, code: 'invalid_frame', message: 'a frame needs a string "type"', ch }
   if (!KNOWN_TYPES.has(type)) {
-    return { ok: false, code: 'unknown_frame', message: `unknown frame type "${type.slice(0, 64)}"; known: ${CLIENT_FRAME_TYPES.join(', ')}`, ch }
+    return {
+      ok: false,
+      code: 'unknown_frame',
+      message: `unknown frame type "${type.slice(0, 64)}"; known: ${CLIENT_FRAME_TYPES.join(', ')}`,
+      ch,
+    }
   }
   const result = clientFrameSchema.safeParse(value)
   if (!result.success) return { ok: false, code: 'invalid_frame', message: `${type}: ${describeIssues(result.error)}`, ch }

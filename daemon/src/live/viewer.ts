@@ -46,9 +46,7 @@ export const CLOSE_TOO_SLOW = 1013
  */
 export const CUT_GRACE_MS = 2_000
 
-type Item =
-  | { kind: 'output'; ch: number; chunks: OutputChunk[]; bytes: number }
-  | { kind: 'control'; data: Buffer; bytes: number }
+type Item = { kind: 'output'; ch: number; chunks: OutputChunk[]; bytes: number } | { kind: 'control'; data: Buffer; bytes: number }
 
 export class Viewer {
   private readonly queue: Item[] = []

@@ -31,6 +31,7 @@ const LEFT_BRACKET = 0x5b
 /** xterm keeps parameter values below this (Params.ts). */
 const PARAM_MAX = 0x7fffffff
 
+// biome-ignore lint/suspicious/noConstEnum: inlined by tsc into the per-byte loop; nothing imports it
 const enum State {
   Ground,
   Escape,
@@ -41,6 +42,7 @@ const enum State {
 }
 
 /** Which count bounds a sequence: by its final byte, for sequences without prefix and intermediates. */
+// biome-ignore lint/suspicious/noConstEnum: inlined by tsc into the per-byte loop; nothing imports it
 const enum Bound {
   None,
   Rows,
@@ -101,13 +103,15 @@ export class CsiClamp {
   filter(data: Uint8Array): Uint8Array {
     if (this.state === State.Ground && this.heldLength === 0 && quiet(data)) return data
     // Output is never longer than what was held plus the input (a rebuilt count has no more digits).
-    const out = new Uint8Array(this.heldLength + data.length + 1)
+    // Made on first use: a chunk whose sequences all pass unchanged is returned as it came.
+    let made = null as Uint8Array | null
+    const out = () => (made ??= new Uint8Array(this.heldLength + data.length + 1))
     let length = 0
     let from = 0 // start of the stretch of `data` not yet copied
     this.escAt = -1
+    let c1At = -1 // the next C2 byte at or after the current position, once looked for
     const copy = (to: number) => {
-      if (to > from) out.set(data.subarray(from, to), length)
-      length += Math.max(0, to - from)
+      if (to > from) length = copyInto(out(), length, data, from, to)
     }
     for (let i = 0; i < data.length; i++) {
       const byte = data[i]!
@@ -115,18 +119,33 @@ export class CsiClamp {
         case State.Ground:
           if (byte === ESC) this.escape(i)
           else if (byte === C1_LEAD) this.state = State.C1Lead
+          else {
+            // Text: on to the next byte that can start a sequence (found natively).
+            if (c1At < i) c1At = indexOrEnd(data, C1_LEAD, i)
+            i = Math.min(indexOrEnd(data, ESC, i), c1At) - 1
+          }
           continue
         case State.Escape:
           if (byte === LEFT_BRACKET) {
+            // The usual case: the whole sequence is here and passes unchanged, so it stays in the
+            // stretch not yet copied, as if it were text.
+            if (this.escAt === i - 1) {
+              const final = this.unchangedCsiEnd(data, i + 1)
+              if (final >= 0) {
+                this.state = State.Ground
+                i = final
+                continue
+              }
+            }
             // The ESC came in this chunk (held with the bracket; the C0 controls after it are
             // passed on first, xterm executes them before the sequence anyway) or in an earlier
             // one, already passed on.
             const escAt = this.escAt
             if (escAt >= from) {
               copy(escAt)
-              for (let k = escAt + 1; k < i; k++) out[length++] = data[k]!
+              for (let k = escAt + 1; k < i; k++) out()[length++] = data[k]!
             } else copy(i)
-            this.begin(escAt >= from ? [ESC, LEFT_BRACKET] : [LEFT_BRACKET])
+            this.begin(escAt >= from ? ESC : -1, LEFT_BRACKET)
             from = i + 1
           } else if (byte === ESC) this.escape(i)
           else if (byte === C1_LEAD) this.state = State.C1Lead
@@ -140,8 +159,8 @@ export class CsiClamp {
           continue
         case State.C1Lead:
           if (byte === C1_CSI) {
-            copy(i - 1 >= from ? i - 1 : from)
-            this.begin(i - 1 >= from ? [C1_LEAD, C1_CSI] : [C1_CSI])
+            copy(Math.max(i - 1, from))
+            this.begin(i - 1 >= from ? C1_LEAD : -1, C1_CSI)
             from = i + 1
           } else if (byte === ESC) this.escape(i)
           else if (byte === C1_LEAD) this.state = State.C1Lead
@@ -149,7 +168,7 @@ export class CsiClamp {
           continue
         case State.Csi: {
           if (byte < 0x20 && byte !== ESC && byte !== CAN && byte !== SUB) {
-            out[length++] = byte // executed in place, before the sequence completes
+            out()[length++] = byte // executed in place, before the sequence completes
             from = i + 1
           } else if (byte === DEL) {
             from = i + 1 // ignored inside a sequence
@@ -157,12 +176,12 @@ export class CsiClamp {
             this.param(byte)
             from = i + 1
           } else if (byte >= 0x40 && byte <= 0x7e) {
-            length = this.finish(byte, out, length)
+            length = this.finish(byte, out(), length)
             from = i + 1
           } else {
             // ESC, CAN, SUB or any byte ≥ 0x80 ends the sequence undispatched in xterm: pass on
             // what was held so the parser ends in the same state, then look at the byte afresh.
-            length = this.abort(out, length)
+            length = this.abort(out(), length)
             from = i
             i--
           }
@@ -170,8 +189,35 @@ export class CsiClamp {
         }
       }
     }
-    if (this.state !== State.Csi) copy(data.length)
-    return out.subarray(0, length)
+    if (this.state !== State.Csi) {
+      if (made === null && from === 0) return data // every byte passes, unchanged and in order
+      copy(data.length)
+    }
+    return made === null ? EMPTY : made.subarray(0, length)
+  }
+
+  /**
+   * Where the final byte is, when `data` from `start` on (just after `ESC [`) holds the rest of a
+   * CSI with parameters only (no intermediates, no controls inside) that fits in `held` and that
+   * `finish` would pass on unchanged; -1 otherwise (then the sequence takes the general path).
+   */
+  private unchangedCsiEnd(data: Uint8Array, start: number): number {
+    // `held` keeps the introducer's 2 bytes and the parameters; a longer sequence is dropped whole.
+    const last = Math.min(data.length - 1, start + this.held.length - 2)
+    let marked = false // a prefix (< = > ?), or such a byte after parameters: never clamped
+    let at = start
+    for (; at <= last; at++) {
+      const byte = data[at]!
+      if (byte < 0x30 || byte > 0x3f) break
+      if (byte >= 0x3c) marked = true
+    }
+    if (at > last) return -1
+    const final = data[at]!
+    if (final < 0x40 || final > 0x7e) return -1
+    if (marked) return at
+    const bound = PLAIN_BOUND.get(final) ?? Bound.None
+    if (bound === Bound.None) return at
+    return exceedsIn(data, start, at, this.limitOf(bound)) ? -1 : at
   }
 
   private escape(at: number): void {
@@ -179,7 +225,8 @@ export class CsiClamp {
     this.escAt = at
   }
 
-  private begin(introducer: number[]): void {
+  /** A CSI starts: `lead` (ESC or C2, or -1 when it was passed on with an earlier chunk), then `second`. */
+  private begin(lead: number, second: number): void {
     this.state = State.Csi
     this.heldLength = 0
     this.overflow = false
@@ -188,7 +235,8 @@ export class CsiClamp {
     this.intermediates = 0
     this.intermediateCount = 0
     this.sawParams = false
-    for (const byte of introducer) this.hold(byte)
+    if (lead >= 0) this.hold(lead)
+    this.hold(second)
   }
 
   private hold(byte: number): void {
@@ -213,10 +261,10 @@ export class CsiClamp {
     this.state = State.Ground
     if (this.overflow) return length // dropped whole, see MAX_CONTROL_SEQUENCE_BYTES
     const bound = this.ignored || this.prefix !== 0 ? Bound.None : this.boundOf(final)
-    const limit = bound === Bound.Rows ? this.rows : bound === Bound.Cols ? this.cols : this.cols * this.rows
-    if (bound !== Bound.None && this.exceeds(limit)) return this.rebuild(final, limit, out, length)
-    out.set(this.held.subarray(0, this.heldLength), length)
-    length += this.heldLength
+    const limit = this.limitOf(bound)
+    if (bound !== Bound.None && exceedsIn(this.held, this.introLength(), this.heldLength, limit))
+      return this.rebuild(final, limit, out, length)
+    length = copyInto(out, length, this.held, 0, this.heldLength)
     out[length++] = final
     this.heldLength = 0
     return length
@@ -224,10 +272,7 @@ export class CsiClamp {
 
   private abort(out: Uint8Array, length: number): number {
     this.state = State.Ground
-    if (!this.overflow) {
-      out.set(this.held.subarray(0, this.heldLength), length)
-      length += this.heldLength
-    }
+    if (!this.overflow) length = copyInto(out, length, this.held, 0, this.heldLength)
     this.heldLength = 0
     return length
   }
@@ -238,17 +283,8 @@ export class CsiClamp {
     return Bound.None
   }
 
-  /** True when any parameter value held is above `limit`. */
-  private exceeds(limit: number): boolean {
-    let value = 0
-    for (let i = this.introLength(); i < this.heldLength; i++) {
-      const byte = this.held[i]!
-      if (byte >= 0x30 && byte <= 0x39) {
-        value = Math.min(value * 10 + (byte - 0x30), PARAM_MAX)
-        if (value > limit) return true
-      } else value = 0
-    }
-    return false
+  private limitOf(bound: Bound): number {
+    return bound === Bound.Rows ? this.rows : bound === Bound.Cols ? this.cols : this.cols * this.rows
   }
 
   /** The held sequence with every parameter above `limit` replaced by `limit`. */
@@ -289,6 +325,44 @@ export class CsiClamp {
     return first === ESC || first === C1_LEAD ? 2 : 1
   }
 }
+
+const EMPTY = new Uint8Array(0)
+
+function indexOrEnd(data: Uint8Array, byte: number, from: number): number {
+  const at = data.indexOf(byte, from)
+  return at < 0 ? data.length : at
+}
+
+/** True when any parameter value in `params[start, end)` is above `limit`. */
+function exceedsIn(params: Uint8Array, start: number, end: number, limit: number): boolean {
+  let value = 0
+  for (let i = start; i < end; i++) {
+    const byte = params[i]!
+    if (byte >= 0x30 && byte <= 0x39) {
+      value = Math.min(value * 10 + (byte - 0x30), PARAM_MAX)
+      if (value > limit) return true
+    } else value = 0
+  }
+  return false
+}
+
+/**
+ * Copies `from[start, end)` into `to` at `at`; returns the new end. A coloured log has a few
+ * sequences and short stretches of text per line: copying those byte by byte spares a typed-array
+ * view per piece (`subarray`), which cost more than the copy (a profile of such a flood had this
+ * filter at a third of the daemon's main thread); long stretches go through the native `set`.
+ */
+function copyInto(to: Uint8Array, at: number, from: Uint8Array, start: number, end: number): number {
+  if (end - start > SHORT_COPY_BYTES) {
+    to.set(from.subarray(start, end), at)
+    return at + end - start
+  }
+  for (let i = start; i < end; i++) to[at++] = from[i]!
+  return at
+}
+
+/** Below this many bytes a loop copies faster than `set(subarray(…))` (which allocates a view). */
+const SHORT_COPY_BYTES = 64
 
 /** True when `data` holds no byte that can start an escape (scanned natively). */
 function quiet(data: Uint8Array): boolean {

@@ -53,6 +53,7 @@ const CR = 0x0d
 const LF = 0x0a
 
 /** Where the escape-sequence recognizer is between bytes. */
+// biome-ignore lint/suspicious/noConstEnum: inlined by tsc into the per-byte loop; nothing imports it
 const enum Esc {
   None,
   /** Saw ESC. */
@@ -135,7 +136,7 @@ export class TextRun {
     let point = -1
     let pointInc = 0
     let i = 0
-    scanning: for (; i < chunk.length; i++) {
+    for (; i < chunk.length; i++) {
       let byte = chunk[i]!
       if (esc === Esc.None) {
         if (byte >= 0x20 && byte < 0x7f) {
@@ -172,7 +173,7 @@ export class TextRun {
         esc = Esc.Params
       } else if (byte === 0x6d) {
         const known = escStart < 0 ? this.takePending(chunk.subarray(0, i + 1)) : this.addSgr(chunk, escStart, i + 1)
-        if (!known) break scanning
+        if (!known) break
         esc = Esc.None
       } else if (byte < 0x30 || byte > 0x3b) break // not a digit, ':' or ';'
     }

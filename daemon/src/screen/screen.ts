@@ -13,6 +13,7 @@ import serializeAddon from '@xterm/addon-serialize'
 import { TextRun } from './fast-forward.js'
 import { xtermInternals, type XtermInternals } from './xterm-internals.js'
 import { serializer, type Serializer } from './serialize.js'
+import { compactScrollback, type CompactScrollback } from './compact.js'
 
 const { Terminal } = xtermHeadless
 const { SerializeAddon } = serializeAddon
@@ -66,6 +67,8 @@ export interface ScreenOptions {
   scrollback: number
   /** Parse every byte, never fast-forward (`--no-fast-forward`; comparisons in tests and benchmarks). */
   noFastForward?: boolean
+  /** Scrollback rows xterm keeps itself, the rest compact (COMPACT_TAIL_ROWS; tests use fewer). */
+  compactTail?: number
 }
 
 type Step =
@@ -81,6 +84,8 @@ export class HeadlessScreen {
   /** Our serializer (serialize.ts); xterm's addon only if the internals it reads are missing. */
   private readonly serializer: Serializer
   private readonly internals: XtermInternals | null
+  /** The compact scrollback (compact.ts), when the scrollback is deeper than xterm's tail. */
+  private readonly compact: CompactScrollback | null
   private readonly fastForward: boolean
   private readonly steps: Step[] = []
   /** Stream offset of the next byte written (for the fast-forward's bookkeeping). */
@@ -118,9 +123,11 @@ export class HeadlessScreen {
       // daemon's business to log, and one printing garbage would flood the daemon's stderr.
       logLevel: 'off',
     })
-    this.serializer = serializer(this.term) ?? this.addonSerializer()
+    this.compact = compactScrollback(this.term, opts.scrollback, opts.compactTail)
+    this.serializer = serializer(this.term, this.compact?.compacted) ?? this.addonSerializer()
     this.term.onTitleChange(onTitle)
-    this.internals = xtermInternals(this.term)
+    const compacted = this.compact?.compacted
+    this.internals = xtermInternals(this.term, compacted && { capacity: compacted.capacity, stored: () => compacted.history.count })
     this.fastForward = !opts.noFastForward && this.internals !== null
   }
 
@@ -150,6 +157,11 @@ export class HeadlessScreen {
     this.steps.push({ op: 'resize', cols, rows })
     this.run?.close()
     this.schedule()
+  }
+
+  /** Scrollback rows kept compact, outside xterm's buffer (compact.ts); for diagnostics and tests. */
+  get storedRows(): number {
+    return this.compact?.compacted.history.count ?? 0
   }
 
   dispose(): void {
@@ -189,7 +201,10 @@ export class HeadlessScreen {
         done++
         this.run = null // a cut or resize ends a run; the next one starts from the new state
         if (step.op === 'cut') step.ready({ ...this.snapshot(), covered: step.covered })
-        else if (this.term.cols !== step.cols || this.term.rows !== step.rows) this.term.resize(step.cols, step.rows)
+        else if (this.term.cols !== step.cols || this.term.rows !== step.rows) {
+          if (this.compact) this.compact.resize(step.cols, step.rows)
+          else this.term.resize(step.cols, step.rows)
+        }
       } else if (this.skipAhead(step, done)) {
         // Went on to a point in or after `step`; the loop goes on from there.
       } else if (this.waitForLookahead(step)) {

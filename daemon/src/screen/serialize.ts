@@ -11,11 +11,13 @@
  * through a shape check like xterm-internals.ts: `serializer(term)` is null when the pinned
  * @xterm/headless no longer has these internals (test/screen/snapshot.test.ts fails then).
  *
- * Rows that scrolled into the scrollback do not change until the buffer is reflowed, cleared or
- * trimmed, so each one's serialized text is cached per row object and data array (`RowCache`):
- * an attach then serializes the visible screen and joins the history it already has.
+ * A deep scrollback is not in xterm's buffer: rows that leave it are written once, as they
+ * leave, by `compactRow` into the screen's compact history (history.ts, compact.ts), and a
+ * snapshot writes that text as it is, then xterm's own rows. An attach therefore serializes only
+ * the screen and a short tail, whatever the length of the history.
  */
 import type { Terminal } from '@xterm/headless'
+import { type CompactHistory, Entry } from './history.js'
 
 // ── xterm's cell layout (src/common/buffer/Constants.ts of @xterm/xterm 6) ──────────────────
 const CELL_SIZE = 3
@@ -26,7 +28,6 @@ const WIDTH_SHIFT = 22
 const CM_MASK = 0x3000000
 const CM_DEFAULT = 0
 const CM_P16 = 0x1000000
-const CM_P256 = 0x2000000
 const CM_RGB = 0x3000000
 const COLOR_MASK = 0xffffff
 const FG_INVERSE = 0x4000000
@@ -159,9 +160,13 @@ function colorParams(value: number, base: number, bright: number, extended: numb
   else out.push(`${extended};5;${index}`)
 }
 
-/** An absolute SGR (from a reset) for fg, bg and the extended bits (underline style and colour). */
-function sgr(fg: number, bg: number, ext: number): string {
-  const p: string[] = ['0']
+/**
+ * An absolute SGR (from a reset) for fg, bg and the extended bits (underline style and colour);
+ * `fromDefault`: the pen is the default one already, so the reset is left out (fewer bytes for
+ * the viewer to parse: most cells of a log follow a reset).
+ */
+function sgr(fg: number, bg: number, ext: number, fromDefault = false): string {
+  const p: string[] = fromDefault ? [] : ['0']
   if (fg & FG_BOLD) p.push('1')
   if (bg & BG_DIM) p.push('2')
   if (bg & BG_ITALIC) p.push('3')
@@ -182,6 +187,7 @@ function sgr(fg: number, bg: number, ext: number): string {
     colorParams(ul, 0, 0, 58, p)
   }
   // SGR 0 clears protection too (xterm keeps it in bg); DECSCA puts it back.
+  if (p.length === 0) p.push('0')
   return `\x1b[${p.join(';')}m` + (bg & BG_PROTECTED ? '\x1b[1"q' : '')
 }
 
@@ -210,9 +216,10 @@ class Pen {
     let out = ''
     bg &= ~BG_HAS_EXTENDED
     if (fg !== this.fg || bg !== this.bg || ext !== this.ext) {
-      const key = `${fg},${bg},${ext}`
+      const fromDefault = this.fg === 0 && this.bg === 0 && this.ext === 0
+      const key = `${fg},${bg},${ext},${fromDefault ? 1 : 0}`
       let seq = this.cache.get(key)
-      if (seq === undefined) this.cache.set(key, (seq = sgr(fg, bg, ext)))
+      if (seq === undefined) this.cache.set(key, (seq = sgr(fg, bg, ext, fromDefault)))
       out += seq
       this.fg = fg
       this.bg = bg
@@ -290,7 +297,18 @@ interface RowState {
   eraseHead: boolean
   /** Written before this row creates the next one itself (by wrapping a wide character). */
   beforeWrap: string
+  /**
+   * Compacting (see compactRow): a row that creates the next one itself resets the pen and
+   * records in `headAt` where that print starts, so it can be stored as the next row's head.
+   */
+  split?: boolean
+  headAt?: number
 }
+
+/** The fill of a wrapped row written where it may or may not scroll in (compactRow): never assumed. */
+const ANY_FILL = -1
+/** `atBottom` for compacted rows: the row may be written at the bottom or above it. */
+const EITHER = 2
 
 /**
  * Writes one row. The cursor is at column 0 of the row, or in the pending wrap of the row above
@@ -298,13 +316,23 @@ interface RowState {
  * when it continues this one: the row then ends in the pending wrap state. `atBottom`: a wrap into
  * this row scrolls the fresh terminal, whose new row is blank in the bg of the pen that wrapped.
  */
-function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowState, atBottom: boolean, canFixAbove: boolean): string {
+function writeRow(
+  line: Line,
+  cols: number,
+  wrapsOn: Line | null,
+  state: RowState,
+  atBottom: boolean | typeof EITHER,
+  canFixAbove: boolean,
+): string {
   const data = line._data
   const pen = state.pen
   let out = ''
   let x = state.startAt // the cursor column in the fresh terminal
   let c = state.startAt
-  if (state.eraseHead) out += pen.set(0, state.fill, 0, '') + '\x1b[1G\x1b[2X'
+  // Erasing leaves the open hyperlink open (ECH blanks carry none): closing and opening it again
+  // would make xterm register a new link on this row, which dies with another row than the one
+  // the program opened (xterm forgets a link when the rows it was registered on leave).
+  if (state.eraseHead) out += pen.set(0, state.fill === ANY_FILL ? 0 : state.fill, 0, pen.link) + '\x1b[1G\x1b[2X'
   let erase0 = false
   if (state.pendingWrap) {
     // The first print wraps: the cell itself, or a stand-in blanked right after.
@@ -318,9 +346,10 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
       x = 1
       erase0 = true
     }
-    if (atBottom) state.fill = pen.bg & (CM_MASK | COLOR_MASK)
+    if (atBottom === EITHER) state.fill = pen.bg & (CM_MASK | COLOR_MASK) ? ANY_FILL : 0
+    else if (atBottom) state.fill = pen.bg & (CM_MASK | COLOR_MASK)
     if (state.placeholder !== null && canFixAbove) {
-      out += `\x1b[A\x1b[${cols}G` + pen.set(0, state.placeholder, 0, '') + `\x1b[X\x1b[B\x1b[${x + 1}G`
+      out += `\x1b[A\x1b[${cols}G` + pen.set(0, state.placeholder, 0, pen.link) + `\x1b[X\x1b[B\x1b[${x + 1}G`
     }
   }
   state.pendingWrap = false
@@ -374,7 +403,13 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
     let e = c + 1
     while (e < end) {
       const a = e * CELL_SIZE
-      if ((data[a]! & HAS_CONTENT) !== 0 || data[a]! >>> WIDTH_SHIFT !== 1 || data[a + 1] !== fg || (data[a + 2]! & ~BG_HAS_EXTENDED) !== bg) break
+      if (
+        (data[a]! & HAS_CONTENT) !== 0 ||
+        data[a]! >>> WIDTH_SHIFT !== 1 ||
+        data[a + 1] !== fg ||
+        (data[a + 2]! & ~BG_HAS_EXTENDED) !== bg
+      )
+        break
       e++
     }
     if (e === cols && c === cols - 1 && wrapsOn && wrapsOn._data[0]! >>> WIDTH_SHIFT === 2) {
@@ -382,7 +417,11 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
       // and moved the character to the next row; printing it here does exactly that again.
       const next = wrapsOn._data
       if (next[1] === fg && (next[2]! & ~BG_HAS_EXTENDED) === bg) {
-        if (x !== c) out += `\x1b[${c + 1}G`
+        if (state.split) {
+          out += pen.reset()
+          state.headAt = out.length
+          out += `\x1b[${c + 1}G`
+        } else if (x !== c) out += `\x1b[${c + 1}G`
         out += state.beforeWrap + pen.cell(wrapsOn, 0) + cellText(wrapsOn, 0, next[0]!)
         state.beforeWrap = ''
         state.startAt = 2
@@ -400,7 +439,7 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
           x = cols - 1
           break
         }
-        out += `\x1b[${c + 1}G` + pen.cell(line, c) + WIDE_STAND_IN + `\x1b[${c + 2}G ` 
+        out += `\x1b[${c + 1}G` + pen.cell(line, c) + WIDE_STAND_IN + `\x1b[${c + 2}G `
         x = c + 2
         dirty = c + 1
       }
@@ -414,7 +453,7 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
     }
     if (x !== c) out += `\x1b[${c + 1}G`
     x = c
-    out += pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, '') + `\x1b[${e - c}X`
+    out += pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, pen.link) + `\x1b[${e - c}X`
     c = e
   }
 
@@ -426,6 +465,10 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
       // A blank in a pen ECH cannot make, before a wrap: a wide character that does not fit
       // leaves exactly that (xterm blanks the cell in the character's pen and wraps); the next
       // row blanks the character's two cells again.
+      if (state.split) {
+        out += pen.reset()
+        state.headAt = out.length
+      }
       out += state.beforeWrap + `\x1b[${cols}G` + pen.cell(line, cols - 1) + WIDE_STAND_IN
       state.beforeWrap = ''
       state.inside = true
@@ -445,58 +488,100 @@ function writeRow(line: Line, cols: number, wrapsOn: Line | null, state: RowStat
 
 // ── the whole terminal ───────────────────────────────────────────────────────────────────────
 
-interface CachedRow {
-  data: Uint32Array
-  /** xterm gives a recycled row new `_combined` and `_extendedAttrs` objects (copyFrom). */
-  combined: object
-  extended: object
-  key: string
-  text: string
-  /** The state the row leaves for the next one. */
-  state: Omit<RowState, 'pen' | 'beforeWrap'>
+/**
+ * The normal buffer's compact scrollback (history.ts) with what the serializer needs about it:
+ * the state the last stored row leaves for the first row still in xterm's buffer, and the
+ * buffer's true capacity (rows + scrollback, as a terminal that kept every row would have it).
+ */
+export interface Compacted {
+  history: CompactHistory
+  /** The state after the last stored row (the entry state of xterm's first row). */
+  exit: Omit<RowState, 'pen' | 'beforeWrap' | 'split' | 'headAt'>
+  /** Bg of the wide character the last stored row moved into xterm's first row. */
+  insideBg: number
+  /** The head of xterm's first row (what the last stored row printed into it). */
+  tailHead: string
+  /** Rows the normal buffer would hold at most: rows + the scrollback limit. */
+  capacity(): number
+  /** The pen compactRow writes with (kept, with its cache of SGR sequences, from row to row). */
+  pen?: Pen
+}
+
+export function emptyExit(): Compacted['exit'] {
+  return { pendingWrap: false, fill: 0, placeholder: null, inside: false, startAt: 0, eraseHead: false }
 }
 
 /**
- * Serialized rows of the scrollback, per row object. A row in the scrollback changes only when
- * xterm reflows (a resize: the cache is dropped when the width changes), clears or recycles it;
- * a recycled row gets a new data array or new contents, so an entry is used only while the row
- * still has the same array and the same neighbours' state (`key`), and rows are only cached
- * once they are in the scrollback.
+ * Stores `line`, the oldest row of xterm's buffer, as it leaves it (`next` is the row below, still
+ * in the buffer): the text that writes it after the rows stored before it, written so that it
+ * holds wherever in a fresh terminal it lands (at the bottom, where a wrap scrolls in a row in the
+ * pen's colour, or above it, where the row is already blank).
  */
-export class RowCache {
-  private rows = new WeakMap<Line, CachedRow>()
-  private size = ''
-
-  /** A resize reflows rows, and more rows pull scrollback rows back onto the screen: drop all. */
-  sized(cols: number, rows: number): void {
-    const size = `${cols}x${rows}`
-    if (size === this.size) return
-    this.rows = new WeakMap()
-    this.size = size
+export function compactRow(core: Core, compacted: Compacted, line: Line, next: Line | null, cols: number, rows: number): void {
+  const history = compacted.history
+  const pen = (compacted.pen ??= new Pen(core))
+  pen.fg = pen.bg = pen.ext = 0
+  pen.link = ''
+  const state: RowState = { pen, ...compacted.exit, beforeWrap: '', split: true, headAt: -1 }
+  let kind: Entry
+  let head = ''
+  if (history.count === 0) {
+    // The first stored row: above it the snapshot writes a stand-in row when it continues one.
+    kind = line.isWrapped ? Entry.Wrap : Entry.Line
+    Object.assign(state, emptyExit(), { pendingWrap: line.isWrapped })
+    if (!line.isWrapped) head = '\r\n'
+  } else if (!line.isWrapped || !(state.pendingWrap || state.inside)) {
+    kind = Entry.Line
+    head = '\r\n'
+    Object.assign(state, emptyExit())
+  } else if (state.inside) {
+    kind = Entry.Inside
+    head = compacted.tailHead
+    state.fill = compacted.insideBg ? ANY_FILL : 0
+  } else {
+    kind = Entry.Wrap
+    state.fill = 0
   }
+  const wrapsOn = next?.isWrapped ? next : null
+  let body = writeRow(line, cols, wrapsOn, state, EITHER, rows > 1)
+  let tailHead = ''
+  let insideBg = 0
+  if (state.inside) {
+    insideBg = pen.bg & (CM_MASK | COLOR_MASK)
+    tailHead = body.slice(state.headAt) + pen.reset()
+    body = body.slice(0, state.headAt)
+  } else body += pen.reset()
+  history.push(kind, head, body)
+  const { pen: _, beforeWrap: __, split: ___, headAt: ____, ...exit } = state
+  compacted.exit = exit
+  compacted.insideBg = insideBg
+  compacted.tailHead = tailHead
+}
 
-  get(line: Line, key: string): CachedRow | null {
-    const hit = this.rows.get(line)
-    return hit && hit.data === line._data && hit.combined === line._combined && hit.extended === line._extendedAttrs && hit.key === key ? hit : null
-  }
-
-  set(line: Line, row: CachedRow): void {
-    this.rows.set(line, row)
-  }
+/**
+ * What completes the last stored row when the stored rows are written alone (compact.ts rebuilds
+ * their cells that way): the wide character it moved into the next row, or the blank its stand-in
+ * for the pending wrap stands for (written by the next row otherwise).
+ */
+export function historyEnd(core: Core, compacted: Compacted, cols: number): string {
+  if (compacted.tailHead) return compacted.tailHead
+  const placeholder = compacted.exit.placeholder
+  if (placeholder === null) return ''
+  const pen = new Pen(core)
+  return `\x1b[${cols}G` + pen.set(0, placeholder, 0, '') + '\x1b[X' + pen.reset()
 }
 
 export interface Serializer {
   serialize(): string
 }
 
-export function serializer(term: Terminal): Serializer | null {
+export function serializer(term: Terminal, compacted: Compacted | null = null): Serializer | null {
   const core = coreOf(term)
   if (!core) return null
-  const cache = new RowCache()
-  return { serialize: () => serialize(term, core, cache) }
+  return { serialize: () => serialize(term, core, compacted) }
 }
 
-function serialize(term: Terminal, core: Core, cache: RowCache): string {
+function serialize(term: Terminal, core: Core, compacted: Compacted | null): string {
   const cols = term.cols
   const rows = term.rows
   const buffers = core.buffers
@@ -504,16 +589,15 @@ function serialize(term: Terminal, core: Core, cache: RowCache): string {
   const pen = new Pen(core)
   const parts: string[] = []
 
-  // The normal screen with its scrollback; the rows that scrolled out come from the cache.
-  cache.sized(cols, rows)
-  writeBuffer(parts, buffers.normal, cols, rows, pen, cache)
+  // The normal screen with its scrollback: the compact rows first, then xterm's own.
+  writeBuffer(parts, buffers.normal, cols, rows, pen, compacted?.history.count ? compacted : null, compacted?.capacity())
   if (!altActive && savedDiffers(buffers.alt)) {
     // The alternate screen's saved cursor outlives its contents (cleared on leaving it).
     parts.push(pen.reset(), '\x1b[?1047h')
     writeSaved(parts, buffers.alt, cols, rows, pen, term)
     parts.push('\x1b[?1047l')
   }
-  writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive)
+  writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive, compacted?.history.count ?? 0)
   if (altActive) {
     parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
     writeBuffer(parts, buffers.alt, cols, rows, pen, null)
@@ -522,36 +606,66 @@ function serialize(term: Terminal, core: Core, cache: RowCache): string {
   return parts.join('')
 }
 
-function writeBuffer(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, cache: RowCache | null): void {
+function writeBuffer(
+  parts: string[],
+  buf: Buf,
+  cols: number,
+  rows: number,
+  pen: Pen,
+  compacted: Compacted | null,
+  capacity = buf.lines.maxLength,
+): void {
   const lines = buf.lines
   const count = lines.length
-  // The last row that is not blank; a buffer with scrollback is written to its end regardless,
-  // so the fresh terminal scrolls the same number of rows into its scrollback.
-  const first = lines.get(0)!
+  const stored = compacted ? compacted.history.count : 0
+  const total = stored + count
   // The first row can be marked wrapped with nothing above it (its row was trimmed, or deleted).
   // A row written above it makes the first print wrap; then that row goes: trimmed the same way
   // when the buffer is full, else deleted (DL) at the end if the rows still fit on the screen.
-  const trimLeading = first.isWrapped && count === lines.maxLength
+  const leading = compacted ? compacted.history.firstKind !== Entry.Line : lines.get(0)!.isWrapped
+  const trimLeading = leading && total === capacity
+  // The last row that is not blank; a buffer with scrollback is written to its end regardless,
+  // so the fresh terminal scrolls the same number of rows into its scrollback.
   let last = count - 1
-  if (count <= rows && !trimLeading) {
+  if (total <= rows && !trimLeading) {
     while (last > 0 && isBlank(lines.get(last)!, cols)) last--
   }
-  const deleteLeading = first.isWrapped && !trimLeading && last + 1 < rows
+  const deleteLeading = leading && !trimLeading && stored + last + 1 < rows
   // Else, once it has scrolled into the scrollback, alone there, ED 3 clears it.
-  const clearLeading = first.isWrapped && !trimLeading && !deleteLeading
-  const leading = first.isWrapped
-  const state: RowState = { pen, pendingWrap: false, fill: 0, placeholder: null, inside: false, startAt: 0, eraseHead: false, beforeWrap: '' }
+  const clearLeading = leading && !trimLeading && !deleteLeading
+  const state: RowState = {
+    pen,
+    pendingWrap: false,
+    fill: 0,
+    placeholder: null,
+    inside: false,
+    startAt: 0,
+    eraseHead: false,
+    beforeWrap: '',
+  }
   // Rows created so far in the fresh terminal beyond its first (each one past `rows` scrolls).
   let created = 0
   if (leading) {
-    parts.push(pen.reset(), ' '.repeat(cols))
-    state.pendingWrap = true
+    // A stand-in row above: its last column (or the cell before it, for a wide character the
+    // first row's head moves in) in the pending wrap.
+    const inside = compacted?.history.firstKind === Entry.Inside
+    parts.push(pen.reset(), ' '.repeat(inside ? cols - 1 : cols))
+    state.pendingWrap = !inside
+  }
+  if (compacted) {
+    // The stored rows as they are; each ends with the default pen.
+    compacted.history.write(parts, clearLeading && rows - 1 < stored ? rows - 1 : -1, '\x1b[3J')
+    created = stored - 1 + (leading ? 1 : 0)
+    Object.assign(state, compacted.exit)
+    if (state.inside) state.fill = created + 1 >= rows ? compacted.insideBg : 0
+    parts.push(compacted.tailHead)
   }
   for (let i = 0; i <= last; i++) {
+    const row = stored + i
     const line = lines.get(i)!
     const next = i < last ? lines.get(i + 1)! : null
     const wrapsOn = next?.isWrapped ? next : null
-    if (i > 0 || leading) {
+    if (row > 0 || leading) {
       created++
       if (!line.isWrapped || !(state.pendingWrap || state.inside)) {
         parts.push(pen.reset(), '\r\n')
@@ -567,27 +681,9 @@ function writeBuffer(parts: string[], buf: Buf, cols: number, rows: number, pen:
     const atBottom = created >= rows
     // The row written above the first scrolls out, alone, when this row is created: clear it
     // before the next row is.
-    if (clearLeading && i === rows - 1) state.beforeWrap = '\x1b[3J'
-    if (cache && i < buf.ybase) {
-      const key = `${state.beforeWrap},${wrapsOn ? 1 : 0},${state.pendingWrap ? 1 : 0},${state.placeholder},${state.inside ? 1 : 0},${state.startAt},${state.eraseHead ? 1 : 0},${state.fill},${atBottom ? 1 : 0}`
-      // A cached row starts and ends with the default pen, so its text fits anywhere.
-      parts.push(pen.reset())
-      const hit = cache.get(line, key)
-      if (hit) {
-        parts.push(hit.text)
-        Object.assign(state, hit.state)
-      } else {
-        const row = writeRow(line, cols, wrapsOn, state, atBottom, rows > 1)
-        if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
-        const text = row + pen.reset()
-        parts.push(text)
-        const { pen: _, beforeWrap: __, ...after } = state
-        cache.set(line, { data: line._data, combined: line._combined, extended: line._extendedAttrs, key, text, state: after })
-      }
-    } else {
-      parts.push(writeRow(line, cols, wrapsOn, state, atBottom, rows > 1))
-      if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
-    }
+    if (clearLeading && row === rows - 1) state.beforeWrap = '\x1b[3J'
+    parts.push(writeRow(line, cols, wrapsOn, state, atBottom, rows > 1))
+    if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
     if (state.beforeWrap) parts.push(state.beforeWrap)
     state.beforeWrap = ''
   }
@@ -612,13 +708,20 @@ function isBlank(line: Line, cols: number): boolean {
   return true
 }
 
-function savedDiffers(buf: Buf): boolean {
-  return buf.savedX !== 0 || buf.savedY !== 0 || buf.savedCurAttrData.fg !== 0 || (buf.savedCurAttrData.bg & ~BG_HAS_EXTENDED) !== 0 || buf.savedCharset !== undefined
+/** `stored`: rows of the buffer kept outside xterm (compact.ts), above which xterm counts savedY. */
+function savedDiffers(buf: Buf, stored = 0): boolean {
+  return (
+    buf.savedX !== 0 ||
+    buf.savedY + stored !== 0 ||
+    buf.savedCurAttrData.fg !== 0 ||
+    (buf.savedCurAttrData.bg & ~BG_HAS_EXTENDED) !== 0 ||
+    buf.savedCharset !== undefined
+  )
 }
 
 /** The saved cursor (DECSC) of the active buffer: position, fg/bg and the charset in use. */
-function writeSaved(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal): void {
-  if (!savedDiffers(buf)) return
+function writeSaved(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal, stored = 0): void {
+  if (!savedDiffers(buf, stored)) return
   const y = Math.min(rows - 1, Math.max(0, buf.savedY - buf.ybase))
   const x = Math.min(cols - 1, buf.savedX)
   parts.push(`\x1b[${y + 1};${x + 1}H`)
@@ -648,37 +751,55 @@ const CURSOR_STYLE = { block: 1, underline: 3, bar: 5 } as const
  * After a buffer's rows: its tab stops, saved cursor and scroll region; for the buffer shown
  * last ('final'), the cursor, the pen, the charsets and the modes too.
  */
-function writeScreenState(parts: string[], buf: Buf, cols: number, rows: number, pen: Pen, term: Terminal, core: Core, final: boolean): void {
+function writeScreenState(
+  parts: string[],
+  buf: Buf,
+  cols: number,
+  rows: number,
+  pen: Pen,
+  term: Terminal,
+  core: Core,
+  final: boolean,
+  stored = 0,
+): void {
   writeTabs(parts, buf, cols, core.optionsService.rawOptions.tabStopWidth)
-  writeSaved(parts, buf, cols, rows, pen, term)
+  writeSaved(parts, buf, cols, rows, pen, term, stored)
   if (buf.scrollTop !== 0 || buf.scrollBottom !== rows - 1) parts.push(`\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`)
   if (!final) return
 
   const modes = core.coreService.decPrivateModes
   if (modes.origin) parts.push('\x1b[?6h')
-  const cursorStart = parts.length
-  // The cursor. Origin mode makes CUP relative to the scroll region.
-  const top = modes.origin ? buf.scrollTop : 0
-  const y = buf.y
-  if (buf.x >= cols) {
-    // The pending wrap after the last column: print that cell again, which leaves it there.
-    const line = buf.lines.get(buf.ybase + y)!
-    let c = cols - 1
-    if ((line._data[c * CELL_SIZE]! >>> WIDTH_SHIFT) === 0 && c > 0) c--
-    const content = line._data[c * CELL_SIZE]!
-    parts.push(`\x1b[${y - top + 1};${c + 1}H`)
-    if (content & HAS_CONTENT) parts.push(pen.cell(line, c), cellText(line, c, content))
-    else {
-      const fg = line._data[c * CELL_SIZE + 1]!
-      const bg = line._data[c * CELL_SIZE + 2]!
-      parts.push(pen.set(0, 0, 0, ''), ' ', `\x1b[${cols}G`, pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, ''), '\x1b[X', pen.set(fg, bg, 0, ''))
-    }
-  } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
-
-  // The pen.
-  const attr = core._inputHandler._curAttrData
-  parts.push(pen.set(attr.fg, attr.bg, attr.extended._ext, linkOf(core, attr.extended.urlId)))
-  const cursorAndPen = parts.slice(cursorStart)
+  // The cursor and the pen, written again after a DECRC below (which sets the pen too).
+  const cursorAndPen = () => {
+    // The cursor. Origin mode makes CUP relative to the scroll region.
+    const top = modes.origin ? buf.scrollTop : 0
+    const y = buf.y
+    if (buf.x >= cols) {
+      // The pending wrap after the last column: print that cell again, which leaves it there.
+      const line = buf.lines.get(buf.ybase + y)!
+      let c = cols - 1
+      if (line._data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && c > 0) c--
+      const content = line._data[c * CELL_SIZE]!
+      parts.push(`\x1b[${y - top + 1};${c + 1}H`)
+      if (content & HAS_CONTENT) parts.push(pen.cell(line, c), cellText(line, c, content))
+      else {
+        const fg = line._data[c * CELL_SIZE + 1]!
+        const bg = line._data[c * CELL_SIZE + 2]!
+        parts.push(
+          pen.set(0, 0, 0, ''),
+          ' ',
+          `\x1b[${cols}G`,
+          pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, ''),
+          '\x1b[X',
+          pen.set(fg, bg, 0, ''),
+        )
+      }
+    } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
+    // The pen.
+    const attr = core._inputHandler._curAttrData
+    parts.push(pen.set(attr.fg, attr.bg, attr.extended._ext, linkOf(core, attr.extended.urlId)))
+  }
+  cursorAndPen()
 
   // Character sets G0..G3 and the one in use.
   const charsets = core._charsetService
@@ -691,9 +812,8 @@ function writeScreenState(parts: string[], buf: Buf, cols: number, rows: number,
     // The charset in use is not the shifted-in one: only DECRC does that (it restores the saved
     // charset alone). Do it, then put the cursor and the pen back.
     parts.push('\x1b8')
-    pen.fg = pen.bg = pen.ext = -1
-    pen.link = '\x00'
-    parts.push(...cursorAndPen)
+    forget(pen)
+    cursorAndPen()
   }
 
   // Modes.

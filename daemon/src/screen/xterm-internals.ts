@@ -50,7 +50,13 @@ interface Buffer {
   lines: { length: number; maxLength: number }
 }
 
-export function xtermInternals(term: Terminal): XtermInternals | null {
+/** Rows kept outside xterm's buffer (compact.ts): the buffer's true capacity and what it holds beyond xterm's. */
+export interface Beyond {
+  capacity(): number
+  stored(): number
+}
+
+export function xtermInternals(term: Terminal, beyond?: Beyond | null): XtermInternals | null {
   const core = (term as unknown as { _core?: Partial<CoreShape> })._core
   if (!hasShape(core)) return null
   const input = core._inputHandler
@@ -75,10 +81,11 @@ export function xtermInternals(term: Terminal): XtermInternals | null {
         buffer.x <= term.cols
       return eligible ? { x: buffer.x, cols: term.cols, convertEol: core.optionsService.rawOptions.convertEol } : null
     },
-    evictingMoves: () => core.buffer.lines.maxLength + term.rows,
+    evictingMoves: () => (beyond ? beyond.capacity() : core.buffer.lines.maxLength) + term.rows,
     movesToFill() {
       const buffer = core.buffer
-      return term.rows - 1 - buffer.y + (buffer.lines.maxLength - buffer.lines.length) + 1
+      const held = buffer.lines.length + (beyond ? beyond.stored() : 0)
+      return term.rows - 1 - buffer.y + ((beyond ? beyond.capacity() : buffer.lines.maxLength) - held) + 1
     },
   }
 }

@@ -24,7 +24,7 @@ export function defaultCwd(workspacePath: string): string {
 /** Checks that `cwd` is an existing directory; returns it made absolute. */
 export function checkCwd(cwd: string): string {
   if (!isAbsolute(cwd)) throw new LaunchError(`cwd must be an absolute path, got "${cwd}"`)
-  let stats
+  let stats: ReturnType<typeof statSync>
   try {
     stats = statSync(cwd)
   } catch {

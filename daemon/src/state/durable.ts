@@ -74,11 +74,17 @@ export function durableWriter(
       await write()
       written = Math.max(written, target)
       delay = 0
-      settle((w) => w.version <= written, (w) => w.resolve())
+      settle(
+        (w) => w.version <= written,
+        (w) => w.resolve(),
+      )
     } catch (err) {
       const failure = new StateWriteError(path, err)
       // Everyone waiting for this write, or an earlier one, hears now; later changes get their own try.
-      settle((w) => w.version <= target, (w) => w.reject(failure))
+      settle(
+        (w) => w.version <= target,
+        (w) => w.reject(failure),
+      )
       delay = delay === 0 ? STATE_RETRY_FIRST_MS : Math.min(delay * 2, STATE_RETRY_MAX_MS)
       onFailure(failure, delay)
       // Requests that changed the state during this write wait for their own try, now; the

@@ -69,7 +69,10 @@ export function openScreenFiles(home: string): ScreenFiles {
       } catch {
         return []
       }
-      return names.filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length)).filter(isCanonicalKey)
+      return names
+        .filter((name) => name.endsWith('.json'))
+        .map((name) => name.slice(0, -'.json'.length))
+        .filter(isCanonicalKey)
     },
   }
 }

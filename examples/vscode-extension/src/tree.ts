@@ -44,7 +44,10 @@ export class TabsTree implements vscode.TreeDataProvider<TabNode>, vscode.TreeDr
     const groups = this.ws.layout().groups
     const tabs = this.ws.tabs()
     const inGroup = (group: string): TabNode[] =>
-      tabs.filter((t) => t.group === group).sort((a, b) => a.index - b.index).map((tab) => ({ type: 'tab', tab }))
+      tabs
+        .filter((t) => t.group === group)
+        .sort((a, b) => a.index - b.index)
+        .map((tab) => ({ type: 'tab', tab }))
     if (node?.type === 'group') return inGroup(node.group)
     if (node) return []
     // One group: the tabs themselves, with no level in between.
@@ -79,14 +82,19 @@ export class TabsTree implements vscode.TreeDataProvider<TabNode>, vscode.TreeDr
     const item = dataTransfer.get(TAB_MIME)
     if (!item) return
     const live = new Set(this.ws.tabs().map((t) => t.key))
-    const keys = String(await item.asString()).split('\n').filter((k) => live.has(k))
+    const keys = String(await item.asString())
+      .split('\n')
+      .filter((k) => live.has(k))
     // Dropped onto one of the dragged tabs: nothing to move.
     if (!keys.length || (target?.type === 'tab' && keys.includes(target.tab.key))) return
     const groups = this.ws.layout().groups
     const group = target?.type === 'tab' ? target.tab.group : target?.type === 'group' ? target.group : groups[groups.length - 1]
     if (!group) return
     // Where the dropped tabs start, counted among the group's tabs that are not being moved.
-    const others = this.ws.tabs().filter((t) => t.group === group && !keys.includes(t.key)).sort((a, b) => a.index - b.index)
+    const others = this.ws
+      .tabs()
+      .filter((t) => t.group === group && !keys.includes(t.key))
+      .sort((a, b) => a.index - b.index)
     let index = target?.type === 'tab' ? others.findIndex((t) => t.key === target.tab.key) : others.length
     if (index < 0) index = others.length
     for (const key of keys) this.ws.move(key, { group, index: index++ })

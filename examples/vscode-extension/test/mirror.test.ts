@@ -31,7 +31,6 @@ afterAll(async () => {
   await setup?.stop()
 })
 
-
 describe('VS Code extension: one terminal per tab, created once; the layout order in a tree view', () => {
   const vscode = createStandIn()
   let mirror: TerminalMirror
@@ -71,7 +70,11 @@ describe('VS Code extension: one terminal per tab, created once; the layout orde
     const transfer = new DataTransfer()
     tree.handleDrag([node('web')], transfer as unknown as import('vscode').DataTransfer)
     await tree.handleDrop(node('db'), transfer as unknown as import('vscode').DataTransfer)
-    const order = () => setupWs.tabs().map((t) => t.title).join()
+    const order = () =>
+      setupWs
+        .tabs()
+        .map((t) => t.title)
+        .join()
     await until('the other viewer sees web first', () => order() === 'web,db,api')
     // Onto a group (after a split, as a browser would make one): to the end of that group.
     const second = setupWs.splitGroup(setupWs.layout().groups[0]!, 'row')

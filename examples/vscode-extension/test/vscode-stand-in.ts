@@ -27,7 +27,11 @@ export class FakeTerminal {
   output = ''
   disposed = false
   overridden: vscode.TerminalDimensions | undefined
-  constructor(readonly pty: vscode.Pseudoterminal, name: string, private readonly list: FakeTerminal[]) {
+  constructor(
+    readonly pty: vscode.Pseudoterminal,
+    name: string,
+    private readonly list: FakeTerminal[],
+  ) {
     this.name = name
     pty.onDidWrite((data) => (this.output += data))
     pty.onDidChangeName?.((n) => (this.name = n))

@@ -228,7 +228,10 @@ function orderInGroup(view: LayoutView, group: string, key: string, after: strin
   }
   if (ib >= 0) {
     const hi = list[ib]!.order
-    const previous = list.slice(0, ib).reverse().find((t) => t.order < hi)
+    const previous = list
+      .slice(0, ib)
+      .reverse()
+      .find((t) => t.order < hi)
     return orderBetween(previous?.order ?? null, hi)
   }
   if (after === null && before !== null) return orderBetween(null, list[0]?.order ?? null) // "before X", X unknown: the start

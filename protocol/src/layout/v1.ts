@@ -63,7 +63,10 @@ function keyOfEntry(entry: unknown): string | { problem: string } {
   if (paneGroupId === undefined) return { problem: 'no pane group' }
   const group = groups[paneGroupId]
   const items = isObject(group) && Array.isArray(group.items) ? group.items : []
-  const named = items.find((item): item is { attachAgentName: string } => isObject(item) && typeof item.attachAgentName === 'string' && item.attachAgentName !== '')
+  const named = items.find(
+    (item): item is { attachAgentName: string } =>
+      isObject(item) && typeof item.attachAgentName === 'string' && item.attachAgentName !== '',
+  )
   const candidate = named ? named.attachAgentName : `tab-${paneGroupId}`
   for (const key of [candidate, lowercaseUuids(candidate)]) if (isCanonicalKey(key)) return key
   return { problem: `"${candidate}" is not a canonical session key` }

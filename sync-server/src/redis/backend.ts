@@ -109,7 +109,16 @@ return 1`
 interface Scripted {
   tabulaAppend(stream: string, size: string, update: Buffer, header: Buffer, channel: string, limit: number): Promise<number>
   tabulaSize(snapshot: string, stream: string, size: string, measured: number, after: string, upto: string): Promise<number>
-  tabulaCompact(snapshot: string, stream: string, lease: string, size: string, state: Buffer, upto: string, token: string, minId: string): Promise<number>
+  tabulaCompact(
+    snapshot: string,
+    stream: string,
+    lease: string,
+    size: string,
+    state: Buffer,
+    upto: string,
+    token: string,
+    minId: string,
+  ): Promise<number>
 }
 
 /** How often a measurement is taken again when compactions keep overtaking it (each is one read of the room). */
@@ -316,7 +325,12 @@ export class RedisBackend {
   private async read(room: string): Promise<StoredRoom> {
     const keys = keysOf(room)
     // One transaction: a compaction between the two reads would trim updates the old snapshot lacks.
-    const replies = await this.cmd.multi().hgetBuffer(keys.snapshot, 'state').hget(keys.snapshot, 'upto').xrangeBuffer(keys.updates, '-', '+').exec()
+    const replies = await this.cmd
+      .multi()
+      .hgetBuffer(keys.snapshot, 'state')
+      .hget(keys.snapshot, 'upto')
+      .xrangeBuffer(keys.updates, '-', '+')
+      .exec()
     if (!replies) throw new Error('redis aborted the read')
     for (const [err] of replies) if (err) throw err
     const snapshot = replies[0]![1] as Buffer | null
@@ -324,7 +338,8 @@ export class RedisBackend {
     const entries = replies[2]![1] as Array<[Buffer, Buffer[]]>
     const updates: StoredRoom['updates'] = []
     for (const [id, fields] of entries) {
-      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === 'u') updates.push({ id: id.toString(), update: fields[i + 1]! })
+      for (let i = 0; i + 1 < fields.length; i += 2)
+        if (fields[i]!.toString() === 'u') updates.push({ id: id.toString(), update: fields[i + 1]! })
     }
     return { snapshot, upto, updates }
   }
@@ -351,7 +366,16 @@ export class RedisBackend {
       const doc = buildDoc(stored, this.opts.log, room)
       const state = Buffer.from(Y.encodeStateAsUpdateV2(doc))
       doc.destroy()
-      const done = await this.cmd.tabulaCompact(keys.snapshot, keys.updates, keys.lease, keys.size, state, last.id, token, nextStreamId(last.id))
+      const done = await this.cmd.tabulaCompact(
+        keys.snapshot,
+        keys.updates,
+        keys.lease,
+        keys.size,
+        state,
+        last.id,
+        token,
+        nextStreamId(last.id),
+      )
       this.opts.log.debug({ workspace: room, updates: stored.updates.length, bytes: state.length, done }, 'compacted a layout document')
     } catch (err) {
       this.opts.log.warn({ workspace: room, reason: (err as Error).message }, 'compaction failed; the next one will retry')

@@ -29,7 +29,13 @@ export async function createRedisRooms(url: string, log: Logger): Promise<RedisE
   log.info({ redis: redactUrl(url) }, 'layout documents live in redis')
   return {
     open(name) {
-      const room = new RedisRoom(name, backend, log, () => (conn = (conn + 1) >>> 0 || 1), (gone) => open.delete(gone))
+      const room = new RedisRoom(
+        name,
+        backend,
+        log,
+        () => (conn = (conn + 1) >>> 0 || 1),
+        (gone) => open.delete(gone),
+      )
       open.add(room)
       return room
     },

@@ -7,7 +7,17 @@
  */
 import * as Y from 'yjs'
 import type { Logger } from '@tabula/server-kit'
-import { decodeClientMessage, encodeAwareness, encodePermissionDenied, isEmptyUpdate, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate, type AwarenessEntry, type ClientMessage } from '../messages.js'
+import {
+  decodeClientMessage,
+  encodeAwareness,
+  encodePermissionDenied,
+  isEmptyUpdate,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  type AwarenessEntry,
+  type ClientMessage,
+} from '../messages.js'
 import { Presence, inMessages } from '../presence.js'
 import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
 import { CLOSE_TOO_BIG, sizeRefusal, TOO_BIG_REASON } from '../doc-size.js'
@@ -212,7 +222,9 @@ export class RedisRoom implements LoadedRoom {
 
   private publish(kind: typeof BUS_AWARENESS | typeof BUS_QUERY_AWARENESS, conn: number, payload: Uint8Array): void {
     // Presence is not stored: a message lost while Redis is away is renewed by its client.
-    this.backend.publish(this.name, kind, conn, payload).catch((err: Error) => this.log.debug({ workspace: this.name, reason: err.message }, 'presence not shared'))
+    this.backend
+      .publish(this.name, kind, conn, payload)
+      .catch((err: Error) => this.log.debug({ workspace: this.name, reason: err.message }, 'presence not shared'))
   }
 
   private broadcast(frame: Uint8Array): void {

@@ -252,7 +252,10 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
     for (const key of due) {
       const since = r.absentSince.get(key)
       if (since !== undefined && now - since >= PRUNE_GRACE_TICKS) justifiedPrunes.add(key)
-      else unjustified.push(`replica ${r.index} pruned ${key} at tick ${now}, absent while online since ${since ?? 'never'} (grace ${PRUNE_GRACE_TICKS})`)
+      else
+        unjustified.push(
+          `replica ${r.index} pruned ${key} at tick ${now}, absent while online since ${since ?? 'never'} (grace ${PRUNE_GRACE_TICKS})`,
+        )
     }
     r.doc.transact(() => {
       for (const key of due) removeTab(r.doc, key)
@@ -407,7 +410,8 @@ function simulate(seed: number, rng: Rng, options: SimOptions): SimResult {
   // A shown tab keeps its layout entry unless a justified prune removed it.
   const entries = replicas[0]!.doc.getMap<unknown>(TABS_MAP)
   for (const key of daemon.keys()) {
-    if (everPlaced.has(key) && !entries.has(key) && !justifiedPrunes.has(key)) problems.push(`${key}: lost its placement without a justified prune`)
+    if (everPlaced.has(key) && !entries.has(key) && !justifiedPrunes.has(key))
+      problems.push(`${key}: lost its placement without a justified prune`)
   }
   return { seed, replicas: count, problems, stats }
 }
@@ -422,7 +426,8 @@ function check(replicas: Replica[], daemon: Map<string, Session>, titleOps: Titl
   const views = replicas.map((r) => deriveTabs(r.live, readLayout(r.doc)))
   const first = JSON.stringify(views[0])
   views.forEach((tabs, i) => {
-    if (JSON.stringify(tabs) !== first) problems.push(`replica ${i} shows different tabs than replica 0:\n  ${describe(tabs)}\n  ${describe(views[0]!)}`)
+    if (JSON.stringify(tabs) !== first)
+      problems.push(`replica ${i} shows different tabs than replica 0:\n  ${describe(tabs)}\n  ${describe(views[0]!)}`)
     const keys = tabs.map((t) => t.key)
     if (new Set(keys).size !== keys.length) problems.push(`replica ${i} shows a key twice: ${keys.join(', ')}`)
     if (JSON.stringify([...keys].sort()) !== JSON.stringify(liveKeys)) problems.push(`replica ${i} does not show exactly the live keys`)
@@ -432,7 +437,8 @@ function check(replicas: Replica[], daemon: Map<string, Session>, titleOps: Titl
   const finalTabs = new Map(views[0]!.map((t) => [t.key, t]))
   const byKey = new Map<string, TitleOp[]>()
   // A key a justified prune removed may have lost its title with its entry (docs/sdk.md, "Pruning").
-  for (const op of titleOps) if (finalTabs.has(op.key) && !justifiedPrunes.has(op.key)) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op])
+  for (const op of titleOps)
+    if (finalTabs.has(op.key) && !justifiedPrunes.has(op.key)) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op])
   for (const [key, ops] of byKey) {
     const maximal = ops.filter((a) => !ops.some((b) => b !== a && knows(b, a)))
     const allowed = new Set(maximal.map((op) => op.value))

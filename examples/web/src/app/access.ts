@@ -39,7 +39,11 @@ const REJECTION_PROBE_MS = 5_000
  * browser reports as a plain close. So when the connection drops while the network is up, ask
  * over HTTP, which does show the 401/403, and say so instead of "Offline" for ever.
  */
-export function noticeRejection(ws: { on(event: 'status', listener: () => void): unknown; status: { daemon: string } }, token: string, rejected: () => void): void {
+export function noticeRejection(
+  ws: { on(event: 'status', listener: () => void): unknown; status: { daemon: string } },
+  token: string,
+  rejected: () => void,
+): void {
   let last = 0
   let done = false
   ws.on('status', () => {
@@ -71,7 +75,9 @@ export function followNewLinks(): void {
 
 function linkPart(hash: string): string {
   const fragment = new URLSearchParams(hash.replace(/^#/, ''))
-  return LINK_PARAMS.map((p) => fragment.get(p) ?? '').join('|').replace(/^\|+$/, '')
+  return LINK_PARAMS.map((p) => fragment.get(p) ?? '')
+    .join('|')
+    .replace(/^\|+$/, '')
 }
 
 /**
@@ -104,7 +110,11 @@ export function secureContextNote(): HTMLElement | null {
 /** Said at the top of a watch-only device's page: edits there are refused by the server. */
 export function watchOnlyBadge(principal: Principal | null): HTMLElement | null {
   if (principal?.scope !== 'watch') return null
-  return h('span.watch-only', { 'data-testid': 'watch-only', title: 'This device was paired with --watch-only: it can look, not type or edit' }, 'Watch only')
+  return h(
+    'span.watch-only',
+    { 'data-testid': 'watch-only', title: 'This device was paired with --watch-only: it can look, not type or edit' },
+    'Watch only',
+  )
 }
 
 export function pairingFailedPage(message: string): HTMLElement {

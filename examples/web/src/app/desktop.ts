@@ -123,7 +123,9 @@ export class DesktopView {
       {},
       iconButton('⇥ Split', 'Split right', () => ws.splitGroup(group, 'row'), 'split-right', true),
       iconButton('⇩ Split', 'Split down', () => ws.splitGroup(group, 'column'), 'split-down', true),
-      groupCount > 1 ? iconButton('✕', 'Close this group (its tabs move to another group)', () => ws.closeGroup(group), 'close-group') : null,
+      groupCount > 1
+        ? iconButton('✕', 'Close this group (its tabs move to another group)', () => ws.closeGroup(group), 'close-group')
+        : null,
     )
     const el = h(
       'section.group' + (group === this.focusedGroup ? '.focused' : ''),
@@ -172,7 +174,10 @@ export class DesktopView {
     const ws = this.session.ws
     const group = this.focusedGroup ?? ws.layout().groups[0]
     if (!group) return
-    const tabs = ws.tabs().filter((t) => t.group === group).sort((a, b) => a.index - b.index)
+    const tabs = ws
+      .tabs()
+      .filter((t) => t.group === group)
+      .sort((a, b) => a.index - b.index)
     const current = tabs.findIndex((t) => t.key === ws.activeTabs()[group])
     const code = e.code
     if (code === 'KeyT') this.newTab(group)
@@ -188,5 +193,9 @@ export class DesktopView {
 
 /** A small button: `label` is what shows, `title` its accessible name (and tooltip). */
 function iconButton(label: string, title: string, onclick: () => unknown, testid: string, labelled = false): HTMLElement {
-  return h('button.icon' + (labelled ? '.labelled' : ''), { title, 'aria-label': title, 'data-testid': testid, onclick: () => void onclick() }, label)
+  return h(
+    'button.icon' + (labelled ? '.labelled' : ''),
+    { title, 'aria-label': title, 'data-testid': testid, onclick: () => void onclick() },
+    label,
+  )
 }

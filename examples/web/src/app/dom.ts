@@ -4,7 +4,11 @@ type Child = Node | string | null | undefined | false
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>
 
 /** `h('button.primary', {onclick}, 'Go')`: tag, optional classes after dots, attributes, children. */
-export function h<K extends keyof HTMLElementTagNameMap>(spec: K | `${K}.${string}`, attrs?: Attrs, ...children: Child[]): HTMLElementTagNameMap[K]
+export function h<K extends keyof HTMLElementTagNameMap>(
+  spec: K | `${K}.${string}`,
+  attrs?: Attrs,
+  ...children: Child[]
+): HTMLElementTagNameMap[K]
 /** Classes computed at run time: the element type is then only known to be an HTMLElement. */
 export function h(spec: string, attrs?: Attrs, ...children: Child[]): HTMLElement
 export function h(spec: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {

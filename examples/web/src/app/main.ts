@@ -36,8 +36,26 @@ function viewerName(): string {
   const saved = localStorage.getItem('tabula.viewerName')
   if (saved) return saved
   const ua = navigator.userAgent
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser'
-  const os = /iPhone|iPad/.test(ua) ? 'iOS' : /Android/.test(ua) ? 'Android' : /Mac OS/.test(ua) ? 'macOS' : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : ''
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /Firefox\//.test(ua)
+      ? 'Firefox'
+      : /Chrom(e|ium)\//.test(ua)
+        ? 'Chrome'
+        : /Safari\//.test(ua)
+          ? 'Safari'
+          : 'Browser'
+  const os = /iPhone|iPad/.test(ua)
+    ? 'iOS'
+    : /Android/.test(ua)
+      ? 'Android'
+      : /Mac OS/.test(ua)
+        ? 'macOS'
+        : /Windows/.test(ua)
+          ? 'Windows'
+          : /Linux/.test(ua)
+            ? 'Linux'
+            : ''
   return os ? `${browser} on ${os}` : browser
 }
 
@@ -111,7 +129,6 @@ async function boot(): Promise<void> {
   )
 }
 
-
 /**
  * xterm's WebGL renderer only where it has been seen to draw: at a pixel ratio of 1. At 2 or 3
  * (phones, HiDPI desktops) xterm 6's WebGL output came out blank or at twice its size in our
@@ -178,7 +195,16 @@ function openWorkspace(client: Client, id: string, workspaces: WorkspaceInfo[], 
     h('span.ws-title', { title: info?.path ?? id }, info?.name || info?.path || id.slice(0, 8)),
     watchOnlyBadge(access.principal),
     h('div.viewers-wrap', {}, viewers, viewerList),
-    h('button.link.switch', { onclick: () => { rememberWorkspace(null); location.reload() } }, 'Workspaces'),
+    h(
+      'button.link.switch',
+      {
+        onclick: () => {
+          rememberWorkspace(null)
+          location.reload()
+        },
+      },
+      'Workspaces',
+    ),
   )
   const loading = h('div.loading', {}, 'Loading tabs…')
   document.body.dataset.view = kind
@@ -194,5 +220,12 @@ if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').cat
 followNewLinks()
 
 boot().catch((err: unknown) => {
-  show(h('div.page-card', {}, h('h1', {}, 'Something went wrong'), h('pre', {}, err instanceof Error ? err.stack ?? err.message : String(err))))
+  show(
+    h(
+      'div.page-card',
+      {},
+      h('h1', {}, 'Something went wrong'),
+      h('pre', {}, err instanceof Error ? (err.stack ?? err.message) : String(err)),
+    ),
+  )
 })

@@ -6,7 +6,13 @@ export function tokenPage(kind: 'missing' | 'rejected'): HTMLElement {
   const title = kind === 'missing' ? 'This page needs its access link' : 'This access link is not valid'
   const why =
     kind === 'missing'
-      ? ['tabula only lets in viewers that present its token. The address ', h('code', {}, 'tabula up'), ' prints carries it after the ', h('code', {}, '#'), ' sign.']
+      ? [
+          'tabula only lets in viewers that present its token. The address ',
+          h('code', {}, 'tabula up'),
+          ' prints carries it after the ',
+          h('code', {}, '#'),
+          ' sign.',
+        ]
       : ['The server refused the token this page was given. It may come from another tabula home, or the token file was replaced.']
   // The address this page was served from: the same server the link has to point at.
   const origin = location.origin
@@ -15,9 +21,31 @@ export function tokenPage(kind: 'missing' | 'rejected'): HTMLElement {
     { 'data-testid': kind === 'missing' ? 'no-token' : 'bad-token' },
     h('h1', {}, title),
     h('p', {}, ...why),
-    h('p', {}, 'Open the address printed by ', h('code', {}, 'tabula up'), ' (it looks like ', h('code', {}, `${origin}/#token=…`), '), or build it from the token file:'),
+    h(
+      'p',
+      {},
+      'Open the address printed by ',
+      h('code', {}, 'tabula up'),
+      ' (it looks like ',
+      h('code', {}, `${origin}/#token=…`),
+      '), or build it from the token file:',
+    ),
     h('pre', {}, `echo "${origin}/#token=$(cat ~/.tabula/token)"`),
-    h('p.muted', {}, 'The token file is ', h('code', {}, '<home>/token'), ': ', h('code', {}, '~/.tabula'), ' unless tabula was started with ', h('code', {}, '--home'), ' or ', h('code', {}, '$TABULA_HOME'), '. For a phone or another device, ', h('code', {}, 'tabula pair'), ' prints a link (and a QR code) that gives it a token of its own.'),
+    h(
+      'p.muted',
+      {},
+      'The token file is ',
+      h('code', {}, '<home>/token'),
+      ': ',
+      h('code', {}, '~/.tabula'),
+      ' unless tabula was started with ',
+      h('code', {}, '--home'),
+      ' or ',
+      h('code', {}, '$TABULA_HOME'),
+      '. For a phone or another device, ',
+      h('code', {}, 'tabula pair'),
+      ' prints a link (and a QR code) that gives it a token of its own.',
+    ),
   )
 }
 
@@ -26,7 +54,15 @@ export function unreachablePage(retry: () => void): HTMLElement {
     'div.page-card',
     { 'data-testid': 'unreachable' },
     h('h1', {}, 'tabula is not reachable'),
-    h('p', {}, 'The server behind this page (', h('code', {}, location.origin), ') does not answer. Is ', h('code', {}, 'tabula up'), ' still running?'),
+    h(
+      'p',
+      {},
+      'The server behind this page (',
+      h('code', {}, location.origin),
+      ') does not answer. Is ',
+      h('code', {}, 'tabula up'),
+      ' still running?',
+    ),
     h('button.primary', { onclick: retry }, 'Try again'),
   )
 }
@@ -52,11 +88,22 @@ export function pickerPage(
   })
   const listError = h('p.form-error', { hidden: true, 'data-testid': 'picker-error' })
   const row = (w: WorkspaceInfo) => {
-    const remove = h('button.icon.danger', { title: `Remove ${w.name || w.path}`, 'aria-label': `Remove ${w.name || w.path}`, 'data-testid': 'remove-workspace' }, '×')
-    const li = h('li.workspace-row', {},
-      h('button.workspace', { 'data-workspace': w.id, onclick: () => actions.open(w.id) },
-        h('span.ws-name', {}, w.name || w.path), h('span.ws-path', {}, w.path)),
-      remove)
+    const remove = h(
+      'button.icon.danger',
+      { title: `Remove ${w.name || w.path}`, 'aria-label': `Remove ${w.name || w.path}`, 'data-testid': 'remove-workspace' },
+      '×',
+    )
+    const li = h(
+      'li.workspace-row',
+      {},
+      h(
+        'button.workspace',
+        { 'data-workspace': w.id, onclick: () => actions.open(w.id) },
+        h('span.ws-name', {}, w.name || w.path),
+        h('span.ws-path', {}, w.path),
+      ),
+      remove,
+    )
     remove.addEventListener('click', () => {
       // Removing forgets the workspace and its layout; it never ends sessions (the daemon refuses
       // while there are some, and says so).

@@ -94,7 +94,16 @@ function renderDriver(session: ViewerSession, view: TerminalView, state: DriverS
     'span.driver',
     { 'data-testid': 'driver' },
     `${size} · size set by ${who} `,
-    h('button.link', { 'data-testid': 'drive-here', 'data-needs-daemon': true, title: "Make this viewer's size the terminal's size", onclick: () => view.drive() }, 'Drive from here'),
+    h(
+      'button.link',
+      {
+        'data-testid': 'drive-here',
+        'data-needs-daemon': true,
+        title: "Make this viewer's size the terminal's size",
+        onclick: () => view.drive(),
+      },
+      'Drive from here',
+    ),
   )
 }
 
@@ -103,9 +112,13 @@ function renderExited(tab: Tab, view: TerminalView, actions: PaneActions): HTMLE
   return h(
     'div.exited-overlay',
     { 'data-testid': 'exited' },
-    h('div.exited-card', {},
+    h(
+      'div.exited-card',
+      {},
       h('p.exit-code', {}, exitText(code)),
-      h('div.actions', {},
+      h(
+        'div.actions',
+        {},
         h('button.primary', { 'data-needs-daemon': true, onclick: () => actions.restart(tab.key) }, 'Restart'),
         h('button', { onclick: () => actions.close(tab.key) }, 'Close tab'),
       ),

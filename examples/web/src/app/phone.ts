@@ -46,8 +46,20 @@ export class PhoneView {
   private readonly offlineGuard: { apply(): void; dispose(): void }
 
   constructor(private readonly session: ViewerSession) {
-    this.sheetButton = h('button.sheet-toggle', { 'aria-expanded': 'false', 'data-testid': 'tabs-button', onclick: () => this.toggleSheet() }, 'Tabs')
-    this.el = h('main.phone', { 'data-testid': 'phone' }, h('div.phone-top', {}, this.chips, this.sheetButton), this.sheet, this.stage, this.driveBar, this.keyBar)
+    this.sheetButton = h(
+      'button.sheet-toggle',
+      { 'aria-expanded': 'false', 'data-testid': 'tabs-button', onclick: () => this.toggleSheet() },
+      'Tabs',
+    )
+    this.el = h(
+      'main.phone',
+      { 'data-testid': 'phone' },
+      h('div.phone-top', {}, this.chips, this.sheetButton),
+      this.sheet,
+      this.stage,
+      this.driveBar,
+      this.keyBar,
+    )
     this.buildKeyBar()
     this.enableSwipe()
     preventHistorySwipe(this.el)
@@ -78,9 +90,12 @@ export class PhoneView {
     const groups = ws.layout().groups
     const rank = (g: string) => {
       const i = groups.indexOf(g)
-      return Math.max(i , 0)
+      return Math.max(i, 0)
     }
-    return distinctTitles([...ws.tabs()].sort((a, b) => rank(a.group) - rank(b.group) || a.index - b.index), ws.sessions())
+    return distinctTitles(
+      [...ws.tabs()].sort((a, b) => rank(a.group) - rank(b.group) || a.index - b.index),
+      ws.sessions(),
+    )
   }
 
   private render(): void {
@@ -148,7 +163,16 @@ export class PhoneView {
   private renderDriveBar(view: TerminalView, state: DriverState): void {
     const size = `${state.cols}×${state.rows}`
     const drive = () =>
-      h('button.primary.small', { 'data-testid': 'drive', 'data-needs-daemon': true, title: "Make this phone's size the terminal's size", onclick: () => view.drive() }, 'Drive')
+      h(
+        'button.primary.small',
+        {
+          'data-testid': 'drive',
+          'data-needs-daemon': true,
+          title: "Make this phone's size the terminal's size",
+          onclick: () => view.drive(),
+        },
+        'Drive',
+      )
     if (!this.session.daemonOnline) {
       // Offline: no live size and no driver to report, only what the last key set said.
       const known = this.session.ws.sessions().find((s) => s.key === view.key)
@@ -160,7 +184,11 @@ export class PhoneView {
       // Typing made this phone the active viewer at the daemon, but it never sent its size: the
       // PTY keeps the size the previous driver set, and nobody else's resizes reach it now.
       this.driveBar.replaceChildren(
-        h('span.mode', { 'data-mode': 'typing', title: 'Typing from this phone made it the active viewer; the terminal keeps the size it had' }, `Typing · size kept at ${size}`),
+        h(
+          'span.mode',
+          { 'data-mode': 'typing', title: 'Typing from this phone made it the active viewer; the terminal keeps the size it had' },
+          `Typing · size kept at ${size}`,
+        ),
         drive(),
       )
     } else {
@@ -197,10 +225,48 @@ export class PhoneView {
       return h(
         'li.sheet-row' + (tab.key === this.current ? '.active' : ''),
         { 'data-tab-key': tab.key },
-        h('button.sheet-open', { onclick: () => { this.select(tab.key); this.toggleSheet(false) } }, title),
-        h('button.icon', { title: 'Rename', 'aria-label': `Rename ${tab.title}`, 'data-testid': 'rename', onclick: () => startRename(title, tab, { rename: (k, t) => ws.rename(k, t) }) }, '✎'),
-        h('button.icon', { title: 'Move up', 'aria-label': `Move ${tab.title} up`, 'data-testid': 'move-up', disabled: i === 0, onclick: () => this.shift(tabs, i, -1) }, '↑'),
-        h('button.icon', { title: 'Move down', 'aria-label': `Move ${tab.title} down`, 'data-testid': 'move-down', disabled: i === tabs.length - 1, onclick: () => this.shift(tabs, i, 1) }, '↓'),
+        h(
+          'button.sheet-open',
+          {
+            onclick: () => {
+              this.select(tab.key)
+              this.toggleSheet(false)
+            },
+          },
+          title,
+        ),
+        h(
+          'button.icon',
+          {
+            title: 'Rename',
+            'aria-label': `Rename ${tab.title}`,
+            'data-testid': 'rename',
+            onclick: () => startRename(title, tab, { rename: (k, t) => ws.rename(k, t) }),
+          },
+          '✎',
+        ),
+        h(
+          'button.icon',
+          {
+            title: 'Move up',
+            'aria-label': `Move ${tab.title} up`,
+            'data-testid': 'move-up',
+            disabled: i === 0,
+            onclick: () => this.shift(tabs, i, -1),
+          },
+          '↑',
+        ),
+        h(
+          'button.icon',
+          {
+            title: 'Move down',
+            'aria-label': `Move ${tab.title} down`,
+            'data-testid': 'move-down',
+            disabled: i === tabs.length - 1,
+            onclick: () => this.shift(tabs, i, 1),
+          },
+          '↓',
+        ),
         h('button.icon.danger', { title: 'Close tab', 'aria-label': `Close ${tab.title}`, onclick: () => this.close(tab.key) }, '×'),
       )
     })
@@ -244,25 +310,33 @@ export class PhoneView {
    */
   private enableSwipe(): void {
     let start: { x: number; y: number; scrollLeft: number; term: HTMLElement | null } | null = null
-    this.stage.addEventListener('touchstart', (e) => {
-      const t = e.touches[0]
-      const term = this.stage.querySelector<HTMLElement>('.term')
-      start = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY, scrollLeft: term?.scrollLeft ?? 0, term } : null
-    }, { passive: true, capture: true })
-    this.stage.addEventListener('touchend', (e) => {
-      const t = e.changedTouches[0]
-      if (!start || !t) return
-      const dx = t.clientX - start.x
-      const dy = t.clientY - start.y
-      const { term, scrollLeft } = start
-      start = null
-      if (Math.abs(dx) < 60 || Math.abs(dx) < 2 * Math.abs(dy)) return
-      if (term && isWide(term) && (Math.abs(term.scrollLeft - scrollLeft) > 1 || canScrollToward(term, dx < 0 ? 1 : -1))) return
-      const tabs = this.orderedTabs()
-      const i = tabs.findIndex((x) => x.key === this.current)
-      const next = tabs[i + (dx < 0 ? 1 : -1)]
-      if (next) this.select(next.key)
-    }, { passive: true, capture: true })
+    this.stage.addEventListener(
+      'touchstart',
+      (e) => {
+        const t = e.touches[0]
+        const term = this.stage.querySelector<HTMLElement>('.term')
+        start = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY, scrollLeft: term?.scrollLeft ?? 0, term } : null
+      },
+      { passive: true, capture: true },
+    )
+    this.stage.addEventListener(
+      'touchend',
+      (e) => {
+        const t = e.changedTouches[0]
+        if (!start || !t) return
+        const dx = t.clientX - start.x
+        const dy = t.clientY - start.y
+        const { term, scrollLeft } = start
+        start = null
+        if (Math.abs(dx) < 60 || Math.abs(dx) < 2 * Math.abs(dy)) return
+        if (term && isWide(term) && (Math.abs(term.scrollLeft - scrollLeft) > 1 || canScrollToward(term, dx < 0 ? 1 : -1))) return
+        const tabs = this.orderedTabs()
+        const i = tabs.findIndex((x) => x.key === this.current)
+        const next = tabs[i + (dx < 0 ? 1 : -1)]
+        if (next) this.select(next.key)
+      },
+      { passive: true, capture: true },
+    )
   }
 }
 
@@ -274,23 +348,31 @@ export class PhoneView {
  */
 function preventHistorySwipe(root: HTMLElement): void {
   let from: { x: number; y: number } | null = null
-  root.addEventListener('touchstart', (e) => {
-    const t = e.touches[0]
-    from = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY } : null
-  }, { passive: true, capture: true })
-  root.addEventListener('touchmove', (e) => {
-    const t = e.touches[0]
-    if (!from || !t || !e.cancelable) return
-    const dx = t.clientX - from.x
-    const dy = t.clientY - from.y
-    if (Math.abs(dx) <= Math.abs(dy)) return
-    // Finger to the right shows what is on the left: scrolling toward the start.
-    const dir: 1 | -1 = dx > 0 ? -1 : 1
-    for (let el = e.target as HTMLElement | null; el && el !== root.parentElement; el = el.parentElement) {
-      if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'hidden' && canScrollToward(el, dir)) return
-    }
-    e.preventDefault()
-  }, { passive: false, capture: true })
+  root.addEventListener(
+    'touchstart',
+    (e) => {
+      const t = e.touches[0]
+      from = e.touches.length === 1 && t ? { x: t.clientX, y: t.clientY } : null
+    },
+    { passive: true, capture: true },
+  )
+  root.addEventListener(
+    'touchmove',
+    (e) => {
+      const t = e.touches[0]
+      if (!from || !t || !e.cancelable) return
+      const dx = t.clientX - from.x
+      const dy = t.clientY - from.y
+      if (Math.abs(dx) <= Math.abs(dy)) return
+      // Finger to the right shows what is on the left: scrolling toward the start.
+      const dir: 1 | -1 = dx > 0 ? -1 : 1
+      for (let el = e.target as HTMLElement | null; el && el !== root.parentElement; el = el.parentElement) {
+        if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'hidden' && canScrollToward(el, dir)) return
+      }
+      e.preventDefault()
+    },
+    { passive: false, capture: true },
+  )
 }
 
 /**

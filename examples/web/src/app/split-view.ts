@@ -40,7 +40,12 @@ function fractions(children: PaneNode[]): number[] {
 
 function gutter(splitEl: HTMLElement, node: PaneSplitNode, index: number, actions: SplitActions): HTMLElement {
   const row = node.dir === 'row'
-  const el = h('div.gutter', { role: 'separator', 'aria-orientation': row ? 'vertical' : 'horizontal', tabindex: 0, title: 'Drag to resize' })
+  const el = h('div.gutter', {
+    role: 'separator',
+    'aria-orientation': row ? 'vertical' : 'horizontal',
+    tabindex: 0,
+    title: 'Drag to resize',
+  })
   el.addEventListener('pointerdown', (down) => {
     down.preventDefault()
     el.setPointerCapture(down.pointerId)

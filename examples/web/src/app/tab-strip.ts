@@ -41,7 +41,11 @@ export function renderTabStrip(model: TabStripModel, actions: TabStripActions, c
     strip.appendChild(el)
   }
   strip.appendChild(
-    h('button.tab-new', { title: 'New tab (Alt+Shift+T)', 'aria-label': 'New tab', 'data-testid': 'new-tab', onclick: () => actions.newTab() }, '+'),
+    h(
+      'button.tab-new',
+      { title: 'New tab (Alt+Shift+T)', 'aria-label': 'New tab', 'data-testid': 'new-tab', onclick: () => actions.newTab() },
+      '+',
+    ),
   )
   enableDrop(strip, model, actions)
   return strip
@@ -53,8 +57,14 @@ const bound = new WeakMap<HTMLElement, { tab: Tab; actions: TabStripActions }>()
 function createTab(key: string): HTMLElement {
   const title = h('span.tab-title')
   const close = h('button.tab-close', { title: 'Close tab (ends its session)' }, '×')
-  const el = h('div.tab', { role: 'tab', draggable: 'true', 'data-tab-key': key },
-    h('span.tab-kind', { 'aria-hidden': 'true' }), title, h('span.tab-watchers'), close)
+  const el = h(
+    'div.tab',
+    { role: 'tab', draggable: 'true', 'data-tab-key': key },
+    h('span.tab-kind', { 'aria-hidden': 'true' }),
+    title,
+    h('span.tab-watchers'),
+    close,
+  )
   const current = () => bound.get(el)!
   close.addEventListener('click', (e) => {
     e.stopPropagation()

@@ -21,7 +21,9 @@ export function distinctTitles(tabs: readonly Tab[], sessions: readonly Pick<Ses
   for (const [title, same] of byTitle) {
     if (same.length < 2) continue
     const taken = new Set(tabs.map((t) => t.title))
-    const order = [...same].sort((a, b) => String(started.get(a.key) ?? '').localeCompare(String(started.get(b.key) ?? '')) || (a.key < b.key ? -1 : 1))
+    const order = [...same].sort(
+      (a, b) => String(started.get(a.key) ?? '').localeCompare(String(started.get(b.key) ?? '')) || (a.key < b.key ? -1 : 1),
+    )
     let n = 2
     for (const tab of order.slice(1)) {
       while (taken.has(`${title} ${n}`)) n++

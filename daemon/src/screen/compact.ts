@@ -1,0 +1,354 @@
+/**
+ * Compact scrollback for a headless screen (docs/daemon.md, "Snapshots"). xterm keeps a row as
+ * 12 bytes a cell (2.4 KB for a row of 200 columns, whatever it holds), so a deep scrollback
+ * costs megabytes per session. Here xterm keeps only COMPACT_TAIL_ROWS rows of scrollback; each
+ * row that leaves its buffer is stored, as it leaves, as the text that writes it (compactRow in
+ * serialize.ts) in a CompactHistory (history.ts), and a snapshot writes the stored text as it is.
+ *
+ * The screen must stay the one a terminal that kept every row would have (plain xterm with the
+ * whole scrollback, the oracle of test/screen/compact.test.ts), so everything that looks at rows
+ * beyond xterm's buffer is done here:
+ * - a row leaves when xterm scrolls with its buffer full (the scroll hook below); the stored rows
+ *   are trimmed to the true limit (rows + scrollback), and the saved cursor, which xterm keeps as
+ *   an absolute row, moves as it would in the deeper buffer;
+ * - clear-scrollback (ED 3) and a full reset (RIS) drop the stored rows too;
+ * - a resize reflows the stored rows as xterm would: their cells are rebuilt from the stored text
+ *   in a scratch terminal, put back above xterm's rows, the resize is done on the whole buffer,
+ *   and the rows above the tail are stored again at the new width. That costs time in proportion
+ *   to the history, once per resize; resizes are rare next to output.
+ */
+import xtermHeadless, { type Terminal } from '@xterm/headless'
+import { CompactHistory, Entry } from './history.js'
+import { compactRow, coreOf, emptyExit, historyEnd, type Compacted } from './serialize.js'
+
+/**
+ * Scrollback rows xterm itself keeps above the screen when the rest is compact. At least one,
+ * so the row below a leaving row (which decides how the leaving row ends) can no longer change;
+ * a few dozen, so a screen that grows taller by up to this many rows pulls them back without a
+ * rebuild; few, because each costs 12 bytes a cell.
+ */
+export const COMPACT_TAIL_ROWS = 32
+
+interface Cell {
+  _ext: number
+  urlId: number
+}
+interface Row {
+  isWrapped: boolean
+  _data: Uint32Array
+  _extendedAttrs: Record<number, Cell | undefined>
+}
+interface Lines {
+  length: number
+  maxLength: number
+  readonly isFull: boolean
+  get(i: number): Row | undefined
+  set(i: number, row: Row): void
+  trimStart(n: number): void
+}
+interface Marker {
+  line: number
+  isDisposed: boolean
+  dispose(): void
+  onDispose(listener: () => void): unknown
+}
+interface LinkEntry {
+  id: number
+  key?: string
+  data: { id?: string; uri: string }
+  lines: Marker[]
+}
+interface LinkService {
+  _nextId: number
+  _dataByLinkId: Map<number, LinkEntry>
+  _entriesWithId: Map<string, LinkEntry>
+  _removeMarkerFromLink(entry: LinkEntry, marker: Marker): void
+  getLinkData(id: number): { id?: string; uri: string } | undefined
+}
+interface Buf {
+  markers: Marker[]
+  addMarker(y: number): Marker
+  lines: Lines
+  x: number
+  y: number
+  ybase: number
+  ydisp: number
+  savedY: number
+  scrollTop: number
+}
+interface Shape {
+  buffers: { normal: Buf; active: Buf }
+  _bufferService: { scroll(eraseAttr: unknown, isWrapped?: boolean): void }
+  optionsService: { rawOptions: { scrollback: number } }
+  _inputHandler: {
+    parse(data: Uint8Array): void
+    eraseInDisplay(params: { params: Int32Array | number[] }, respectProtect?: boolean): boolean
+  }
+  _oscLinkService: LinkService
+}
+
+/**
+ * A marker (xterm ties each hyperlink to the rows it was opened on, and forgets the link when
+ * they all leave the buffer) whose row went into the compact history: moved out of xterm's reach
+ * until the row leaves the history too, as it would in the deeper buffer.
+ */
+const PARKED = 2 ** 48
+
+export interface CompactScrollback {
+  readonly compacted: Compacted
+  /** Resizes the terminal, reflowing the stored rows with xterm's own (instead of term.resize). */
+  resize(cols: number, rows: number): void
+}
+
+const BG_HAS_EXTENDED = 0x10000000
+const CELL_SIZE = 3
+const encoder = new TextEncoder()
+
+/**
+ * Keeps `term`'s scrollback beyond `tail` rows compact, for a true limit of `scrollback` rows.
+ * Null (and `term` untouched) when the scrollback fits in the tail or xterm's internals are not
+ * the expected ones.
+ */
+export function compactScrollback(term: Terminal, scrollback: number, tail = COMPACT_TAIL_ROWS): CompactScrollback | null {
+  tail = Math.max(1, tail)
+  if (scrollback <= tail) return null
+  const core = (term as unknown as { _core?: Partial<Shape> })._core
+  const serializerCore = coreOf(term)
+  if (!serializerCore || !hasShape(core)) return null
+  const history = new CompactHistory()
+  const compacted: Compacted = { history, exit: emptyExit(), insideBg: 0, tailHead: '', capacity: () => term.rows + scrollback }
+
+  const shrink = () => {
+    core.optionsService.rawOptions.scrollback = tail
+    const lines = core.buffers.normal.lines
+    if (lines.length <= term.rows + tail) lines.maxLength = term.rows + tail
+  }
+  shrink()
+
+  /** Markers of stored rows, with the number of their row. */
+  let parked: { marker: Marker; row: number }[] = []
+  /** Parks the markers of xterm's first `n` rows, about to be stored as the next rows. */
+  const park = (n: number) => {
+    for (const marker of core.buffers.normal.markers) {
+      if (marker.isDisposed || marker.line < 0 || marker.line >= n) continue
+      parked.push({ marker, row: history.first + history.count + marker.line })
+      marker.line = PARKED
+    }
+  }
+  /** Drops markers whose rows have left the history. */
+  const expire = () => {
+    const first = history.first
+    if (parked.length === 0 || parked[0]!.row >= first) return
+    const keep: typeof parked = []
+    for (const item of parked) {
+      if (item.row < first) item.marker.dispose()
+      else keep.push(item)
+    }
+    parked = keep
+  }
+
+  /**
+   * Drops the stored rows. Clear-scrollback ends their markers as xterm ends those of the rows it
+   * trims; a full reset leaves them, as xterm leaves the markers of the buffers it replaces (so a
+   * link opened before the reset is still known after it).
+   */
+  const forget = (endMarkers: boolean) => {
+    if (endMarkers) for (const item of parked) item.marker.dispose()
+    parked = []
+    // xterm's saved cursor row is absolute: in the deeper buffer it is `count` rows further down.
+    core.buffers.normal.savedY += history.count
+    history.clear()
+    compacted.exit = emptyExit()
+    compacted.insideBg = 0
+    compacted.tailHead = ''
+  }
+
+  /** Stores the first `n` rows of xterm's normal buffer (they are about to leave it). */
+  const store = (n: number) => {
+    const lines = core.buffers.normal.lines
+    for (let i = 0; i < n; i++)
+      compactRow(serializerCore, compacted, lines.get(i) as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
+  }
+
+  // A scroll with the buffer full recycles its oldest row: store it first.
+  const bufferService = core._bufferService
+  const scroll = bufferService.scroll.bind(bufferService)
+  bufferService.scroll = (eraseAttr, isWrapped) => {
+    const normal = core.buffers.normal
+    if (core.buffers.active === normal && normal.scrollTop === 0 && normal.lines.isFull) {
+      park(1)
+      store(1)
+      if (history.count + normal.lines.length > compacted.capacity()) {
+        history.dropFirst(1)
+        expire()
+      }
+      // The deeper buffer was not full: its ybase grows where xterm's stays, so the saved
+      // cursor's distance to the screen shrinks.
+      else normal.savedY--
+    }
+    scroll(eraseAttr, isWrapped)
+  }
+  // Erase in display: clear-scrollback (ED 3) clears the stored rows too. ED 1 with the cursor in
+  // the last column unwraps the row below the cursor, but xterm 6 takes the cursor's screen row
+  // as a row of the whole buffer (it unwraps row y + 1 counted from the top of the scrollback):
+  // in the deeper buffer that row is a stored one, or another of xterm's.
+  const input = core._inputHandler
+  const eraseInDisplay = input.eraseInDisplay.bind(input)
+  input.eraseInDisplay = (params, respectProtect) => {
+    const normal = core.buffers.normal
+    if (core.buffers.active !== normal) return eraseInDisplay(params, respectProtect)
+    const mode = params.params[0]
+    if (mode === 3) forget(true)
+    if (mode !== 1 || Math.min(normal.x, term.cols) + 1 < term.cols || history.count === 0) return eraseInDisplay(params, respectProtect)
+    const row = Math.min(normal.y, term.rows - 1) + 1
+    const hit = normal.lines.get(row)
+    const wrapped = hit?.isWrapped
+    const done = eraseInDisplay(params, respectProtect)
+    // (A row on the screen, at or above the cursor, is unwrapped by the erase itself.)
+    if (hit && row < normal.ybase) hit.isWrapped = wrapped!
+    if (row < history.count) history.unwrap(row)
+    else {
+      const line = normal.lines.get(row - history.count)
+      if (line) line.isWrapped = false
+    }
+    return done
+  }
+  term.parser.registerEscHandler({ final: 'c' }, () => {
+    forget(false)
+    return false
+  })
+
+  return {
+    compacted,
+    resize(cols, rows) {
+      const normal = core.buffers.normal
+      const lines = normal.lines
+      core.optionsService.rawOptions.scrollback = scrollback
+      lines.maxLength = term.rows + scrollback
+      const n = history.count
+      if (n > 0) {
+        const { rows: rebuilt, links } = rebuild(term, compacted, historyEnd(serializerCore, compacted, term.cols))
+        const kept: Row[] = []
+        for (let i = 0; i < lines.length; i++) kept.push(lines.get(i)!)
+        lines.length = n + kept.length
+        for (let i = 0; i < n; i++) lines.set(i, rebuilt[i]!)
+        for (let i = 0; i < kept.length; i++) lines.set(n + i, kept[i]!)
+        normal.ybase += n
+        normal.ydisp += n
+        // Markers follow their rows: the kept ones moved down, the parked ones are back.
+        for (const marker of normal.markers) if (!marker.isDisposed && marker.line < PARKED / 2) marker.line += n
+        const first = history.first
+        for (const item of parked) item.marker.line = item.row - first
+        parked = []
+        adoptLinks(core, normal, rebuilt, links, term.cols)
+      }
+      forget(false)
+      term.resize(cols, rows)
+      // Everything above the tail leaves xterm's buffer again, stored at the new width.
+      const over = normal.ybase - tail
+      if (over > 0) {
+        park(over)
+        store(over)
+        lines.trimStart(over)
+        normal.ybase -= over
+        normal.ydisp = Math.max(0, normal.ydisp - over)
+        normal.savedY -= over
+      }
+      shrink()
+    },
+  }
+}
+
+/** The stored rows' cells, rebuilt by writing their text into a scratch terminal of the same size. */
+function rebuild(term: Terminal, compacted: Compacted, end: string): { rows: Row[]; links: Map<number, { id?: string; uri: string }> } {
+  const history = compacted.history
+  const n = history.count
+  const scratch = new xtermHeadless.Terminal({
+    cols: term.cols,
+    rows: term.rows,
+    scrollback: n + 2,
+    allowProposedApi: true,
+    logLevel: 'off',
+  })
+  const scratchCore = (scratch as unknown as { _core: Shape })._core
+  const leading = history.firstKind !== Entry.Line
+  const prefix = leading ? ' '.repeat(history.firstKind === Entry.Inside ? term.cols - 1 : term.cols) : ''
+  scratchCore._inputHandler.parse(encoder.encode(prefix + history.text() + end))
+  const lines = scratchCore.buffers.normal.lines
+  const rows: Row[] = []
+  const from = leading ? 1 : 0
+  for (let i = 0; i < n; i++) rows.push(lines.get(from + i)!)
+  // Hyperlinks are numbered per terminal: the rows' links as the scratch terminal numbered them.
+  const links = new Map<number, { id?: string; uri: string }>()
+  for (const row of rows) {
+    for (let c = 0; c < term.cols; c++) {
+      if (!(row._data[c * CELL_SIZE + 2]! & BG_HAS_EXTENDED)) continue
+      const id = row._extendedAttrs[c]?.urlId
+      if (!id || links.has(id)) continue
+      const data = scratchCore._oscLinkService.getLinkData(id)
+      if (data) links.set(id, data)
+    }
+  }
+  scratch.dispose()
+  return { rows, links }
+}
+
+/**
+ * Registers the hyperlinks of rebuilt rows (numbered by the scratch terminal) with `core`, each
+ * tied to the first row it appears on (where it was opened, as far as the rows tell).
+ */
+function adoptLinks(core: Shape, normal: Buf, rows: Row[], links: Map<number, { id?: string; uri: string }>, cols: number): void {
+  if (links.size === 0) return
+  const service = core._oscLinkService
+  const ids = new Map<number, number>()
+  const seen = new WeakSet<Cell>()
+  for (let y = 0; y < rows.length; y++) {
+    const row = rows[y]!
+    for (let c = 0; c < cols; c++) {
+      if (!(row._data[c * CELL_SIZE + 2]! & BG_HAS_EXTENDED)) continue
+      const ext = row._extendedAttrs[c]
+      if (!ext?.urlId || seen.has(ext)) continue
+      seen.add(ext)
+      let id = ids.get(ext.urlId)
+      if (id === undefined) {
+        const data = links.get(ext.urlId)
+        id = data ? adoptLink(service, normal, data, y) : 0
+        ids.set(ext.urlId, id)
+      }
+      ext.urlId = id
+    }
+  }
+}
+
+function adoptLink(service: LinkService, normal: Buf, data: { id?: string; uri: string }, y: number): number {
+  const key = data.id !== undefined ? `${data.id};;${data.uri}` : undefined
+  let entry = key !== undefined ? service._entriesWithId.get(key) : undefined
+  if (!entry) {
+    entry = { id: service._nextId++, data, lines: [] }
+    if (key !== undefined) {
+      entry.key = key
+      service._entriesWithId.set(key, entry)
+    }
+    service._dataByLinkId.set(entry.id, entry)
+  }
+  const owner = entry
+  const marker = normal.addMarker(y)
+  owner.lines.push(marker)
+  marker.onDispose(() => service._removeMarkerFromLink(owner, marker))
+  return owner.id
+}
+
+function hasShape(core: Partial<Shape> | undefined): core is Shape {
+  return (
+    typeof core?._bufferService?.scroll === 'function' &&
+    typeof core.optionsService?.rawOptions?.scrollback === 'number' &&
+    typeof core._inputHandler?.parse === 'function' &&
+    typeof core._inputHandler.eraseInDisplay === 'function' &&
+    core._oscLinkService?._dataByLinkId instanceof Map &&
+    core._oscLinkService._entriesWithId instanceof Map &&
+    typeof core._oscLinkService._removeMarkerFromLink === 'function' &&
+    Array.isArray(core.buffers?.normal?.markers) &&
+    typeof core.buffers?.normal?.savedY === 'number' &&
+    typeof core.buffers.normal.lines?.trimStart === 'function'
+  )
+}

@@ -1,0 +1,190 @@
+/**
+ * The compact scrollback of a screen: rows that scrolled out of xterm's (small) buffer, kept as
+ * the text that writes them (serialize.ts, `compactRow`), in the order they left, instead of
+ * 12 bytes a cell. A snapshot writes these rows as they are, so an attach costs the same
+ * however long the history is (docs/daemon.md, "Snapshots").
+ *
+ * Each row is stored as its `head` (what enters the row from the end of the row above: a line
+ * break, nothing when the row above wraps into it, or the wide character the row above moved into
+ * it) followed by its body, encoded as UTF-8 into chunks of CHUNK_ROWS rows as it arrives: a row's
+ * text is garbage as soon as it is stored, and the history is its bytes (plus 9 a row) outside
+ * the JavaScript heap.
+ */
+
+/** How a row is entered from the row above. */
+export const Entry = {
+  /** A line break: the row starts a logical line. */
+  Line: 0,
+  /** The row above ends in the pending wrap; the row's first print wraps into it. */
+  Wrap: 1,
+  /** The row above moved a wide character into this row (the head prints it). */
+  Inside: 2,
+} as const
+export type Entry = (typeof Entry)[keyof typeof Entry]
+
+/** Rows per chunk. */
+const CHUNK_ROWS = 256
+/** First size of a chunk's byte buffer (it doubles as needed and is cut to size when full). */
+const CHUNK_START_BYTES = 16 * 1024
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+const LINE_BREAK = encoder.encode('\r\n')
+
+class Chunk {
+  bytes = new Uint8Array(CHUNK_START_BYTES)
+  used = 0
+  rows = 0
+  /** End of each row's bytes. */
+  readonly ends = new Int32Array(CHUNK_ROWS)
+  /** Byte length of each row's head. */
+  readonly heads = new Int32Array(CHUNK_ROWS)
+  readonly kinds = new Uint8Array(CHUNK_ROWS)
+
+  get full(): boolean {
+    return this.rows === CHUNK_ROWS
+  }
+
+  push(kind: Entry, head: string, body: string): void {
+    this.reserve(3 * (head.length + body.length))
+    const headBytes = head ? encoder.encodeInto(head, this.bytes.subarray(this.used)).written : 0
+    this.used += headBytes
+    if (body) this.used += encoder.encodeInto(body, this.bytes.subarray(this.used)).written
+    this.ends[this.rows] = this.used
+    this.heads[this.rows] = headBytes
+    this.kinds[this.rows] = kind
+    this.rows++
+    // A full chunk keeps only the bytes it holds.
+    if (this.full && this.bytes.length > this.used) this.bytes = this.bytes.slice(0, this.used)
+  }
+
+  start(row: number): number {
+    return row === 0 ? 0 : this.ends[row - 1]!
+  }
+
+  /** Puts a line break at the start of row `row` (its head becomes one). */
+  breakBefore(row: number): void {
+    const at = this.start(row)
+    const bytes = new Uint8Array(this.used + LINE_BREAK.length)
+    bytes.set(this.bytes.subarray(0, at))
+    bytes.set(LINE_BREAK, at)
+    bytes.set(this.bytes.subarray(at, this.used), at + LINE_BREAK.length)
+    this.bytes = bytes
+    this.used += LINE_BREAK.length
+    for (let k = row; k < this.rows; k++) this.ends[k]! += LINE_BREAK.length
+    this.heads[row] = this.heads[row]! + LINE_BREAK.length
+  }
+
+  private reserve(more: number): void {
+    if (this.used + more <= this.bytes.length) return
+    let size = this.bytes.length * 2
+    while (size < this.used + more) size *= 2
+    const bytes = new Uint8Array(size)
+    bytes.set(this.bytes.subarray(0, this.used))
+    this.bytes = bytes
+  }
+}
+
+export class CompactHistory {
+  private chunks: Chunk[] = []
+  /** Rows of the first chunk already dropped. */
+  private skip = 0
+  private total = 0
+  /** Rows dropped so far: the oldest row's number, counting every row ever stored. */
+  private dropped = 0
+
+  get count(): number {
+    return this.total
+  }
+
+  /** The number of the oldest stored row (rows are numbered as they are stored, from 0). */
+  get first(): number {
+    return this.dropped
+  }
+
+  push(kind: Entry, head: string, body: string): void {
+    let last = this.chunks[this.chunks.length - 1]
+    if (!last || last.full) this.chunks.push((last = new Chunk()))
+    last.push(kind, head, body)
+    this.total++
+  }
+
+  /** Drops the oldest `n` rows. */
+  dropFirst(n: number): void {
+    n = Math.min(n, this.total)
+    this.total -= n
+    this.dropped += n
+    while (n > 0) {
+      const chunk = this.chunks[0]!
+      const left = chunk.rows - this.skip
+      if (n < left || (n === left && !chunk.full)) {
+        this.skip += n
+        return
+      }
+      n -= left
+      this.chunks.shift()
+      this.skip = 0
+    }
+  }
+
+  clear(): void {
+    this.dropped += this.total
+    this.chunks = []
+    this.skip = 0
+    this.total = 0
+  }
+
+  /** How the oldest row is entered (what a snapshot must put above it when it continues a line). */
+  get firstKind(): Entry {
+    return this.chunks[0]!.kinds[this.skip]! as Entry
+  }
+
+  /**
+   * Row `i` (0: the oldest) no longer continues the row above: a row the one above wraps into
+   * starts with a line break instead (its text is the same from either start). A row that holds a
+   * wide character the row above moved into it keeps its start.
+   */
+  unwrap(i: number): void {
+    if (i < 0 || i >= this.total) return
+    let at = i + this.skip
+    for (const chunk of this.chunks) {
+      if (at >= chunk.rows) {
+        at -= chunk.rows
+        continue
+      }
+      if (chunk.kinds[at] !== Entry.Wrap) return
+      chunk.breakBefore(at)
+      chunk.kinds[at] = Entry.Line
+      return
+    }
+  }
+
+  /**
+   * Appends the rows' text to `parts`: the oldest row without its line break (nothing is above
+   * it), and `insert` right after row `insertAfter` (-1: nowhere).
+   */
+  write(parts: string[], insertAfter: number, insert: string): void {
+    let row = 0
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!
+      const from = c === 0 ? this.skip : 0
+      if (from >= chunk.rows) continue
+      let start = chunk.start(from)
+      if (row === 0 && chunk.kinds[from] === Entry.Line) start += chunk.heads[from]!
+      const end = chunk.used
+      const rows = chunk.rows - from
+      if (insertAfter >= row && insertAfter < row + rows) {
+        const split = chunk.ends[from + insertAfter - row]!
+        parts.push(decoder.decode(chunk.bytes.subarray(start, split)), insert, decoder.decode(chunk.bytes.subarray(split, end)))
+      } else parts.push(decoder.decode(chunk.bytes.subarray(start, end)))
+      row += rows
+    }
+  }
+
+  /** The rows' text alone (a scratch terminal rebuilds their cells from it, see compact.ts). */
+  text(): string {
+    const parts: string[] = []
+    this.write(parts, -1, '')
+    return parts.join('')
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The compact scrollback (daemon/src/screen/compact.ts): rows that leave xterm's small buffer are
+ * kept as the text that writes them, and the screen must still be the one plain xterm with the
+ * whole scrollback has, fed the same bytes and resizes (the oracle, read whole by
+ * terminal-state.ts). Each case here is one thing compaction must get right: reflow at another
+ * width, a logical line that straddles the stored rows and xterm's, clear-scrollback, the
+ * scrollback limit, the alternate screen, a screen rebuilt from its own snapshot (how the worker
+ * pool restores a checkpoint), and the memory it saves.
+ */
+import { describe, expect, it } from 'vitest'
+import xtermHeadless from '@xterm/headless'
+import { HeadlessScreen, type Snapshot } from '../../daemon/src/screen/screen.js'
+import { applied, plainXtermAt, terminalState, type Step } from './terminal-state.js'
+
+const enc = new TextEncoder()
+type Opts = { cols: number; rows: number; scrollback: number }
+
+/** Steps through the daemon's screen (with `tail` rows of xterm scrollback) and through plain xterm; their states at every cut. */
+async function both(opts: Opts, steps: Step[], tail?: number) {
+  const screen = new HeadlessScreen({ ...opts, compactTail: tail }, () => {})
+  const cuts: Promise<{ snapshot: Snapshot; stored: number }>[] = []
+  for (const step of steps) {
+    if (step.op === 'write') screen.write(step.data, () => {})
+    else if (step.op === 'resize') screen.resize(step.cols, step.rows)
+    else cuts.push(new Promise((resolve) => screen.cut((snapshot) => resolve({ snapshot, stored: screen.storedRows }))))
+  }
+  const got = await Promise.all(cuts)
+  screen.dispose()
+  const expected = await plainXtermAt(
+    opts,
+    steps,
+    got.map((cut) => cut.snapshot.covered ?? 0),
+    terminalState,
+  )
+  const states = await Promise.all(got.map((cut) => applied(cut.snapshot, opts.scrollback)))
+  return { states, expected, stored: got.map((cut) => cut.stored), snapshots: got.map((cut) => cut.snapshot) }
+}
+
+const write = (text: string): Step => ({ op: 'write', data: enc.encode(text) })
+const cut: Step = { op: 'cut' }
+
+/** Coloured lines of every length, some wrapping several times, with wide characters. */
+function history(lines: number, cols: number): string {
+  let out = ''
+  for (let i = 0; i < lines; i++) {
+    const body = `line ${i} ` + 'abc漢字 '.repeat(i % 7) + 'x'.repeat((i * 13) % (cols * 3))
+    out += `\x1b[3${i % 8}m${body}\x1b[0m` + (i % 5 === 0 ? ` \x1b[44mblue\x1b[m` : '') + '\r\n'
+  }
+  return out
+}
+
+describe('compact scrollback', () => {
+  it('keeps the rows that scrolled out compact and writes them back exactly', async () => {
+    const opts = { cols: 30, rows: 8, scrollback: 300 }
+    const { states, expected, stored } = await both(opts, [write(history(200, 30)), cut])
+    expect(stored[0]).toBeGreaterThan(200)
+    expect(states).toEqual(expected)
+  })
+
+  it('reflows the stored rows at another width as plain xterm does, narrower and wider', async () => {
+    const opts = { cols: 30, rows: 8, scrollback: 300 }
+    const steps: Step[] = [
+      write(history(150, 30)),
+      { op: 'resize', cols: 17, rows: 6 },
+      cut,
+      write(history(20, 17)),
+      { op: 'resize', cols: 53, rows: 12 },
+      cut,
+      { op: 'resize', cols: 53, rows: 30 }, // taller than the tail: rows come back from the stored ones
+      cut,
+      write('after\r\n'),
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps, 4)
+    expect(stored.every((n) => n > 0)).toBe(true)
+    expect(states).toEqual(expected)
+  })
+
+  it('keeps a logical line that straddles the stored rows and xterm’s whole, through a resize', async () => {
+    const opts = { cols: 20, rows: 5, scrollback: 100 }
+    // One logical line of 9 rows (wide characters at the wraps), then just enough lines to push
+    // its first rows out of xterm's buffer (tail 2) and leave the rest in it.
+    const long = 'start' + '漢'.repeat(40) + 'ｗ'.repeat(21) + 'end'
+    const steps: Step[] = [
+      write('top\r\n' + long + '\r\n'),
+      write('a\r\nb\r\nc\r\n'),
+      cut,
+      { op: 'resize', cols: 13, rows: 5 },
+      cut,
+      { op: 'resize', cols: 31, rows: 6 },
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps, 2)
+    expect(stored[0]).toBeGreaterThan(0)
+    expect(stored[0]).toBeLessThan(9)
+    expect(states).toEqual(expected)
+  })
+
+  it('clears the stored rows on clear-scrollback (ED 3) and on a full reset', async () => {
+    const opts = { cols: 25, rows: 6, scrollback: 200 }
+    const steps: Step[] = [write(history(80, 25)), cut, write('\x1b[3J'), cut, write(history(40, 25) + '\x1bc' + 'fresh'), cut]
+    const { states, expected, stored } = await both(opts, steps, 3)
+    expect(stored).toEqual([expect.any(Number), 0, 0])
+    expect(stored[0]).toBeGreaterThan(0)
+    expect(states).toEqual(expected)
+  })
+
+  it('keeps to the scrollback limit, where the oldest row may continue a line trimmed away', async () => {
+    const opts = { cols: 16, rows: 4, scrollback: 40 }
+    const steps: Step[] = []
+    for (let i = 0; i < 30; i++) steps.push(write(history(7, 16)), cut)
+    const { states, expected, stored } = await both(opts, steps, 2)
+    // rows + scrollback in all: xterm keeps rows + 2 of them.
+    expect(Math.max(...stored)).toBe(40 - 2)
+    expect(states).toEqual(expected)
+  })
+
+  it('keeps the normal screen’s stored rows while the alternate screen is shown, and resized', async () => {
+    const opts = { cols: 24, rows: 6, scrollback: 100 }
+    const steps: Step[] = [
+      write(history(60, 24) + '\x1b7\x1b[?1049h\x1b[2J\x1b[Hfull-screen app'),
+      cut,
+      { op: 'resize', cols: 15, rows: 7 },
+      cut,
+      write('\x1b[?1049l\x1b8back'),
+      cut,
+    ]
+    const { states, expected } = await both(opts, steps, 3)
+    expect(states).toEqual(expected)
+  })
+
+  it('rebuilds the same screen from its own snapshot (a checkpoint restored in a fresh screen)', async () => {
+    const opts = { cols: 30, rows: 8, scrollback: 300 }
+    const { snapshots, states } = await both(opts, [write(history(150, 30)), cut], 4)
+    const restored = new HeadlessScreen({ ...opts, cols: snapshots[0]!.cols, rows: snapshots[0]!.rows, compactTail: 4 }, () => {})
+    restored.write(enc.encode(snapshots[0]!.data), () => {})
+    const again = await new Promise<Snapshot>((resolve) => restored.cut(resolve))
+    expect(restored.storedRows).toBeGreaterThan(100)
+    restored.dispose()
+    expect(await applied(again, opts.scrollback)).toEqual(states[0])
+  })
+
+  it('holds a deep scrollback outside xterm: its buffer stays at the screen plus the tail', async () => {
+    const opts = { cols: 200, rows: 50, scrollback: 5000 }
+    const screen = new HeadlessScreen(opts, () => {})
+    const line = 'the quick brown fox jumps over the lazy dog '.repeat(5).slice(0, 196)
+    screen.write(enc.encode(`${line}\r\n`.repeat(5049)), () => {})
+    const snapshot = await new Promise<Snapshot>((resolve) => screen.cut(resolve))
+    const xtermRows = (screen as unknown as { term: { buffer: { normal: { length: number } } } }).term.buffer.normal.length
+    expect(screen.storedRows + xtermRows).toBe(5050)
+    expect(xtermRows).toBeLessThanOrEqual(50 + 32)
+    screen.dispose()
+    // The snapshot is about the text's size (a few bytes a row besides the text itself).
+    expect(snapshot.data.length).toBeLessThan(5050 * (196 + 8))
+    const late = new xtermHeadless.Terminal({ cols: 200, rows: 50, scrollback: 5000, allowProposedApi: true, logLevel: 'off' })
+    await new Promise<void>((resolve) => late.write('\x1bc' + snapshot.data, resolve))
+    expect(late.buffer.normal.length).toBe(5050)
+    expect(late.buffer.normal.getLine(0)!.translateToString(true)).toBe(line)
+    late.dispose()
+  })
+})
