@@ -54,7 +54,8 @@ export interface WorkerScreenHost extends ScreenHost {
 export type ToWorker =
   | { op: 'open'; id: number; opts: ScreenOptions }
   | { op: 'write'; id: number; data: Uint8Array }
-  | { op: 'cut'; id: number; cut: number }
+  /** `background`: a checkpoint, which no viewer waits for (it does not jump the parse scheduler's queue). */
+  | { op: 'cut'; id: number; cut: number; background?: boolean }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'dispose'; id: number }
 
@@ -275,7 +276,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.checkpointAt = performance.now()
     screen.dirty = false
     screen.log.push({ op: 'mark', cut })
-    post(screen.slot, { op: 'cut', id: screen.id, cut })
+    post(screen.slot, { op: 'cut', id: screen.id, cut, background: true })
   }
 
   /** A checkpoint arrived: it replaces the last one, and the log before its cut is dropped. */

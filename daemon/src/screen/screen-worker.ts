@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { clampTitle } from '@tabula/protocol'
-import { HeadlessScreen } from './screen.js'
+import { HeadlessScreen, type Snapshot } from './screen.js'
 import { writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
 import { ParseScheduler } from './parse-scheduler.js'
 
@@ -59,10 +59,13 @@ function taskOf(screen: HeadlessScreen): ScreenTask {
   return task
 }
 
-/** True when the screen's queue holds a cut or a resize (HeadlessScreen keeps them in `steps`). */
+/** Checkpoint cuts (the host's, for recovery): no viewer waits for them. */
+const background = new WeakSet<object>()
+
+/** True when the screen's queue holds a viewer's cut or a resize (HeadlessScreen keeps them in `steps`). */
 function waitsForViewer(screen: HeadlessScreen): boolean {
-  const steps = (screen as unknown as { steps?: { op: string }[] }).steps
-  return steps?.some((step) => step.op !== 'write') ?? false
+  const steps = (screen as unknown as { steps?: { op: string; ready?: object }[] }).steps
+  return steps?.some((step) => step.op === 'resize' || (step.op === 'cut' && !(step.ready && background.has(step.ready)))) ?? false
 }
 proto.work = function (this: HeadlessScreen) {
   scheduler.wake(taskOf(this))
@@ -122,9 +125,14 @@ port.on('message', (message: ToWorker) => {
       if (screen) writeInPieces(message.data, (piece) => screen.write(piece, () => addCredit(id, piece.length)))
       return
     }
-    case 'cut':
-      screens.get(id)?.cut((snapshot) => send({ op: 'snapshot', id, cut: message.cut, snapshot }))
+    case 'cut': {
+      const ready = (snapshot: Snapshot) => send({ op: 'snapshot', id, cut: message.cut, snapshot })
+      // A checkpoint waits its turn: cut as soon as it jumped the queue, it would let a screen
+      // held back by its cost parse its whole backlog every CHECKPOINT_MS, past its share.
+      if (message.background) background.add(ready)
+      screens.get(id)?.cut(ready)
       return
+    }
     case 'resize':
       screens.get(id)?.resize(message.cols, message.rows)
       return
