@@ -33,7 +33,12 @@ const WORK = join(tmpdir(), 'tabula-bench')
 const SOAK_MB = Number(process.env.SOAK_MB ?? 16)
 const ORDINARY = 8
 const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 4)))
-/** The bound this benchmark holds the daemon to, over the whole run. */
+/**
+ * The bound this benchmark holds the daemon to, over the whole run: what the daemon may hold here
+ * by its own limits (docs/performance.md, "A hostile session"): the idle daemon with its workers
+ * (~120 MiB), 9 sessions' unparsed output (FLOW_HIGH_WATERMARK, 4 MiB) and replay logs (1 MiB),
+ * 10 viewers' queues (MAX_VIEWER_QUEUED_BYTES, 16 MiB), and the workers' garbage (~140 MiB each).
+ */
 const RSS_BOUND_MB = 600
 const DONE = '__SOAK_DONE__'
 /** The hostile viewer sends while its socket buffers less than this (its own TCP backpressure). */

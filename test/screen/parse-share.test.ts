@@ -6,6 +6,7 @@
 import { afterEach, expect, it } from 'vitest'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { FLOW_HIGH_WATERMARK, Mirror } from '../../daemon/src/live/mirror.js'
 import { workerScreenHost, type ScreenPort, type WorkerScreenHost } from '../../daemon/src/screen/screen-host.js'
 import { until } from '../helpers/wait.js'
 
@@ -57,7 +58,7 @@ it('a text flood beside a screen fed costly sequences, in one worker: the text i
   const alone = Math.max(before, after)
   // Fair shares weighted by cost: the text gets nearly the whole worker while both wait. Before,
   // the costly screen took a slice every turn (a 2 KB piece of it is tens of ms) and a quarter
-  // of the worker past its burst: the text took 1.4–1.8× as long as alone.
+  // of the worker past its burst: the text took 1.4–2.4× as long as alone.
   expect(beside, `text flood: ${beside.toFixed(0)} ms beside the costly screen, ${alone.toFixed(0)} ms alone`).toBeLessThan(1.2 * alone)
 
   // The costly screen is slowed, not starved: it keeps being parsed while nothing else waits,
@@ -66,4 +67,30 @@ it('a text flood beside a screen fed costly sequences, in one worker: the text i
   await until('the costly screen progresses', () => costly.credit.bytes > parsed, 30_000)
   const snapshot = await new Promise<string>((resolve) => costly.port.cut((s) => resolve(s.data)))
   expect(snapshot).toContain('xxxxxxxx')
+}, 60_000)
+
+it('costly output pauses its PTY after a fraction of the backlog text may have: the program blocks, the daemon does not buffer', async () => {
+  expect(existsSync(WORKER), `${WORKER} (run npm run build)`).toBe(true)
+  host = workerScreenHost({ script: WORKER, workers: 1, fastForward: false })
+  // The PTY is the edge: the mirror only calls pause() and resume() on it.
+  const pty = { paused: false, pause: () => void (pty.paused = true), resume: () => void (pty.paused = false) }
+  const mirror = new Mirror({ cols: 80, rows: 24, scrollback: 1000, pty, host, onTitle: () => {} })
+  await new Promise((resolve) => mirror.cut(resolve)) // the worker is up
+  const piece = Buffer.from('x\x1b[1920b'.repeat(8 * 1024)) // 64 KiB, as a PTY read would bring it
+  // Its first piece: once its parse credit comes back, the mirror knows what this output costs.
+  mirror.write(piece)
+  mirror.flush()
+  await until('the first credit', () => mirror.backlog < piece.length, 30_000)
+  let written = piece.length
+  // As a program that writes whenever its terminal takes more: until the PTY is paused.
+  while (!pty.paused && written < 2 * FLOW_HIGH_WATERMARK) {
+    mirror.write(piece)
+    written += piece.length
+    mirror.flush()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  expect(pty.paused).toBe(true)
+  // Text may queue up to FLOW_HIGH_WATERMARK (4 MiB) unparsed; output of the greatest weight a 16th of it.
+  expect(mirror.backlog, `paused with ${mirror.backlog} bytes unparsed`).toBeLessThanOrEqual(FLOW_HIGH_WATERMARK / 8)
+  mirror.dispose()
 }, 60_000)
