@@ -74,15 +74,15 @@ export const INPUT_BURST_BYTES = 256 * 1024
 export const SCREEN_WORKER_HEAP_MB = 512
 
 /**
- * What plain text costs a screen worker to parse, in ms per MiB: the unit of a screen's parse
- * cost (daemon/src/screen/parse-scheduler.ts, docs/daemon.md "Hostile output"). Measured with
- * @xterm/headless 6 on the 2-core development machine: lines of text 24 ms/MiB parsed whole
- * (fast-forward skips most of a flood, cheaper still); the soak's hostile output 350–600 ms/MiB (weight 3.5–6),
- * its huge-count sequences alone (clamped) 7,700 ms/MiB, `CSI 4800 b` repeats 20,000 ms/MiB.
- * Four times the text figure, so that text with colours, or parsed on a loaded machine, still counts
- * as text (weight 1).
+ * What text may cost a screen worker to parse, in ms per MiB: the unit of a screen's parse cost
+ * (daemon/src/screen/parse-scheduler.ts, docs/daemon.md "Hostile output"); output at or below
+ * it has weight 1 and is never held. Measured with @xterm/headless 6 on the 2-core development
+ * machine, parsed whole (fast-forward skips most of a flood, cheaper still): lines of text 24
+ * ms/MiB, coloured logs 59–90, a TUI's redraws 14–17, short lines (`line N`) 100–250 in a fresh
+ * worker; the soak's hostile output 350–600 on average, its clamped huge-count sequences 7,700,
+ * `CSI 4800 b` repeats 20,000 (weight 16, the most).
  */
-export const SCREEN_TEXT_PARSE_MS_PER_MIB = 100
+export const SCREEN_TEXT_PARSE_MS_PER_MIB = 250
 /**
  * The largest weight a screen's cost gives it: output at 16 times the cost of text or more gets,
  * beside a text flood, a seventeenth of its worker, and alone at most a sixteenth of the

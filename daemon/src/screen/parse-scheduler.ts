@@ -4,7 +4,7 @@
  * measures it, and charges the screen for it:
  *
  * - **Cost.** A screen's cost is its recent parse time per byte of output (a decaying average,
- *   COST_DECAY), and its weight that cost over SCREEN_TEXT_PARSE_MS_PER_MIB (what plain text
+ *   COST_DECAY, starting from COST_PRIOR_BYTES of text), and its weight that cost over SCREEN_TEXT_PARSE_MS_PER_MIB (what plain text
  *   costs), from 1 up to SCREEN_COST_WEIGHT_MAX. A slice is charged its measured time times the
  *   weight: output that costs far more to parse per byte than text counts for more.
  * - **Fair among the waiting.** The ready screen charged least so far (its virtual time) runs
@@ -28,6 +28,13 @@ import { SCREEN_COST_WEIGHT_MAX, SCREEN_TEXT_PARSE_MS_PER_MIB } from '@tabula/pr
 export const SCREEN_PARSE_BURST_MS = 250
 /** Per slice, the weight of the past in a screen's cost (parse time and bytes both decay by it). */
 export const COST_DECAY = 0.9
+/**
+ * A new screen counts as having parsed this much text (at SCREEN_TEXT_PARSE_MS_PER_MIB) until its
+ * own slices outweigh it: one slow first slice (a fresh worker, while V8 compiles the parser)
+ * does not weigh a text flood as costly output, and costly output is still recognised within
+ * its first slices.
+ */
+export const COST_PRIOR_BYTES = 64 * 1024
 
 const MS_PER_BYTE_OF_TEXT = SCREEN_TEXT_PARSE_MS_PER_MIB / (1024 * 1024)
 
@@ -85,7 +92,11 @@ export class ParseScheduler<T extends Task> {
 
   private account(task: T): Account {
     let account = this.accounts.get(task)
-    if (!account) this.accounts.set(task, (account = { vtime: this.clock, tokens: SCREEN_PARSE_BURST_MS, at: this.now(), ms: 0, bytes: 0, weight: 1 }))
+    if (!account) {
+      const prior = { ms: COST_PRIOR_BYTES * MS_PER_BYTE_OF_TEXT, bytes: COST_PRIOR_BYTES }
+      account = { vtime: this.clock, tokens: SCREEN_PARSE_BURST_MS, at: this.now(), ...prior, weight: 1 }
+      this.accounts.set(task, account)
+    }
     return account
   }
 
@@ -126,8 +137,12 @@ export class ParseScheduler<T extends Task> {
     } finally {
       const end = this.now()
       const ms = end - start
-      account.ms = account.ms * COST_DECAY + ms
-      account.bytes = account.bytes * COST_DECAY + bytes
+      // A slice that finished no output (a cut's serialization, a resize) says nothing of what the
+      // output costs: it is charged at the weight the screen has.
+      if (bytes > 0) {
+        account.ms = account.ms * COST_DECAY + ms
+        account.bytes = account.bytes * COST_DECAY + bytes
+      }
       if (account.bytes > 0) account.weight = Math.min(SCREEN_COST_WEIGHT_MAX, Math.max(1, account.ms / account.bytes / MS_PER_BYTE_OF_TEXT))
       const charge = ms * account.weight
       account.vtime += charge

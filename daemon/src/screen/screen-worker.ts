@@ -22,6 +22,24 @@ const ids = new WeakMap<object, number>()
 const proto = HeadlessScreen.prototype as unknown as { work?: (this: HeadlessScreen) => void }
 const work = proto.work
 if (typeof work !== 'function') throw new Error('HeadlessScreen has no work(): the watchdog cannot see this worker')
+
+/**
+ * Lines of text parsed once at start, in a screen thrown away, before any session's: V8 compiles
+ * the parser on its first use, which made a fresh worker's first pieces of text cost up to 16
+ * times what they cost warm, so the parse scheduler weighed a text flood as costly output
+ * (parse-scheduler.ts). Tens of ms, once per worker.
+ */
+export const WARM_UP_LINES = 4000
+function warmUp(): void {
+  const screen = new HeadlessScreen({ cols: 80, rows: 24, scrollback: 1000, noFastForward: true }, () => {})
+  let done = false
+  const text = Array.from({ length: WARM_UP_LINES }, (_, i) => (i % 2 ? `line ${i}\r\n` : `\x1b[3${i % 8}mline ${i}\x1b[0m of text to warm the parser up\r\n`)).join('')
+  writeInPieces(new TextEncoder().encode(text), (piece) => screen.write(piece, () => {}))
+  screen.cut(() => (done = true))
+  while (!done) work!.call(screen)
+  screen.dispose()
+}
+warmUp()
 /**
  * Which screen parses when (parse-scheduler.ts): fair among the screens with work waiting,
  * charged by measured parse time weighted by cost per byte, costly output capped even alone. A
