@@ -4,13 +4,14 @@
  * when a server restarts under a thousand viewers their retries spread over the whole window
  * instead of arriving together (docs/sdk.md, "Offline and reconnecting").
  */
+import { backoffDelay } from '@tabula/protocol'
+
 export const RECONNECT_BASE_MS = 250
 export const RECONNECT_CAP_MS = 10_000
 
 /** The wait before reconnect attempt `attempt` (0 for the first after a success). Pure. */
 export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16))
-  return Math.floor(random() * ceiling)
+  return Math.floor(random() * backoffDelay(attempt, RECONNECT_BASE_MS, RECONNECT_CAP_MS))
 }
 
 /**

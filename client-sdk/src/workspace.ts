@@ -43,7 +43,7 @@ import { LayoutEditor } from './workspace/layout-editor.js'
 import { OfflineState } from './workspace/offline-state.js'
 import { LayoutPruning } from './workspace/pruning.js'
 import { Readiness } from './workspace/readiness.js'
-import { SessionCommands } from './workspace/session-commands.js'
+import { sessionCommands, type SessionCommands } from './workspace/session-commands.js'
 import { TabView } from './workspace/tab-view.js'
 import { Waits } from './workspace/waits.js'
 
@@ -116,7 +116,7 @@ export class Workspace implements WorkspaceView {
     })
     this.#editor = new LayoutEditor(this.doc, this.#view, () => this.#sync.online)
     this.#waits = new Waits(() => this.#closed || !this.#keySet.fresh)
-    this.#commands = new SessionCommands(
+    this.#commands = sessionCommands(
       deps.id,
       deps.http,
       this.#keySet,

@@ -14,7 +14,7 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { DEVICE_NAME_RE, PAIRING_CODE_RE, type DeviceScope, type Principal } from '@tabula/protocol'
+import { DEVICE_NAME_RE, Listeners, PAIRING_CODE_RE, type DeviceScope, type Principal } from '@tabula/protocol'
 import { MAX_DEVICES, MAX_PENDING_PAIRINGS, PAIRING_TTL_MS } from '@tabula/protocol'
 import { isProcessAlive } from './home.js'
 import { writeFileDurableSync } from './durable-write.js'
@@ -98,7 +98,7 @@ export class DeviceStore {
   private stamp = ''
   private readonly seen = new Map<string, number>()
   private readonly seenWritten = new Map<string, number>()
-  private readonly revokedListeners = new Set<(names: string[]) => void>()
+  private readonly revoked = new Listeners<[names: string[]]>()
   private watcher: FSWatcher | undefined
 
   constructor(
@@ -202,15 +202,15 @@ export class DeviceStore {
 
   /** Called with the names of devices that disappeared from the file (revoked), as soon as it changes. */
   onRevoked(listener: (names: string[]) => void): () => void {
-    this.revokedListeners.add(listener)
+    const subscription = this.revoked.add(listener)
     this.startWatching()
-    return () => this.revokedListeners.delete(listener)
+    return () => subscription.dispose()
   }
 
   close(): void {
     this.watcher?.close()
     this.watcher = undefined
-    this.revokedListeners.clear()
+    this.revoked.clear()
   }
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────
@@ -232,7 +232,7 @@ export class DeviceStore {
     this.stamp = stamp
     const still = new Set(this.data.devices.map((d) => d.name))
     const revoked = before.filter((name) => !still.has(name))
-    if (revoked.length > 0) for (const listener of [...this.revokedListeners]) listener(revoked)
+    if (revoked.length > 0) this.revoked.emit(revoked)
     return this.data
   }
 
@@ -258,7 +258,7 @@ export class DeviceStore {
       this.data = emptyFile()
       this.byHash.clear()
       this.stamp = ''
-      if (names.length) for (const listener of [...this.revokedListeners]) listener(names)
+      if (names.length) this.revoked.emit(names)
     }
   }
 

@@ -4,6 +4,7 @@
  * last lease is let go it is written and unloaded. A room whose final write fails stays loaded
  * (nothing is lost) and the unload is tried again, backing off.
  */
+import { backoffDelay } from '@tabula/protocol'
 import type { Logger } from '@tabula/server-kit'
 import type { LoadedRoom, RoomEngine } from './rooms.js'
 
@@ -92,7 +93,7 @@ export class RoomRegistry {
       // Logged by the room, which stays loaded and keeps retrying the write, so nothing is lost.
       // Try the unload again too, backing off, so the room does not stay loaded until the next
       // connection comes and goes. A lease taken meanwhile cancels this (acquire).
-      const wait = Math.min(UNLOAD_RETRY_MAX_MS, this.graceMs * 2 ** Math.min(failures, 16))
+      const wait = backoffDelay(failures, this.graceMs, UNLOAD_RETRY_MAX_MS)
       this.scheduleUnload(slot, wait, failures + 1)
       return
     }

@@ -3,6 +3,7 @@
  * their presence, and the batching of writes to the store.
  */
 import * as Y from 'yjs'
+import { backoffDelay } from '@tabula/protocol'
 import type { Logger } from '@tabula/server-kit'
 import type { DocStore } from './store.js'
 import { Presence, inMessages } from './presence.js'
@@ -290,7 +291,7 @@ export class Room {
         fresh = candidate
       } catch (err) {
         if (this.closed) throw err
-        const wait = Math.min(REBUILD_RETRY_MAX_MS, REBUILD_RETRY_BASE_MS * 2 ** Math.min(attempt, 16))
+        const wait = backoffDelay(attempt, REBUILD_RETRY_BASE_MS, REBUILD_RETRY_MAX_MS)
         this.log.error({ err, workspace: this.name, retryInMs: wait }, 'cannot reload the layout document; will retry')
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, wait)

@@ -6,6 +6,7 @@ import { expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MAX_TITLE_CHARS, readLayout, setTitle } from '@tabula/protocol'
 import { deriveTabs } from '../../client-sdk/src/derive-tabs.js'
+import { fakeSession } from '../helpers/fake-session.js'
 
 const KEY = 'tab-00000000-0000-4000-8000-000000000001'
 
@@ -16,25 +17,11 @@ it('a 5 MB custom title stored by another client is shown cut to MAX_TITLE_CHARS
   entry.set('title', 'x'.repeat(5_000_000)) // written raw, as any y-websocket client could
   const layout = readLayout(doc)
   expect(layout.placements.get(KEY)!.title).toHaveLength(MAX_TITLE_CHARS)
-  const session = {
-    key: KEY,
-    workspace: 'w',
-    kind: 'terminal',
-    command: 'sh',
-    args: [],
-    cwd: '/',
-    pid: 1,
-    status: 'running',
-    exitCode: null,
-    title: null,
-    cols: 80,
-    rows: 24,
-    createdAt: '',
-  }
-  const [tab] = deriveTabs(new Map([[KEY, session as never]]), layout)
+  const session = fakeSession(KEY, 0)
+  const [tab] = deriveTabs(new Map([[KEY, session]]), layout)
   expect(tab!.title).toHaveLength(MAX_TITLE_CHARS)
   // And a program's own title, as a daemon of another version might report it.
-  const [own] = deriveTabs(new Map([[KEY, { ...session, title: 'p'.repeat(100_000) } as never]]), readLayout(new Y.Doc()))
+  const [own] = deriveTabs(new Map([[KEY, { ...session, title: 'p'.repeat(100_000) }]]), readLayout(new Y.Doc()))
   expect(own!.title).toHaveLength(MAX_TITLE_CHARS)
 })
 

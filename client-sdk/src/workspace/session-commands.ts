@@ -17,78 +17,64 @@ const SPAWN_FIELDS = ['command', 'args', 'cwd', 'env', 'cols', 'rows', 'closeOnE
   keyof SpawnOptions & keyof SpawnRequest
 >
 
-export class SessionCommands {
-  readonly #workspace: string
-  readonly #http: DaemonClient
-  readonly #keySet: LiveKeySet
-  readonly #doc: Y.Doc
-  readonly #view: TabView
-  readonly #editor: LayoutEditor
-  readonly #waits: Waits
+export interface SessionCommands {
+  spawn(options: SpawnOptions): Promise<string>
+  close(key: string): Promise<void>
+  restart(key: string): Promise<void>
+}
 
-  constructor(
-    workspace: string,
-    http: DaemonClient,
-    keySet: LiveKeySet,
-    layout: { doc: Y.Doc; view: TabView; editor: LayoutEditor },
-    waits: Waits,
-  ) {
-    this.#workspace = workspace
-    this.#http = http
-    this.#keySet = keySet
-    this.#doc = layout.doc
-    this.#view = layout.view
-    this.#editor = layout.editor
-    this.#waits = waits
-  }
-
-  async spawn(options: SpawnOptions): Promise<string> {
-    const key = options.key ?? newTabKey()
-    const live = this.#keySet.sessions
-    const wasLive = live.has(key)
-    // Placed before the daemon is asked, so the tab appears where asked the moment it exists.
-    // Until then the entry has no live key and nobody shows it (I7).
-    this.#editor.edit(() => placeNewTab(this.#doc, this.#view.seen(), key, options))
-    try {
-      const request: Record<string, unknown> = { key }
-      for (const field of SPAWN_FIELDS) if (options[field] !== undefined) request[field] = options[field]
-      await this.#http.spawn(this.#workspace, request as SpawnRequest)
-    } catch (error) {
-      if (!wasLive) this.#drop(key)
-      throw error
-    }
-    await this.#waits.until(() => live.has(key))
-    return key
-  }
-
-  async close(key: string): Promise<void> {
-    await this.#closeIfLive(key)
-    this.#drop(key)
-    await this.#waits.until(() => !this.#keySet.sessions.has(key))
-  }
-
-  async restart(key: string): Promise<void> {
-    const old = this.#keySet.sessions.get(key)
-    if (!old) throw new Error(`restart: "${key}" is not a live session of workspace ${this.#workspace}`)
-    // The layout entry stays: the key comes back at once, well within the pruning grace.
-    await this.#closeIfLive(key)
-    await this.#http.spawn(this.#workspace, { key, command: old.command, args: old.args, cwd: old.cwd })
-    await this.#waits.until(() => {
-      const now = this.#keySet.sessions.get(key)
-      return now !== undefined && (now.pid !== old.pid || now.createdAt !== old.createdAt)
-    })
-  }
-
-  #drop(key: string): void {
-    this.#editor.edit(() => dropTab(this.#doc, key))
-  }
-
+export function sessionCommands(
+  workspace: string,
+  http: DaemonClient,
+  keySet: LiveKeySet,
+  { doc, view, editor }: { doc: Y.Doc; view: TabView; editor: LayoutEditor },
+  waits: Waits,
+): SessionCommands {
+  const drop = (key: string) => editor.edit(() => dropTab(doc, key))
   /** Closing a key that is already gone is not an error. */
-  async #closeIfLive(key: string): Promise<void> {
+  const closeIfLive = async (key: string) => {
     try {
-      await this.#http.close(this.#workspace, key)
+      await http.close(workspace, key)
     } catch (error) {
       if (!(error instanceof DaemonError && error.status === 404)) throw error
     }
+  }
+  return {
+    async spawn(options) {
+      const key = options.key ?? newTabKey()
+      const live = keySet.sessions
+      const wasLive = live.has(key)
+      // Placed before the daemon is asked, so the tab appears where asked the moment it exists.
+      // Until then the entry has no live key and nobody shows it (I7).
+      editor.edit(() => placeNewTab(doc, view.seen(), key, options))
+      try {
+        const request: Record<string, unknown> = { key }
+        for (const field of SPAWN_FIELDS) if (options[field] !== undefined) request[field] = options[field]
+        await http.spawn(workspace, request as SpawnRequest)
+      } catch (error) {
+        if (!wasLive) drop(key)
+        throw error
+      }
+      await waits.until(() => live.has(key))
+      return key
+    },
+
+    async close(key) {
+      await closeIfLive(key)
+      drop(key)
+      await waits.until(() => !keySet.sessions.has(key))
+    },
+
+    async restart(key) {
+      const old = keySet.sessions.get(key)
+      if (!old) throw new Error(`restart: "${key}" is not a live session of workspace ${workspace}`)
+      // The layout entry stays: the key comes back at once, well within the pruning grace.
+      await closeIfLive(key)
+      await http.spawn(workspace, { key, command: old.command, args: old.args, cwd: old.cwd })
+      await waits.until(() => {
+        const now = keySet.sessions.get(key)
+        return now !== undefined && (now.pid !== old.pid || now.createdAt !== old.createdAt)
+      })
+    },
   }
 }

@@ -4,7 +4,7 @@
  * it a fresh snapshot) without touching anybody else, and without ever pausing the PTY.
  */
 import type { WebSocket } from 'ws'
-import { BINARY_OUTPUT, MAX_VIEWER_QUEUED_BYTES, type ServerFrame } from '@tabula/protocol'
+import { BINARY_OUTPUT, Listeners, MAX_VIEWER_QUEUED_BYTES, type ServerFrame } from '@tabula/protocol'
 import { OUTPUT_HEADER_BYTES, type OutputChunk } from './output.js'
 
 /**
@@ -54,7 +54,7 @@ export class Viewer {
   private queuedTotal = 0
   private inflight = 0
   private closed = false
-  private readonly drainListeners = new Set<() => void>()
+  private readonly drainListeners = new Listeners<[]>()
   name = ''
   kind = ''
 
@@ -114,8 +114,8 @@ export class Viewer {
 
   /** Called each time the queue empties and the window has room again. */
   onDrain(listener: () => void): () => void {
-    this.drainListeners.add(listener)
-    return () => this.drainListeners.delete(listener)
+    const subscription = this.drainListeners.add(listener)
+    return () => subscription.dispose()
   }
 
   close(code?: number, reason?: string): void {
@@ -166,9 +166,7 @@ export class Viewer {
         if (!this.closed) this.flush()
       })
     }
-    if (!sent && this.drained && this.drainListeners.size > 0) {
-      for (const listener of [...this.drainListeners]) listener()
-    }
+    if (!sent && this.drained && this.drainListeners.size > 0) this.drainListeners.emit()
   }
 }
 

@@ -9,6 +9,8 @@
  * such a write has failed, so the request can be answered 507 (and undone) at once rather than
  * hang; the retries go on in the background for everything else.
  */
+import { backoffDelay } from '@tabula/protocol'
+
 export const STATE_RETRY_FIRST_MS = 200
 export const STATE_RETRY_MAX_MS = 10_000
 /** How long shutdown keeps retrying a failing write before it gives up and says what was lost. */
@@ -61,7 +63,7 @@ export function durableWriter(
   let version = 0
   let written = 0
   let writing = false
-  let delay = 0
+  let failures = 0
   let timer: ReturnType<typeof setTimeout> | null = null
   let waiters: Waiter[] = []
   let idle: (() => void)[] = []
@@ -73,7 +75,7 @@ export function durableWriter(
     try {
       await write()
       written = Math.max(written, target)
-      delay = 0
+      failures = 0
       settle(
         (w) => w.version <= written,
         (w) => w.resolve(),
@@ -85,7 +87,7 @@ export function durableWriter(
         (w) => w.version <= target,
         (w) => w.reject(failure),
       )
-      delay = delay === 0 ? STATE_RETRY_FIRST_MS : Math.min(delay * 2, STATE_RETRY_MAX_MS)
+      const delay = backoffDelay(failures++, STATE_RETRY_FIRST_MS, STATE_RETRY_MAX_MS)
       onFailure(failure, delay)
       // Requests that changed the state during this write wait for their own try, now; the
       // rest is retried after the backoff.

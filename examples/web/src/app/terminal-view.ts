@@ -14,6 +14,7 @@ import { FitAddon } from '@xterm/addon-fit'
 import { WebglAddon } from '@xterm/addon-webgl'
 import type { TerminalHandle, Workspace } from './sdk.js'
 import { h } from './dom.js'
+import { Listeners } from '@tabula/protocol'
 
 export interface TerminalViewOptions {
   /** Claim the driver role when nobody holds it, and keep fitting while driving. */
@@ -41,17 +42,17 @@ export class TerminalView {
   private readonly fit = new FitAddon()
   private readonly handle: TerminalHandle
   private readonly observer: ResizeObserver
-  private readonly listeners = new Set<(state: DriverState) => void>()
+  private readonly driverListeners = new Listeners<[state: DriverState]>()
   private driver: DriverState = { cols: 80, rows: 24, activeViewer: null, self: false }
   /** Set by an explicit "Drive" tap; a phone sends sizes only after one. */
   private driveRequested = false
   private disposed = false
   /** The exit code the daemon reported, kept for the exited-tab overlay. */
   exitCode: number | null = null
-  private readonly exitListeners = new Set<(code: number | null) => void>()
+  private readonly exitListeners = new Listeners<[code: number | null]>()
   private ctrlArmed = false
-  private readonly ctrlListeners = new Set<(armed: boolean) => void>()
-  private readonly lostInputListeners = new Set<(chars: number) => void>()
+  private readonly ctrlListeners = new Listeners<[armed: boolean]>()
+  private readonly lostInputListeners = new Listeners<[chars: number]>()
 
   constructor(
     private readonly ws: Workspace,
@@ -84,7 +85,7 @@ export class TerminalView {
     this.handle.onSize((size) => this.onSize(size))
     this.handle.onExit((code) => {
       this.exitCode = code
-      for (const l of this.exitListeners) l(code)
+      this.exitListeners.emit(code)
     })
     this.term.onData((data) => this.send(data))
     this.term.onBinary((data) => this.send(data))
@@ -101,19 +102,19 @@ export class TerminalView {
       this.setCtrl(false)
     }
     // With the daemon unreachable the input goes nowhere (as in ssh); say so rather than hide it.
-    if (this.ws.status.daemon === 'offline') for (const l of this.lostInputListeners) l(data.length)
+    if (this.ws.status.daemon === 'offline') this.lostInputListeners.emit(data.length)
     this.handle.write(data)
   }
 
   /** Called with the number of characters typed while the daemon was unreachable (not sent). */
   onLostInput(listener: (chars: number) => void): () => void {
-    this.lostInputListeners.add(listener)
-    return () => this.lostInputListeners.delete(listener)
+    const subscription = this.lostInputListeners.add(listener)
+    return () => subscription.dispose()
   }
 
   setCtrl(armed: boolean): void {
     this.ctrlArmed = armed
-    for (const l of this.ctrlListeners) l(armed)
+    this.ctrlListeners.emit(armed)
   }
 
   get ctrl(): boolean {
@@ -121,8 +122,8 @@ export class TerminalView {
   }
 
   onCtrl(listener: (armed: boolean) => void): () => void {
-    this.ctrlListeners.add(listener)
-    return () => this.ctrlListeners.delete(listener)
+    const subscription = this.ctrlListeners.add(listener)
+    return () => subscription.dispose()
   }
 
   /** "Drive from here": this viewer's size becomes the PTY's. */
@@ -131,7 +132,7 @@ export class TerminalView {
     this.handle.setActive(true)
     this.fitAndReport()
     // Already active (the phone typed) at the same size: the daemon has nothing to announce.
-    for (const l of this.listeners) l(this.driver)
+    this.driverListeners.emit(this.driver)
   }
 
   /**
@@ -152,14 +153,14 @@ export class TerminalView {
   }
 
   onDriver(listener: (state: DriverState) => void): () => void {
-    this.listeners.add(listener)
+    const subscription = this.driverListeners.add(listener)
     listener(this.driver)
-    return () => this.listeners.delete(listener)
+    return () => subscription.dispose()
   }
 
   onExit(listener: (code: number | null) => void): () => void {
-    this.exitListeners.add(listener)
-    return () => this.exitListeners.delete(listener)
+    const subscription = this.exitListeners.add(listener)
+    return () => subscription.dispose()
   }
 
   /** Call after the element was moved or shown: xterm measures only visible elements. */
@@ -191,7 +192,7 @@ export class TerminalView {
     if (size.activeViewer === null && this.options.autoDrive && this.el.isConnected) this.handle.setActive(true)
     if (self && !wasSelf) this.layout()
     else if (!self) this.showPtySize()
-    for (const l of this.listeners) l(this.driver)
+    this.driverListeners.emit(this.driver)
   }
 
   private mayReportSize(): boolean {
