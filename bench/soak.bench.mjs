@@ -89,7 +89,8 @@ function textFile(megabytes) {
 
 function scrollbackFile() {
   const path = join(WORK, 'soak-scrollback.txt')
-  if (!existsSync(path)) writeFileSync(path, Array.from({ length: 1000 }, (_, i) => `\x1b[3${i % 8}mline ${i}\x1b[0m of the scrollback\n`).join(''))
+  if (!existsSync(path))
+    writeFileSync(path, Array.from({ length: 1000 }, (_, i) => `\x1b[3${i % 8}mline ${i}\x1b[0m of the scrollback\n`).join(''))
   return path
 }
 
@@ -98,7 +99,7 @@ function hostileFile() {
   const path = join(WORK, 'soak-hostile.bin')
   if (existsSync(path)) return path
   let seed = 42
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32
   const parts = []
   const huge = ['S', 'T', 'L', 'M', 'Z', 'I', '@', 'P', 'X', ' @', ' A', "'}", "'~"]
   for (let i = 0; i < 2000; i++) parts.push(`x\x1b[2147483647${huge[i % huge.length]}\x1b[2147483647b\xc2\x9b99999999S`)
@@ -127,7 +128,11 @@ async function startDaemon() {
         const token = readFileSync(join(home, 'token'), 'utf8').trim()
         const url = runtime.daemonUrl
         const api = (path, body, method = body ? 'POST' : 'GET') =>
-          fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) }).then((r) => r.json())
+          fetch(url + path, {
+            method,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: body && JSON.stringify(body),
+          }).then((r) => r.json())
         const workspace = (await api('/v1/workspaces', { path: home })).id
         return {
           proc,
@@ -149,7 +154,9 @@ async function startDaemon() {
 }
 
 async function openViewer(daemon) {
-  const socket = new WebSocket(daemon.url.replace(/^http/, 'ws') + '/v1/live', ['tabula.v1', 'bearer.' + daemon.token], { perMessageDeflate: false })
+  const socket = new WebSocket(daemon.url.replace(/^http/, 'ws') + '/v1/live', ['tabula.v1', 'bearer.' + daemon.token], {
+    perMessageDeflate: false,
+  })
   const v = {
     socket,
     frames: [],
@@ -232,7 +239,10 @@ async function ordinaryRun(daemon, idleKey, text) {
 
 /** The hostile session and its input flood; stop() ends both. */
 async function startHostile(daemon, file) {
-  const s = await daemon.spawn({ command: 'sh', args: ['-c', HOSTILE_PARTS.includes('output') ? `while :; do cat ${file}; done` : 'exec sleep 1000'] })
+  const s = await daemon.spawn({
+    command: 'sh',
+    args: ['-c', HOSTILE_PARTS.includes('output') ? `while :; do cat ${file}; done` : 'exec sleep 1000'],
+  })
   const v = await openViewer(daemon)
   v.send({ type: 'attach', ch: 1, key: s.key })
   await v.next((f) => f.type === 'attached')
@@ -312,28 +322,49 @@ peak = Math.max(peak, rssOf(daemon.proc.pid))
 const cpu = threadCpu(daemon.proc.pid)
 await daemon.stop()
 
-const summary = (rows) => ({ rate: median(rows.map((r) => r.medianRate)), min: median(rows.map((r) => r.minRate)), attach: median(rows.map((r) => r.attachMs)) })
+const summary = (rows) => ({
+  rate: median(rows.map((r) => r.medianRate)),
+  min: median(rows.map((r) => r.minRate)),
+  attach: median(rows.map((r) => r.attachMs)),
+})
 const a = summary(results.without)
 const b = summary(results.with)
-console.log(`\n${ORDINARY} ordinary sessions, each cat of ${SOAK_MB} MiB, ${ROUNDS} rounds, ${((performance.now() - started) / 1000).toFixed(0)} s`)
+console.log(
+  `\n${ORDINARY} ordinary sessions, each cat of ${SOAK_MB} MiB, ${ROUNDS} rounds, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+)
 console.log(`| | without hostile | with hostile | ratio (with / without) |`)
 console.log(`|---|---|---|---|`)
-console.log(`| throughput per ordinary session, median | ${a.rate.toFixed(1)} MiB/s | ${b.rate.toFixed(1)} MiB/s | ${(b.rate / a.rate).toFixed(2)}× |`)
-console.log(`| throughput, slowest ordinary session | ${a.min.toFixed(1)} MiB/s | ${b.min.toFixed(1)} MiB/s | ${(b.min / a.min).toFixed(2)}× |`)
-console.log(`| attach to an idle session (1,000 lines), median | ${a.attach.toFixed(0)} ms | ${b.attach.toFixed(0)} ms | speed ${(a.attach / b.attach).toFixed(2)}× |`)
-console.log(`daemon peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (bound ${RSS_BOUND_MB} MiB); hostile input refused ${refusals} times (input_queue_full)`)
+console.log(
+  `| throughput per ordinary session, median | ${a.rate.toFixed(1)} MiB/s | ${b.rate.toFixed(1)} MiB/s | ${(b.rate / a.rate).toFixed(2)}× |`,
+)
+console.log(
+  `| throughput, slowest ordinary session | ${a.min.toFixed(1)} MiB/s | ${b.min.toFixed(1)} MiB/s | ${(b.min / a.min).toFixed(2)}× |`,
+)
+console.log(
+  `| attach to an idle session (1,000 lines), median | ${a.attach.toFixed(0)} ms | ${b.attach.toFixed(0)} ms | speed ${(a.attach / b.attach).toFixed(2)}× |`,
+)
+console.log(
+  `daemon peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (bound ${RSS_BOUND_MB} MiB); hostile input refused ${refusals} times (input_queue_full)`,
+)
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)}`
 console.log(
   `at the peak: ` +
     atPeak
       .sort((x, y) => (x.thread === 'main' ? -1 : y.thread === 'main' ? 1 : x.thread.localeCompare(y.thread)))
-      .map((t) => `${t.thread} heap ${mib(t.heapUsed)} used / ${mib(t.heapCommitted)} committed MiB, array buffers ${mib(t.arrayBuffers)} MiB`)
+      .map(
+        (t) => `${t.thread} heap ${mib(t.heapUsed)} used / ${mib(t.heapCommitted)} committed MiB, array buffers ${mib(t.arrayBuffers)} MiB`,
+      )
       .join('; '),
 )
 rmSync(MEMORY_DIR, { recursive: true, force: true })
 console.log(
-  `daemon CPU by thread: ${Object.entries(cpu).sort((x, y) => y[1] - x[1]).map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(', ')}; ` +
-    `this benchmark's own process ${(process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6).toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  `daemon CPU by thread: ${Object.entries(cpu)
+    .sort((x, y) => y[1] - x[1])
+    .map(([name, s]) => `${name} ${s.toFixed(1)} s`)
+    .join(', ')}; ` +
+    `this benchmark's own process ${(process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6).toFixed(1)} s; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
 )
 if (peak > RSS_BOUND_MB * 2 ** 20) {
   console.log('FAIL: the daemon went over its RSS bound')

@@ -3,7 +3,8 @@
  * the listeners of one event (a terminal's data, a connection's state); `Emitter` keys several of
  * them by event name for an events interface (a workspace view's `on`). A listener is removed
  * through the disposable `add`/`on` returns, and a listener that throws is reported (rethrown on
- * a later task) without stopping the others or the bookkeeping of whoever emits.
+ * a later task, or handed to the `onError` given) without stopping the others or the
+ * bookkeeping of whoever emits.
  */
 
 export interface Disposable {
@@ -12,6 +13,12 @@ export interface Disposable {
 
 export class Listeners<T extends unknown[]> {
   readonly #set = new Set<(...args: T) => void>()
+  readonly #onError: (error: unknown) => void
+
+  /** `onError`: where a throwing listener's error goes (a server logs it rather than crash). */
+  constructor(onError: (error: unknown) => void = rethrowLater) {
+    this.#onError = onError
+  }
 
   add(listener: (...args: T) => void): Disposable {
     this.#set.add(listener)
@@ -27,9 +34,7 @@ export class Listeners<T extends unknown[]> {
       try {
         listener(...args)
       } catch (error) {
-        setTimeout(() => {
-          throw error
-        })
+        this.#onError(error)
       }
     }
   }
@@ -55,4 +60,10 @@ export class Emitter<Events extends { [E in keyof Events]: (...args: never[]) =>
   clear(): void {
     this.#byEvent.clear()
   }
+}
+
+function rethrowLater(error: unknown): void {
+  setTimeout(() => {
+    throw error
+  })
 }

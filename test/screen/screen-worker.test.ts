@@ -11,9 +11,15 @@ import type { WebSocket } from 'ws'
 import { decodeOutputFrame, type ServerFrame } from '@tabula/protocol'
 import { Attachment } from '../../daemon/src/live/attachment.js'
 import { FLOW_HIGH_WATERMARK, Mirror } from '../../daemon/src/live/mirror.js'
-import { CHECKPOINT_MS, localScreenHost, workerScreenHost, type ScreenHost, type ScreenPort, type WorkerScreenHost } from '../../daemon/src/screen/screen-host.js'
+import {
+  CHECKPOINT_MS,
+  localScreenHost,
+  workerScreenHost,
+  type ScreenHost,
+  type ScreenPort,
+  type WorkerScreenHost,
+} from '../../daemon/src/screen/screen-host.js'
 import { Viewer } from '../../daemon/src/live/viewer.js'
-
 
 const WORKER = fileURLToPath(new URL('../../daemon/dist/screen/screen-worker.js', import.meta.url))
 
@@ -66,8 +72,7 @@ function setup() {
   return { host, stderr, pty, mirror, attach }
 }
 
-const lines = (from: number, count: number) =>
-  Buffer.from(Array.from({ length: count }, (_, i) => `line ${from + i}\r\n`).join(''))
+const lines = (from: number, count: number) => Buffer.from(Array.from({ length: count }, (_, i) => `line ${from + i}\r\n`).join(''))
 
 it('a worker killed mid-flood with a late attach pending: the attach completes and output resumes', async () => {
   const { host, stderr, pty, mirror, attach } = setup()
@@ -250,7 +255,10 @@ it('the stream really makes plain xterm throw (the oracle for the next tests)', 
     await write('\x1b[S')
     term.resize(34, 26)
     term.resize(50, 28)
-    await Promise.race([write('\x1b[?1047h\x1bc' + 'x'.repeat(16) + '\x1b[?1049l\x1b[10;53H\x1b[42;53H\x1b[K\x1b[1J'), new Promise((r) => setTimeout(r, 500))])
+    await Promise.race([
+      write('\x1b[?1047h\x1bc' + 'x'.repeat(16) + '\x1b[?1049l\x1b[10;53H\x1b[42;53H\x1b[K\x1b[1J'),
+      new Promise((r) => setTimeout(r, 500)),
+    ])
   } finally {
     process.off('uncaughtException', onError)
     term.dispose()
@@ -275,7 +283,9 @@ for (const where of ['worker', 'in-process'] as const) {
     const pending = cut(broken) // asked before the failure is known: answered by the fresh screen
 
     expect(await pending).not.toContain('before')
-    expect(warnings.join('\n')).toMatch(/the screen of tab-broken failed \(xterm threw: Cannot set properties of undefined \(setting 'isWrapped'\)\)/)
+    expect(warnings.join('\n')).toMatch(
+      /the screen of tab-broken failed \(xterm threw: Cannot set properties of undefined \(setting 'isWrapped'\)\)/,
+    )
     await until('the credit of the broken session', () => credit.broken === sent)
     broken.write(Buffer.from('after\r\n'))
     expect(await cut(broken)).toContain('after')

@@ -143,7 +143,8 @@ export class ParseScheduler<T extends Task> {
         account.ms = account.ms * COST_DECAY + ms
         account.bytes = account.bytes * COST_DECAY + bytes
       }
-      if (account.bytes > 0) account.weight = Math.min(SCREEN_COST_WEIGHT_MAX, Math.max(1, account.ms / account.bytes / MS_PER_BYTE_OF_TEXT))
+      if (account.bytes > 0)
+        account.weight = Math.min(SCREEN_COST_WEIGHT_MAX, Math.max(1, account.ms / account.bytes / MS_PER_BYTE_OF_TEXT))
       const charge = ms * account.weight
       account.vtime += charge
       account.tokens -= charge

@@ -81,14 +81,18 @@ export function localScreenHost(host: ScreenHostOptions & { warn?: (message: str
       const cuts = new Set<(snapshot: Snapshot) => void>()
       let uncredited = 0
       const start = (): HeadlessScreen =>
-        new HeadlessScreen(screenOptions(size, host), (title) => events.title(title), (err) => {
-          warn(screenThrewMessage(label, err))
-          screen = start()
-          const credit = uncredited
-          uncredited = 0
-          for (const ready of [...cuts]) ask(ready)
-          if (credit > 0) events.parsed(credit)
-        })
+        new HeadlessScreen(
+          screenOptions(size, host),
+          (title) => events.title(title),
+          (err) => {
+            warn(screenThrewMessage(label, err))
+            screen = start()
+            const credit = uncredited
+            uncredited = 0
+            for (const ready of [...cuts]) ask(ready)
+            if (credit > 0) events.parsed(credit)
+          },
+        )
       let screen = start()
       const ask = (ready: (snapshot: Snapshot) => void) => {
         cuts.add(ready)
@@ -244,22 +248,29 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
    * stuckMs, is stuck in that screen. The beacon is shared memory, so it can be read while the
    * worker's thread is blocked (a message would never be answered).
    */
-  const watchdog = setInterval(() => {
-    for (const slot of slots) {
-      if (!slot.worker) continue
-      const busy = Atomics.load(slot.beacon, 0)
-      const generation = Atomics.load(slot.beacon, 1)
-      if (busy === 0 || generation !== slot.seen) {
-        slot.seen = generation
-        slot.quietFor = 0
-        continue
+  const watchdog = setInterval(
+    () => {
+      for (const slot of slots) {
+        if (!slot.worker) continue
+        const busy = Atomics.load(slot.beacon, 0)
+        const generation = Atomics.load(slot.beacon, 1)
+        if (busy === 0 || generation !== slot.seen) {
+          slot.seen = generation
+          slot.quietFor = 0
+          continue
+        }
+        slot.quietFor += WATCHDOG_INTERVAL_MS
+        if (slot.quietFor < stuckMs) continue
+        const culprit = screens.get(busy)
+        failSlot(
+          slot,
+          `it spent over ${Math.round(stuckMs / 1000)} s on the screen of ${culprit?.label ?? `screen ${busy}`} without returning`,
+          busy,
+        )
       }
-      slot.quietFor += WATCHDOG_INTERVAL_MS
-      if (slot.quietFor < stuckMs) continue
-      const culprit = screens.get(busy)
-      failSlot(slot, `it spent over ${Math.round(stuckMs / 1000)} s on the screen of ${culprit?.label ?? `screen ${busy}`} without returning`, busy)
-    }
-  }, Math.min(WATCHDOG_INTERVAL_MS, stuckMs / 2))
+    },
+    Math.min(WATCHDOG_INTERVAL_MS, stuckMs / 2),
+  )
   watchdog.unref()
 
   const checkpoints = setInterval(() => {

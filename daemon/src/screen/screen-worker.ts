@@ -33,7 +33,9 @@ export const WARM_UP_LINES = 4000
 function warmUp(): void {
   const screen = new HeadlessScreen({ cols: 80, rows: 24, scrollback: 1000, noFastForward: true }, () => {})
   let done = false
-  const text = Array.from({ length: WARM_UP_LINES }, (_, i) => (i % 2 ? `line ${i}\r\n` : `\x1b[3${i % 8}mline ${i}\x1b[0m of text to warm the parser up\r\n`)).join('')
+  const text = Array.from({ length: WARM_UP_LINES }, (_, i) =>
+    i % 2 ? `line ${i}\r\n` : `\x1b[3${i % 8}mline ${i}\x1b[0m of text to warm the parser up\r\n`,
+  ).join('')
   writeInPieces(new TextEncoder().encode(text), (piece) => screen.write(piece, () => {}))
   screen.cut(() => (done = true))
   while (!done) work!.call(screen)

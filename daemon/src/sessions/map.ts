@@ -4,7 +4,7 @@
  * daemon listens to its changes to keep the manifest, and the live channel listens to mirror them
  * to viewers.
  */
-import { kindOfKey, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, type Session } from '@tabula/protocol'
+import { kindOfKey, Listeners, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, type Session } from '@tabula/protocol'
 import type { Logger } from '@tabula/server-kit'
 import { endSession } from './process-group.js'
 import { spawnPty, type OwnedPty } from './pty.js'
@@ -40,11 +40,12 @@ export class SessionMap implements SessionMapView {
   #seq = 0
   #stopping = false
   readonly #entries = new Map<string, Entry>()
-  readonly #listeners = new Set<(change: SessionChange) => void>()
+  readonly #listeners: Listeners<[change: SessionChange]>
   readonly #log: Logger
 
   constructor(log: Logger) {
     this.#log = log
+    this.#listeners = new Listeners((err) => this.#log.error({ err }, 'a session change listener failed'))
   }
 
   get seq(): number {
@@ -60,8 +61,8 @@ export class SessionMap implements SessionMapView {
   }
 
   onChange(listener: (change: SessionChange) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    const subscription = this.#listeners.add(listener)
+    return () => subscription.dispose()
   }
 
   onOutput(key: string, listener: (data: Uint8Array) => void): () => void {
@@ -87,7 +88,11 @@ export class SessionMap implements SessionMapView {
       {
         data: (data) => entry && this.#fanOut(entry, data),
         exit: (exitCode, signal) => entry && this.#exited(entry, signal ? 128 + signal : exitCode),
-        uncontained: () => this.#log.warn({ key: spec.key }, 'no perl to close inherited descriptors above 9 with: this program may hold other sessions\' terminals'),
+        uncontained: () =>
+          this.#log.warn(
+            { key: spec.key },
+            "no perl to close inherited descriptors above 9 with: this program may hold other sessions' terminals",
+          ),
       },
     )
     const record: Session = {
@@ -117,7 +122,14 @@ export class SessionMap implements SessionMapView {
     // Same tick as the spawn: node-pty delivers output from the event loop, so every subscriber
     // of `added` is in place before the first byte.
     const identity = { file: spec.file, pid: pty.pid, started: pty.started }
-    this.#emit({ type: 'added', workspace: record.workspace, seq: ++this.#seq, session: snapshot(record), closeOnExit: entry.closeOnExit, process: identity })
+    this.#emit({
+      type: 'added',
+      workspace: record.workspace,
+      seq: ++this.#seq,
+      session: snapshot(record),
+      closeOnExit: entry.closeOnExit,
+      process: identity,
+    })
     return entry.live
   }
 
@@ -213,13 +225,7 @@ export class SessionMap implements SessionMapView {
   }
 
   #emit(change: SessionChange): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(change)
-      } catch (err) {
-        this.#log.error({ err, change: change.type }, 'a session change listener failed')
-      }
-    }
+    this.#listeners.emit(change)
   }
 }
 

@@ -10,7 +10,13 @@ import type { SpawnSpec } from './map.js'
  * `resolved`: the executable an earlier run resolved the command to (restore runs that one, if it
  * still is an executable file, rather than resolving the command again on today's PATH).
  */
-export function planSpawn(key: string, workspace: Workspace, request: Omit<SpawnRequest, 'key'>, title?: string | null, resolved?: string): SpawnSpec {
+export function planSpawn(
+  key: string,
+  workspace: Workspace,
+  request: Omit<SpawnRequest, 'key'>,
+  title?: string | null,
+  resolved?: string,
+): SpawnSpec {
   checkStrings(request)
   const cwd = request.cwd === undefined ? defaultCwd(workspace.path) : checkCwd(request.cwd)
   const command = request.command ?? defaultCommand()

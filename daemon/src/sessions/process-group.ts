@@ -96,7 +96,10 @@ export function processStartTime(pid: number): string | null {
     return fields && fields[0] !== 'Z' ? `${bootId()}:${fields[19]}` : null
   }
   try {
-    const started = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    const started = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim()
     return started || null
   } catch {
     return null

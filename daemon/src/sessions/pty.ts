@@ -89,7 +89,13 @@ interface NodePtyInternals {
 export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
   const launch = containedLaunch(opts.file, opts.args)
   if (!launch.contained) events.uncontained?.()
-  const pty = spawnNodePty(launch.file, launch.args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: opts.cwd, env: opts.env })
+  const pty = spawnNodePty(launch.file, launch.args, {
+    name: 'xterm-256color',
+    cols: opts.cols,
+    rows: opts.rows,
+    cwd: opts.cwd,
+    env: opts.env,
+  })
   // At once: a program that exits within moments is reaped by node-pty, and its pid is then free.
   const started = processStartTime(pty.pid)
   const internals = pty as unknown as NodePtyInternals
@@ -129,10 +135,7 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
   function startDrain(): void {
     if (marker) return // already draining (node-pty may ask more than once)
     if (!drain || disposed) return finishDrain()
-    marker = Buffer.from(
-      [...randomBytes(MARKER_BYTES)].map((byte) => '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'[byte % 36]).join(''),
-      'latin1',
-    )
+    marker = Buffer.from([...randomBytes(MARKER_BYTES)].map((byte) => '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'[byte % 36]).join(''), 'latin1')
     writeMarker()
     armLimit()
   }

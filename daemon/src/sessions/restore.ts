@@ -24,7 +24,10 @@ export async function endSurvivors(state: StateStore, log: Logger): Promise<Map<
   await Promise.all(
     state.manifest().map(async (entry) => {
       if (entry.pid === null || entry.started === null || !sessionSurvives(entry.pid, entry.started)) return
-      log.warn({ key: entry.key, pid: entry.pid }, `ending ${entry.command} (pid ${entry.pid}) of session ${entry.key}: it outlived the previous daemon`)
+      log.warn(
+        { key: entry.key, pid: entry.pid },
+        `ending ${entry.command} (pid ${entry.pid}) of session ${entry.key}: it outlived the previous daemon`,
+      )
       await endSession(entry.pid)
       ended.set(entry.key, new Date())
     }),
