@@ -38,6 +38,22 @@ export const COST_PRIOR_BYTES = 64 * 1024
 
 const MS_PER_BYTE_OF_TEXT = SCREEN_TEXT_PARSE_MS_PER_MIB / (1024 * 1024)
 
+/** The clock and the event loop the scheduler runs on: the worker's own, or a test's virtual ones. */
+export interface SchedulerLoop {
+  now(): number
+  /** Runs `fn` on a later turn of the event loop, after pending I/O. */
+  immediate(fn: () => void): void
+  timeout(fn: () => void, ms: number): unknown
+  clear(handle: unknown): void
+}
+
+const WORKER_LOOP: SchedulerLoop = {
+  now: () => performance.now(),
+  immediate: (fn) => void setImmediate(fn),
+  timeout: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
 export interface Task {
   /** One slice of the screen's work; returns the bytes of output it finished (parsed or skipped). */
   run(): number
@@ -58,12 +74,16 @@ export class ParseScheduler<T extends Task> {
   private readonly ready = new Set<T>()
   private readonly accounts = new WeakMap<T, Account>()
   private scheduled: 'immediate' | 'timer' | null = null
-  private timer: ReturnType<typeof setTimeout> | null = null
+  private timer: unknown = null
   /** Virtual time of the last slice run: where an idle screen rejoins when nothing else waits. */
   private clock = 0
   private readonly dispatch = () => this.runOne()
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(private readonly loop: SchedulerLoop = WORKER_LOOP) {}
+
+  private now(): number {
+    return this.loop.now()
+  }
 
   /** The screen's current weight (1 for text, up to SCREEN_COST_WEIGHT_MAX). */
   weight(task: T): number {
@@ -79,10 +99,10 @@ export class ParseScheduler<T extends Task> {
     account.vtime = Math.max(account.vtime, floor - SCREEN_PARSE_BURST_MS)
     this.ready.add(task)
     if (this.scheduled === 'immediate') return
-    if (this.timer) clearTimeout(this.timer)
+    if (this.timer) this.loop.clear(this.timer)
     this.timer = null
     this.scheduled = 'immediate'
-    setImmediate(this.dispatch)
+    this.loop.immediate(this.dispatch)
   }
 
   /** Forgets a screen (disposed). */
@@ -108,6 +128,8 @@ export class ParseScheduler<T extends Task> {
     let soonest = Infinity
     for (const task of this.ready) {
       const account = this.account(task)
+      // Refilled by the wall time since it was last looked at, its own slices included: a screen
+      // of weight 1 refills exactly what it spends, so text is never held.
       account.tokens = Math.min(SCREEN_PARSE_BURST_MS, account.tokens + (now - account.at))
       account.at = now
       const urgent = task.urgent()
@@ -121,7 +143,7 @@ export class ParseScheduler<T extends Task> {
     if (!best) {
       if (this.ready.size > 0) {
         this.scheduled = 'timer'
-        this.timer = setTimeout(() => {
+        this.timer = this.loop.timeout(() => {
           this.timer = null
           this.runOne()
         }, Math.ceil(soonest))
@@ -148,11 +170,10 @@ export class ParseScheduler<T extends Task> {
       const charge = ms * account.weight
       account.vtime += charge
       account.tokens -= charge
-      account.at = end
       this.clock = account.vtime
       if (this.ready.size > 0 && this.scheduled === null) {
         this.scheduled = 'immediate'
-        setImmediate(this.dispatch)
+        this.loop.immediate(this.dispatch)
       }
     }
   }
