@@ -27,7 +27,6 @@ describe('the daemon serves every route of the table', () => {
     if (t) removeHome(t.home)
   })
 
-  // biome-ignore lint/suspicious/noExplicitAny: the answers are matched field by field below
   async function call(route: RouteSpec, params: Record<string, string>, body?: unknown): Promise<{ status: number; json: any }> {
     const res = await fetch(t.url + routePath(route.pattern, params as never), {
       method: route.method,
