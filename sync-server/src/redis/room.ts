@@ -175,6 +175,9 @@ export class RedisRoom implements LoadedRoom {
     this.appended = true
     const appending = this.backend.append(this.name, conn, update, limit)
     const settled = appending.then(() => {})
+    // flush() reports a failed append; until someone flushes, the failure is this call's own
+    // (awaited below), not an unhandled rejection that would end the process.
+    settled.catch(() => {})
     this.appends.add(settled)
     try {
       return await appending
