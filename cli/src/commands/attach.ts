@@ -115,6 +115,7 @@ function runAttached(
       process.off('SIGHUP', onSignal)
       process.off('SIGINT', onSignal)
       status.dispose()
+      presence.dispose()
       if (tty) stdin.setRawMode(false)
       stdin.pause()
       handle.dispose()
@@ -159,6 +160,10 @@ function runAttached(
       } else if (change.activeViewer === null && drive) {
         handle.setActive(true) // nobody drives: take the role, like a desktop viewer does
       }
+      showDriver(change)
+    }
+    /** The title names who sets the size: again when presence brings the driver's name later. */
+    const showDriver = (change: SizeChange) => {
       const label = who(change.activeViewer)
       // Before the first claim lands, the previous driver is still reported: not news yet.
       if (announced === null && drive && label !== 'this terminal') return
@@ -193,6 +198,7 @@ function runAttached(
       if (tty) stdin.setRawMode(true)
     }
     const status = ws.on('status', onStatus)
+    const presence = ws.on('presence', () => size && !offline && showDriver(size))
 
     // Save the title (XTWINOPS push; popped on detach), then the alternate screen.
     if (stdout.isTTY) stdout.write('\x1b[22;0t\x1b[?1049h')
