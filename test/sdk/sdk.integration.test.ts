@@ -14,7 +14,7 @@ import { DaemonClient, placeTab, readLayout, setTitle, TABS_MAP, wsProtocols } f
 import { connect, type TabulaClient, type WorkspaceView } from '@tabula/client-sdk'
 import { removeHome, startTabula, TABULA_BIN, tempHome, type RunningTabula } from '../helpers/tabula.js'
 import { startProxy, type TestProxy } from '../helpers/proxy.js'
-import { keysOf } from './helpers/wait.js'
+import { keysOf } from './helpers/views.js'
 import { readK2soFixture } from '../helpers/fixtures.js'
 
 const fixture = readK2soFixture()
