@@ -137,7 +137,8 @@ export class SyncChannel {
       encoding.writeVarUint8Array(reply, encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]))
     } else if (type === MESSAGE_AUTH) {
       readAuthMessage(decoder, this.#doc, (_doc, reason) => {
-        console.warn(`tabula sync refused ${this.#url}: ${reason}`)
+        // The stock provider's console line, kept for those who read the console (docs/sync.md, "Refusals").
+        console.warn(`Permission denied to access ${this.#url}.\n${reason}`)
         this.#options.onRefused?.(reason)
       })
     }
