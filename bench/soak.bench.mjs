@@ -45,6 +45,8 @@ const DONE = '__SOAK_DONE__'
 const HOSTILE_CLIENT_BUFFER_BYTES = 1024 * 1024
 /** What the hostile session does (a diagnostic knob): its `output`, its unread `input`, or both (the default). */
 const HOSTILE_PARTS = (process.env.SOAK_HOSTILE ?? 'output,input').split(',')
+/** SOAK_VERBOSE=1 prints every ordinary session's rate, in spawn order (which worker it shares). */
+const VERBOSE = process.env.SOAK_VERBOSE === '1'
 const COLS = 120
 const ROWS = 40
 mkdirSync(WORK, { recursive: true })
@@ -234,7 +236,7 @@ async function ordinaryRun(daemon, idleKey, text) {
     v.close()
     await daemon.close(s.key)
   }
-  return { medianRate: median(rates), minRate: Math.min(...rates), attachMs: median(attaches), attaches: attaches.length }
+  return { rates, medianRate: median(rates), minRate: Math.min(...rates), attachMs: median(attaches), attaches: attaches.length }
 }
 
 /** The hostile session and its input flood; stop() ends both. */
@@ -313,7 +315,8 @@ for (let round = 0; round < ROUNDS; round++) {
     results[hostileOn ? 'with' : 'without'].push(r)
     console.log(
       `round ${round + 1} ${hostileOn ? 'with   ' : 'without'} hostile: ordinary ${r.medianRate.toFixed(1)} MiB/s median per session ` +
-        `(slowest ${r.minRate.toFixed(1)}), attach ${r.attachMs.toFixed(0)} ms median of ${r.attaches}${hostileRate}`,
+        `(slowest ${r.minRate.toFixed(1)}), attach ${r.attachMs.toFixed(0)} ms median of ${r.attaches}${hostileRate}` +
+        (VERBOSE ? `\n  per session, in spawn order: ${r.rates.map((x) => x.toFixed(1)).join(' ')}` : ''),
     )
   }
 }

@@ -34,9 +34,13 @@ export interface ConnectionOptions {
 export function serveConnection(ws: WebSocket, lease: RoomLease, opts: ConnectionOptions): void {
   const { room } = lease
   const { log } = opts
+  // Until the room's document is loaded the socket is not read (TCP pushes back on the client):
+  // only what ws had already read when it paused waits here, not whatever a client sends during
+  // a slow load (docs/sync.md, "Bounds").
   const queue: Array<{ data: RawData; isBinary: boolean }> = []
   let attached = false
   let gone = false
+  ws.pause()
 
   const peer: Peer = {
     send(data) {
@@ -91,8 +95,12 @@ export function serveConnection(ws: WebSocket, lease: RoomLease, opts: Connectio
       attached = true
       room.attach(peer)
       for (const { data, isBinary } of queue.splice(0)) handle(data, isBinary)
+      ws.resume()
     },
-    () => ws.close(1011, 'the layout document cannot be loaded; see the server log'),
+    () => {
+      ws.resume() // so the close handshake is read
+      ws.close(1011, 'the layout document cannot be loaded; see the server log')
+    },
   )
 }
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import xtermHeadless from '@xterm/headless'
-import { MAX_CONTROL_SEQUENCE_BYTES } from '@tabula/protocol'
+import { clampTitle, MAX_CONTROL_SEQUENCE_BYTES, MAX_TITLE_CHARS } from '@tabula/protocol'
 import { CsiClamp } from '../../daemon/src/screen/clamp.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 
@@ -118,6 +118,110 @@ describe('everything else passes through unchanged', () => {
       const out = clamped(data, cuts)
       expect(await screenAfter(out), `seed ${1000 + seed}`).toBe(await screenAfter(data))
     }
+  })
+})
+
+describe('titles are cut to MAX_TITLE_CHARS before any parser gathers them', () => {
+  /** The screen after `data`, and the last title xterm reported, cut as the daemon keeps it. */
+  async function seen(data: Uint8Array): Promise<{ screen: string; title: string | null }> {
+    const term = new Terminal({ cols: COLS, rows: ROWS, scrollback: 200, allowProposedApi: true, logLevel: 'off' })
+    let title: string | null = null
+    term.onTitleChange((t) => (title = clampTitle(t)))
+    await new Promise<void>((resolve) => term.write(data, resolve))
+    const buffer = term.buffer.active
+    const lines: string[] = []
+    for (let y = 0; y < buffer.length; y++) lines.push(buffer.getLine(y)!.translateToString(true))
+    term.dispose()
+    return { screen: `${lines.join('\n')}\ncursor ${buffer.cursorX},${buffer.cursorY}`, title }
+  }
+  const long = (unit: string) => unit.repeat(Math.ceil((3 * MAX_TITLE_CHARS) / unit.length))
+
+  it.each([
+    ['ASCII, ended by BEL', '\x1b]0;', long('T'), '\x07'],
+    ['two-byte characters, ended by ESC \\', '\x1b]2;', long('é'), '\x1b\\'],
+    ['three-byte characters, ended by C1 ST', '\x1b]0;', long('世'), '\u009c'],
+    ['four-byte characters (surrogate pairs), by the C1 OSC', '\u009d2;', long('😀'), '\x07'],
+    ['a line feed and a tab inside (ignored by xterm)', '\x1b]0;', `${long('ab')}\n\t${long('cd')}`, '\x07'],
+    ['ended by a C1 CSI that goes on to colour the text', '\x1b]0;', long('x'), '\u009b31m'],
+    ['aborted by CAN (no title)', '\x1b]0;', long('z'), '\x18'],
+    ['OSC 1, the icon name', '\x1b]1;', long('i'), '\x07'],
+  ])('%s: the same screen and title as plain xterm, however it is split', async (_name, intro, payload, end) => {
+    const data = enc(`before${intro}${payload}${end}after\x1b]0;short\x07 and ${intro}${payload}${end}last`)
+    const expected = await seen(data)
+    const whole = clamped(data)
+    expect(whole.length).toBeLessThan(200 + 2 * 4 * MAX_TITLE_CHARS)
+    expect(await seen(whole)).toEqual(expected)
+    const rng = rngFor(7)
+    for (let round = 0; round < 12; round++) {
+      const cuts = Array.from({ length: 4 }, () => Math.floor(rng() * data.length)).sort((a, b) => a - b)
+      expect(text(clamped(data, cuts)), `cuts ${cuts}`).toBe(text(whole))
+    }
+    for (let at = data.length - 2 * end.length - 40; at < data.length; at++) expect(text(clamped(data, [at]))).toBe(text(whole))
+  })
+
+  it('keeps a title within the bound, and every other OSC, byte for byte', () => {
+    for (const seq of [
+      `\x1b]0;${'t'.repeat(MAX_TITLE_CHARS)}\x07`,
+      `\x1b]8;id=1;https://example.com/${'p'.repeat(5000)}\x1b\\link\x1b]8;;\x1b\\`,
+      `\x1b]52;c;${'QUJD'.repeat(5000)}\x07`,
+      `\x1b]10;${'x'.repeat(3000)}\x07`,
+      `\x1b]00;${'t'.repeat(MAX_TITLE_CHARS)}\x07`,
+    ]) {
+      const data = enc(`a${seq}b`)
+      expect(text(clamped(data, [3, 700]))).toBe(text(data))
+    }
+  })
+
+  it('random long titles with controls, C1 and broken UTF-8 past the bound: the same screen and title as plain xterm', async () => {
+    const pieces = [
+      'a',
+      'é',
+      '世',
+      '😀',
+      '\n',
+      '\x00',
+      '\x7f',
+      '\xc2\xa0',
+      '\xc2',
+      '\xc2\x9c',
+      '\xc2\x9b1m',
+      '\xc2\x85',
+      '\x9c',
+      '\xbf',
+      '\xff',
+      '\x1b',
+      '\x1b\\',
+      '\x07',
+      '\x18',
+      '\x1b]0;',
+    ]
+    for (let seed = 1; seed <= 60; seed++) {
+      const rng = rngFor(500 + seed)
+      let s = 'start'
+      for (let k = 0; k < 3; k++) {
+        s += rng() < 0.5 ? '\x1b]2;' : '\xc2\x9d0;'
+        s += 'T'.repeat(MAX_TITLE_CHARS - 3 + Math.floor(rng() * 6))
+        for (let n = Math.floor(rng() * 40); n > 0; n--) s += rng() < 0.6 ? 'x' : pieces[Math.floor(rng() * pieces.length)]!
+        s += `\x07text ${k}`
+      }
+      // \xNN below 0x100 are bytes here; other characters go as UTF-8.
+      const data = Uint8Array.from(
+        Buffer.from(
+          s.replace(/[^\x00-\xff]/g, (c) => Buffer.from(c).toString('latin1')),
+          'latin1',
+        ),
+      )
+      const cuts = Array.from({ length: 5 }, () => Math.floor(rng() * data.length)).sort((a, b) => a - b)
+      const out = clamped(data, cuts)
+      expect(text(out), `seed ${500 + seed}: split reads`).toBe(text(clamped(data)))
+      expect(await seen(out), `seed ${500 + seed}`).toEqual(await seen(data))
+    }
+  })
+
+  it('a megabyte title leaves at most MAX_TITLE_CHARS of it for the parser', () => {
+    const data = enc(`\x1b]2;${'T'.repeat(1024 * 1024)}\x1b\\`)
+    const pieces = Array.from({ length: 64 }, (_, i) => Math.floor((i * data.length) / 64))
+    expect(text(clamped(data, pieces))).toBe(`\x1b]2;${'T'.repeat(MAX_TITLE_CHARS)}\x1b\\`)
   })
 })
 

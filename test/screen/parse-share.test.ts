@@ -210,3 +210,27 @@ it('costly output pauses its PTY after a fraction of the backlog text may have: 
   expect(mirror.backlog, `paused with ${mirror.backlog} bytes unparsed`).toBeLessThanOrEqual(FLOW_HIGH_WATERMARK / 8)
   mirror.dispose()
 }, 60_000)
+
+it('a save (a background cut) of costly output leaves it capped; a viewer’s cut lifts the cap', async () => {
+  expect(existsSync(WORKER), `${WORKER} (run npm run build)`).toBe(true)
+  host = workerScreenHost({ script: WORKER, workers: 1, fastForward: false })
+  const { open, write, flood } = screens(host)
+  await flood('warm-up')
+  /** Which finishes first: the costly screen's cut, or a text flood started right after it. */
+  const race = async (name: string, background: boolean) => {
+    const costly = open(name)
+    write(costly.port, COSTLY.subarray(0, COSTLY.length / 16))
+    await until(`${name} has started`, () => costly.credit.bytes > 0, 30_000)
+    const order: string[] = []
+    const cut = new Promise<void>((resolve) => costly.port.cut(() => resolve(void order.push('cut')), background))
+    await flood(`${name} beside`)
+    order.push('text')
+    await cut
+    costly.port.dispose()
+    return order
+  }
+  // The keeper's save waits its turn at the costly screen's share: the text flood goes first.
+  expect(await race('saved', true)).toEqual(['text', 'cut'])
+  // A viewer waiting is served first, past the cap.
+  expect(await race('attached', false)).toEqual(['cut', 'text'])
+}, 120_000)

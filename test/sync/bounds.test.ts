@@ -22,6 +22,11 @@ import { MESSAGE_AWARENESS } from '../../sync-server/src/messages.js'
 import { createRedisRooms } from '../../sync-server/src/redis/index.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { WORKSPACE, connectProvider, rawClient, spam, startLocalSync, synced, type LocalSync } from './helpers.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as encoding from 'lib0/encoding'
+import { createLowdbStore, type DocStore } from '../../sync-server/src/store.js'
 
 let server: LocalSync | null = null
 afterEach(async () => {
@@ -139,3 +144,43 @@ for (const engine of ['in-process', 'redis'] as const) {
     }, 60_000)
   })
 }
+
+it('a client sending while its document loads is not read meanwhile (nothing piles up in the server); what it sent is applied once loaded', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'tabula-sync-gated-'))
+  const disk = createLowdbStore(join(home, 'layouts'))
+  let open!: () => void
+  const loaded = new Promise<void>((resolve) => (open = resolve))
+  // The store is the edge: a load that takes as long as the test says (a slow disk, a far Redis).
+  const store: DocStore = { ...disk, load: async (name) => (await loaded, disk.load(name)) }
+  server = await startLocalSync({ home, store })
+  const { ws } = await rawClient(server.url, WORKSPACE, server.token)
+  // One update of 1 MiB sent 48 times (applied once, so the document stays under its bound): far
+  // more than the kernel's socket buffers take. Then a small one, which must land after them.
+  const writer = new Y.Doc()
+  const updates: Uint8Array[] = []
+  writer.on('update', (update: Uint8Array) => updates.push(update))
+  writer.getMap('bulk').set('big', 'x'.repeat(1024 * 1024))
+  writer.getMap('bulk').set('last', 'after all the others')
+  const [big, last] = updates as [Uint8Array, Uint8Array]
+  for (const update of [...Array(48).fill(big), last]) {
+    const message = encoding.createEncoder()
+    encoding.writeVarUint(message, 0) // sync
+    encoding.writeVarUint(message, 2) // update
+    encoding.writeVarUint8Array(message, update)
+    ws.send(encoding.toUint8Array(message))
+  }
+  // While the document loads the server reads nothing more: the client's own buffer keeps most of it.
+  await until('the client has written what the kernel takes', () => ws.bufferedAmount < 48 * 1024 * 1024, 10_000)
+  await new Promise((resolve) => setTimeout(resolve, 500)) // time the server would need to read it all
+  expect(ws.bufferedAmount).toBeGreaterThan(24 * 1024 * 1024)
+  open()
+  await until('the client has sent everything', () => ws.bufferedAmount === 0, 30_000)
+  const reader = new Y.Doc()
+  const provider = connectProvider(server.url, WORKSPACE, server.token, reader)
+  await synced(provider)
+  await until('every update applied', () => reader.getMap('bulk').get('last'), { timeoutMs: 30_000, ok: (v) => v === 'after all the others' })
+  expect((reader.getMap('bulk').get('big') as string).length).toBe(1024 * 1024)
+  provider.destroy()
+  ws.close()
+  rmSync(home, { recursive: true, force: true })
+}, 60_000)

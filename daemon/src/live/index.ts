@@ -36,7 +36,10 @@ export interface LiveChannelOptions {
 export interface LiveChannel {
   /** True when the upgrade was for the live channel (`/v1/live`) and has been taken. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean
-  /** The session's screen now, cut in order with its output (what a late viewer would get); null without one. */
+  /**
+   * The session's screen now, cut in order with its output (what a late viewer would get), for a
+   * save: no viewer waits on it, so a costly screen stays capped meanwhile; null without one.
+   */
   snapshot(key: string): Promise<Snapshot | null>
   /** Bytes for the session's screen (and attached viewers) that did not come from its program: a restored screen. */
   prefill(key: string, data: Uint8Array): void
@@ -214,7 +217,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     },
     snapshot(key) {
       const entry = mirrors.get(key)
-      return entry ? new Promise<Snapshot>((resolve) => entry.mirror.cut(resolve)) : Promise.resolve(null)
+      // No viewer waits for a save: a background cut (screen-host.ts ScreenPort.cut).
+      return entry ? new Promise<Snapshot>((resolve) => entry.mirror.cut(resolve, true)) : Promise.resolve(null)
     },
     prefill(key, data) {
       mirrors.get(key)?.mirror.write(data)

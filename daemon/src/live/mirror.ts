@@ -180,12 +180,12 @@ export class Mirror {
    * calls `flush()` before it starts holding output, holds what arrives from then on until
    * `ready`, and then plays it, and so gets the stream with no gap and no repeat.
    */
-  cut(ready: (snapshot: Snapshot) => void): void {
+  cut(ready: (snapshot: Snapshot) => void, background = false): void {
     if (this.disposed) return
     this.flush()
     this.screen.cut((snapshot) => {
       if (!this.disposed) ready(snapshot)
-    })
+    }, background)
   }
 
   /** Resizes the headless terminal at this point of the stream (in order with output). */

@@ -17,8 +17,16 @@
  * passed on at once (xterm executes them there too), the sequence itself is held until its final
  * byte (it may be split across reads) and then passed on unchanged, or rebuilt with clamped
  * counts. Output between sequences is passed through without copying.
+ *
+ * Titles (OSC 0, 1 and 2) are cut the same way, to their first MAX_TITLE_CHARS characters: the
+ * daemon keeps no more of a title than that (limits.ts), but xterm gathers the whole payload
+ * first, and a program printing megabyte titles in a loop cost its screen's worker a core and the
+ * garbage collector as much again, at the price of plain text per byte, so the parse cap
+ * (parse-scheduler.ts) never held it back. The rest of the payload is dropped; the terminator and
+ * every byte that ends the string in xterm (BEL, ESC, CAN, SUB, any C1 control) pass, so the
+ * parser ends the string as it would have.
  */
-import { MAX_CONTROL_SEQUENCE_BYTES } from '@tabula/protocol'
+import { MAX_CONTROL_SEQUENCE_BYTES, MAX_TITLE_CHARS } from '@tabula/protocol'
 
 const ESC = 0x1b
 /** The UTF-8 encoding of U+009B, the one-character CSI (C1), which xterm honours from any state. */
@@ -28,6 +36,14 @@ const CAN = 0x18
 const SUB = 0x1a
 const DEL = 0x7f
 const LEFT_BRACKET = 0x5b
+const RIGHT_BRACKET = 0x5d
+const BEL = 0x07
+const SEMICOLON = 0x3b
+/** The second byte of U+009D, the one-character OSC (C1). */
+const C1_OSC = 0x9d
+/** The second bytes of the UTF-8 encodings of the C1 controls U+0080–U+009F. */
+const C1_FIRST = 0x80
+const C1_LAST = 0x9f
 /** xterm keeps parameter values below this (Params.ts). */
 const PARAM_MAX = 0x7fffffff
 
@@ -39,6 +55,14 @@ const enum State {
   /** After a lone C2 byte: the next decides whether it was a C1 CSI. */
   C1Lead,
   Csi,
+  /** After `ESC ]` (or C1 OSC): the command number, up to its `;`. */
+  OscIdent,
+  /** In the payload of a title (OSC 0, 1, 2): its characters counted up to MAX_TITLE_CHARS. */
+  OscTitle,
+  /** A C2 byte passed in a title: the next decides whether it is a C1 control (which ends the string). */
+  OscTitleLead,
+  /** The rest of a title past MAX_TITLE_CHARS: dropped up to what ends the string. */
+  OscDrop,
 }
 
 /** Which count bounds a sequence: by its final byte, for sequences without prefix and intermediates. */
@@ -85,6 +109,12 @@ export class CsiClamp {
   private intermediates = 0
   private intermediateCount = 0
   private sawParams = false
+  /** The OSC command number being read (-1: no digit yet). */
+  private oscIdent = -1
+  /** Characters of the current title passed on so far. */
+  private titleChars = 0
+  /** A C2 byte of a title past its bound, at the end of a read: held until the next byte says whether it starts a C1 control. */
+  private heldLead = false
 
   constructor(
     private cols: number,
@@ -150,6 +180,7 @@ export class CsiClamp {
           } else if (byte === ESC) this.escape(i)
           else if (byte === C1_LEAD) this.state = State.C1Lead
           else if (byte >= 0x20 && byte <= 0x2f) this.state = State.EscapeIntermediate
+          else if (byte === RIGHT_BRACKET) this.osc()
           else if (byte === CAN || byte === SUB || byte >= 0x30) this.state = State.Ground
           continue // C0 controls and DEL keep the escape open, as in xterm
         case State.EscapeIntermediate:
@@ -162,10 +193,77 @@ export class CsiClamp {
             copy(Math.max(i - 1, from))
             this.begin(i - 1 >= from ? C1_LEAD : -1, C1_CSI)
             from = i + 1
-          } else if (byte === ESC) this.escape(i)
+          } else if (byte === C1_OSC) this.osc()
+          else if (byte === ESC) this.escape(i)
           else if (byte === C1_LEAD) this.state = State.C1Lead
           else this.state = State.Ground
           continue
+        case State.OscIdent:
+          if (byte >= 0x30 && byte <= 0x39) this.oscIdent = Math.min(this.oscIdent < 0 ? byte - 0x30 : this.oscIdent * 10 + byte - 0x30, 10)
+          else {
+            // A title's payload is counted from here. Any other OSC passes as text: only the
+            // bytes that end the string in xterm (ESC, C2) mean anything to this filter there.
+            const title = byte === SEMICOLON && this.oscIdent >= 0 && this.oscIdent <= 2
+            this.state = title ? State.OscTitle : State.Ground
+            this.titleChars = 0
+            if (!title) i--
+          }
+          continue
+        case State.OscTitle:
+          if (byte === ESC) this.escape(i)
+          else if (byte === BEL || byte === CAN || byte === SUB) this.state = State.Ground
+          else if (byte >= 0x20 && (byte < 0x80 || byte >= 0xc0)) {
+            // A character starts (ASCII or a UTF-8 lead byte): the first past the bound starts the drop.
+            if (this.titleChars >= MAX_TITLE_CHARS) {
+              copy(i)
+              from = i
+              this.state = State.OscDrop
+              i--
+            } else {
+              this.titleChars++
+              if (byte === C1_LEAD) this.state = State.OscTitleLead
+            }
+          }
+          continue // continuation bytes and C0 controls (ignored inside the string by xterm) pass
+        case State.OscTitleLead:
+          // After a C2 that passed: a C1 control ends the string, anything else is the title's.
+          this.state = byte >= C1_FIRST && byte <= C1_LAST ? State.C1Lead : State.OscTitle
+          i--
+          continue
+        case State.OscDrop: {
+          // Everything up to the next byte that can end the string is dropped; a held C2 (the
+          // end of the previous read) goes out only if it turns out to start a C1 control.
+          const held = this.heldLead
+          this.heldLead = false
+          if (held && isLatin1Second(byte)) {
+            from = i + 1 // the second byte of a dropped character
+            continue
+          }
+          if (held) out()[length++] = C1_LEAD
+          if (byte === ESC) {
+            from = i
+            this.escape(i)
+          } else if (byte === BEL || byte === CAN || byte === SUB) {
+            from = i
+            this.state = State.Ground
+          } else if (byte === C1_LEAD && i + 1 === data.length) {
+            from = i + 1
+            this.heldLead = true
+          } else if (byte === C1_LEAD && data[i + 1]! >= C1_FIRST && data[i + 1]! <= C1_LAST) {
+            from = i
+            this.state = State.C1Lead
+          } else if (held && byte >= C1_FIRST && byte <= C1_LAST) {
+            from = i // the held C2 and this byte are a C1 control: looked at as anywhere else
+            this.state = State.C1Lead
+            i--
+          } else {
+            // A C2 here starts a character (U+00A0–U+00BF, dropped whole) or is invalid (dropped alone).
+            const next = dropEnd(data, byte === C1_LEAD && isLatin1Second(data[i + 1]!) ? i + 2 : i + 1)
+            from = next
+            i = next - 1
+          }
+          continue
+        }
         case State.Csi: {
           if (byte < 0x20 && byte !== ESC && byte !== CAN && byte !== SUB) {
             out()[length++] = byte // executed in place, before the sequence completes
@@ -218,6 +316,11 @@ export class CsiClamp {
     const bound = PLAIN_BOUND.get(final) ?? Bound.None
     if (bound === Bound.None) return at
     return exceedsIn(data, start, at, this.limitOf(bound)) ? -1 : at
+  }
+
+  private osc(): void {
+    this.state = State.OscIdent
+    this.oscIdent = -1
   }
 
   private escape(at: number): void {
@@ -327,6 +430,22 @@ export class CsiClamp {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/** True for the second byte of a UTF-8 character U+00A0–U+00BF (after C2; below it are the C1 controls). */
+function isLatin1Second(byte: number): boolean {
+  return byte >= 0xa0 && byte <= 0xbf
+}
+
+/** Where a dropped title's payload may end: the first ESC, BEL, CAN, SUB or C2 at or after `from` (scanned natively). */
+function dropEnd(data: Uint8Array, from: number): number {
+  let end = data.length
+  for (const byte of STRING_ENDS) {
+    const at = data.indexOf(byte, from)
+    if (at >= 0 && at < end) end = at
+  }
+  return end
+}
+const STRING_ENDS = [ESC, BEL, CAN, SUB, C1_LEAD]
 
 function indexOrEnd(data: Uint8Array, byte: number, from: number): number {
   const at = data.indexOf(byte, from)

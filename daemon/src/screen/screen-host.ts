@@ -22,7 +22,12 @@ import { HeadlessScreen, type ScreenOptions, type Snapshot } from './screen.js'
 export interface ScreenPort {
   /** Output bytes, in order; the port copies what it needs to keep (the caller shares `data`). */
   write(data: Uint8Array): void
-  cut(ready: (snapshot: Snapshot) => void): void
+  /**
+   * `background`: no viewer waits for this snapshot (a save), so it does not lift the screen's
+   * parse cap (parse-scheduler.ts): a costly screen saved every few seconds would otherwise parse
+   * its whole backlog uncapped at each save.
+   */
+  cut(ready: (snapshot: Snapshot) => void, background?: boolean): void
   resize(cols: number, rows: number): void
   dispose(): void
 }
@@ -54,7 +59,7 @@ export interface WorkerScreenHost extends ScreenHost {
 export type ToWorker =
   | { op: 'open'; id: number; opts: ScreenOptions }
   | { op: 'write'; id: number; data: Uint8Array }
-  /** `background`: a checkpoint, which no viewer waits for (it does not jump the parse scheduler's queue). */
+  /** `background`: a checkpoint or a save, which no viewer waits for (it does not jump the parse scheduler's queue). */
   | { op: 'cut'; id: number; cut: number; background?: boolean }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'dispose'; id: number }
@@ -461,11 +466,11 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         writeScreen(screen, data)
         checkpointSoon(screen)
       },
-      cut(ready) {
+      cut(ready, background) {
         if (screen.local) return screen.local.cut(ready)
         const cut = nextCut++
         screen.cuts.set(cut, ready)
-        post(screen.slot, { op: 'cut', id: screen.id, cut })
+        post(screen.slot, { op: 'cut', id: screen.id, cut, background })
       },
       resize(cols, rows) {
         screen.opts = { ...screen.opts, cols, rows }
