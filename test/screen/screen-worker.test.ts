@@ -7,21 +7,41 @@ import { until } from '../helpers/wait.js'
 import { afterEach, expect, it, vi } from 'vitest'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import type { Transferable, Worker } from 'node:worker_threads'
 import type { WebSocket } from 'ws'
 import { decodeOutputFrame, type ServerFrame } from '@tabula/protocol'
 import { Attachment } from '../../daemon/src/live/attachment.js'
 import { FLOW_HIGH_WATERMARK, Mirror } from '../../daemon/src/live/mirror.js'
 import {
-  CHECKPOINT_MS,
   localScreenHost,
   workerScreenHost,
+  type FromWorker,
   type ScreenHost,
   type ScreenPort,
+  type ToWorker,
   type WorkerScreenHost,
 } from '../../daemon/src/screen/screen-host.js'
 import { Viewer } from '../../daemon/src/live/viewer.js'
 
 const WORKER = fileURLToPath(new URL('../../daemon/dist/screen/screen-worker.js', import.meta.url))
+/** The pause after which a quiet screen is checkpointed, shortened (CHECKPOINT_MS is 1 s). */
+const TEST_CHECKPOINT_MS = 100
+
+/** How many checkpoints (background cuts the host asked for) `worker` has answered. */
+function checkpointsAnswered(worker: Worker): () => number {
+  const asked = new Set<number>()
+  let answered = 0
+  const post = worker.postMessage.bind(worker)
+  vi.spyOn(worker, 'postMessage').mockImplementation((message: ToWorker, transfer?: readonly Transferable[]) => {
+    if (message.op === 'cut' && message.background) asked.add(message.cut)
+    post(message, transfer)
+  })
+  // After the host's own listener: once counted, the host holds the checkpoint.
+  worker.on('message', (message: FromWorker) => {
+    if (message.op === 'snapshot' && asked.delete(message.cut)) answered++
+  })
+  return () => answered
+}
 
 /** A socket that completes every send on the next turn; decodes what the daemon sent. */
 function socket() {
@@ -184,8 +204,9 @@ function screensOn(host: ScreenHost, scrollback = 1000) {
 it('a screen stuck on a worker it shares: only that session is reset; the other keeps its scrollback exactly', async () => {
   expect(existsSync(WORKER), `${WORKER} (run npm run build)`).toBe(true)
   const warnings: string[] = []
-  host = workerScreenHost({ script: WORKER, workers: 1, stuckMs: 1_000, warn: (m) => warnings.push(m) })
-  const worker = host.workers[0]
+  host = workerScreenHost({ script: WORKER, workers: 1, stuckMs: 1_000, checkpointMs: TEST_CHECKPOINT_MS, warn: (m) => warnings.push(m) })
+  const worker = host.workers[0]!
+  const checkpoints = checkpointsAnswered(worker)
   const { credit, open, cut } = screensOn(host)
   const hostile = open('hostile')
   const other = open('other')
@@ -200,7 +221,8 @@ it('a screen stuck on a worker it shares: only that session is reset; the other 
 
   both(Array.from({ length: 300 }, (_, i) => `history ${i}\r\n`).join('')) // scrolls 276 lines into the scrollback
   expect(await cut(other)).toContain('history 0')
-  await new Promise((resolve) => setTimeout(resolve, 2 * CHECKPOINT_MS + 500)) // quiet: a checkpoint is taken
+  // Quiet (only this screen was written): it is checkpointed, with its history.
+  await until('a checkpoint of the quiet screen', () => checkpoints() > 0)
   both('\x1b[1;31msince the checkpoint\x1b[0m\r\n')
   other.resize(100, 30)
   oracle.resize(100, 30)
@@ -230,7 +252,8 @@ it('a screen stuck on a worker it shares: only that session is reset; the other 
   expect(await cut(other)).toBe(await cut(oracle))
   // Its credit is exact: what it wrote, no more (the replay is not counted twice), no less.
   await until('the credit of the other session', () => credit.other === sent)
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  // Whatever credit the worker sent before it answers one more cut has arrived by then.
+  await cut(other)
   expect(credit.other).toBe(sent)
 }, 30_000)
 
@@ -255,10 +278,9 @@ it('the stream really makes plain xterm throw (the oracle for the next tests)', 
     await write('\x1b[S')
     term.resize(34, 26)
     term.resize(50, 28)
-    await Promise.race([
-      write('\x1b[?1047h\x1bc' + 'x'.repeat(16) + '\x1b[?1049l\x1b[10;53H\x1b[42;53H\x1b[K\x1b[1J'),
-      new Promise((r) => setTimeout(r, 500)),
-    ])
+    // A write that throws never calls back: what is waited for is the error.
+    void write('\x1b[?1047h\x1bc' + 'x'.repeat(16) + '\x1b[?1049l\x1b[10;53H\x1b[42;53H\x1b[K\x1b[1J')
+    await until('plain xterm to throw', () => errors.length > 0)
   } finally {
     process.off('uncaughtException', onError)
     term.dispose()

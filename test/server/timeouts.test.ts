@@ -92,6 +92,8 @@ it('a request slow but within the bounds is served, and its connection stays usa
   const h = await host()
   const c = await client(h.port)
   c.socket.write(`POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 6\r\n\r\nab`)
+  // The client's own pace (what is tested), not a wait for the server: the bounds are Node's
+  // http timers, checked against its own clock, which fake timers do not reach.
   await new Promise((resolve) => setTimeout(resolve, HEADERS_MS / 2))
   c.socket.write('cdef')
   await expect.poll(() => c.received(), { timeout: 5_000 }).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*read 6$/)

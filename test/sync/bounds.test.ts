@@ -178,7 +178,10 @@ it('a client sending while its document loads is not read meanwhile (nothing pil
   const reader = new Y.Doc()
   const provider = connectProvider(server.url, WORKSPACE, server.token, reader)
   await synced(provider)
-  await until('every update applied', () => reader.getMap('bulk').get('last'), { timeoutMs: 30_000, ok: (v) => v === 'after all the others' })
+  await until('every update applied', () => reader.getMap('bulk').get('last'), {
+    timeoutMs: 30_000,
+    ok: (v) => v === 'after all the others',
+  })
   expect((reader.getMap('bulk').get('big') as string).length).toBe(1024 * 1024)
   provider.destroy()
   ws.close()

@@ -2,17 +2,25 @@ import { until } from '../helpers/wait.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import { DEFAULT_GROUP, initLayout, placeTab, readLayout, setTitle } from '@tabula/protocol'
 import { FLUSH_WINDOW_MS } from '@tabula/sync-server'
 import { removeHome, startTabula, tempHome, type RunningTabula } from '../helpers/tabula.js'
-import { connectProvider, sleep, synced, WORKSPACE } from './helpers.js'
+import { connectProvider, synced, WORKSPACE } from './helpers.js'
 
 const keys = Array.from({ length: 8 }, (_, i) => `tab-00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)
 
 function layoutOf(doc: Y.Doc) {
   const view = readLayout(doc)
   return view.tabsByGroup.get(DEFAULT_GROUP)!.map((t) => [t.key, t.title])
+}
+
+/** The layout as the sync server's file in `home` holds it (docs/sync.md, "Storage"). */
+function storedLayout(home: string) {
+  const file = JSON.parse(readFileSync(join(home, 'layouts', `${WORKSPACE}.json`), 'utf8')) as { state: string }
+  const doc = new Y.Doc()
+  Y.applyUpdateV2(doc, Buffer.from(file.state, 'base64'))
+  return layoutOf(doc)
 }
 
 describe('durability', () => {
@@ -59,7 +67,11 @@ describe('durability', () => {
     const first = await startTabula(['sync'], { home })
     running.push(first)
     const expected = await edit(first)
-    await sleep(FLUSH_WINDOW_MS * 2 + 200) // the promise is "within the flush window"; wait it out, with room for the write
+    // The promise is "within the flush window": the file holds every acknowledged edit by then
+    // (with room for the write), and the kill comes as soon as it does.
+    await until('the file to hold every acknowledged edit', () => JSON.stringify(storedLayout(home)) === JSON.stringify(expected), {
+      timeoutMs: FLUSH_WINDOW_MS * 2 + 200,
+    })
     first.proc.kill('SIGKILL')
     await first.stop()
     // Stored as the merged state in Yjs update encoding v2, one file per workspace.

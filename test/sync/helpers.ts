@@ -37,10 +37,6 @@ export function synced(provider: WebsocketProvider): Promise<void> {
   })
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
-}
-
 export interface LocalSync {
   url: string
   token: string

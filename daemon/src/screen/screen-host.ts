@@ -194,6 +194,8 @@ export interface WorkerHostOptions extends ScreenHostOptions {
   workers?: number
   /** Stuck bound (SCREEN_STUCK_MS); tests use a shorter one. */
   stuckMs?: number
+  /** How long a screen's output pauses before it is checkpointed (CHECKPOINT_MS); tests use a shorter one. */
+  checkpointMs?: number
   /** Where failures are reported; stderr by default. */
   warn?: (message: string) => void
 }
@@ -278,10 +280,11 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
   )
   watchdog.unref()
 
+  const checkpointMs = opts.checkpointMs ?? CHECKPOINT_MS
   const checkpoints = setInterval(() => {
-    const quiet = performance.now() - CHECKPOINT_MS
+    const quiet = performance.now() - checkpointMs
     for (const screen of screens.values()) if (screen.dirty && screen.changedAt <= quiet) checkpoint(screen)
-  }, CHECKPOINT_MS / 2)
+  }, checkpointMs / 2)
   checkpoints.unref()
 
   /** Asks the screen's worker for a checkpoint (unless one is on its way or it runs in-process). */
