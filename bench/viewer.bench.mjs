@@ -5,10 +5,12 @@
 // flood that fast-forward cannot skip (full-screen redraws with cursor movement). Both sides are
 // timed from a keystroke (`go`) to the end of the flood; rates count the file's bytes on both
 // sides. Each case's ratio is the median of its per-round ratios, the two runs of a round going
-// back to back, in an order that alternates. `npm run bench -- viewer`; BENCH_VIEWER_MB (default
+// back to back, in an order that alternates. Beside each case: CPU per MiB, the viewer's mean
+// chunk, and how busy the daemon's main thread, its busiest other thread, the viewer and `cat`
+// were (which stage, if any, limits the rate). `npm run bench -- viewer`; BENCH_VIEWER_MB (default
 // 20) per flood, BENCH_ROUNDS (default 5: a median robust to two bad rounds) rounds, BENCH_VIEWER_CASES (a comma-separated list of
 // substrings of case names) to run only some cases.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -95,6 +97,7 @@ async function tabula(daemon, file, cols, rows) {
   let chunks = 0
   let received = 0
   let cpuBefore = 0
+  let busyBefore = null
   const cpuNow = () => {
     const own = process.cpuUsage()
     return cpuTicks(daemon.proc.pid, false) / CLOCK_TICKS + cpuTicks(session.pid, true) / CLOCK_TICKS + (own.user + own.system) / 1e6
@@ -105,6 +108,7 @@ async function tabula(daemon, file, cols, rows) {
       if (first) {
         first = false // the snapshot
         cpuBefore = cpuNow()
+        busyBefore = busyNow(daemon.proc.pid, session.pid)
         start = performance.now()
         handle.write('go\r')
         return
@@ -118,6 +122,7 @@ async function tabula(daemon, file, cols, rows) {
     })
   })
   const end = await seen
+  const busy = busyShares(busyBefore, busyNow(daemon.proc.pid, session.pid), (end - start) / 1000)
   // The screen catches up: a snapshot cut now waits for everything before it to be parsed.
   const late = client.attach(session.key)
   await new Promise((resolve) => late.onBytes(resolve))
@@ -127,7 +132,36 @@ async function tabula(daemon, file, cols, rows) {
   await client.close()
   await daemon.close(session.key)
   const mib = statSync(file).size / 1048576
-  return { rate: mib / ((end - start) / 1000), cpuMsPerMiB: (1000 * cpuSeconds) / mib, resyncs, chunkBytes: received / chunks }
+  return { rate: mib / ((end - start) / 1000), cpuMsPerMiB: (1000 * cpuSeconds) / mib, resyncs, chunkBytes: received / chunks, busy }
+}
+
+/**
+ * CPU seconds so far of the daemon's main thread, of its busiest other thread (a screen worker
+ * during a flood), of this viewer's process and of the session's `cat`: the share of the flood's
+ * wall time each was busy says whether one of them limits the rate (near 100 %) or all wait.
+ */
+function busyNow(daemonPid, sessionPid) {
+  const threads = {}
+  for (const tid of readdirSync(`/proc/${daemonPid}/task`)) {
+    try {
+      threads[tid] = cpuTicks(`${daemonPid}/task/${tid}`, false) / CLOCK_TICKS
+    } catch {
+      /* the thread ended */
+    }
+  }
+  const own = process.cpuUsage()
+  return { threads, main: String(daemonPid), viewer: (own.user + own.system) / 1e6, cat: cpuTicks(sessionPid, true) / CLOCK_TICKS }
+}
+function busyShares(before, after, seconds) {
+  const share = (a, b) => (a - b) / seconds
+  let other = 0
+  for (const [tid, t] of Object.entries(after.threads)) if (tid !== after.main) other = Math.max(other, share(t, before.threads[tid] ?? 0))
+  return {
+    main: share(after.threads[after.main] ?? 0, before.threads[before.main] ?? 0),
+    other,
+    viewer: share(after.viewer, before.viewer),
+    cat: share(after.cat, before.cat),
+  }
 }
 
 function tmux(file, cols, rows) {
@@ -155,7 +189,7 @@ const daemon = await startDaemon()
 // Warm the daemon once (V8 optimises the parser after the first megabytes).
 await tabula(daemon, contents.prose, 120, 40)
 
-const results = chosen.map(() => ({ ours: [], theirs: [], oursCpu: [], theirsCpu: [], chunkBytes: [], resyncs: 0 }))
+const results = chosen.map(() => ({ ours: [], theirs: [], oursCpu: [], theirsCpu: [], chunkBytes: [], busy: [], resyncs: 0 }))
 const began = performance.now()
 for (let round = 0; round < ROUNDS; round++) {
   for (let i = 0; i < chosen.length; i++) {
@@ -166,6 +200,7 @@ for (let round = 0; round < ROUNDS; round++) {
       r.ours.push(run.rate)
       r.oursCpu.push(run.cpuMsPerMiB)
       r.chunkBytes.push(run.chunkBytes)
+      r.busy.push(run.busy)
       r.resyncs += run.resyncs
     }
     const theirs = () => {
@@ -188,7 +223,8 @@ await daemon.stop()
 
 console.log(
   `MiB/s and CPU ms per MiB (all processes of each side), medians of the rounds; ratio = median of the per-round rate ratios [per round]; ` +
-    `onBytes: the SDK viewer's mean chunk`,
+    `onBytes: the SDK viewer's mean chunk; busy: share of the flood's wall time the daemon's main thread / its busiest other thread / ` +
+    `the viewer's process / cat were on a CPU (medians)`,
 )
 const ratios = []
 const redrawRatios = []
@@ -200,7 +236,8 @@ for (let i = 0; i < chosen.length; i++) {
   const resynced = r.resyncs ? `  (viewer resynced ${r.resyncs}x: output skipped)` : ''
   console.log(
     `  ${chosen[i].name.padEnd(32)} tabula ${median(r.ours).toFixed(1).padStart(6)}  tmux ${median(r.theirs).toFixed(1).padStart(6)}  ${ratio.toFixed(2)}x  [${perRound.map((x) => x.toFixed(2)).join(', ')}]` +
-      `  cpu ${median(r.oursCpu).toFixed(0)} / ${median(r.theirsCpu).toFixed(0)} ms/MiB  onBytes ${(median(r.chunkBytes) / 1024).toFixed(0)} KiB${resynced}`,
+      `  cpu ${median(r.oursCpu).toFixed(0)} / ${median(r.theirsCpu).toFixed(0)} ms/MiB  onBytes ${(median(r.chunkBytes) / 1024).toFixed(0)} KiB` +
+      `  busy ${['main', 'other', 'viewer', 'cat'].map((k) => `${(100 * median(r.busy.map((b) => b[k]))).toFixed(0)}%`).join(' / ')}${resynced}`,
   )
 }
 if (ratios.length)

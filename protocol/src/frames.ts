@@ -34,9 +34,9 @@ export type ServerFrame =
   | { type: 'session_removed'; workspace: string; seq: number; key: string }
   | { type: 'session_updated'; workspace: string; seq: number; session: Session }
   /** Reply to attach: the serialized screen and scrollback; live output follows, gapless. */
-  | { type: 'attached'; ch: number; key: string; cols: number; rows: number; activeViewer: string | null; snapshot: string }
+  | ({ type: 'attached'; ch: number; key: string; cols: number; rows: number; activeViewer: string | null } & SnapshotBody)
   /** A fresh snapshot replacing the screen (this viewer fell behind and its queue overflowed). */
-  | { type: 'resync'; ch: number; cols: number; rows: number; snapshot: string }
+  | ({ type: 'resync'; ch: number; cols: number; rows: number } & SnapshotBody)
   /** Size or driver changed; sent to every viewer attached to the session. */
   | { type: 'size'; ch: number; cols: number; rows: number; activeViewer: string | null }
   | { type: 'resize_ignored'; ch: number; reason: 'not_active'; activeViewer: string | null }
@@ -45,6 +45,13 @@ export type ServerFrame =
   | { type: 'detached'; ch: number; reason: 'closed' | 'detached' | 'unknown_key' }
   | { type: 'pong'; id?: number }
   | { type: 'error'; code: ErrorCode; message: string; ch?: number; workspace?: string }
+
+/**
+ * Where an `attached` or `resync` frame's snapshot is: in the frame as a JSON string (the
+ * default), or, for an attach that asked for `binarySnapshot`, in the binary snapshot frame
+ * (BINARY_SNAPSHOT) that comes next on the socket, whose length in bytes is `snapshotBytes`.
+ */
+export type SnapshotBody = { snapshot: string; snapshotBytes?: never } | { snapshotBytes: number; snapshot?: never }
 
 /**
  * The largest message the daemon's socket reads at all. Frames above MAX_LIVE_FRAME_BYTES but
@@ -66,6 +73,16 @@ export const FULL_RESET = '\x1bc'
 
 /** Binary frame kinds: byte 0 of every binary frame. */
 export const BINARY_OUTPUT = 0x01
+/**
+ * `[0x02][ch: uint32 BE][reset + snapshot, UTF-8]`: the snapshot of the `attached` or `resync`
+ * frame just before it, for an attach that asked for `binarySnapshot`. Its bytes start with
+ * FULL_RESET, so a viewer writes them into its emulator as they are: no JSON escaping on the way
+ * (every ESC would be six bytes), no string to decode or re-encode at either end.
+ */
+export const BINARY_SNAPSHOT = 0x02
+
+/** Bytes in front of the payload of every binary frame: the kind and the channel. */
+export const BINARY_HEADER_BYTES = 5
 
 /** `[0x01][ch: uint32 BE][UTF-8 output bytes]`. */
 export function encodeOutputFrame(ch: number, data: Uint8Array): Uint8Array {
@@ -77,7 +94,14 @@ export function encodeOutputFrame(ch: number, data: Uint8Array): Uint8Array {
 }
 
 export function decodeOutputFrame(frame: Uint8Array): { ch: number; data: Uint8Array } | null {
-  if (frame.length < 5 || frame[0] !== BINARY_OUTPUT) return null
+  const decoded = decodeBinaryFrame(frame)
+  return decoded?.kind === BINARY_OUTPUT ? { ch: decoded.ch, data: decoded.data } : null
+}
+
+/** Any binary frame of the daemon (output or snapshot); null for a kind this version does not know. */
+export function decodeBinaryFrame(frame: Uint8Array): { kind: number; ch: number; data: Uint8Array } | null {
+  const kind = frame[0]
+  if (frame.length < BINARY_HEADER_BYTES || (kind !== BINARY_OUTPUT && kind !== BINARY_SNAPSHOT)) return null
   const ch = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1)
-  return { ch, data: frame.subarray(5) }
+  return { kind, ch, data: frame.subarray(BINARY_HEADER_BYTES) }
 }

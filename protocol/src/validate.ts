@@ -58,7 +58,9 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('watch'), workspace: z.string().max(64) }),
   z.strictObject({ type: z.literal('unwatch'), workspace: z.string().max(64) }),
   // `ch` is chosen by the viewer, unique among its own open attachments.
-  z.strictObject({ type: z.literal('attach'), ch, key: z.string().max(200) }),
+  // `binarySnapshot: true` asks for this channel's snapshots (at attach and at every resync) in a
+  // binary frame after the `attached`/`resync` frame instead of as a JSON string inside it.
+  z.strictObject({ type: z.literal('attach'), ch, key: z.string().max(200), binarySnapshot: z.boolean().optional() }),
   z.strictObject({ type: z.literal('detach'), ch }),
   // The frame as a whole is bounded by MAX_LIVE_FRAME_BYTES before it is parsed.
   z.strictObject({ type: z.literal('input'), ch, data: z.string() }),

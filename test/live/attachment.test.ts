@@ -13,7 +13,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import type { WebSocket } from 'ws'
-import { decodeOutputFrame, type ServerFrame } from '@tabula/protocol'
+import { BINARY_SNAPSHOT, decodeBinaryFrame, type ServerFrame } from '@tabula/protocol'
 import { Attachment } from '../../daemon/src/live/attachment.js'
 import { Mirror } from '../../daemon/src/live/mirror.js'
 import type { ScreenEvents, ScreenHost } from '../../daemon/src/screen/screen-host.js'
@@ -62,18 +62,36 @@ function heldScreen() {
   }
 }
 
-/** A socket whose sends complete only when the test says; decodes what the daemon sent. */
+/**
+ * A socket whose sends complete only when the test says; decodes what the daemon sent. A binary
+ * snapshot frame fills in the `snapshot` of the `attached`/`resync` frame it follows, which must
+ * be the message just before it (docs/protocol.md §4).
+ */
 function heldSocket() {
   const callbacks: Array<() => void> = []
   const frames: Array<ServerFrame | { type: 'output'; ch: number; data: Buffer }> = []
+  let awaiting: (ServerFrame & { type: 'attached' | 'resync' }) | null = null
   const socket = {
     OPEN: 1,
     readyState: 1,
     send(payload: string | Buffer, opts: { binary: boolean }, cb: () => void) {
+      const head = awaiting
+      awaiting = null
       if (opts.binary) {
-        const frame = decodeOutputFrame(payload as Buffer)!
-        frames.push({ type: 'output', ch: frame.ch, data: Buffer.from(frame.data) })
-      } else frames.push(JSON.parse(payload as string) as ServerFrame)
+        const frame = decodeBinaryFrame(payload as Buffer)!
+        if (frame.kind === BINARY_SNAPSHOT) {
+          if (!head || head.ch !== frame.ch || head.snapshotBytes !== frame.data.length)
+            throw new Error('a snapshot frame not right after its head')
+          const text = Buffer.from(frame.data).toString('utf8')
+          if (!text.startsWith('\x1bc')) throw new Error('a snapshot frame without the reset')
+          frames.push({ ...head, snapshotBytes: undefined, snapshot: text.slice(2) } as ServerFrame)
+        } else frames.push({ type: 'output', ch: frame.ch, data: Buffer.from(frame.data) })
+      } else {
+        if (head) throw new Error('the snapshot frame did not follow its head')
+        const frame = JSON.parse(payload as string) as ServerFrame
+        if ((frame.type === 'attached' || frame.type === 'resync') && frame.snapshotBytes !== undefined) awaiting = frame
+        else frames.push(frame)
+      }
       callbacks.push(cb)
     },
     close() {},
@@ -164,7 +182,9 @@ describe('the snapshot cut under every interleaving', () => {
         const viewers: Array<{ sock: ReturnType<typeof heldSocket>; attachment: Attachment }> = []
         const attach = () => {
           const sock = heldSocket()
-          const attachment = new Attachment(new Viewer(`v-${viewers.length}`, sock.socket), 2, 'tab-x', mirror, () => null)
+          // Every other viewer takes its snapshots as binary frames (docs/protocol.md §4).
+          const binarySnapshot = viewers.length % 2 === 1
+          const attachment = new Attachment(new Viewer(`v-${viewers.length}`, sock.socket), 2, 'tab-x', mirror, () => null, binarySnapshot)
           attachment.start()
           viewers.push({ sock, attachment })
         }

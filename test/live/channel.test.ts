@@ -135,7 +135,40 @@ describe('shared terminals', () => {
     expect(screen.indexOf('early-output')).toBeLessThan(screen.indexOf('after-attach'))
   })
 
-  it('a snapshot taken mid-flood joins the live stream with no gap and no repeat', async () => {
+  it('a viewer that asks for binary snapshots gets the same snapshot in a binary frame right after `attached`', async () => {
+    const session = await spawnSession(t, workspace, {
+      command: 'sh',
+      args: ['-c', 'printf "\\033[31mred\\033[0m caf\\303\\251 \\342\\224\\200 %s\\n" quiet; exec cat'],
+    })
+    const first = await viewer()
+    await first.attach(1, session.key)
+    await first.waitForScreen(1, 'quiet')
+    const json = await viewer()
+    const binary = await viewer()
+    binary.binarySnapshot = true
+    const fromJson = await json.attach(1, session.key)
+    const head = binary.mark
+    const fromBinary = await binary.attach(5, session.key)
+    // The frame as sent: `attached` with the payload's length and no JSON snapshot, then one
+    // binary frame [0x02][ch][ESC c + snapshot] (RawViewer checks the order, length and reset).
+    expect(binary.snapshotFrames).toHaveLength(1)
+    const frame = binary.snapshotFrames[0]!
+    expect(frame.ch).toBe(5)
+    expect(Buffer.from(frame.data).toString('utf8')).toBe(`\x1bc${fromJson.snapshot}`)
+    expect(fromBinary).toMatchObject({ type: 'attached', ch: 5, key: session.key, cols: session.cols, rows: session.rows })
+    expect(binary.frames.slice(head).filter((f) => f.type === 'attached')).toHaveLength(1)
+    expect(fromJson.snapshot).toContain('\x1b[31mred')
+    // Live output follows the binary snapshot as usual.
+    first.send({ type: 'input', ch: 1, data: 'after-binary\r' })
+    const screen = await binary.waitForScreen(5, 'after-binary')
+    expect(screen).toContain('café ─ quiet')
+    expect(screen).toBe(await json.waitForScreen(1, 'after-binary'))
+  })
+
+  it.each([
+    ['a JSON', false],
+    ['a binary', true],
+  ])('a snapshot taken mid-flood joins the live stream with no gap and no repeat (%s snapshot)', async (_kind, binarySnapshot) => {
     // The flood must still be running when the late viewer's attach is cut, or there is nothing
     // to test. A fixed-length flood (it used to be `seq 1 200000`, ~1.5 MB) is over in ~100–300 ms,
     // while opening a second socket from this process (busy parsing the driver's output) takes
@@ -154,6 +187,7 @@ describe('shared terminals', () => {
       // Attach while the numbers are streaming: the screen must still read as an unbroken count.
       await until('the flood to start', () => driver.channel(1).bytes > 50_000)
       const late = await viewer()
+      late.binarySnapshot = binarySnapshot
       late.onOutput = (ch) => {
         if (ch === 2 && !existsSync(stop)) writeFileSync(stop, '')
       }

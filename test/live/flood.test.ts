@@ -5,9 +5,8 @@
 import { soakable } from '../helpers/soak.js'
 import { until } from '../helpers/wait.js'
 import { beforeAll, expect, it } from 'vitest'
-import type { ServerFrame } from '@tabula/protocol'
 import type { RunningTabula } from '../helpers/tabula.js'
-import { RawViewer, closeSession, makeWorkspace, rssOf, spawnSession, sharedDaemon } from './helpers.js'
+import { RawViewer, closeSession, makeWorkspace, rssOf, spawnSession, sharedDaemon, type ResyncFrame } from './helpers.js'
 
 /**
  * Lines of `seq` output: about 140 MB through the terminal (digits, CR, LF), so the flood is
@@ -77,6 +76,8 @@ it('a flood reaches the reading viewer byte for byte while another has stalled, 
 
   const reader = await RawViewer.open(t.daemonUrl, t.token)
   const stalled = await RawViewer.open(t.daemonUrl, t.token)
+  // Its resync comes as a binary snapshot frame, the way the SDK asks for it.
+  stalled.binarySnapshot = true
   viewers.push(reader, stalled)
   reader.keepRaw = false
   const check = seqChecker()
@@ -129,7 +130,7 @@ it('a flood reaches the reading viewer byte for byte while another has stalled, 
   // The stalled viewer overflowed: when it reads again it gets a fresh snapshot, not the backlog.
   const from = stalled.mark
   ;(stalled.socket as unknown as { _socket: { resume(): void } })._socket.resume()
-  const resync = await stalled.next<ServerFrame & { type: 'resync' }>((f) => f.type === 'resync' && f.ch === 1, from, 60_000)
+  const resync = await stalled.next<ResyncFrame>((f) => f.type === 'resync' && f.ch === 1, from, 60_000)
   expect(resync.snapshot).toContain('flood-done')
   // The authoritative screen lost nothing: its numbered lines run unbroken up to the last one.
   const numbers = resync.snapshot

@@ -6,7 +6,7 @@ import { until } from '../helpers/wait.js'
 import WebSocket from 'ws'
 import xtermHeadless from '@xterm/headless'
 import { mkdirSync, readFileSync } from 'node:fs'
-import { decodeOutputFrame, wsProtocols, type ClientFrame, type ServerFrame, type Session } from '@tabula/protocol'
+import { BINARY_SNAPSHOT, decodeBinaryFrame, wsProtocols, type ClientFrame, type ServerFrame, type Session } from '@tabula/protocol'
 import { afterAll, beforeAll } from 'vitest'
 import { authedFetch, removeHome, startTabula, type RunningTabula } from '../helpers/tabula.js'
 
@@ -90,6 +90,10 @@ interface Channel {
   decoder: TextDecoder
 }
 
+/** An `attached` frame as a RawViewer records it: with its snapshot, whichever way it came. */
+export type AttachedFrame = Extract<ServerFrame, { type: 'attached' }> & { snapshot: string }
+export type ResyncFrame = Extract<ServerFrame, { type: 'resync' }> & { snapshot: string }
+
 /** A viewer speaking the wire protocol directly, as a third-party client would. */
 export class RawViewer {
   readonly frames: ServerFrame[] = []
@@ -98,13 +102,24 @@ export class RawViewer {
   /** Keep the raw stream text per channel (off for floods that only count). */
   keepRaw = true
   onOutput: ((ch: number, data: Uint8Array) => void) | null = null
+  /**
+   * Attach asking for binary snapshots (docs/protocol.md §4). An `attached`/`resync` frame is
+   * recorded once its binary snapshot frame has come, with `snapshot` filled in from it (without
+   * the leading reset), so tests read both kinds the same way.
+   */
+  binarySnapshot = false
+  /** An `attached`/`resync` frame per channel that waits for its binary snapshot frame. */
+  private readonly awaitingSnapshot = new Map<number, ServerFrame & { type: 'attached' | 'resync' }>()
+  /** Binary snapshot frames received, each whole, for tests of the frame itself. */
+  readonly snapshotFrames: Array<{ ch: number; data: Uint8Array }> = []
   private closed = false
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
-        const frame = decodeOutputFrame(data)
+        const frame = decodeBinaryFrame(data)
         if (!frame) return
+        if (frame.kind === BINARY_SNAPSHOT) return this.snapshotArrived(frame.ch, frame.data)
         const channel = this.channels.get(frame.ch)
         if (channel) {
           channel.bytes += frame.data.length
@@ -117,17 +132,37 @@ export class RawViewer {
         return
       }
       const frame = JSON.parse(data.toString('utf8')) as ServerFrame
+      if ((frame.type === 'attached' || frame.type === 'resync') && frame.snapshotBytes !== undefined) {
+        this.awaitingSnapshot.set(frame.ch, frame)
+        return
+      }
       this.frames.push(frame)
       if (frame.type === 'welcome') this.viewerId = frame.viewerId
-      if (frame.type === 'attached' || frame.type === 'resync') {
-        const channel = this.channel(frame.ch)
-        channel.screen.write('\x1bc')
-        channel.screen.resize(frame.cols, frame.rows)
-        channel.screen.write(frame.snapshot)
-        channel.raw = ''
-      }
+      if (frame.type === 'attached' || frame.type === 'resync') this.showSnapshot(frame.ch, frame.cols, frame.rows, frame.snapshot)
     })
     socket.on('close', () => (this.closed = true))
+  }
+
+  private snapshotArrived(ch: number, data: Uint8Array): void {
+    this.snapshotFrames.push({ ch, data })
+    const head = this.awaitingSnapshot.get(ch)
+    if (!head) throw new Error(`a binary snapshot frame for channel ${ch} came without its attached/resync frame`)
+    this.awaitingSnapshot.delete(ch)
+    if (head.snapshotBytes !== data.length) throw new Error(`snapshotBytes ${head.snapshotBytes}, frame ${data.length}`)
+    const text = new TextDecoder().decode(data)
+    if (!text.startsWith('\x1bc')) throw new Error('a binary snapshot must start with a full reset')
+    const { snapshotBytes: _, ...rest } = head
+    this.frames.push({ ...rest, snapshot: text.slice(2) } as ServerFrame)
+    this.showSnapshot(ch, head.cols, head.rows, text.slice(2))
+  }
+
+  private showSnapshot(ch: number, cols: number, rows: number, snapshot: string): void {
+    const channel = this.channel(ch)
+    channel.screen.write('\x1bc')
+    channel.screen.resize(cols, rows)
+    channel.screen.write(snapshot)
+    channel.raw = ''
+    channel.decoder = new TextDecoder()
   }
 
   static async open(base: string, token: string, options: WebSocket.ClientOptions = {}): Promise<RawViewer> {
@@ -170,9 +205,9 @@ export class RawViewer {
     return this.frames.length
   }
 
-  async attach(ch: number, key: string): Promise<ServerFrame & { type: 'attached' }> {
+  async attach(ch: number, key: string): Promise<AttachedFrame> {
     const from = this.mark
-    this.send({ type: 'attach', ch, key })
+    this.send(this.binarySnapshot ? { type: 'attach', ch, key, binarySnapshot: true } : { type: 'attach', ch, key })
     return this.next((f) => f.type === 'attached' && f.ch === ch, from)
   }
 

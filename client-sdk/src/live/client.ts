@@ -4,7 +4,7 @@
  * says hello again, re-watches every workspace (each watcher gets a fresh full set) and
  * re-attaches every live handle (each gets a reset plus a fresh snapshot).
  */
-import { LIVE_PATH, decodeOutputFrame, wsProtocols, type ClientFrame, type ServerFrame } from '@tabula/protocol'
+import { BINARY_SNAPSHOT, LIVE_PATH, decodeBinaryFrame, wsProtocols, type ClientFrame, type ServerFrame } from '@tabula/protocol'
 import { Reconnector } from '../backoff.js'
 import { toWebSocketUrl } from '../urls.js'
 import { Listeners } from '@tabula/protocol'
@@ -199,8 +199,11 @@ class Client implements LiveClient {
           : ArrayBuffer.isView(data)
             ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
             : null
-      const frame = bytes && decodeOutputFrame(bytes)
-      if (frame) this.handles.get(frame.ch)?.output(frame.data)
+      const frame = bytes && decodeBinaryFrame(bytes)
+      const handle = frame && this.handles.get(frame.ch)
+      if (!handle) return
+      if (frame.kind === BINARY_SNAPSHOT) handle.snapshotFrame(frame.data)
+      else handle.output(frame.data)
       return
     }
     let frame: ServerFrame
@@ -231,11 +234,12 @@ class Client implements LiveClient {
         return this.eachWatcher(frame.workspace, (w) => w.onRemoved(frame.seq, frame.key))
       case 'session_updated':
         return this.eachWatcher(frame.workspace, (w) => w.onUpdated(frame.seq, frame.session))
+      // Every attach asks for binary snapshots: the snapshot is the binary frame that follows.
       case 'attached':
-        return this.handles.get(frame.ch)?.snapshot(frame.cols, frame.rows, frame.activeViewer, frame.snapshot, true)
+        return this.handles.get(frame.ch)?.awaitSnapshot(frame.cols, frame.rows, frame.activeViewer, true)
       case 'resync': {
         const handle = this.handles.get(frame.ch)
-        return handle?.snapshot(frame.cols, frame.rows, handle.size?.activeViewer ?? null, frame.snapshot, false)
+        return handle?.awaitSnapshot(frame.cols, frame.rows, handle.size?.activeViewer ?? null, false)
       }
       case 'size':
         return this.handles.get(frame.ch)?.sized({ cols: frame.cols, rows: frame.rows, activeViewer: frame.activeViewer })

@@ -3,7 +3,7 @@
  * reconnect, and each (re)attach starts with a full reset plus the daemon's snapshot, so whoever
  * listens just writes what it gets into its emulator.
  */
-import { FULL_RESET, INPUT_CHUNK_CHARS, type ClientFrame } from '@tabula/protocol'
+import { INPUT_CHUNK_CHARS, type ClientFrame } from '@tabula/protocol'
 import { Listeners } from '@tabula/protocol'
 import type { Disposable, SizeChange, TerminalHandle } from './types.js'
 
@@ -12,6 +12,15 @@ export interface HandleHost {
   /** Sends when connected; returns false (dropping the frame) otherwise. */
   send(frame: ClientFrame): boolean
   release(handle: Terminal): void
+}
+
+/** What an `attached` or `resync` frame says besides its snapshot. */
+interface SnapshotHead {
+  cols: number
+  rows: number
+  activeViewer: string | null
+  /** `attached` (the first snapshot of this attach), not `resync`. */
+  first: boolean
 }
 
 export class Terminal implements TerminalHandle {
@@ -30,6 +39,8 @@ export class Terminal implements TerminalHandle {
   /** Input written before the first attach answered; null from then on. */
   private earlyInput: string[] | null = []
   private lastRequested: { cols: number; rows: number } | null = null
+  /** An `attached`/`resync` frame whose snapshot is the next binary frame of this channel. */
+  private pendingSnapshot: SnapshotHead | null = null
   /** True from the daemon's `attached` until the socket drops. */
   attached = false
   finished = false
@@ -108,17 +119,34 @@ export class Terminal implements TerminalHandle {
 
   // ── called by the client ────────────────────────────────────────────────────────────────────
 
-  /** The socket is (re)open: ask for a fresh snapshot. */
+  /**
+   * The socket is (re)open: ask for a fresh snapshot, in a binary frame (docs/protocol.md §4), so
+   * it reaches onBytes listeners as the very bytes the daemon wrote.
+   */
   reattach(): void {
     this.attached = false
-    this.host.send({ type: 'attach', ch: this.ch, key: this.key })
+    this.pendingSnapshot = null
+    this.host.send({ type: 'attach', ch: this.ch, key: this.key, binarySnapshot: true })
   }
 
-  /** `attached` or `resync`: replace the screen. */
-  snapshot(cols: number, rows: number, activeViewer: string | null, snapshot: string, first: boolean): void {
+  /** `attached` or `resync` whose snapshot is the next binary snapshot frame of this channel. */
+  awaitSnapshot(cols: number, rows: number, activeViewer: string | null, first: boolean): void {
+    this.pendingSnapshot = { cols, rows, activeViewer, first }
+  }
+
+  /**
+   * The binary snapshot frame: the reset and the snapshot, as bytes, which byte listeners get as
+   * they are and string listeners decoded; then the size of its `attached`/`resync` frame.
+   */
+  snapshotFrame(bytes: Uint8Array): void {
+    const head = this.pendingSnapshot
+    if (!head) return
+    this.pendingSnapshot = null
+    const { cols, rows, activeViewer, first } = head
     this.decoder = new TextDecoder()
-    if (this.data.size) this.data.emit(FULL_RESET + snapshot)
-    if (this.bytes.size) this.bytes.emit(encoder.encode(FULL_RESET + snapshot))
+    this.undecoded = false
+    if (this.data.size) this.data.emit(this.decoder.decode(bytes))
+    if (this.bytes.size) this.bytes.emit(bytes)
     // Read before sized(), which forgets a wish to drive when another viewer drives: a claim the
     // program asked for explicitly is still sent, while one merely left over from before a
     // reconnect yields to whoever took over meanwhile.
@@ -169,6 +197,7 @@ export class Terminal implements TerminalHandle {
   /** The socket dropped; the handle waits for the next connection. */
   disconnected(): void {
     this.attached = false
+    this.pendingSnapshot = null
   }
 
   /** The session is gone for good (closed at the daemon, or never existed). */
@@ -189,8 +218,6 @@ export class Terminal implements TerminalHandle {
     this.closes.clear()
   }
 }
-
-const encoder = new TextEncoder()
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff

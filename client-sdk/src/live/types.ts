@@ -46,7 +46,8 @@ export interface TerminalHandle {
   /**
    * The same output as bytes (UTF-8), exactly as the daemon sent them: no decode, for consumers
    * that take bytes (xterm.js `write(Uint8Array)`, a tty). Chunks may split a UTF-8 character.
-   * The first chunk of each (re)attach is the reset plus the snapshot, encoded. The bytes are the
+   * The first chunk of each (re)attach is the reset plus the snapshot, the payload of the daemon's
+   * binary snapshot frame as it came (docs/protocol.md §4). The bytes are the
    * listener's; do not modify them (other listeners get the same ones). While only byte
    * listeners are registered, the SDK does not decode output at all.
    */

@@ -4,7 +4,7 @@
  */
 import type { ServerFrame } from '@tabula/protocol'
 import { OutputChunk, type Mirror, type Snapshot } from './mirror.js'
-import type { Viewer } from './viewer.js'
+import { snapshotPayloadBytes, type Viewer } from './viewer.js'
 
 type State =
   /** Waiting for the snapshot cut: output and events are held, in order, until it is sent. */
@@ -27,21 +27,23 @@ export class Attachment {
     private readonly mirror: Mirror,
     /** The session's current driver, read when the snapshot is sent. */
     private readonly activeViewer: () => string | null,
+    /** Snapshots go in a binary frame after `attached`/`resync` (the attach asked for it), not as JSON in it. */
+    private readonly binarySnapshot = false,
   ) {}
 
   /** Subscribes and asks for the snapshot; `after` frames follow the `attached` frame. */
   start(after: ServerFrame[] = []): void {
     this.stopOutput = this.mirror.subscribe((chunk) => this.output(chunk))
     this.cut((snap) => {
-      this.viewer.send({
+      const head = {
         type: 'attached',
         ch: this.ch,
         key: this.key,
         cols: snap.cols,
         rows: snap.rows,
         activeViewer: this.activeViewer(),
-        snapshot: snap.data,
-      })
+      } as const
+      this.sendWithSnapshot(head, snap)
       for (const frame of after) this.viewer.send(frame)
     })
   }
@@ -77,8 +79,18 @@ export class Attachment {
       this.stopDrain?.()
       this.stopDrain = null
       if (this.disposed) return
-      this.cut((snap) => this.viewer.send({ type: 'resync', ch: this.ch, cols: snap.cols, rows: snap.rows, snapshot: snap.data }))
+      this.cut((snap) => this.sendWithSnapshot({ type: 'resync', ch: this.ch, cols: snap.cols, rows: snap.rows }, snap))
     })
+  }
+
+  /** An `attached` or `resync` frame with its snapshot: inside it as JSON, or in the binary frame right after it. */
+  private sendWithSnapshot(
+    head: Omit<Extract<ServerFrame, { type: 'attached' }>, 'snapshot'> | Omit<Extract<ServerFrame, { type: 'resync' }>, 'snapshot'>,
+    snap: Snapshot,
+  ): void {
+    if (!this.binarySnapshot) return this.viewer.send({ ...head, snapshot: snap.data } as ServerFrame)
+    this.viewer.send({ ...head, snapshotBytes: snapshotPayloadBytes(snap.data) } as ServerFrame)
+    this.viewer.sendSnapshot(this.ch, snap.data)
   }
 
   private cut(send: (snap: Snapshot) => void): void {

@@ -93,7 +93,7 @@ export class Connection {
         this.watching.delete(frame.workspace)
         return
       case 'attach':
-        return this.attach(frame.ch, frame.key)
+        return this.attach(frame.ch, frame.key, frame.binarySnapshot === true)
       case 'detach': {
         const attachment = this.attachments.get(frame.ch)
         if (!attachment) return this.error('not_found', `no attachment on channel ${frame.ch}`, frame.ch)
@@ -161,7 +161,7 @@ export class Connection {
     this.viewer.send({ type: 'sessions', workspace, seq: sessions.seq, sessions: sessions.list(workspace).map((s) => s.info()) })
   }
 
-  private attach(ch: number, key: string): void {
+  private attach(ch: number, key: string, binarySnapshot: boolean): void {
     if (this.attachments.has(ch)) return this.error('conflict', `channel ${ch} is already attached; detach it first or pick another`, ch)
     if (this.attachments.size >= MAX_ATTACHMENTS_PER_SOCKET) {
       return this.error(
@@ -176,7 +176,7 @@ export class Connection {
       this.viewer.send({ type: 'detached', ch, reason: 'unknown_key' })
       return
     }
-    const attachment = new Attachment(this.viewer, ch, key, mirror, () => activeViewerOf(this.hub.sessions, key))
+    const attachment = new Attachment(this.viewer, ch, key, mirror, () => activeViewerOf(this.hub.sessions, key), binarySnapshot)
     this.attachments.set(ch, attachment)
     this.hub.join(attachment)
     // An exit that happened before this attach would otherwise never be told; one during the

@@ -4,7 +4,7 @@
  * it a fresh snapshot) without touching anybody else, and without ever pausing the PTY.
  */
 import type { WebSocket } from 'ws'
-import { BINARY_OUTPUT, Listeners, MAX_VIEWER_QUEUED_BYTES, type ServerFrame } from '@tabula/protocol'
+import { BINARY_OUTPUT, BINARY_SNAPSHOT, FULL_RESET, Listeners, MAX_VIEWER_QUEUED_BYTES, type ServerFrame } from '@tabula/protocol'
 import { OUTPUT_HEADER_BYTES, type OutputChunk } from './output.js'
 
 /**
@@ -46,7 +46,10 @@ export const CLOSE_TOO_SLOW = 1013
  */
 export const CUT_GRACE_MS = 2_000
 
-type Item = { kind: 'output'; ch: number; chunks: OutputChunk[]; bytes: number } | { kind: 'control'; data: Buffer; bytes: number }
+type Item =
+  | { kind: 'output'; ch: number; chunks: OutputChunk[]; bytes: number }
+  /** Events and snapshots: never dropped; a snapshot frame is binary, every other one text. */
+  | { kind: 'control'; data: Buffer; bytes: number; binary: boolean }
 
 export class Viewer {
   private readonly queue: Item[] = []
@@ -76,7 +79,18 @@ export class Viewer {
     if (this.closed) return
     // Encoded once: ws would otherwise measure and convert the text again (sent as a text frame below).
     const data = Buffer.from(JSON.stringify(frame))
-    this.push({ kind: 'control', data, bytes: data.length })
+    this.push({ kind: 'control', data, bytes: data.length, binary: false })
+  }
+
+  /**
+   * Queues the binary snapshot frame of channel `ch` (docs/protocol.md §4): the reset and the
+   * snapshot encoded once, straight into the frame. Call it right after the `attached`/`resync`
+   * frame it belongs to. Like every control frame it is never dropped, and it counts.
+   */
+  sendSnapshot(ch: number, snapshot: string): void {
+    if (this.closed) return
+    const data = snapshotFrame(ch, snapshot)
+    this.push({ kind: 'control', data, bytes: data.length, binary: true })
   }
 
   /**
@@ -161,13 +175,28 @@ export class Viewer {
       const bytes = item.bytes
       this.inflight += bytes
       sent = true
-      this.socket.send(payload, { binary: item.kind === 'output' }, () => {
+      this.socket.send(payload, { binary: item.kind === 'output' || item.binary }, () => {
         this.inflight -= bytes
         if (!this.closed) this.flush()
       })
     }
     if (!sent && this.drained && this.drainListeners.size > 0) this.drainListeners.emit()
   }
+}
+
+/** The length of the snapshot payload for `snapshot`: the reset, then the snapshot, in UTF-8. */
+export function snapshotPayloadBytes(snapshot: string): number {
+  return FULL_RESET.length + Buffer.byteLength(snapshot)
+}
+
+/** `[0x02][ch][ESC c][snapshot]`, written in place: one pass over the string, no intermediate copy. */
+function snapshotFrame(ch: number, snapshot: string): Buffer {
+  const frame = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES + snapshotPayloadBytes(snapshot))
+  frame[0] = BINARY_SNAPSHOT
+  frame.writeUInt32BE(ch, 1)
+  const at = OUTPUT_HEADER_BYTES + frame.write(FULL_RESET, OUTPUT_HEADER_BYTES, 'latin1')
+  frame.write(snapshot, at, 'utf8')
+  return frame
 }
 
 /** One binary frame for queued chunks: the shared frame of a lone chunk, else a merged copy. */

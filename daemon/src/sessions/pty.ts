@@ -15,7 +15,7 @@
  * - **Nothing of another session.** See fds.ts: on Linux the program is started through a shell
  *   that closes every descriptor the daemon would otherwise hand down.
  */
-import { closeSync, constants, openSync, writeSync } from 'node:fs'
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { spawn as spawnNodePty } from 'node-pty'
 import { queuedInput } from '../live/input-bound.js'
@@ -77,13 +77,36 @@ export const DRAIN_RETRY_MS = 20
  */
 export const DRAIN_LIMIT_MS = 5_000
 
+/**
+ * A read at least this long says the program writes faster than it is read, so more is most
+ * likely waiting already (a Linux PTY hands out at most 4,095 bytes per read).
+ */
+export const LONG_PTY_READ_BYTES = 1024
+
+/**
+ * After a long read, up to this many more reads are made at once, in the same turn, until the
+ * terminal has nothing more. libuv takes any read shorter than its 64 KiB buffer to mean "nothing
+ * left" and goes back to epoll, a full event-loop turn for every 4 KB of a flood; that capped
+ * what the daemon could read from one PTY at about half of what a plain blocking reader gets
+ * (docs/performance.md, "What an embedder gets"). 15 more reads is about 60 KB per turn: a
+ * flood still lets timers, sockets and other sessions in between every few hundred microseconds.
+ */
+export const EXTRA_READS_PER_TURN = 15
+
 /** Marker bytes: digits and capitals, which no terminal output setting (OLCUC, ONLCR…) changes. */
 const MARKER_BYTES = 24
 
 interface NodePtyInternals {
   /** The slave's path (node-pty's `ptsName`). */
   _pty?: string
-  _socket?: { destroy(): void; _readableState?: { decoder?: unknown; encoding?: unknown } }
+  /** The master's descriptor, which libuv reads in non-blocking mode. */
+  _fd?: number
+  _socket?: {
+    destroy(): void
+    _readableState?: { decoder?: unknown; encoding?: unknown }
+    /** Output node-pty's socket has read but not yet handed out (it buffers while paused). */
+    readableLength?: number
+  }
 }
 
 export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
@@ -205,7 +228,11 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
     if (!disposed) events.exit(exitStatus.code, exitStatus.signal)
   }
 
-  pty.onData(onData)
+  const readMore = moreReader(internals, () => !paused && !disposed && !drained)
+  pty.onData((data) => {
+    onData(data)
+    if (data.length >= LONG_PTY_READ_BYTES) readMore(onData)
+  })
   // node-pty reports the exit once its reader is closed, which with a held slave happens only at
   // the end of the drain. Without one (it could not be opened), node-pty's reading is all there is.
   pty.onExit(({ exitCode, signal }) => {
@@ -256,6 +283,41 @@ export function spawnPty(opts: PtyOptions, events: PtyEvents): OwnedPty {
         /* already gone */
       }
     },
+  }
+}
+
+/** One buffer for every session's extra reads: each read's bytes are copied out of it at once. */
+let readBuffer: Buffer | null = null
+
+/**
+ * Reads what the terminal already holds, synchronously, after node-pty's read (see
+ * EXTRA_READS_PER_TURN), for as long as `wanted()` says (flow control may pause the PTY inside
+ * `deliver`). The master is non-blocking (libuv sets it so to poll it): a read with nothing
+ * there fails with EAGAIN at once and ends the turn, as does any other error (EIO once the
+ * terminal is gone), which node-pty's own next read then sees too.
+ *
+ * In order: node-pty reads again only after this returns, and nothing is read while its socket
+ * still holds output it has not handed out (after a pause it buffers what libuv had read, and
+ * hands it out after the resume: a read of ours then would overtake it). Without a descriptor
+ * or that count it does nothing.
+ */
+function moreReader(pty: NodePtyInternals, wanted: () => boolean): (deliver: (data: Buffer) => void) => void {
+  const fd = pty._fd
+  const socket = pty._socket
+  if (typeof fd !== 'number' || typeof socket?.readableLength !== 'number') return () => {}
+  return (deliver) => {
+    readBuffer ??= Buffer.allocUnsafe(64 * 1024)
+    for (let i = 0; i < EXTRA_READS_PER_TURN && wanted() && socket.readableLength === 0; i++) {
+      let length: number
+      try {
+        length = readSync(fd, readBuffer, 0, readBuffer.length, null)
+      } catch {
+        return
+      }
+      if (length <= 0) return
+      deliver(Buffer.from(readBuffer.subarray(0, length)))
+      if (length < LONG_PTY_READ_BYTES) return
+    }
   }
 }
 
