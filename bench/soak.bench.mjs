@@ -119,7 +119,9 @@ function hostileFile() {
 
 async function startDaemon() {
   const home = mkdtempSync(join(tmpdir(), 'tabula-soak-home-'))
-  const proc = spawn(process.execPath, [TABULA, 'daemon', '--port', '0', '--home', home, '--no-restore'], {
+  // SOAK_NODE_ARGS (diagnosis): node flags for the daemon, e.g. `--cpu-prof --cpu-prof-dir=DIR`.
+  const nodeArgs = process.env.SOAK_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const proc = spawn(process.execPath, [...nodeArgs, TABULA, 'daemon', '--port', '0', '--home', home, '--no-restore'], {
     env: { ...process.env, TABULA_LOG_LEVEL: 'error', SOAK_MEMORY_DIR: MEMORY_DIR, NODE_OPTIONS: `--import=${MEMORY_PRELOAD}` },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
