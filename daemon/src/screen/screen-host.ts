@@ -16,7 +16,9 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { SCREEN_WORKER_HEAP_MB } from '@tabula/protocol'
-import { HeadlessScreen, type ScreenOptions, type Snapshot } from './screen.js'
+import { HeadlessScreen, type ScreenOptions, type SharedSnapshot, type Snapshot } from './screen.js'
+import { withSharedRows } from './history.js'
+import { collectWhenIdle, garbageCollector } from './idle-collect.js'
 
 /** One screen as its mirror sees it: write, cut, resize, dispose; parsed credit and titles come back. */
 export interface ScreenPort {
@@ -53,6 +55,7 @@ export interface WorkerScreenHost extends ScreenHost {
 
 export type ToWorker =
   | { op: 'open'; id: number; opts: ScreenOptions }
+  /** `data` is shared with the host's replay log (nobody writes it once sent). */
   | { op: 'write'; id: number; data: Uint8Array }
   /** `background`: a checkpoint, which no viewer waits for (it does not jump the parse scheduler's queue). */
   | { op: 'cut'; id: number; cut: number; background?: boolean }
@@ -64,6 +67,8 @@ export type FromWorker =
   | { op: 'failed'; id: number; error: string }
   | { op: 'title'; id: number; title: string }
   | { op: 'snapshot'; id: number; cut: number; snapshot: Snapshot }
+  /** The answer to a background cut: its stored rows shared with the worker, not copied. */
+  | { op: 'checkpoint'; id: number; cut: number; checkpoint: SharedSnapshot }
 
 export interface ScreenHostOptions {
   /** False: parse every byte (ScreenOptions.noFastForward for every screen). Default true. */
@@ -175,8 +180,10 @@ export const PARSE_PIECE_BYTES = 2 * 1024
  * output has paused for CHECKPOINT_MS, and during steady output whenever its log holds half of
  * REPLAY_LOG_BYTES, at most every CHECKPOINT_MIN_MS. A log over REPLAY_LOG_BYTES (a flood) is
  * dropped: that screen would start empty if its worker failed before the next checkpoint, and
- * the log line says so. Each checkpoint costs one serialization of the screen and its
- * scrollback (megabytes at 10,000 lines), so a flood is checkpointed when it pauses.
+ * the log line says so. A checkpoint is a serialization of the screen and xterm's short tail;
+ * the stored rows it refers to are the worker's own bytes, shared, not a copy (history.ts,
+ * `share`), and the log's writes are the copies the worker was sent (sharedCopy): the main
+ * thread holds no second copy of a session's history (docs/daemon.md, "Memory per session").
  */
 export const CHECKPOINT_MS = 1_000
 export const CHECKPOINT_MIN_MS = 10_000
@@ -203,6 +210,9 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
   const warn = opts.warn ?? warnOnStderr
   const stuckMs = opts.stuckMs ?? SCREEN_STUCK_MS
   const local = localScreenHost({ ...opts, warn })
+  // Before the first worker starts, so that every worker has V8's collection (idle-collect.ts);
+  // the main thread's bursts (reading a flood, checkpoints, saved screens) are collected too.
+  const stopCollecting = collectWhenIdle(garbageCollector())
   const screens = new Map<number, WorkerScreen>()
   let nextId = 1
   let nextCut = 1
@@ -229,8 +239,9 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         screen.uncredited -= credit(screen, message.size, message.weight)
       } else if (message.op === 'title') screen.events.title(message.title)
       else if (message.op === 'failed') screenThrew(screen, message.error)
-      else if (message.cut === screen.checkpoint) checkpointed(screen, message.snapshot)
-      else {
+      else if (message.op === 'checkpoint') {
+        if (message.cut === screen.checkpoint) checkpointed(screen, message.checkpoint)
+      } else {
         const ready = screen.cuts.get(message.cut)
         screen.cuts.delete(message.cut)
         ready?.(message.snapshot)
@@ -291,7 +302,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
   }
 
   /** A checkpoint arrived: it replaces the last one, and the log before its cut is dropped. */
-  function checkpointed(screen: WorkerScreen, snapshot: Snapshot): void {
+  function checkpointed(screen: WorkerScreen, snapshot: SharedSnapshot): void {
     screen.checkpoint = 0
     const mark = screen.log.findIndex((step) => step.op === 'mark')
     screen.log.splice(0, mark + 1)
@@ -304,9 +315,8 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.dirty = true
     screen.changedAt = performance.now()
     if (!screen.base && screen.checkpoint === 0) return
-    // The bytes of a write are shared with the viewers' frames: the log keeps its own copy (made
-    // only here, so a flood whose log was dropped copies nothing for it).
-    screen.log.push(step.op === 'write' ? { op: 'write', data: new Uint8Array(step.data) } : step)
+    // A write's bytes are the copy the worker got (sharedCopy): the log refers to them.
+    screen.log.push(step)
     if (step.op !== 'write') return
     screen.logBytes += step.data.length
     if (screen.logBytes > REPLAY_LOG_BYTES) {
@@ -354,7 +364,8 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.checkpoint = 0
     screen.log = screen.log.filter((step) => step.op !== 'mark')
     const replay: LogStep[] = []
-    if (base.snapshot) replay.push({ op: 'write', data: new TextEncoder().encode(base.snapshot.data) })
+    if (base.snapshot)
+      replay.push({ op: 'write', data: new TextEncoder().encode(withSharedRows(base.snapshot.data, base.snapshot.stored)) })
     let covered = base.snapshot?.covered ?? 0
     for (const step of screen.log) {
       if (step.op !== 'write' || covered === 0) replay.push(step)
@@ -431,8 +442,8 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     for (const screen of mine) settle(screen, () => (lost.includes(screen) ? reset(screen) : restore(screen)))
   }
 
-  function post(slot: Slot, message: ToWorker, transfer?: ArrayBuffer[]): void {
-    slot.worker!.postMessage(message, transfer)
+  function post(slot: Slot, message: ToWorker): void {
+    slot.worker!.postMessage(message)
   }
 
   /** The least loaded slot that still has a worker, or null when every one runs in-process. */
@@ -454,8 +465,9 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       write(data) {
         if (screen.local) return screen.local.write(data)
         screen.uncredited += data.length
-        remember(screen, { op: 'write', data })
-        writeScreen(screen, data)
+        const bytes = sharedCopy(data)
+        remember(screen, { op: 'write', data: bytes })
+        writeScreen(screen, bytes)
         checkpointSoon(screen)
       },
       cut(ready) {
@@ -477,13 +489,15 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     }
   }
 
-  /** Output to wherever the screen lives now (the caller accounts for its credit). */
+  /**
+   * Output to wherever the screen lives now (the caller accounts for its credit). The mirror
+   * batches reads (one message per turn of the event loop); `data` is normally a sharedCopy,
+   * which postMessage shares rather than copies (a replay's first write, the checkpoint's text,
+   * is copied: it happens once per recovery).
+   */
   function writeScreen(screen: WorkerScreen, data: Uint8Array): void {
     if (screen.local) return screen.local.write(data)
-    // The mirror batches reads (one message per turn of the event loop). The worker gets its
-    // own copy, moved rather than copied a second time by postMessage.
-    const copy = new Uint8Array(data)
-    post(screen.slot, { op: 'write', id: screen.id, data: copy }, [copy.buffer])
+    post(screen.slot, { op: 'write', id: screen.id, data })
   }
 
   function resizeScreen(screen: WorkerScreen, cols: number, rows: number): void {
@@ -528,6 +542,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       closing = true
       clearInterval(watchdog)
       clearInterval(checkpoints)
+      stopCollecting()
       for (const screen of screens.values()) screen.local?.dispose()
       screens.clear()
       await Promise.all(slots.map((slot) => slot.worker?.terminate()))
@@ -563,8 +578,11 @@ interface WorkerScreen {
   uncredited: number
   /** Its in-process screen, when its slot runs in-process. */
   local: ScreenPort | null
-  /** The last checkpoint (null snapshot: the empty screen it opened as); null when it cannot be rebuilt. */
-  base: { opts: ScreenOptions; snapshot: Snapshot | null } | null
+  /**
+   * The last checkpoint (null snapshot: the empty screen it opened as); null when it cannot be
+   * rebuilt. Its stored rows are the worker's own bytes, shared (history.ts), not a copy.
+   */
+  base: { opts: ScreenOptions; snapshot: SharedSnapshot | null } | null
   /** Output and resizes since `base`, with a mark where the checkpoint on its way was cut. */
   log: LogStep[]
   logBytes: number
@@ -579,6 +597,17 @@ interface WorkerScreen {
 }
 
 type LogStep = { op: 'write'; data: Uint8Array } | { op: 'resize'; cols: number; rows: number } | { op: 'mark'; cut: number }
+
+/**
+ * A copy of a write's bytes (the mirror's chunk is shared with the viewers' frames) in shared
+ * memory: the same copy is the worker's input and the replay log's entry, and posting it shares
+ * it. Nobody writes to it once made.
+ */
+function sharedCopy(data: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(data.length))
+  copy.set(data)
+  return copy
+}
 
 /** `data` in pieces of at most PARSE_PIECE_BYTES (views, not copies). */
 export function writeInPieces(data: Uint8Array, write: (piece: Uint8Array) => void): void {

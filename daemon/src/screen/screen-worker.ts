@@ -4,9 +4,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { clampTitle } from '@tabula/protocol'
-import { HeadlessScreen, type Snapshot } from './screen.js'
+import { HeadlessScreen, type SharedSnapshot } from './screen.js'
 import { writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
 import { ParseScheduler } from './parse-scheduler.js'
+import { collectWhenIdle } from './idle-collect.js'
 
 const port = parentPort!
 const screens = new Map<number, HeadlessScreen>()
@@ -42,6 +43,8 @@ function warmUp(): void {
   screen.dispose()
 }
 warmUp()
+// A worker is idle most of the time, after bursts of output (idle-collect.ts).
+collectWhenIdle()
 /**
  * Which screen parses when (parse-scheduler.ts): fair among the screens with work waiting,
  * charged by measured parse time weighted by cost per byte, costly output capped even alone. A
@@ -146,11 +149,17 @@ port.on('message', (message: ToWorker) => {
       return
     }
     case 'cut': {
-      const ready = (snapshot: Snapshot) => send({ op: 'snapshot', id, cut: message.cut, snapshot })
-      // A checkpoint waits its turn: cut as soon as it jumped the queue, it would let a screen
-      // held back by its cost parse its whole backlog every CHECKPOINT_MS, past its share.
-      if (message.background) background.add(ready)
-      screens.get(id)?.cut(ready)
+      const { cut } = message
+      if (!message.background) {
+        screens.get(id)?.cut((snapshot) => send({ op: 'snapshot', id, cut, snapshot }))
+        return
+      }
+      // A checkpoint refers to the stored rows (they stay shared with the host, not copied), and
+      // waits its turn: cut as soon as it jumped the queue, it would let a screen held back by
+      // its cost parse its whole backlog every CHECKPOINT_MS, past its share.
+      const ready = (checkpoint: SharedSnapshot) => send({ op: 'checkpoint', id, cut, checkpoint })
+      background.add(ready)
+      screens.get(id)?.cutShared(ready)
       return
     }
     case 'resize':
