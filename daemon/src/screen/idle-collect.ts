@@ -6,11 +6,12 @@
  * for as long as it stays idle, which for an idle daemon is for ever. Here each thread watches
  * its own event loop: once it has been idle for IDLE_CHECKS_BEFORE_COLLECT checks in a row and
  * its heap and buffers grew by IDLE_COLLECT_GROWTH_BYTES since the last collection here, it
- * collects, and once more IDLE_FOLLOW_UP_MS later if it stayed idle (V8 gives the young
- * generation back only at a collection that follows a stretch of little allocation). A busy
- * thread is never collected here, and an idle one that does not grow is collected once.
+ * collects. V8 gives the young generation back only at a collection that comes some seconds
+ * after the last burst of allocation (measured: 8 s after, not 7), so while it stays grown the
+ * thread collects again every IDLE_FOLLOW_UP_MS when idle, at most IDLE_FOLLOW_UPS times. A busy
+ * thread is never collected here, and an idle one that does not grow is not collected again.
  */
-import { getHeapStatistics, setFlagsFromString } from 'node:v8'
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { performance } from 'node:perf_hooks'
 
@@ -22,8 +23,9 @@ export const IDLE_UTILIZATION = 0.05
 export const IDLE_CHECKS_BEFORE_COLLECT = 2
 /** Growth of heap and buffers since the last collection that is worth one. */
 export const IDLE_COLLECT_GROWTH_BYTES = 4 * 1024 * 1024
-/** The second collection of an idle stretch, this long after the first. */
-export const IDLE_FOLLOW_UP_MS = 6000
+/** While the young generation stays grown after a collection: collections this far apart, at most this many. */
+export const IDLE_FOLLOW_UP_MS = 3000
+export const IDLE_FOLLOW_UPS = 4
 
 let collector: (() => void) | null | undefined
 
@@ -50,6 +52,11 @@ function footprint(): number {
   return heap.total_physical_size + heap.external_memory
 }
 
+/** The memory of this thread's young generation. */
+function youngGeneration(): number {
+  return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0
+}
+
 export interface IdleCollectOptions {
   /** IDLE_CHECK_MS and IDLE_FOLLOW_UP_MS (tests use shorter ones). */
   checkMs?: number
@@ -63,20 +70,24 @@ export function collectWhenIdle(collect = garbageCollector(), opts: IdleCollectO
   let loop = performance.eventLoopUtilization()
   let idleChecks = 0
   let collected = footprint()
-  /** When the follow-up collection of this idle stretch is due (0: none is). */
+  /** The smallest young generation seen: what it shrinks back to. */
+  let smallestYoung = youngGeneration()
+  let followUps = 0
   let followUpAt = 0
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization()
     const idle = performance.eventLoopUtilization(now, loop).utilization < IDLE_UTILIZATION
     loop = now
     idleChecks = idle ? idleChecks + 1 : 0
-    if (!idle) followUpAt = 0
     if (idleChecks < IDLE_CHECKS_BEFORE_COLLECT) return
-    const followUp = followUpAt !== 0 && performance.now() >= followUpAt
-    if (!followUp && footprint() - collected < IDLE_COLLECT_GROWTH_BYTES) return
+    const grew = footprint() - collected >= IDLE_COLLECT_GROWTH_BYTES
+    if (!grew && (followUps === 0 || performance.now() < followUpAt)) return
     collect()
     collected = footprint()
-    followUpAt = followUp ? 0 : performance.now() + followUpMs
+    const young = youngGeneration()
+    smallestYoung = Math.min(smallestYoung, young)
+    followUps = young > smallestYoung ? (grew ? IDLE_FOLLOW_UPS : followUps - 1) : 0
+    followUpAt = performance.now() + followUpMs
     // The collection's own time does not make the next check busy.
     loop = performance.eventLoopUtilization()
   }, opts.checkMs ?? IDLE_CHECK_MS)

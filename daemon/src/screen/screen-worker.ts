@@ -42,9 +42,10 @@ function warmUp(): void {
   while (!done) work!.call(screen)
   screen.dispose()
 }
-warmUp()
-// A worker is idle most of the time, after bursts of output (idle-collect.ts).
+// A worker is idle most of the time, after bursts of output (idle-collect.ts); watched from
+// before its warm-up, which is its first burst.
 collectWhenIdle()
+warmUp()
 /**
  * Which screen parses when (parse-scheduler.ts): fair among the screens with work waiting,
  * charged by measured parse time weighted by cost per byte, costly output capped even alone. A
