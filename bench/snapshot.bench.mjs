@@ -128,12 +128,13 @@ async function tmuxAttach(socket, lines) {
 /**
  * Memory is read twice after the sessions printed: SOON_MS later (what earlier runs reported) and
  * once idle, IDLE_MS later, when the daemon's work after output is done (a checkpoint 1 s after
- * output pauses, a saved screen within 3 s, a thread's idle collections 2 s and 8 s after its
- * last work: docs/daemon.md, "Memory per session"). The baseline is read idle too, so that
- * garbage of the start is not counted against the sessions.
+ * output pauses, a saved screen within 3 s, a thread's idle collection 2 s after its last work
+ * and its follow-ups until V8 gives the young generation back: docs/daemon.md, "Memory per
+ * session"). The baseline is read idle too, so that garbage of the start is not counted against
+ * the sessions, nor its collection for them.
  */
 const SOON_MS = 3000
-const IDLE_MS = 15_000
+const IDLE_MS = 20_000
 async function settleMemory(read) {
   await sleep(SOON_MS)
   const soon = read()
