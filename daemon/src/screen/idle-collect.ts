@@ -23,6 +23,12 @@ export const IDLE_UTILIZATION = 0.05
 export const IDLE_CHECKS_BEFORE_COLLECT = 2
 /** Growth of heap and buffers since the last collection that is worth one. */
 export const IDLE_COLLECT_GROWTH_BYTES = 4 * 1024 * 1024
+/**
+ * The young generation V8 starts a thread with (its semi-space minimum on 64-bit). A thread whose
+ * young generation grew before it was watched (the main thread, by the daemon's start) would
+ * otherwise count that as its size at rest.
+ */
+export const YOUNG_GENERATION_AT_REST_BYTES = 1024 * 1024
 /** While the young generation stays grown after a collection: collections this far apart, at most this many. */
 export const IDLE_FOLLOW_UP_MS = 3000
 export const IDLE_FOLLOW_UPS = 4
@@ -71,7 +77,7 @@ export function collectWhenIdle(collect = garbageCollector(), opts: IdleCollectO
   let idleChecks = 0
   let collected = footprint()
   /** The smallest young generation seen: what it shrinks back to. */
-  let smallestYoung = youngGeneration()
+  let smallestYoung = Math.min(youngGeneration(), YOUNG_GENERATION_AT_REST_BYTES)
   let followUps = 0
   let followUpAt = 0
   const timer = setInterval(() => {
