@@ -55,7 +55,6 @@ export interface WorkerScreenHost extends ScreenHost {
 
 export type ToWorker =
   | { op: 'open'; id: number; opts: ScreenOptions }
-  /** `data` is shared with the host's replay log while it keeps one (nobody writes it once sent). */
   | { op: 'write'; id: number; data: Uint8Array }
   /** `background`: a checkpoint, which no viewer waits for (it does not jump the parse scheduler's queue). */
   | { op: 'cut'; id: number; cut: number; background?: boolean }
@@ -182,8 +181,8 @@ export const PARSE_PIECE_BYTES = 2 * 1024
  * dropped: that screen would start empty if its worker failed before the next checkpoint, and
  * the log line says so. A checkpoint is a serialization of the screen and xterm's short tail;
  * the stored rows it refers to are the worker's own bytes, shared, not a copy (history.ts,
- * `share`), and the log's writes are the copies the worker was sent (sharedCopy): the main
- * thread holds no second copy of a session's history (docs/daemon.md, "Memory per session").
+ * `share`): the main thread holds no second copy of a session's history (docs/daemon.md,
+ * "Memory per session").
  */
 export const CHECKPOINT_MS = 1_000
 export const CHECKPOINT_MIN_MS = 10_000
@@ -310,22 +309,16 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.base = { opts: { ...screen.opts, cols: snapshot.cols, rows: snapshot.rows }, snapshot }
   }
 
-  /** True while the screen keeps a replay log: it can be rebuilt, or a checkpoint is on its way. */
-  function logging(screen: WorkerScreen): boolean {
-    return screen.base !== null || screen.checkpoint !== 0
-  }
-
-  function changed(screen: WorkerScreen): void {
-    screen.dirty = true
-    screen.changedAt = performance.now()
-  }
-
   /** Keeps a step for the replay (before it is sent); drops the log when it outgrows REPLAY_LOG_BYTES. */
   function remember(screen: WorkerScreen, step: LogStep): void {
-    changed(screen)
-    if (!logging(screen)) return
-    // A write's bytes are the copy the worker got (sharedCopy): the log refers to them.
-    screen.log.push(step)
+    screen.dirty = true
+    screen.changedAt = performance.now()
+    if (!screen.base && screen.checkpoint === 0) return
+    // The bytes of a write are shared with the viewers' frames: the log keeps its own copy (made
+    // only here, so a flood whose log was dropped copies nothing for it). Not shared memory with
+    // the worker's copy: shared memory lives until both threads have collected their handle on
+    // it, which raised a 40 MB flood's peak RSS from 176-190 MB to 195-225 MB.
+    screen.log.push(step.op === 'write' ? { op: 'write', data: new Uint8Array(step.data) } : step)
     if (step.op !== 'write') return
     screen.logBytes += step.data.length
     if (screen.logBytes > REPLAY_LOG_BYTES) {
@@ -474,13 +467,8 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       write(data) {
         if (screen.local) return screen.local.write(data)
         screen.uncredited += data.length
-        // One copy: shared with the log while the screen keeps one (see sharedCopy), else moved
-        // to the worker, whose collection alone then frees it (a flood past its log).
-        const logged = logging(screen)
-        const bytes = logged ? sharedCopy(data) : new Uint8Array(data)
-        if (logged) remember(screen, { op: 'write', data: bytes })
-        else changed(screen)
-        writeScreen(screen, bytes, !logged)
+        remember(screen, { op: 'write', data })
+        writeScreen(screen, data)
         checkpointSoon(screen)
       },
       cut(ready) {
@@ -502,15 +490,13 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     }
   }
 
-  /**
-   * Output to wherever the screen lives now (the caller accounts for its credit). The mirror
-   * batches reads (one message per turn of the event loop). A sharedCopy is shared by
-   * postMessage; other bytes are moved (`transfer`: the caller's own copy) or copied (a replay's
-   * first write, the checkpoint's text: once per recovery).
-   */
-  function writeScreen(screen: WorkerScreen, data: Uint8Array, transfer = false): void {
+  /** Output to wherever the screen lives now (the caller accounts for its credit). */
+  function writeScreen(screen: WorkerScreen, data: Uint8Array): void {
     if (screen.local) return screen.local.write(data)
-    post(screen.slot, { op: 'write', id: screen.id, data }, transfer ? [data.buffer as ArrayBuffer] : undefined)
+    // The mirror batches reads (one message per turn of the event loop). The worker gets its
+    // own copy, moved rather than copied a second time by postMessage.
+    const copy = new Uint8Array(data)
+    post(screen.slot, { op: 'write', id: screen.id, data: copy }, [copy.buffer])
   }
 
   function resizeScreen(screen: WorkerScreen, cols: number, rows: number): void {
@@ -610,20 +596,6 @@ interface WorkerScreen {
 }
 
 type LogStep = { op: 'write'; data: Uint8Array } | { op: 'resize'; cols: number; rows: number } | { op: 'mark'; cut: number }
-
-/**
- * A copy of a write's bytes (the mirror's chunk is shared with the viewers' frames) in shared
- * memory: the same copy is the worker's input and the replay log's entry, and posting it shares
- * it. Nobody writes to it once made. Only while the log is kept: shared memory is freed once
- * both threads have collected their handle on it, so a flood that outgrew its log moves plain
- * copies instead (measured: peak RSS of a 40 MB flood parsed in full, 225 MB shared against
- * 179 MB moved).
- */
-function sharedCopy(data: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(new SharedArrayBuffer(data.length))
-  copy.set(data)
-  return copy
-}
 
 /** `data` in pieces of at most PARSE_PIECE_BYTES (views, not copies). */
 export function writeInPieces(data: Uint8Array, write: (piece: Uint8Array) => void): void {
