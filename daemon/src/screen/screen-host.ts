@@ -22,7 +22,10 @@ import { collectWhenIdle, garbageCollector } from './idle-collect.js'
 
 /** One screen as its mirror sees it: write, cut, resize, dispose; parsed credit and titles come back. */
 export interface ScreenPort {
-  /** Output bytes, in order; the port copies what it needs to keep (the caller shares `data`). */
+  /**
+   * Output bytes, in order. The caller shares `data` (with the viewers' frames) and never changes
+   * it afterwards: a screen and its replay log may keep views of it.
+   */
   write(data: Uint8Array): void
   cut(ready: (snapshot: Snapshot) => void): void
   resize(cols: number, rows: number): void
@@ -314,11 +317,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.dirty = true
     screen.changedAt = performance.now()
     if (!screen.base && screen.checkpoint === 0) return
-    // The bytes of a write are shared with the viewers' frames: the log keeps its own copy (made
-    // only here, so a flood whose log was dropped copies nothing for it). Not shared memory with
-    // the worker's copy: shared memory lives until both threads have collected their handle on
-    // it, which raised a 40 MB flood's peak RSS from 176-190 MB to 195-225 MB.
-    screen.log.push(step.op === 'write' ? { op: 'write', data: new Uint8Array(step.data) } : step)
+    screen.log.push(step.op === 'write' ? { op: 'write', data: keep(step.data) } : step)
     if (step.op !== 'write') return
     screen.logBytes += step.data.length
     if (screen.logBytes > REPLAY_LOG_BYTES) {
@@ -596,6 +595,21 @@ interface WorkerScreen {
 }
 
 type LogStep = { op: 'write'; data: Uint8Array } | { op: 'resize'; cols: number; rows: number } | { op: 'mark'; cut: number }
+
+/** Bytes of its buffer beyond a write's own that the replay log may keep alive with it. */
+const KEEP_SLACK_BYTES = 64
+
+/**
+ * What the replay log keeps of a write: its bytes as they are (nobody changes them once written,
+ * see ScreenPort.write; the mirror's chunks are their own buffers, 5 bytes of frame header
+ * aside), or a copy when they are a view of a bigger buffer they would keep alive (a pooled
+ * small Buffer). Not a copy in shared memory beside the worker's: shared memory lives until
+ * both threads have collected their handle on it, which raised a 40 MB flood's peak RSS from
+ * 176-190 MB to 195-225 MB.
+ */
+function keep(data: Uint8Array): Uint8Array {
+  return data.buffer.byteLength - data.byteLength <= KEEP_SLACK_BYTES ? data : new Uint8Array(data)
+}
 
 /** `data` in pieces of at most PARSE_PIECE_BYTES (views, not copies). */
 export function writeInPieces(data: Uint8Array, write: (piece: Uint8Array) => void): void {
