@@ -10,7 +10,7 @@
  * without loading anything else of the kit.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { open, rename, rm, type FileHandle } from 'node:fs/promises'
+import { open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname } from 'node:path'
 
@@ -22,13 +22,21 @@ function tempPathFor(path: string): string {
   return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
 }
 
-/** Writes `data` to `path` durably (see above); on failure the target is untouched and no temporary file is left. */
-export async function writeFileDurable(path: string, data: string | Uint8Array, mode = PRIVATE_FILE_MODE): Promise<void> {
+/**
+ * Writes `data` to `path` durably (see above); on failure the target is untouched and no
+ * temporary file is left. `data` may come in pieces, written one after another (a big file need
+ * not be one string first).
+ */
+export async function writeFileDurable(
+  path: string,
+  data: string | Uint8Array | Iterable<string | Uint8Array>,
+  mode = PRIVATE_FILE_MODE,
+): Promise<void> {
   const tmp = tempPathFor(path)
   try {
     const file = await open(tmp, 'wx', mode)
     try {
-      await file.writeFile(data)
+      await writeFile(file, data)
       await file.sync()
     } finally {
       await file.close()

@@ -9,7 +9,14 @@ import { join } from 'node:path'
 import xtermHeadless from '@xterm/headless'
 import serializeAddon from '@xterm/addon-serialize'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openScreenFiles, trimScreenData } from '../../daemon/src/state/screens.js'
+import {
+  encodeScreen,
+  encodeScreenPieces,
+  openScreenFiles,
+  screenFileBytes,
+  trimScreenData,
+  type SavedScreen,
+} from '../../daemon/src/state/screens.js'
 import { partialMarkerAt } from '../../daemon/src/sessions/pty.js'
 import { SessionMap } from '../../daemon/src/sessions/map.js'
 import { keepScreens } from '../../daemon/src/screen-keeper.js'
@@ -37,6 +44,29 @@ async function terminalWith(data: string, cols = 100, rows = 30) {
   }
   return { term, serialize: () => serializer.serialize(), lines }
 }
+
+describe('a screen file in pieces', () => {
+  // Every character JSON escapes or must keep whole, around the piece boundaries (64 Ki characters).
+  const tricky = '\x1b[1;31m"quoted" back\\slash\ttab\r\n\u2028\u0000 漢字 😀 \ud800 lone \udc00'
+  const piece = 64 * 1024
+  const data = ['x'.repeat(piece - 1) + '😀', 'y'.repeat(piece - 1) + '\ud83d', tricky.repeat(5000), '\udc00 end'].join('')
+  const screen: SavedScreen = { version: 1, key: 'hb-pieces', cols: 80, rows: 24, data, savedAt: new Date(0).toISOString(), endedAt: null }
+
+  it('is exactly the whole file, whatever the characters at the boundaries', () => {
+    expect([...encodeScreenPieces(screen)].join('')).toBe(encodeScreen(screen))
+    expect(screenFileBytes(screen)).toBe(Buffer.byteLength(encodeScreen(screen)))
+    const lone = { ...screen, data: 'z'.repeat(piece - 1) + '\ud83d' }
+    expect([...encodeScreenPieces(lone)].join('')).toBe(encodeScreen(lone))
+  })
+
+  it('is written and read back as it was', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tabula-screens-'))
+    dirs.push(home)
+    const files = openScreenFiles(home)
+    await files.write(screen)
+    expect(files.read(screen.key)).toEqual(screen)
+  })
+})
 
 describe('trimScreenData', () => {
   it('leaves a screen within the cap as it is', () => {

@@ -14,6 +14,7 @@ import { Attachment } from '../../daemon/src/live/attachment.js'
 import { FLOW_HIGH_WATERMARK, Mirror } from '../../daemon/src/live/mirror.js'
 import {
   localScreenHost,
+  REPLAY_LOG_BYTES,
   workerScreenHost,
   type FromWorker,
   type ScreenHost,
@@ -99,12 +100,15 @@ it('a worker killed mid-flood with a late attach pending: the attach completes a
   const driver = attach('driver')
   await until('the first attach', () => driver.attached() !== undefined)
 
-  // Flood until flow control pauses the PTY: the worker is then over 4 MiB behind.
+  // Flood until flow control pauses the PTY (the worker is then far behind) and the flood has
+  // outgrown the replay log, so this screen cannot be rebuilt: how far behind the worker is when
+  // the PTY pauses depends on the weight it measures (parse-scheduler.ts), so on the machine.
   let written = 0
   let n = 1
-  while (!pty.paused) {
+  const flooded = () => pty.paused && written > 3 * REPLAY_LOG_BYTES
+  while (!flooded()) {
     expect(written).toBeLessThan(32 * FLOW_HIGH_WATERMARK)
-    for (let i = 0; i < 8 && !pty.paused; i++, n += 5000) {
+    for (let i = 0; i < 8 && !flooded(); i++, n += 5000) {
       const chunk = lines(n, 5000)
       mirror.write(chunk)
       written += chunk.length

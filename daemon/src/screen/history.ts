@@ -31,8 +31,34 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 const LINE_BREAK = encoder.encode('\r\n')
 
+/** Bytes another thread can hold without a copy (posting a view of them shares them). */
+function sharedBytes(size: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(size))
+}
+
+/**
+ * The stored rows of a snapshot, by reference (CompactHistory.share): the snapshot's text is its
+ * text without them, with them put in at `at` (see sharedRowsText).
+ */
+export interface SharedRows {
+  /** Where the rows go in the snapshot's text (UTF-16 code units). */
+  at: number
+  /** In order: UTF-8 views of the history's chunks (never changed once written) and text put in between. */
+  pieces: (Uint8Array | string)[]
+}
+
+/** The text the rows stand for: exactly what `write` would have put in their place. */
+export function sharedRowsText(rows: SharedRows): string {
+  return rows.pieces.map((piece) => (typeof piece === 'string' ? piece : decoder.decode(piece))).join('')
+}
+
+/** A snapshot's whole text from its text without the rows and the rows (see CompactHistory.share). */
+export function withSharedRows(data: string, rows: SharedRows | null): string {
+  return rows ? data.slice(0, rows.at) + sharedRowsText(rows) + data.slice(rows.at) : data
+}
+
 class Chunk {
-  bytes = new Uint8Array(CHUNK_START_BYTES)
+  bytes = sharedBytes(CHUNK_START_BYTES)
   used = 0
   rows = 0
   /** End of each row's bytes. */
@@ -55,7 +81,7 @@ class Chunk {
     this.kinds[this.rows] = kind
     this.rows++
     // A full chunk keeps only the bytes it holds.
-    if (this.full && this.bytes.length > this.used) this.bytes = this.bytes.slice(0, this.used)
+    if (this.full && this.bytes.length > this.used) this.bytes = this.copy(this.used)
   }
 
   start(row: number): number {
@@ -65,7 +91,7 @@ class Chunk {
   /** Puts a line break at the start of row `row` (its head becomes one). */
   breakBefore(row: number): void {
     const at = this.start(row)
-    const bytes = new Uint8Array(this.used + LINE_BREAK.length)
+    const bytes = sharedBytes(this.used + LINE_BREAK.length)
     bytes.set(this.bytes.subarray(0, at))
     bytes.set(LINE_BREAK, at)
     bytes.set(this.bytes.subarray(at, this.used), at + LINE_BREAK.length)
@@ -79,9 +105,14 @@ class Chunk {
     if (this.used + more <= this.bytes.length) return
     let size = this.bytes.length * 2
     while (size < this.used + more) size *= 2
-    const bytes = new Uint8Array(size)
+    this.bytes = this.copy(size)
+  }
+
+  /** The bytes written so far in new memory of `size` bytes (the old memory is left as it is). */
+  private copy(size: number): Uint8Array {
+    const bytes = sharedBytes(size)
     bytes.set(this.bytes.subarray(0, this.used))
-    this.bytes = bytes
+    return bytes
   }
 }
 
@@ -92,6 +123,8 @@ export class CompactHistory {
   private total = 0
   /** Rows dropped so far: the oldest row's number, counting every row ever stored. */
   private dropped = 0
+  /** While `share` runs: where `write` puts the rows instead of into the text. */
+  private sharing: SharedRows | null = null
 
   get count(): number {
     return this.total
@@ -164,6 +197,15 @@ export class CompactHistory {
    * it), and `insert` right after row `insertAfter` (-1: nowhere).
    */
   write(parts: string[], insertAfter: number, insert: string): void {
+    const shared = this.sharing
+    if (shared) {
+      shared.at = parts.reduce((length, part) => length + part.length, 0)
+      parts = []
+    }
+    const push = (...texts: (Uint8Array | string)[]) => {
+      if (shared) shared.pieces.push(...texts)
+      else for (const text of texts) parts.push(typeof text === 'string' ? text : decoder.decode(text))
+    }
     let row = 0
     for (let c = 0; c < this.chunks.length; c++) {
       const chunk = this.chunks[c]!
@@ -175,9 +217,25 @@ export class CompactHistory {
       const rows = chunk.rows - from
       if (insertAfter >= row && insertAfter < row + rows) {
         const split = chunk.ends[from + insertAfter - row]!
-        parts.push(decoder.decode(chunk.bytes.subarray(start, split)), insert, decoder.decode(chunk.bytes.subarray(split, end)))
-      } else parts.push(decoder.decode(chunk.bytes.subarray(start, end)))
+        push(chunk.bytes.subarray(start, split), insert, chunk.bytes.subarray(split, end))
+      } else push(chunk.bytes.subarray(start, end))
       row += rows
+    }
+  }
+
+  /**
+   * Runs `serialize` with every `write` in it leaving the rows out of the text and recording them
+   * by reference: the returned rows, put back in the text at `at`, give the text a plain run
+   * gives (withSharedRows). Null when `serialize` wrote no rows.
+   */
+  share(serialize: () => string): { data: string; rows: SharedRows | null } {
+    const rows: SharedRows = { at: -1, pieces: [] }
+    this.sharing = rows
+    try {
+      const data = serialize()
+      return { data, rows: rows.at >= 0 ? rows : null }
+    } finally {
+      this.sharing = null
     }
   }
 

@@ -16,11 +16,16 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { SCREEN_WORKER_HEAP_MB } from '@tabula/protocol'
-import { HeadlessScreen, type ScreenOptions, type Snapshot } from './screen.js'
+import { HeadlessScreen, type ScreenOptions, type SharedSnapshot, type Snapshot } from './screen.js'
+import { withSharedRows } from './history.js'
+import { collectWhenIdle, garbageCollector } from './idle-collect.js'
 
 /** One screen as its mirror sees it: write, cut, resize, dispose; parsed credit and titles come back. */
 export interface ScreenPort {
-  /** Output bytes, in order; the port copies what it needs to keep (the caller shares `data`). */
+  /**
+   * Output bytes, in order. The caller shares `data` (with the viewers' frames) and never changes
+   * it afterwards: a screen and its replay log may keep views of it.
+   */
   write(data: Uint8Array): void
   /**
    * `background`: no viewer waits for this snapshot (a save), so it does not lift the screen's
@@ -69,6 +74,8 @@ export type FromWorker =
   | { op: 'failed'; id: number; error: string }
   | { op: 'title'; id: number; title: string }
   | { op: 'snapshot'; id: number; cut: number; snapshot: Snapshot }
+  /** The answer to a background cut: its stored rows shared with the worker, not copied. */
+  | { op: 'checkpoint'; id: number; cut: number; checkpoint: SharedSnapshot }
 
 export interface ScreenHostOptions {
   /** False: parse every byte (ScreenOptions.noFastForward for every screen). Default true. */
@@ -180,8 +187,10 @@ export const PARSE_PIECE_BYTES = 2 * 1024
  * output has paused for CHECKPOINT_MS, and during steady output whenever its log holds half of
  * REPLAY_LOG_BYTES, at most every CHECKPOINT_MIN_MS. A log over REPLAY_LOG_BYTES (a flood) is
  * dropped: that screen would start empty if its worker failed before the next checkpoint, and
- * the log line says so. Each checkpoint costs one serialization of the screen and its
- * scrollback (megabytes at 10,000 lines), so a flood is checkpointed when it pauses.
+ * the log line says so. A checkpoint is a serialization of the screen and xterm's short tail;
+ * the stored rows it refers to are the worker's own bytes, shared, not a copy (history.ts,
+ * `share`): the main thread holds no second copy of a session's history (docs/daemon.md,
+ * "Memory per session").
  */
 export const CHECKPOINT_MS = 1_000
 export const CHECKPOINT_MIN_MS = 10_000
@@ -210,6 +219,9 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
   const warn = opts.warn ?? warnOnStderr
   const stuckMs = opts.stuckMs ?? SCREEN_STUCK_MS
   const local = localScreenHost({ ...opts, warn })
+  // Before the first worker starts, so that every worker has V8's collection (idle-collect.ts);
+  // the main thread's bursts (reading a flood, checkpoints, saved screens) are collected too.
+  const stopCollecting = collectWhenIdle(garbageCollector())
   const screens = new Map<number, WorkerScreen>()
   let nextId = 1
   let nextCut = 1
@@ -236,8 +248,9 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         screen.uncredited -= credit(screen, message.size, message.weight)
       } else if (message.op === 'title') screen.events.title(message.title)
       else if (message.op === 'failed') screenThrew(screen, message.error)
-      else if (message.cut === screen.checkpoint) checkpointed(screen, message.snapshot)
-      else {
+      else if (message.op === 'checkpoint') {
+        if (message.cut === screen.checkpoint) checkpointed(screen, message.checkpoint)
+      } else {
         const ready = screen.cuts.get(message.cut)
         screen.cuts.delete(message.cut)
         ready?.(message.snapshot)
@@ -299,7 +312,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
   }
 
   /** A checkpoint arrived: it replaces the last one, and the log before its cut is dropped. */
-  function checkpointed(screen: WorkerScreen, snapshot: Snapshot): void {
+  function checkpointed(screen: WorkerScreen, snapshot: SharedSnapshot): void {
     screen.checkpoint = 0
     const mark = screen.log.findIndex((step) => step.op === 'mark')
     screen.log.splice(0, mark + 1)
@@ -312,9 +325,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.dirty = true
     screen.changedAt = performance.now()
     if (!screen.base && screen.checkpoint === 0) return
-    // The bytes of a write are shared with the viewers' frames: the log keeps its own copy (made
-    // only here, so a flood whose log was dropped copies nothing for it).
-    screen.log.push(step.op === 'write' ? { op: 'write', data: new Uint8Array(step.data) } : step)
+    screen.log.push(step.op === 'write' ? { op: 'write', data: keep(step.data) } : step)
     if (step.op !== 'write') return
     screen.logBytes += step.data.length
     if (screen.logBytes > REPLAY_LOG_BYTES) {
@@ -362,7 +373,8 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.checkpoint = 0
     screen.log = screen.log.filter((step) => step.op !== 'mark')
     const replay: LogStep[] = []
-    if (base.snapshot) replay.push({ op: 'write', data: new TextEncoder().encode(base.snapshot.data) })
+    if (base.snapshot)
+      replay.push({ op: 'write', data: new TextEncoder().encode(withSharedRows(base.snapshot.data, base.snapshot.stored)) })
     let covered = base.snapshot?.covered ?? 0
     for (const step of screen.log) {
       if (step.op !== 'write' || covered === 0) replay.push(step)
@@ -536,6 +548,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
       closing = true
       clearInterval(watchdog)
       clearInterval(checkpoints)
+      stopCollecting()
       for (const screen of screens.values()) screen.local?.dispose()
       screens.clear()
       await Promise.all(slots.map((slot) => slot.worker?.terminate()))
@@ -571,8 +584,11 @@ interface WorkerScreen {
   uncredited: number
   /** Its in-process screen, when its slot runs in-process. */
   local: ScreenPort | null
-  /** The last checkpoint (null snapshot: the empty screen it opened as); null when it cannot be rebuilt. */
-  base: { opts: ScreenOptions; snapshot: Snapshot | null } | null
+  /**
+   * The last checkpoint (null snapshot: the empty screen it opened as); null when it cannot be
+   * rebuilt. Its stored rows are the worker's own bytes, shared (history.ts), not a copy.
+   */
+  base: { opts: ScreenOptions; snapshot: SharedSnapshot | null } | null
   /** Output and resizes since `base`, with a mark where the checkpoint on its way was cut. */
   log: LogStep[]
   logBytes: number
@@ -587,6 +603,21 @@ interface WorkerScreen {
 }
 
 type LogStep = { op: 'write'; data: Uint8Array } | { op: 'resize'; cols: number; rows: number } | { op: 'mark'; cut: number }
+
+/** Bytes of its buffer beyond a write's own that the replay log may keep alive with it. */
+const KEEP_SLACK_BYTES = 64
+
+/**
+ * What the replay log keeps of a write: its bytes as they are (nobody changes them once written,
+ * see ScreenPort.write; the mirror's chunks are their own buffers, 5 bytes of frame header
+ * aside), or a copy when they are a view of a bigger buffer they would keep alive (a pooled
+ * small Buffer). Not a copy in shared memory beside the worker's: shared memory lives until
+ * both threads have collected their handle on it, which raised a 40 MB flood's peak RSS from
+ * 176-190 MB to 195-225 MB.
+ */
+function keep(data: Uint8Array): Uint8Array {
+  return data.buffer.byteLength - data.byteLength <= KEEP_SLACK_BYTES ? data : new Uint8Array(data)
+}
 
 /** `data` in pieces of at most PARSE_PIECE_BYTES (views, not copies). */
 export function writeInPieces(data: Uint8Array, write: (piece: Uint8Array) => void): void {

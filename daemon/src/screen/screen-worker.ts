@@ -4,9 +4,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { clampTitle } from '@tabula/protocol'
-import { HeadlessScreen, type Snapshot } from './screen.js'
+import { HeadlessScreen, type SharedSnapshot } from './screen.js'
 import { writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
 import { ParseScheduler } from './parse-scheduler.js'
+import { collectWhenIdle } from './idle-collect.js'
 
 const port = parentPort!
 const screens = new Map<number, HeadlessScreen>()
@@ -41,6 +42,9 @@ function warmUp(): void {
   while (!done) work!.call(screen)
   screen.dispose()
 }
+// A worker is idle most of the time, after bursts of output (idle-collect.ts); watched from
+// before its warm-up, which is its first burst.
+collectWhenIdle()
 warmUp()
 /**
  * Which screen parses when (parse-scheduler.ts): fair among the screens with work waiting,
@@ -146,11 +150,17 @@ port.on('message', (message: ToWorker) => {
       return
     }
     case 'cut': {
-      const ready = (snapshot: Snapshot) => send({ op: 'snapshot', id, cut: message.cut, snapshot })
-      // A checkpoint waits its turn: cut as soon as it jumped the queue, it would let a screen
-      // held back by its cost parse its whole backlog every CHECKPOINT_MS, past its share.
-      if (message.background) background.add(ready)
-      screens.get(id)?.cut(ready)
+      const { cut } = message
+      if (!message.background) {
+        screens.get(id)?.cut((snapshot) => send({ op: 'snapshot', id, cut, snapshot }))
+        return
+      }
+      // A checkpoint refers to the stored rows (they stay shared with the host, not copied), and
+      // waits its turn: cut as soon as it jumped the queue, it would let a screen held back by
+      // its cost parse its whole backlog every CHECKPOINT_MS, past its share.
+      const ready = (checkpoint: SharedSnapshot) => send({ op: 'checkpoint', id, cut, checkpoint })
+      background.add(ready)
+      screens.get(id)?.cutShared(ready)
       return
     }
     case 'resize':

@@ -14,6 +14,7 @@ import { TextRun } from './fast-forward.js'
 import { xtermInternals, type XtermInternals } from './xterm-internals.js'
 import { serializer, type Serializer } from './serialize.js'
 import { compactScrollback, type CompactScrollback } from './compact.js'
+import type { SharedRows } from './history.js'
 
 const { Terminal } = xtermHeadless
 const { SerializeAddon } = serializeAddon
@@ -52,6 +53,15 @@ export interface Snapshot {
 }
 
 /**
+ * A snapshot whose stored rows are referred to rather than copied (HeadlessScreen.cutShared):
+ * `data` is the text without them, `stored` where they go and their bytes (history.ts,
+ * withSharedRows). What the worker pool keeps to rebuild a screen (screen-host.ts).
+ */
+export interface SharedSnapshot extends Snapshot {
+  stored: SharedRows | null
+}
+
+/**
  * A cut that falls inside an escape sequence (or a UTF-8 character) waits for the rest of it:
  * the snapshot then holds the whole sequence, and the live output after it starts where the
  * parser is at rest (a viewer never sees `1mRED` for a red `RED`). A program that stops in the
@@ -73,7 +83,10 @@ export interface ScreenOptions {
 
 type Step =
   | { op: 'write'; data: Uint8Array; offset: number; arrived: number; parsed: () => void }
-  | { op: 'cut'; ready: (snapshot: Snapshot) => void; arrived: number; covered: number }
+  | ({ op: 'cut'; arrived: number; covered: number } & (
+      | { shared: false; ready: (snapshot: Snapshot) => void }
+      | { shared: true; ready: (snapshot: SharedSnapshot) => void }
+    ))
   | { op: 'resize'; cols: number; rows: number }
 
 const CARRIAGE_RETURN = new Uint8Array([0x0d])
@@ -145,8 +158,19 @@ export class HeadlessScreen {
 
   /** A snapshot exactly between the chunks written before and after this call. */
   cut(ready: (snapshot: Snapshot) => void): void {
+    this.queueCut({ shared: false, ready })
+  }
+
+  /** As `cut`, with the stored rows referred to, not copied into the text (SharedSnapshot). */
+  cutShared(ready: (snapshot: SharedSnapshot) => void): void {
+    this.queueCut({ shared: true, ready })
+  }
+
+  private queueCut(
+    how: { shared: false; ready: (snapshot: Snapshot) => void } | { shared: true; ready: (snapshot: SharedSnapshot) => void },
+  ): void {
     if (this.disposed) return
-    this.steps.push({ op: 'cut', ready, arrived: performance.now(), covered: 0 })
+    this.steps.push({ op: 'cut', arrived: performance.now(), covered: 0, ...how })
     this.run?.close()
     this.schedule()
   }
@@ -200,7 +224,8 @@ export class HeadlessScreen {
       } else if (step.op !== 'write') {
         done++
         this.run = null // a cut or resize ends a run; the next one starts from the new state
-        if (step.op === 'cut') step.ready({ ...this.snapshot(), covered: step.covered })
+        if (step.op === 'cut' && step.shared) step.ready({ ...this.sharedSnapshot(), covered: step.covered })
+        else if (step.op === 'cut') step.ready({ ...this.snapshot(), covered: step.covered })
         else if (this.term.cols !== step.cols || this.term.rows !== step.rows) {
           if (this.compact) this.compact.resize(step.cols, step.rows)
           else this.term.resize(step.cols, step.rows)
@@ -338,5 +363,12 @@ export class HeadlessScreen {
 
   private snapshot(): Snapshot {
     return { cols: this.term.cols, rows: this.term.rows, data: this.serializer.serialize() }
+  }
+
+  private sharedSnapshot(): SharedSnapshot {
+    const history = this.compact?.compacted.history
+    if (!history) return { ...this.snapshot(), stored: null }
+    const { data, rows } = history.share(() => this.serializer.serialize())
+    return { cols: this.term.cols, rows: this.term.rows, data, stored: rows }
   }
 }

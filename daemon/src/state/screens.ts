@@ -57,7 +57,7 @@ export function openScreenFiles(home: string): ScreenFiles {
       }
     },
     async write(screen) {
-      await writeFileDurable(fileOf(screen.key), encodeScreen(screen))
+      await writeFileDurable(fileOf(screen.key), encodeScreenPieces(screen))
     },
     remove(key) {
       rmSync(fileOf(key), { force: true })
@@ -82,6 +82,40 @@ export function encodeScreen(screen: SavedScreen): string {
   return JSON.stringify(screen)
 }
 
+/** Characters of the screen's text escaped at a time by encodeScreenPieces. */
+const JSON_PIECE_CHARS = 64 * 1024
+
+/**
+ * A screen file's contents (exactly encodeScreen's) in pieces of about JSON_PIECE_CHARS: a save
+ * writes them one after another, so no second copy of a whole screen (megabytes with its
+ * scrollback) is made to save it (docs/daemon.md, "Memory per session").
+ */
+export function* encodeScreenPieces(screen: SavedScreen): Generator<string> {
+  const around = JSON.stringify({ ...screen, data: '' })
+  const at = around.indexOf('"data":""') + '"data":"'.length
+  yield around.slice(0, at)
+  const { data } = screen
+  for (let from = 0; from < data.length; ) {
+    let to = Math.min(data.length, from + JSON_PIECE_CHARS)
+    // A surrogate pair escaped in two pieces would be two escaped halves, not the character.
+    if (to < data.length && isHighSurrogate(data.charCodeAt(to - 1))) to++
+    yield JSON.stringify(data.slice(from, to)).slice(1, -1)
+    from = to
+  }
+  yield around.slice(at)
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
+}
+
+/** The size of a screen's file in bytes. */
+export function screenFileBytes(screen: SavedScreen): number {
+  let size = 0
+  for (const piece of encodeScreenPieces(screen)) size += Buffer.byteLength(piece)
+  return size
+}
+
 /**
  * `screen` with its oldest lines dropped until its file is at most `maxBytes`: the budget is the
  * disk a file takes, and JSON escapes control characters (an ESC takes 6 bytes, a CR LF 4).
@@ -89,7 +123,7 @@ export function encodeScreen(screen: SavedScreen): string {
 export function fitScreen(screen: SavedScreen, maxBytes: number): SavedScreen {
   let budget = maxBytes
   let fitted = { ...screen, data: trimScreenData(screen.data, budget) }
-  for (let size = Buffer.byteLength(encodeScreen(fitted)); size > maxBytes && fitted.data; size = Buffer.byteLength(encodeScreen(fitted))) {
+  for (let size = screenFileBytes(fitted); size > maxBytes && fitted.data; size = screenFileBytes(fitted)) {
     budget -= size - maxBytes
     fitted = { ...screen, data: trimScreenData(screen.data, Math.max(0, budget)) }
   }
