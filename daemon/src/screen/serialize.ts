@@ -92,6 +92,7 @@ interface Core {
   _inputHandler: { _curAttrData: { fg: number; bg: number; extended: Ext } }
   _oscLinkService: { getLinkData(id: number): { id?: string; uri: string } | undefined }
   optionsService: { rawOptions: { convertEol: boolean; cursorBlink: boolean; tabStopWidth: number } }
+  unicodeService?: { wcwidth(codepoint: number): number }
 }
 
 /** The internals of `term` the serializer reads, or null when their shape is not the expected one. */
@@ -209,7 +210,7 @@ class Pen {
   link = ''
   private readonly cache = new Map<string, string>()
 
-  constructor(private readonly core: Core) {}
+  constructor(readonly core: Core) {}
 
   /** Sequences that make the pen (fg, bg, ext, link); '' when it already is. */
   set(fg: number, bg: number, ext: number, link: string): string {
@@ -272,6 +273,77 @@ function lastBlank(line: Line, cols: number, pen: Pen): string {
   return out
 }
 
+/**
+ * Cell `c` is wide but its right half is a cell of its own (it holds a character, or is a blank
+ * of width 1). xterm makes that only in the last two columns with autowrap off (see splitWide),
+ * and DCH moves it anywhere in the row.
+ */
+function isSplitWide(data: Uint32Array, c: number, cols: number): boolean {
+  if (c + 1 >= cols || data[c * CELL_SIZE]! >>> WIDTH_SHIFT !== 2) return false
+  const right = data[(c + 1) * CELL_SIZE]!
+  return (right & HAS_CONTENT) !== 0 || right >>> WIDTH_SHIFT !== 0
+}
+
+/**
+ * Writes a split wide cell `c` and the cell after it (isSplitWide). With autowrap off xterm makes
+ * one in the last two columns in two ways, and so does this:
+ * - a character printed in the pending wrap after a wide character goes into the last column
+ *   without blanking the wide character (that check looks at the cell before the cursor, the
+ *   right half);
+ * - a wide character that does not fit is skipped but its width stays the join state, so a
+ *   zero-width character after it widens the cell before the cursor to 2 (a narrow character,
+ *   or a blank that takes the zero-width character as its content) and leaves the last column.
+ * A pair left of the last two columns was moved there by DCH: it is made there and moved the
+ * same way. Returns the text and the cursor column after it, or null for a pair this cannot make.
+ */
+function splitWide(core: Core, line: Line, c: number, cols: number, pen: Pen, fill: number): { out: string; x: number } | null {
+  const data = line._data
+  const at = c * CELL_SIZE
+  const content = data[at]!
+  const text = cellText(line, c, content)
+  const first = text.codePointAt(0)!
+  const right = data[at + CELL_SIZE]!
+  const rightText = right & HAS_CONTENT ? cellText(line, c + 1, right) : null
+  const base = cols - 2
+  let out = ''
+  let x: number
+  if ((core.unicodeService?.wcwidth(first) ?? 2) === 2) {
+    // A wide character, then the last column printed from the pending wrap.
+    if (rightText === null) return null
+    out += `\x1b[${base + 1}G\x1b[?7l` + pen.cell(line, c) + text + pen.cell(line, c + 1) + rightText + '\x1b[?7h'
+    x = cols
+  } else {
+    // The last column first (a print there later would blank the wide cell), then the cell
+    // widened by a zero-width character after a skipped wide one.
+    if (rightText !== null) out += `\x1b[${cols}G` + pen.cell(line, c + 1) + rightText
+    else if (erasable(data[at + CELL_SIZE + 1]!, data[at + CELL_SIZE + 2]! & ~BG_HAS_EXTENDED))
+      out += `\x1b[${cols}G` + pen.set(0, data[at + CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X'
+    else return null
+    const combined = (content & IS_COMBINED) !== 0
+    if (combined) out += `\x1b[${base + 1}G` + pen.cell(line, c) + String.fromCodePoint(first)
+    else if (erasable(data[at + 1]!, data[at + 2]! & ~BG_HAS_EXTENDED) && !(data[at + 2]! & BG_HAS_EXTENDED))
+      // The zero-width character was taken in by a blank, which keeps its attributes.
+      out += `\x1b[${base + 1}G` + pen.set(0, data[at + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X' + `\x1b[${cols}G`
+    else return null
+    out += '\x1b[?7l' + WIDE_STAND_IN + (combined ? text.slice(first > 0xffff ? 2 : 1) : text) + '\x1b[?7h'
+    x = cols - 1
+  }
+  if (c < base) {
+    // Moved left by DCH, which blanks the cells it frees in the pen's colour.
+    out += `\x1b[${c + 1}G` + pen.set(0, fill === ANY_FILL ? 0 : fill, 0, pen.link) + `\x1b[${base - c}P`
+    x = c
+  }
+  return { out, x }
+}
+
+/**
+ * A wide character in the last column: xterm's resize leaves one when it narrows a row, and no
+ * print can make one (one that does not fit wraps or is skipped). Written as the blank it covers.
+ */
+function isCutWide(data: Uint32Array, c: number, cols: number): boolean {
+  return c === cols - 1 && data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 2
+}
+
 function cellText(line: Line, c: number, content: number): string {
   return content & IS_COMBINED ? (line._combined[c] ?? ' ') : String.fromCodePoint(content & CODEPOINT_MASK)
 }
@@ -287,8 +359,12 @@ interface RowState {
   pendingWrap: boolean
   /** Bg of the blank cells of the row being written (what the fresh terminal filled it with). */
   fill: number
-  /** The row above ended on a stand-in for a blank cell of this bg, to be blanked after the wrap. */
-  placeholder: number | null
+  /**
+   * The row above ended on a stand-in for a blank cell of this bg, to be blanked after the wrap;
+   * or (a string) on a stand-in for its last two columns, which this text writes after the wrap
+   * from the row above (see splitWide), whatever the pen.
+   */
+  placeholder: number | string | null
   /** The row above already wrapped into this one: the cursor is in it, at `startAt`. */
   inside: boolean
   /** Columns the row above already wrote into this one (a wide character moved by the wrap). */
@@ -348,7 +424,10 @@ function writeRow(
     }
     if (atBottom === EITHER) state.fill = pen.bg & (CM_MASK | COLOR_MASK) ? ANY_FILL : 0
     else if (atBottom) state.fill = pen.bg & (CM_MASK | COLOR_MASK)
-    if (state.placeholder !== null && canFixAbove) {
+    if (typeof state.placeholder === 'string' && canFixAbove) {
+      out += `\x1b[A${state.placeholder}\x1b[B\x1b[${x + 1}G`
+      forget(pen)
+    } else if (typeof state.placeholder === 'number' && canFixAbove) {
       out += `\x1b[A\x1b[${cols}G` + pen.set(0, state.placeholder, 0, pen.link) + `\x1b[X\x1b[B\x1b[${x + 1}G`
     }
   }
@@ -373,11 +452,13 @@ function writeRow(
 
   /** A column holding a stand-in that must be written over even if it is blank. */
   let dirty = -1
+  /** A split wide cell in the last two columns, written after the wrap (`placeholder`). */
+  let deferred: string | null = null
   while (c < end) {
     const at = c * CELL_SIZE
     const content = data[at]!
     const width = content >>> WIDTH_SHIFT
-    if (content & HAS_CONTENT) {
+    if (content & HAS_CONTENT && !isCutWide(data, c, cols)) {
       if (x !== c) out += `\x1b[${c + 1}G`
       if (width === 0) {
         // A zero-width character in a cell of its own (printed where it had nothing to join):
@@ -386,6 +467,15 @@ function writeRow(
         out += pen.cell(line, c) + cellText(line, c, content)
         x = c + 1
         c++
+        continue
+      }
+      const split = isSplitWide(data, c, cols) ? detached(pen, () => splitWide(pen.core, line, c, cols, pen, fill)) : null
+      if (split) {
+        if (wrapsOn && split.x !== cols) deferred = split.out // a print in the last column would blank it
+        else out += split.out
+        forget(pen)
+        x = split.x
+        c += 2
         continue
       }
       out += pen.cell(line, c) + cellText(line, c, content)
@@ -478,7 +568,7 @@ function writeRow(
     if (x !== cols) {
       // The row ends in blanks but wraps on: a stand-in in the last column gives the pending
       // wrap; the next row blanks it once it has wrapped.
-      state.placeholder = data[(cols - 1) * CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK)
+      state.placeholder = deferred ?? data[(cols - 1) * CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK)
       out += `\x1b[${cols}G` + pen.reset() + ' '
     }
     state.pendingWrap = true
@@ -567,6 +657,7 @@ export function historyEnd(core: Core, compacted: Compacted, cols: number): stri
   if (compacted.tailHead) return compacted.tailHead
   const placeholder = compacted.exit.placeholder
   if (placeholder === null) return ''
+  if (typeof placeholder === 'string') return placeholder + '\x1b[0m' + CLOSE_LINK
   const pen = new Pen(core)
   return `\x1b[${cols}G` + pen.set(0, placeholder, 0, '') + '\x1b[X' + pen.reset()
 }
@@ -690,6 +781,15 @@ function writeBuffer(
   if (deleteLeading) parts.push(pen.reset(), '\x1b[H\x1b[M')
 }
 
+/** What `write` writes from an unknown pen (so it can be written anywhere), the pen left as it was. */
+function detached<T>(pen: Pen, write: () => T): T {
+  const { fg, bg, ext, link } = pen
+  forget(pen)
+  const written = write()
+  Object.assign(pen, { fg, bg, ext, link })
+  return written
+}
+
 /** The pen after a cached row is not tracked: the next cell sets it in full. */
 function forget(pen: Pen): void {
   pen.fg = -1
@@ -741,6 +841,28 @@ function writeTabs(parts: string[], buf: Buf, cols: number, width: number): void
   for (let c = 0; c < cols; c++) if (buf.tabs[c]) parts.push(`\x1b[${c + 1}G\x1bH`)
 }
 
+/**
+ * The cursor in the pending wrap of row `y` (counted from the top of the scroll region in origin
+ * mode) of the alternate screen: its last cell printed again, which leaves the cursor there (a
+ * split wide cell before it: both, see splitWide). A blank last cell cannot be printed again; the
+ * cursor is then left in the last column.
+ */
+function pendingWrapByPrint(parts: string[], buf: Buf, cols: number, y: number, pen: Pen, core: Core): void {
+  const line = buf.lines.get(buf.ybase + buf.y)!
+  const data = line._data
+  const split = isSplitWide(data, cols - 2, cols) ? detached(pen, () => splitWide(core, line, cols - 2, cols, pen, 0)) : null
+  if (split?.x === cols) {
+    parts.push(`\x1b[${y + 1};1H`, split.out)
+    forget(pen)
+    return
+  }
+  let c = cols - 1
+  if (data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && c > 0) c--
+  const content = data[c * CELL_SIZE]!
+  parts.push(`\x1b[${y + 1};${c + 1}H`)
+  if (content & HAS_CONTENT && !isCutWide(data, c, cols)) parts.push(pen.cell(line, c), cellText(line, c, content))
+}
+
 const GLEVEL_SHIFT = ['\x0f', '\x0e', '\x1bn', '\x1bo']
 const G_INTRO = ['(', ')', '*', '+']
 const MOUSE_PROTOCOL: Record<string, string> = { X10: '9', VT200: '1000', DRAG: '1002', ANY: '1003' }
@@ -775,25 +897,12 @@ function writeScreenState(
     const top = modes.origin ? buf.scrollTop : 0
     const y = buf.y
     if (buf.x >= cols) {
-      // The pending wrap after the last column: print that cell again, which leaves it there.
-      const line = buf.lines.get(buf.ybase + y)!
-      let c = cols - 1
-      if (line._data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && c > 0) c--
-      const content = line._data[c * CELL_SIZE]!
-      parts.push(`\x1b[${y - top + 1};${c + 1}H`)
-      if (content & HAS_CONTENT) parts.push(pen.cell(line, c), cellText(line, c, content))
-      else {
-        const fg = line._data[c * CELL_SIZE + 1]!
-        const bg = line._data[c * CELL_SIZE + 2]!
-        parts.push(
-          pen.set(0, 0, 0, ''),
-          ' ',
-          `\x1b[${cols}G`,
-          pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, ''),
-          '\x1b[X',
-          pen.set(fg, bg, 0, ''),
-        )
-      }
+      if (buf === core.buffers.normal) {
+        // The pending wrap after the last column, carried over from the alternate screen
+        // (leaving it gives the normal screen the alternate one's cursor), where a print put it:
+        // any print on this screen would change the last cell, any erase moves the cursor.
+        parts.push(pen.reset(), `\x1b[?1047h\x1b[${y + 1};${cols}H \x1b[?1047l`)
+      } else pendingWrapByPrint(parts, buf, cols, y - top, pen, core)
     } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
     // The pen.
     const attr = core._inputHandler._curAttrData
