@@ -44,8 +44,7 @@ function rowOf(core: AnyObj, line: AnyObj, cols: number): string {
     // so a snapshot writes it as the blank in its attributes; it is compared as that blank
     // (docs/daemon.md, "Snapshots").
     const cutWide = cell.content >>> 22 === 2 && x === cols - 1
-    const chars =
-      cell.content & 0x200000 ? line._combined[x] : cell.content & 0x1fffff ? String.fromCodePoint(cell.content & 0x1fffff) : ''
+    const chars = cell.content & 0x200000 ? line._combined[x] : cell.content & 0x1fffff ? String.fromCodePoint(cell.content & 0x1fffff) : ''
     const width = cutWide ? 1 : cell.content >>> 22
     // Underline style and colour show only on underlined cells (xterm renders neither without
     // the underline flag, and a cell's attributes never change once written).

@@ -471,7 +471,8 @@ function writeRow(
       }
       const split = isSplitWide(data, c, cols) ? detached(pen, () => splitWide(pen.core, line, c, cols, pen, fill)) : null
       if (split) {
-        if (wrapsOn && split.x !== cols) deferred = split.out // a print in the last column would blank it
+        if (wrapsOn && split.x !== cols)
+          deferred = split.out // a print in the last column would blank it
         else out += split.out
         forget(pen)
         x = split.x
@@ -851,8 +852,9 @@ function pendingWrapByPrint(parts: string[], buf: Buf, cols: number, y: number, 
   const line = buf.lines.get(buf.ybase + buf.y)!
   const data = line._data
   const split = isSplitWide(data, cols - 2, cols) ? detached(pen, () => splitWide(core, line, cols - 2, cols, pen, 0)) : null
-  if (split?.x === cols) {
-    parts.push(`\x1b[${y + 1};1H`, split.out)
+  if (split) {
+    // Both cells again when that leaves the pending wrap; else a print would blank the pair.
+    parts.push(`\x1b[${y + 1};1H`, split.x === cols ? split.out : `\x1b[${cols}G`)
     forget(pen)
     return
   }
@@ -862,6 +864,9 @@ function pendingWrapByPrint(parts: string[], buf: Buf, cols: number, y: number, 
   parts.push(`\x1b[${y + 1};${c + 1}H`)
   if (content & HAS_CONTENT && !isCutWide(data, c, cols)) parts.push(pen.cell(line, c), cellText(line, c, content))
 }
+
+/** The charset DECRC gives on this screen (xterm restores the saved one, or none). */
+const restoredCharset = (buf: Buf): unknown => buf.savedCharset || undefined
 
 const GLEVEL_SHIFT = ['\x0f', '\x0e', '\x1bn', '\x1bo']
 const G_INTRO = ['(', ')', '*', '+']
@@ -917,12 +922,22 @@ function writeScreenState(
     if (designator !== 'B') parts.push(`\x1b${G_INTRO[g]}${designator}`)
   }
   if (charsets.glevel !== 0) parts.push(GLEVEL_SHIFT[charsets.glevel]!)
-  if (charsets.charset !== charsets._charsets[charsets.glevel] && charsets.charset === buf.savedCharset) {
+  const current = charsets.charset || undefined
+  if (current !== (charsets._charsets[charsets.glevel] || undefined)) {
     // The charset in use is not the shifted-in one: only DECRC does that (it restores the saved
-    // charset alone). Do it, then put the cursor and the pen back.
-    parts.push('\x1b8')
-    forget(pen)
-    cursorAndPen()
+    // charset of the screen it is on, or none). Do it, on the alternate screen for the charset
+    // saved there, then put the cursor and the pen back.
+    const restore =
+      restoredCharset(buf) === current
+        ? '\x1b8'
+        : buf === core.buffers.normal && restoredCharset(core.buffers.alt) === current
+          ? '\x1b[?1047h\x1b8\x1b[?1047l'
+          : ''
+    if (restore) {
+      parts.push(restore)
+      forget(pen)
+      cursorAndPen()
+    }
   }
 
   // Modes.
