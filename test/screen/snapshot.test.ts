@@ -420,6 +420,11 @@ describe('snapshot, targeted (states only some sequences make)', () => {
     await exact(small, `top\r\n${'a'.repeat(20)}\x1b[2K`)
     await exact(small, `\x1b[?1049h\x1b[?1049l${'b'.repeat(20)}\x1b[1K`)
   })
+  it("keeps the alternate screen's pending wrap on a row an erase or a scroll left under it", async () => {
+    await exact(small, `\x1b[?1049htext\x1b[2;1H${'q'.repeat(20)}\x1b[41m\x1b[1K`)
+    await exact(small, `\x1b[?1049h${'z'.repeat(20)}\x1b[2;1Hmid\x1b[3;1H${'p'.repeat(20)}\x1b[2K\x1b[T`)
+    await exact(small, `\x1b[?1049h\x1b[3;1Hlow\x1b[4;1H${'s'.repeat(20)}\x1b[2K\x1b[S`)
+  })
   it('keeps a charset in use that DECRC on the alternate screen restored', async () => {
     await exact(small, 'text\x1b[?1047h\x1b(0\x1b7\x1b(B\x1b8\x1b[?1047l')
   })

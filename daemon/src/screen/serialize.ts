@@ -692,8 +692,9 @@ function serialize(term: Terminal, core: Core, compacted: Compacted | null): str
   writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive, compacted?.history.count ?? 0)
   if (altActive) {
     parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
-    writeBuffer(parts, buffers.alt, cols, rows, pen, null)
-    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true)
+    const scrolled = scrolledCursor(buffers.alt, cols)
+    writeBuffer(parts, scrolled ? shifted(buffers.alt, scrolled) : buffers.alt, cols, rows, pen, null)
+    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true, 0, scrolled)
   }
   return parts.join('')
 }
@@ -848,8 +849,7 @@ function writeTabs(parts: string[], buf: Buf, cols: number, width: number): void
  * split wide cell before it: both, see splitWide). A blank last cell cannot be printed again; the
  * cursor is then left in the last column.
  */
-function pendingWrapByPrint(parts: string[], buf: Buf, cols: number, y: number, pen: Pen, core: Core): void {
-  const line = buf.lines.get(buf.ybase + buf.y)!
+function pendingWrapByPrint(parts: string[], line: Line, cols: number, y: number, pen: Pen, core: Core): void {
   const data = line._data
   const split = isSplitWide(data, cols - 2, cols) ? detached(pen, () => splitWide(core, line, cols - 2, cols, pen, 0)) : null
   if (split) {
@@ -863,6 +863,73 @@ function pendingWrapByPrint(parts: string[], buf: Buf, cols: number, y: number, 
   const content = data[c * CELL_SIZE]!
   parts.push(`\x1b[${y + 1};${c + 1}H`)
   if (content & HAS_CONTENT && !isCutWide(data, c, cols)) parts.push(pen.cell(line, c), cellText(line, c, content))
+}
+
+/** Whether printing the last cell of `line` again leaves the pending wrap with the row unchanged. */
+function reprintable(line: Line, cols: number): boolean {
+  const data = line._data
+  if (isSplitWide(data, cols - 2, cols)) return false
+  let c = cols - 1
+  if (data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && c > 0) c--
+  return (data[c * CELL_SIZE]! & HAS_CONTENT) !== 0 && !isCutWide(data, c, cols)
+}
+
+/** The bg of a row that is blank throughout the way an erase makes it (no fg, no flags), or null. */
+function erasedBg(line: Line, cols: number): number | null {
+  const data = line._data
+  const bg = data[2]! & ~BG_HAS_EXTENDED
+  if ((bg & ~(CM_MASK | COLOR_MASK)) !== 0) return null
+  for (let c = 0; c < cols; c++) {
+    const at = c * CELL_SIZE
+    if (data[at] !== 1 << WIDTH_SHIFT || data[at + 1] !== 0 || (data[at + 2]! & ~BG_HAS_EXTENDED) !== bg) return null
+  }
+  return bg
+}
+
+/** The bg of a row SD or SU could have scrolled in (erased, and not wrapped), or null. */
+const scrolledInBg = (line: Line, cols: number): number | null => (line.isWrapped ? null : erasedBg(line, cols))
+
+/**
+ * The alternate screen's cursor in the pending wrap of a row whose last cell cannot be printed
+ * again (blank, say): on that screen only a print leaves the cursor there, and a later SD or SU
+ * (which do not move the cursor) brought the row under it. The snapshot does the same: the rows
+ * of the scroll region are written one row off, the cursor is put in the pending wrap of the row
+ * that then holds the next (or previous) row by printing its last cell again, and SD (SU) moves
+ * them into place, scrolling in the region's top (bottom) row, which must be blank as they make it.
+ */
+interface Scrolled {
+  /** 'T' (SD: the region's rows written one row up) or 'S' (SU: one row down). */
+  final: 'T' | 'S'
+  /** The bg of the row scrolled in. */
+  bg: number
+}
+
+function scrolledCursor(buf: Buf, cols: number): Scrolled | null {
+  if (buf.x < cols) return null
+  const { y, scrollTop: top, scrollBottom: bottom } = buf
+  const row = (i: number) => buf.lines.get(buf.ybase + i)!
+  if (y < top || y > bottom || reprintable(row(y), cols) || erasedBg(row(y), cols) !== null) return null
+  if (y < bottom && reprintable(row(y + 1), cols)) {
+    const bg = scrolledInBg(row(top), cols)
+    if (bg !== null) return { final: 'T', bg }
+  }
+  if (y > top && reprintable(row(y - 1), cols)) {
+    const bg = scrolledInBg(row(bottom), cols)
+    if (bg !== null) return { final: 'S', bg }
+  }
+  return null
+}
+
+/** `buf` with the rows of its scroll region one row off, as `scrolled` writes them. */
+function shifted(buf: Buf, scrolled: Scrolled): Buf {
+  const { ybase, scrollTop: top, scrollBottom: bottom, lines } = buf
+  const step = scrolled.final === 'T' ? 1 : -1
+  const get = (i: number) => {
+    const y = i - ybase
+    const from = y >= top && y <= bottom && y + step >= top && y + step <= bottom ? i + step : i
+    return lines.get(from)
+  }
+  return { ...buf, lines: { length: lines.length, maxLength: lines.maxLength, get } }
 }
 
 /** The charset DECRC gives on this screen (xterm restores the saved one, or none). */
@@ -888,6 +955,7 @@ function writeScreenState(
   core: Core,
   final: boolean,
   stored = 0,
+  scrolled: Scrolled | null = null,
 ): void {
   writeTabs(parts, buf, cols, core.optionsService.rawOptions.tabStopWidth)
   writeSaved(parts, buf, cols, rows, pen, term, stored)
@@ -907,7 +975,17 @@ function writeScreenState(
         // (leaving it gives the normal screen the alternate one's cursor), where a print put it:
         // any print on this screen would change the last cell, any erase moves the cursor.
         parts.push(pen.reset(), `\x1b[?1047h\x1b[${y + 1};${cols}H \x1b[?1047l`)
-      } else pendingWrapByPrint(parts, buf, cols, y - top, pen, core)
+      } else if (erasedBg(buf.lines.get(buf.ybase + y)!, cols) !== null) {
+        // A blank row: erased by EL 1 from the pending wrap, which keeps the cursor there (and
+        // the row's wrap), after a print put it there.
+        const bg = erasedBg(buf.lines.get(buf.ybase + y)!, cols)!
+        parts.push(`\x1b[${y - top + 1};${cols}H`, pen.reset(), ' ', pen.set(0, bg, 0, ''), '\x1b[1K')
+      } else if (scrolled) {
+        // Written one row off (see scrolledCursor): the row under the cursor now, then the scroll.
+        pendingWrapByPrint(parts, buf.lines.get(buf.ybase + y + (scrolled.final === 'T' ? 1 : -1))!, cols, y - top, pen, core)
+        parts.push(pen.set(0, scrolled.bg, 0, pen.link), `\x1b[${scrolled.final}`)
+        scrolled = null // once: after a DECRC below the cursor can only be put back in the last column
+      } else pendingWrapByPrint(parts, buf.lines.get(buf.ybase + y)!, cols, y - top, pen, core)
     } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
     // The pen.
     const attr = core._inputHandler._curAttrData
