@@ -234,14 +234,6 @@ async function snapshots(opts: Opts, steps: Step[], compactTail?: number): Promi
   return all
 }
 
-/**
- * Seeds of the default run whose streams reach states the serializer cannot write yet, so the
- * snapshot differs from plain xterm: the first row of a scrollback marked wrapped after a resize
- * that trimmed its predecessor (62, 70). docs/daemon.md, "Snapshots", lists the known gaps. Each
- * is still checked to differ, so one that starts passing must come off the list.
- */
-const KNOWN_INEXACT = new Set([62, 70])
-
 describe('snapshots', () => {
   it(`reproduce plain xterm's whole state on ${seeds.length} random streams`, { timeout: soakable(180_000, 1_800_000) }, () => property())
   // Every scrollback row but one kept compact (compact.ts): rows leave xterm's buffer at every
@@ -271,11 +263,6 @@ async function property(compactTail?: number) {
         steps,
         got.map((snapshot) => snapshot.covered ?? 0),
       )
-      if (KNOWN_INEXACT.has(seed) && onlySeed === undefined && !process.env.TABULA_SNAP_COUNT) {
-        const states = await Promise.all(got.map((snapshot) => applied(snapshot, opts.scrollback)))
-        expect(states, `seed ${seed} is listed as inexact but is exact now: take it off KNOWN_INEXACT`).not.toEqual(expected)
-        continue
-      }
       coveredCuts += got.filter((snapshot) => (snapshot.covered ?? 0) > 0).length
       for (let i = 0; i < got.length; i++) {
         const state = await applied(got[i]!, opts.scrollback)
@@ -415,6 +402,15 @@ describe('snapshot, targeted (states only some sequences make)', () => {
   })
   it('writes a wide character a resize left in the last column as the blank it covers', async () => {
     await exact(small, `${row}漢\r\nnext`, AFTER, { cols: 19, rows: 6, at: 21 })
+  })
+  it('writes such a wide character before a wrapped row in its attributes', async () => {
+    const wide = { cols: 20, rows: 3, scrollback: 10 }
+    await exact(wide, `\x1b[7m${row}漢${'w'.repeat(30)}${'字x'.repeat(12)}`, AFTER, { cols: 19, rows: 3, at: 60 })
+  })
+  it('leaves out the rows a resize left above the alternate screen', async () => {
+    // Shrunk on the normal screen: the alternate buffer keeps the old height as its row limit.
+    await exact(small, `x\x1b[?1049h${'line\r\n'.repeat(10)}end`, AFTER, { cols: 20, rows: 3, at: 1 })
+    await exact(small, `x\x1b[?1049h${'r'.repeat(205)}`, AFTER, { cols: 20, rows: 3, at: 1 })
   })
   it('keeps the pending wrap of a row whose last cell is blank', async () => {
     await exact(small, `top\r\n${'a'.repeat(20)}\x1b[2K`)

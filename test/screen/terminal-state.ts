@@ -64,14 +64,21 @@ function rowOf(core: AnyObj, line: AnyObj, cols: number): string {
   return (line.isWrapped ? 'W ' : '  ') + folded.join(' ')
 }
 
-function bufferOf(core: AnyObj, buf: AnyObj, cols: number, rows: number, withRows: boolean, withCursor = withRows) {
+/**
+ * `screenOnly`: the alternate buffer, whose rows above its screen are left out. It has no
+ * scrollback, but a resize while the normal screen is shown leaves its row limit at the old
+ * height, so after a shrink it keeps rows above its screen as it scrolls: no sequence makes those
+ * in a fresh terminal, and leaving the alternate screen discards them (docs/daemon.md, "Snapshots").
+ */
+function bufferOf(core: AnyObj, buf: AnyObj, cols: number, rows: number, withRows: boolean, withCursor = withRows, screenOnly = false) {
   const lines: string[] = []
-  if (withRows) for (let i = 0; i < buf.lines.length; i++) lines.push(rowOf(core, buf.lines.get(i), cols))
+  const from = screenOnly ? buf.ybase : 0
+  if (withRows) for (let i = from; i < buf.lines.length; i++) lines.push(rowOf(core, buf.lines.get(i), cols))
   const tabs: number[] = []
   for (let c = 0; c < cols; c++) if (buf.tabs[c]) tabs.push(c)
   return {
     lines,
-    ybase: buf.ybase,
+    ybase: buf.ybase - from,
     cursor: withCursor ? { x: buf.x, y: buf.y } : null,
     scrollRegion: [buf.scrollTop, buf.scrollBottom],
     tabs: withRows ? tabs : null,
@@ -101,7 +108,7 @@ export function terminalState(term: Terminal) {
     // The normal screen's cursor is overwritten from the alternate one's when it comes back.
     normal: bufferOf(core, buffers.normal, cols, rows, true, !altActive),
     // The alternate screen's rows only exist while it is shown; its saved cursor always.
-    alt: bufferOf(core, buffers.alt, cols, rows, altActive),
+    alt: bufferOf(core, buffers.alt, cols, rows, altActive, altActive, true),
     // The pen's underline style counts only while it underlines (see underlineOf); its colour
     // always (a later SGR 4 shows it).
     pen: {

@@ -552,7 +552,8 @@ function writeRow(
     const last = (cols - 1) * CELL_SIZE
     const lastFg = data[last + 1]!
     const lastBg = data[last + 2]!
-    if (x !== cols && (data[last]! & HAS_CONTENT) === 0 && (!erasable(lastFg, lastBg & ~BG_HAS_EXTENDED) || lastBg & BG_HAS_EXTENDED)) {
+    const lastIsBlank = (data[last]! & HAS_CONTENT) === 0 || isCutWide(data, cols - 1, cols)
+    if (x !== cols && lastIsBlank && (!erasable(lastFg, lastBg & ~BG_HAS_EXTENDED) || lastBg & BG_HAS_EXTENDED)) {
       // A blank in a pen ECH cannot make, before a wrap: a wide character that does not fit
       // leaves exactly that (xterm blanks the cell in the character's pen and wraps); the next
       // row blanks the character's two cells again.
@@ -693,7 +694,8 @@ function serialize(term: Terminal, core: Core, compacted: Compacted | null): str
   if (altActive) {
     parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
     const scrolled = scrolledCursor(buffers.alt, cols)
-    writeBuffer(parts, scrolled ? shifted(buffers.alt, scrolled) : buffers.alt, cols, rows, pen, null)
+    const alt = screenRows(buffers.alt, rows)
+    writeBuffer(parts, scrolled ? shifted(alt, scrolled) : alt, cols, rows, pen, null)
     writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true, 0, scrolled)
   }
   return parts.join('')
@@ -918,6 +920,18 @@ function scrolledCursor(buf: Buf, cols: number): Scrolled | null {
     if (bg !== null) return { final: 'S', bg }
   }
   return null
+}
+
+/**
+ * The alternate buffer's screen rows. It has no scrollback, but a resize while the normal screen
+ * is shown leaves its row limit at the old height, so after a shrink it keeps rows above its screen
+ * as it scrolls; no sequence makes those in a fresh terminal, and leaving the alternate screen
+ * discards them, so they are not written.
+ */
+function screenRows(buf: Buf, rows: number): Buf {
+  const { ybase, lines } = buf
+  if (ybase === 0) return buf
+  return { ...buf, ybase: 0, lines: { length: Math.min(rows, lines.length - ybase), maxLength: rows, get: (i) => lines.get(ybase + i) } }
 }
 
 /** `buf` with the rows of its scroll region one row off, as `scrolled` writes them. */
