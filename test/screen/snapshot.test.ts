@@ -446,6 +446,18 @@ describe('clean cut', () => {
     late.dispose()
   })
 
+  it('takes a cut inside a zero-width character where plain xterm, fed the same chunks, joins it', async () => {
+    const opts = { cols: 20, rows: 4, scrollback: 10 }
+    const bytes = enc.encode('aW\u200bx')
+    // Cut after the first byte of U+200B: settling must not split the character's rest again.
+    const steps: Step[] = [{ op: 'write', data: bytes.slice(0, 3) }, { op: 'cut' }, { op: 'write', data: bytes.slice(3) }]
+    const [snapshot] = await snapshots(opts, steps)
+    expect(snapshot!.covered).toBe(2)
+    const [expected] = await reference(opts, steps, [snapshot!.covered ?? 0])
+    expect(await applied(snapshot!, opts.scrollback)).toEqual(expected)
+    expect(snapshot!.data).toContain('W\u200b')
+  })
+
   it('does not wait forever for a sequence the program never finishes', async () => {
     const screen = new HeadlessScreen({ cols: 20, rows: 4, scrollback: 10 }, () => {})
     screen.write(enc.encode('stuck \x1b]0;tit'), () => {})
