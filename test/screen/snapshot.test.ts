@@ -214,7 +214,14 @@ const reference = (opts: Opts, steps: Step[], covered: number[]) => plainXtermAt
 
 /** `compactTail`: scrollback rows xterm keeps itself, the rest compact (compact.ts). */
 async function snapshots(opts: Opts, steps: Step[], compactTail?: number): Promise<Snapshot[]> {
-  const screen = new HeadlessScreen({ ...opts, noFastForward: !!process.env.TABULA_SNAP_NOFF, compactTail }, () => {})
+  // A screen that fails is disposed and takes no more cuts: the test fails with its error.
+  let failed: (err: unknown) => void = () => {}
+  const failure = new Promise<never>((_, reject) => (failed = reject))
+  const screen = new HeadlessScreen(
+    { ...opts, noFastForward: !!process.env.TABULA_SNAP_NOFF, compactTail },
+    () => {},
+    (err) => failed(err),
+  )
   const cuts: Promise<Snapshot>[] = []
   for (const step of steps) {
     if (step.op === 'write') screen.write(step.data, () => {})
@@ -229,7 +236,7 @@ async function snapshots(opts: Opts, steps: Step[], compactTail?: number): Promi
       )
     else screen.resize(step.cols, step.rows)
   }
-  const all = await Promise.all(cuts)
+  const all = await Promise.race([Promise.all(cuts), failure])
   screen.dispose()
   return all
 }
