@@ -39,13 +39,18 @@ function rowOf(core: AnyObj, line: AnyObj, cols: number): string {
   for (let x = 0; x < cols; x++) {
     line.loadCell(x, cell)
     const ext = cell.bg & HAS_EXTENDED ? line._extendedAttrs[x] : undefined
+    // A wide character in the last column: xterm's resize leaves one there when it narrows a
+    // row, and no print can make one (a wide character that does not fit wraps or is skipped),
+    // so a snapshot writes it as the blank in its attributes; it is compared as that blank
+    // (docs/daemon.md, "Snapshots").
+    const cutWide = cell.content >>> 22 === 2 && x === cols - 1
     const chars = cell.content & 0x200000 ? line._combined[x] : cell.content & 0x1fffff ? String.fromCodePoint(cell.content & 0x1fffff) : ''
-    const width = cell.content >>> 22
+    const width = cutWide ? 1 : cell.content >>> 22
     // Underline style and colour show only on underlined cells (xterm renders neither without
     // the underline flag, and a cell's attributes never change once written).
     const link = ext ? linkOf(core, ext.urlId) : null
     cells.push(
-      `${JSON.stringify(chars)}/${width}/${cell.fg & ~UNDERLINE}/${cell.bg & ~HAS_EXTENDED}/${underlineOf(cell.fg, ext?._ext)}/${link}`,
+      `${JSON.stringify(cutWide ? '' : chars)}/${width}/${cell.fg & ~UNDERLINE}/${cell.bg & ~HAS_EXTENDED}/${underlineOf(cell.fg, ext?._ext)}/${link}`,
     )
   }
   // Runs of identical cells are folded, so a failure prints readably.
@@ -59,14 +64,21 @@ function rowOf(core: AnyObj, line: AnyObj, cols: number): string {
   return (line.isWrapped ? 'W ' : '  ') + folded.join(' ')
 }
 
-function bufferOf(core: AnyObj, buf: AnyObj, cols: number, rows: number, withRows: boolean, withCursor = withRows) {
+/**
+ * `screenOnly`: the alternate buffer, whose rows above its screen are left out. It has no
+ * scrollback, but a resize while the normal screen is shown leaves its row limit at the old
+ * height, so after a shrink it keeps rows above its screen as it scrolls: no sequence makes those
+ * in a fresh terminal, and leaving the alternate screen discards them (docs/daemon.md, "Snapshots").
+ */
+function bufferOf(core: AnyObj, buf: AnyObj, cols: number, rows: number, withRows: boolean, withCursor = withRows, screenOnly = false) {
   const lines: string[] = []
-  if (withRows) for (let i = 0; i < buf.lines.length; i++) lines.push(rowOf(core, buf.lines.get(i), cols))
+  const from = screenOnly ? buf.ybase : 0
+  if (withRows) for (let i = from; i < buf.lines.length; i++) lines.push(rowOf(core, buf.lines.get(i), cols))
   const tabs: number[] = []
   for (let c = 0; c < cols; c++) if (buf.tabs[c]) tabs.push(c)
   return {
     lines,
-    ybase: buf.ybase,
+    ybase: buf.ybase - from,
     cursor: withCursor ? { x: buf.x, y: buf.y } : null,
     scrollRegion: [buf.scrollTop, buf.scrollBottom],
     tabs: withRows ? tabs : null,
@@ -96,7 +108,7 @@ export function terminalState(term: Terminal) {
     // The normal screen's cursor is overwritten from the alternate one's when it comes back.
     normal: bufferOf(core, buffers.normal, cols, rows, true, !altActive),
     // The alternate screen's rows only exist while it is shown; its saved cursor always.
-    alt: bufferOf(core, buffers.alt, cols, rows, altActive),
+    alt: bufferOf(core, buffers.alt, cols, rows, altActive, altActive, true),
     // The pen's underline style counts only while it underlines (see underlineOf); its colour
     // always (a later SGR 4 shows it).
     pen: {

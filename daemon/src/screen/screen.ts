@@ -261,7 +261,14 @@ export class HeadlessScreen {
         return !this.waitUntil(cut.arrived + CUT_SETTLE_MS)
       }
       let i = 0
-      while (i < next.data.length && !internals.atRest()) internals.parse(next.data.subarray(i, ++i))
+      while (i < next.data.length && !internals.atRest()) {
+        // Byte by byte through an escape sequence, but the rest of a UTF-8 character in one
+        // parse: xterm joins a zero-width character to the cell before it only when its bytes
+        // are not split further (a plain terminal fed the same chunks joins it).
+        const n = Math.min(internals.utf8Remaining() || 1, next.data.length - i)
+        internals.parse(next.data.subarray(i, i + n))
+        i += n
+      }
       cut.covered += i
       this.run = null
       if (i === next.data.length) {

@@ -92,6 +92,7 @@ interface Core {
   _inputHandler: { _curAttrData: { fg: number; bg: number; extended: Ext } }
   _oscLinkService: { getLinkData(id: number): { id?: string; uri: string } | undefined }
   optionsService: { rawOptions: { convertEol: boolean; cursorBlink: boolean; tabStopWidth: number } }
+  unicodeService?: { wcwidth(codepoint: number): number }
 }
 
 /** The internals of `term` the serializer reads, or null when their shape is not the expected one. */
@@ -209,7 +210,7 @@ class Pen {
   link = ''
   private readonly cache = new Map<string, string>()
 
-  constructor(private readonly core: Core) {}
+  constructor(readonly core: Core) {}
 
   /** Sequences that make the pen (fg, bg, ext, link); '' when it already is. */
   set(fg: number, bg: number, ext: number, link: string): string {
@@ -272,6 +273,77 @@ function lastBlank(line: Line, cols: number, pen: Pen): string {
   return out
 }
 
+/**
+ * Cell `c` is wide but its right half is a cell of its own (it holds a character, or is a blank
+ * of width 1). xterm makes that only in the last two columns with autowrap off (see splitWide),
+ * and DCH moves it anywhere in the row.
+ */
+function isSplitWide(data: Uint32Array, c: number, cols: number): boolean {
+  if (c + 1 >= cols || data[c * CELL_SIZE]! >>> WIDTH_SHIFT !== 2) return false
+  const right = data[(c + 1) * CELL_SIZE]!
+  return (right & HAS_CONTENT) !== 0 || right >>> WIDTH_SHIFT !== 0
+}
+
+/**
+ * Writes a split wide cell `c` and the cell after it (isSplitWide). With autowrap off xterm makes
+ * one in the last two columns in two ways, and so does this:
+ * - a character printed in the pending wrap after a wide character goes into the last column
+ *   without blanking the wide character (that check looks at the cell before the cursor, the
+ *   right half);
+ * - a wide character that does not fit is skipped but its width stays the join state, so a
+ *   zero-width character after it widens the cell before the cursor to 2 (a narrow character,
+ *   or a blank that takes the zero-width character as its content) and leaves the last column.
+ * A pair left of the last two columns was moved there by DCH: it is made there and moved the
+ * same way. Returns the text and the cursor column after it, or null for a pair this cannot make.
+ */
+function splitWide(core: Core, line: Line, c: number, cols: number, pen: Pen, fill: number): { out: string; x: number } | null {
+  const data = line._data
+  const at = c * CELL_SIZE
+  const content = data[at]!
+  const text = cellText(line, c, content)
+  const first = text.codePointAt(0)!
+  const right = data[at + CELL_SIZE]!
+  const rightText = right & HAS_CONTENT ? cellText(line, c + 1, right) : null
+  const base = cols - 2
+  let out = ''
+  let x: number
+  if ((core.unicodeService?.wcwidth(first) ?? 2) === 2) {
+    // A wide character, then the last column printed from the pending wrap.
+    if (rightText === null) return null
+    out += `\x1b[${base + 1}G\x1b[?7l` + pen.cell(line, c) + text + pen.cell(line, c + 1) + rightText + '\x1b[?7h'
+    x = cols
+  } else {
+    // The last column first (a print there later would blank the wide cell), then the cell
+    // widened by a zero-width character after a skipped wide one.
+    if (rightText !== null) out += `\x1b[${cols}G` + pen.cell(line, c + 1) + rightText
+    else if (erasable(data[at + CELL_SIZE + 1]!, data[at + CELL_SIZE + 2]! & ~BG_HAS_EXTENDED))
+      out += `\x1b[${cols}G` + pen.set(0, data[at + CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X'
+    else return null
+    const combined = (content & IS_COMBINED) !== 0
+    if (combined) out += `\x1b[${base + 1}G` + pen.cell(line, c) + String.fromCodePoint(first)
+    else if (erasable(data[at + 1]!, data[at + 2]! & ~BG_HAS_EXTENDED) && !(data[at + 2]! & BG_HAS_EXTENDED))
+      // The zero-width character was taken in by a blank, which keeps its attributes.
+      out += `\x1b[${base + 1}G` + pen.set(0, data[at + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X' + `\x1b[${cols}G`
+    else return null
+    out += '\x1b[?7l' + WIDE_STAND_IN + (combined ? text.slice(first > 0xffff ? 2 : 1) : text) + '\x1b[?7h'
+    x = cols - 1
+  }
+  if (c < base) {
+    // Moved left by DCH, which blanks the cells it frees in the pen's colour.
+    out += `\x1b[${c + 1}G` + pen.set(0, fill === ANY_FILL ? 0 : fill, 0, pen.link) + `\x1b[${base - c}P`
+    x = c
+  }
+  return { out, x }
+}
+
+/**
+ * A wide character in the last column: xterm's resize leaves one when it narrows a row, and no
+ * print can make one (one that does not fit wraps or is skipped). Written as the blank it covers.
+ */
+function isCutWide(data: Uint32Array, c: number, cols: number): boolean {
+  return c === cols - 1 && data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 2
+}
+
 function cellText(line: Line, c: number, content: number): string {
   return content & IS_COMBINED ? (line._combined[c] ?? ' ') : String.fromCodePoint(content & CODEPOINT_MASK)
 }
@@ -287,8 +359,12 @@ interface RowState {
   pendingWrap: boolean
   /** Bg of the blank cells of the row being written (what the fresh terminal filled it with). */
   fill: number
-  /** The row above ended on a stand-in for a blank cell of this bg, to be blanked after the wrap. */
-  placeholder: number | null
+  /**
+   * The row above ended on a stand-in for a blank cell of this bg, to be blanked after the wrap;
+   * or (a string) on a stand-in for its last two columns, which this text writes after the wrap
+   * from the row above (see splitWide), whatever the pen.
+   */
+  placeholder: number | string | null
   /** The row above already wrapped into this one: the cursor is in it, at `startAt`. */
   inside: boolean
   /** Columns the row above already wrote into this one (a wide character moved by the wrap). */
@@ -348,7 +424,10 @@ function writeRow(
     }
     if (atBottom === EITHER) state.fill = pen.bg & (CM_MASK | COLOR_MASK) ? ANY_FILL : 0
     else if (atBottom) state.fill = pen.bg & (CM_MASK | COLOR_MASK)
-    if (state.placeholder !== null && canFixAbove) {
+    if (typeof state.placeholder === 'string' && canFixAbove) {
+      out += `\x1b[A${state.placeholder}\x1b[B\x1b[${x + 1}G`
+      forget(pen)
+    } else if (typeof state.placeholder === 'number' && canFixAbove) {
       out += `\x1b[A\x1b[${cols}G` + pen.set(0, state.placeholder, 0, pen.link) + `\x1b[X\x1b[B\x1b[${x + 1}G`
     }
   }
@@ -373,11 +452,13 @@ function writeRow(
 
   /** A column holding a stand-in that must be written over even if it is blank. */
   let dirty = -1
+  /** A split wide cell in the last two columns, written after the wrap (`placeholder`). */
+  let deferred: string | null = null
   while (c < end) {
     const at = c * CELL_SIZE
     const content = data[at]!
     const width = content >>> WIDTH_SHIFT
-    if (content & HAS_CONTENT) {
+    if (content & HAS_CONTENT && !isCutWide(data, c, cols)) {
       if (x !== c) out += `\x1b[${c + 1}G`
       if (width === 0) {
         // A zero-width character in a cell of its own (printed where it had nothing to join):
@@ -386,6 +467,16 @@ function writeRow(
         out += pen.cell(line, c) + cellText(line, c, content)
         x = c + 1
         c++
+        continue
+      }
+      const split = isSplitWide(data, c, cols) ? detached(pen, () => splitWide(pen.core, line, c, cols, pen, fill)) : null
+      if (split) {
+        if (wrapsOn && split.x !== cols)
+          deferred = split.out // a print in the last column would blank it
+        else out += split.out
+        forget(pen)
+        x = split.x
+        c += 2
         continue
       }
       out += pen.cell(line, c) + cellText(line, c, content)
@@ -461,7 +552,8 @@ function writeRow(
     const last = (cols - 1) * CELL_SIZE
     const lastFg = data[last + 1]!
     const lastBg = data[last + 2]!
-    if (x !== cols && (data[last]! & HAS_CONTENT) === 0 && (!erasable(lastFg, lastBg & ~BG_HAS_EXTENDED) || lastBg & BG_HAS_EXTENDED)) {
+    const lastIsBlank = (data[last]! & HAS_CONTENT) === 0 || isCutWide(data, cols - 1, cols)
+    if (x !== cols && lastIsBlank && (!erasable(lastFg, lastBg & ~BG_HAS_EXTENDED) || lastBg & BG_HAS_EXTENDED)) {
       // A blank in a pen ECH cannot make, before a wrap: a wide character that does not fit
       // leaves exactly that (xterm blanks the cell in the character's pen and wraps); the next
       // row blanks the character's two cells again.
@@ -478,7 +570,7 @@ function writeRow(
     if (x !== cols) {
       // The row ends in blanks but wraps on: a stand-in in the last column gives the pending
       // wrap; the next row blanks it once it has wrapped.
-      state.placeholder = data[(cols - 1) * CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK)
+      state.placeholder = deferred ?? data[(cols - 1) * CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK)
       out += `\x1b[${cols}G` + pen.reset() + ' '
     }
     state.pendingWrap = true
@@ -567,6 +659,7 @@ export function historyEnd(core: Core, compacted: Compacted, cols: number): stri
   if (compacted.tailHead) return compacted.tailHead
   const placeholder = compacted.exit.placeholder
   if (placeholder === null) return ''
+  if (typeof placeholder === 'string') return placeholder + '\x1b[0m' + CLOSE_LINK
   const pen = new Pen(core)
   return `\x1b[${cols}G` + pen.set(0, placeholder, 0, '') + '\x1b[X' + pen.reset()
 }
@@ -600,8 +693,10 @@ function serialize(term: Terminal, core: Core, compacted: Compacted | null): str
   writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive, compacted?.history.count ?? 0)
   if (altActive) {
     parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
-    writeBuffer(parts, buffers.alt, cols, rows, pen, null)
-    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true)
+    const scrolled = scrolledCursor(buffers.alt, cols)
+    const alt = screenRows(buffers.alt, rows)
+    writeBuffer(parts, scrolled ? shifted(alt, scrolled) : alt, cols, rows, pen, null)
+    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true, 0, scrolled)
   }
   return parts.join('')
 }
@@ -690,6 +785,15 @@ function writeBuffer(
   if (deleteLeading) parts.push(pen.reset(), '\x1b[H\x1b[M')
 }
 
+/** What `write` writes from an unknown pen (so it can be written anywhere), the pen left as it was. */
+function detached<T>(pen: Pen, write: () => T): T {
+  const { fg, bg, ext, link } = pen
+  forget(pen)
+  const written = write()
+  Object.assign(pen, { fg, bg, ext, link })
+  return written
+}
+
 /** The pen after a cached row is not tracked: the next cell sets it in full. */
 function forget(pen: Pen): void {
   pen.fg = -1
@@ -741,6 +845,110 @@ function writeTabs(parts: string[], buf: Buf, cols: number, width: number): void
   for (let c = 0; c < cols; c++) if (buf.tabs[c]) parts.push(`\x1b[${c + 1}G\x1bH`)
 }
 
+/**
+ * The cursor in the pending wrap of row `y` (counted from the top of the scroll region in origin
+ * mode) of the alternate screen: its last cell printed again, which leaves the cursor there (a
+ * split wide cell before it: both, see splitWide). A blank last cell cannot be printed again; the
+ * cursor is then left in the last column.
+ */
+function pendingWrapByPrint(parts: string[], line: Line, cols: number, y: number, pen: Pen, core: Core): void {
+  const data = line._data
+  const split = isSplitWide(data, cols - 2, cols) ? detached(pen, () => splitWide(core, line, cols - 2, cols, pen, 0)) : null
+  if (split) {
+    // Both cells again when that leaves the pending wrap; else a print would blank the pair.
+    parts.push(`\x1b[${y + 1};1H`, split.x === cols ? split.out : `\x1b[${cols}G`)
+    forget(pen)
+    return
+  }
+  let c = cols - 1
+  if (data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && c > 0) c--
+  const content = data[c * CELL_SIZE]!
+  parts.push(`\x1b[${y + 1};${c + 1}H`)
+  if (content & HAS_CONTENT && !isCutWide(data, c, cols)) parts.push(pen.cell(line, c), cellText(line, c, content))
+}
+
+/** Whether printing the last cell of `line` again leaves the pending wrap with the row unchanged. */
+function reprintable(line: Line, cols: number): boolean {
+  const data = line._data
+  if (isSplitWide(data, cols - 2, cols)) return false
+  let c = cols - 1
+  if (data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && c > 0) c--
+  return (data[c * CELL_SIZE]! & HAS_CONTENT) !== 0 && !isCutWide(data, c, cols)
+}
+
+/** The bg of a row that is blank throughout the way an erase makes it (no fg, no flags), or null. */
+function erasedBg(line: Line, cols: number): number | null {
+  const data = line._data
+  const bg = data[2]! & ~BG_HAS_EXTENDED
+  if ((bg & ~(CM_MASK | COLOR_MASK)) !== 0) return null
+  for (let c = 0; c < cols; c++) {
+    const at = c * CELL_SIZE
+    if (data[at] !== 1 << WIDTH_SHIFT || data[at + 1] !== 0 || (data[at + 2]! & ~BG_HAS_EXTENDED) !== bg) return null
+  }
+  return bg
+}
+
+/** The bg of a row SD or SU could have scrolled in (erased, and not wrapped), or null. */
+const scrolledInBg = (line: Line, cols: number): number | null => (line.isWrapped ? null : erasedBg(line, cols))
+
+/**
+ * The alternate screen's cursor in the pending wrap of a row whose last cell cannot be printed
+ * again (blank, say): on that screen only a print leaves the cursor there, and a later SD or SU
+ * (which do not move the cursor) brought the row under it. The snapshot does the same: the rows
+ * of the scroll region are written one row off, the cursor is put in the pending wrap of the row
+ * that then holds the next (or previous) row by printing its last cell again, and SD (SU) moves
+ * them into place, scrolling in the region's top (bottom) row, which must be blank as they make it.
+ */
+interface Scrolled {
+  /** 'T' (SD: the region's rows written one row up) or 'S' (SU: one row down). */
+  final: 'T' | 'S'
+  /** The bg of the row scrolled in. */
+  bg: number
+}
+
+function scrolledCursor(buf: Buf, cols: number): Scrolled | null {
+  if (buf.x < cols) return null
+  const { y, scrollTop: top, scrollBottom: bottom } = buf
+  const row = (i: number) => buf.lines.get(buf.ybase + i)!
+  if (y < top || y > bottom || reprintable(row(y), cols) || erasedBg(row(y), cols) !== null) return null
+  if (y < bottom && reprintable(row(y + 1), cols)) {
+    const bg = scrolledInBg(row(top), cols)
+    if (bg !== null) return { final: 'T', bg }
+  }
+  if (y > top && reprintable(row(y - 1), cols)) {
+    const bg = scrolledInBg(row(bottom), cols)
+    if (bg !== null) return { final: 'S', bg }
+  }
+  return null
+}
+
+/**
+ * The alternate buffer's screen rows. It has no scrollback, but a resize while the normal screen
+ * is shown leaves its row limit at the old height, so after a shrink it keeps rows above its screen
+ * as it scrolls; no sequence makes those in a fresh terminal, and leaving the alternate screen
+ * discards them, so they are not written.
+ */
+function screenRows(buf: Buf, rows: number): Buf {
+  const { ybase, lines } = buf
+  if (ybase === 0) return buf
+  return { ...buf, ybase: 0, lines: { length: Math.min(rows, lines.length - ybase), maxLength: rows, get: (i) => lines.get(ybase + i) } }
+}
+
+/** `buf` with the rows of its scroll region one row off, as `scrolled` writes them. */
+function shifted(buf: Buf, scrolled: Scrolled): Buf {
+  const { ybase, scrollTop: top, scrollBottom: bottom, lines } = buf
+  const step = scrolled.final === 'T' ? 1 : -1
+  const get = (i: number) => {
+    const y = i - ybase
+    const from = y >= top && y <= bottom && y + step >= top && y + step <= bottom ? i + step : i
+    return lines.get(from)
+  }
+  return { ...buf, lines: { length: lines.length, maxLength: lines.maxLength, get } }
+}
+
+/** The charset DECRC gives on this screen (xterm restores the saved one, or none). */
+const restoredCharset = (buf: Buf): unknown => buf.savedCharset || undefined
+
 const GLEVEL_SHIFT = ['\x0f', '\x0e', '\x1bn', '\x1bo']
 const G_INTRO = ['(', ')', '*', '+']
 const MOUSE_PROTOCOL: Record<string, string> = { X10: '9', VT200: '1000', DRAG: '1002', ANY: '1003' }
@@ -761,6 +969,7 @@ function writeScreenState(
   core: Core,
   final: boolean,
   stored = 0,
+  scrolled: Scrolled | null = null,
 ): void {
   writeTabs(parts, buf, cols, core.optionsService.rawOptions.tabStopWidth)
   writeSaved(parts, buf, cols, rows, pen, term, stored)
@@ -775,25 +984,22 @@ function writeScreenState(
     const top = modes.origin ? buf.scrollTop : 0
     const y = buf.y
     if (buf.x >= cols) {
-      // The pending wrap after the last column: print that cell again, which leaves it there.
-      const line = buf.lines.get(buf.ybase + y)!
-      let c = cols - 1
-      if (line._data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && c > 0) c--
-      const content = line._data[c * CELL_SIZE]!
-      parts.push(`\x1b[${y - top + 1};${c + 1}H`)
-      if (content & HAS_CONTENT) parts.push(pen.cell(line, c), cellText(line, c, content))
-      else {
-        const fg = line._data[c * CELL_SIZE + 1]!
-        const bg = line._data[c * CELL_SIZE + 2]!
-        parts.push(
-          pen.set(0, 0, 0, ''),
-          ' ',
-          `\x1b[${cols}G`,
-          pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, ''),
-          '\x1b[X',
-          pen.set(fg, bg, 0, ''),
-        )
-      }
+      if (buf === core.buffers.normal) {
+        // The pending wrap after the last column, carried over from the alternate screen
+        // (leaving it gives the normal screen the alternate one's cursor), where a print put it:
+        // any print on this screen would change the last cell, any erase moves the cursor.
+        parts.push(pen.reset(), `\x1b[?1047h\x1b[${y + 1};${cols}H \x1b[?1047l`)
+      } else if (erasedBg(buf.lines.get(buf.ybase + y)!, cols) !== null) {
+        // A blank row: erased by EL 1 from the pending wrap, which keeps the cursor there (and
+        // the row's wrap), after a print put it there.
+        const bg = erasedBg(buf.lines.get(buf.ybase + y)!, cols)!
+        parts.push(`\x1b[${y - top + 1};${cols}H`, pen.reset(), ' ', pen.set(0, bg, 0, ''), '\x1b[1K')
+      } else if (scrolled) {
+        // Written one row off (see scrolledCursor): the row under the cursor now, then the scroll.
+        pendingWrapByPrint(parts, buf.lines.get(buf.ybase + y + (scrolled.final === 'T' ? 1 : -1))!, cols, y - top, pen, core)
+        parts.push(pen.set(0, scrolled.bg, 0, pen.link), `\x1b[${scrolled.final}`)
+        scrolled = null // once: after a DECRC below the cursor can only be put back in the last column
+      } else pendingWrapByPrint(parts, buf.lines.get(buf.ybase + y)!, cols, y - top, pen, core)
     } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
     // The pen.
     const attr = core._inputHandler._curAttrData
@@ -808,12 +1014,22 @@ function writeScreenState(
     if (designator !== 'B') parts.push(`\x1b${G_INTRO[g]}${designator}`)
   }
   if (charsets.glevel !== 0) parts.push(GLEVEL_SHIFT[charsets.glevel]!)
-  if (charsets.charset !== charsets._charsets[charsets.glevel] && charsets.charset === buf.savedCharset) {
+  const current = charsets.charset || undefined
+  if (current !== (charsets._charsets[charsets.glevel] || undefined)) {
     // The charset in use is not the shifted-in one: only DECRC does that (it restores the saved
-    // charset alone). Do it, then put the cursor and the pen back.
-    parts.push('\x1b8')
-    forget(pen)
-    cursorAndPen()
+    // charset of the screen it is on, or none). Do it, on the alternate screen for the charset
+    // saved there, then put the cursor and the pen back.
+    const restore =
+      restoredCharset(buf) === current
+        ? '\x1b8'
+        : buf === core.buffers.normal && restoredCharset(core.buffers.alt) === current
+          ? '\x1b[?1047h\x1b8\x1b[?1047l'
+          : ''
+    if (restore) {
+      parts.push(restore)
+      forget(pen)
+      cursorAndPen()
+    }
   }
 
   // Modes.

@@ -17,6 +17,8 @@ export interface XtermInternals {
   parse(data: Uint8Array): void
   /** Not inside an escape sequence nor a UTF-8 character: output from here on stands alone. */
   atRest(): boolean
+  /** Bytes still to come of the UTF-8 character the last parse ended inside (0 when none). */
+  utf8Remaining(): number
   /** The state a text run starts from, or null when the screen is in a state runs do not cover. */
   runStart(): RunStart | null
   /** Cursor moves down after which no line now in the buffer can still be in it. */
@@ -63,6 +65,15 @@ export function xtermInternals(term: Terminal, beyond?: Beyond | null): XtermInt
   return {
     parse: (data) => void input.parse(data),
     atRest: () => input._parser.currentState === 0 && input._utf8Decoder.interim[0] === 0,
+    utf8Remaining() {
+      const interim = input._utf8Decoder.interim
+      const lead = interim[0]!
+      if (lead === 0) return 0
+      const length = (lead & 0xe0) === 0xc0 ? 2 : (lead & 0xf0) === 0xe0 ? 3 : 4
+      let held = 1
+      while (held < interim.length && interim[held] !== 0) held++
+      return Math.max(1, length - held)
+    },
     runStart() {
       const buffer = core.buffer
       // A run scans from a clean state: not inside an escape sequence or a UTF-8 character
