@@ -64,8 +64,12 @@ export interface WorkerScreenHost extends ScreenHost {
 export type ToWorker =
   | { op: 'open'; id: number; opts: ScreenOptions }
   | { op: 'write'; id: number; data: Uint8Array }
-  /** `background`: a checkpoint or a save, which no viewer waits for (it does not jump the parse scheduler's queue). */
-  | { op: 'cut'; id: number; cut: number; background?: boolean }
+  /**
+   * `background`: a save, which no viewer waits for (it does not jump the parse scheduler's
+   * queue). `checkpoint`: the pool's own checkpoint, background too, answered with its stored
+   * rows shared (`checkpoint` below) rather than as a snapshot.
+   */
+  | { op: 'cut'; id: number; cut: number; background?: boolean; checkpoint?: boolean }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'dispose'; id: number }
 
@@ -308,7 +312,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.checkpointAt = performance.now()
     screen.dirty = false
     screen.log.push({ op: 'mark', cut })
-    post(screen.slot, { op: 'cut', id: screen.id, cut, background: true })
+    post(screen.slot, { op: 'cut', id: screen.id, cut, checkpoint: true })
   }
 
   /** A checkpoint arrived: it replaces the last one, and the log before its cut is dropped. */

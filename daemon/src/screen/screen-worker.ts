@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { clampTitle } from '@tabula/protocol'
-import { HeadlessScreen, type SharedSnapshot } from './screen.js'
+import { HeadlessScreen, type SharedSnapshot, type Snapshot } from './screen.js'
 import { writeInPieces, type FromWorker, type ToWorker } from './screen-host.js'
 import { ParseScheduler } from './parse-scheduler.js'
 import { collectWhenIdle } from './idle-collect.js'
@@ -151,8 +151,10 @@ port.on('message', (message: ToWorker) => {
     }
     case 'cut': {
       const { cut } = message
-      if (!message.background) {
-        screens.get(id)?.cut((snapshot) => send({ op: 'snapshot', id, cut, snapshot }))
+      if (!message.checkpoint) {
+        const ready = (snapshot: Snapshot) => send({ op: 'snapshot', id, cut, snapshot })
+        if (message.background) background.add(ready) // a save waits its turn, as a checkpoint does
+        screens.get(id)?.cut(ready)
         return
       }
       // A checkpoint refers to the stored rows (they stay shared with the host, not copied), and
