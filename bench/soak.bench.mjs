@@ -6,7 +6,7 @@
 // frames. Beside it, 8 ordinary sessions each flood SOAK_MB of text lines to their own viewer
 // at once, and a probe attaches to an idle ordinary session (1,000 lines of scrollback) over and
 // over. The same ordinary work runs without the hostile session, in the same daemon, rounds
-// interleaved (BENCH_ROUNDS, default 20: about three minutes; the order alternates). Reported: the ordinary sessions'
+// interleaved (BENCH_ROUNDS, default 28: about three minutes; the order alternates). Reported: the ordinary sessions'
 // throughput (median per-session rate, and the slowest) and attach time (median), with and
 // without, and their ratios; the daemon's peak RSS over the whole run, broken down at the peak
 // by thread (each thread's V8 heap and array buffers, reported by bench/soak-memory.mjs, loaded
@@ -32,7 +32,7 @@ const TABULA = process.env.SOAK_CLI ?? join(ROOT, 'cli/bin/tabula.js')
 const WORK = join(tmpdir(), 'tabula-bench')
 const SOAK_MB = Number(process.env.SOAK_MB ?? 16)
 const ORDINARY = 8
-const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 20)))
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 28)))
 /**
  * The bound this benchmark holds the daemon to, over the whole run: what the daemon may hold here
  * by its own limits (docs/performance.md, "A hostile session"): the idle daemon with its workers
