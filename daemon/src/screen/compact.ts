@@ -66,6 +66,8 @@ interface LinkService {
   getLinkData(id: number): { id?: string; uri: string } | undefined
 }
 interface Buf {
+  /** A blank row in the default pen (xterm's own). */
+  getBlankLine(attr: undefined): Row
   markers: Marker[]
   addMarker(y: number): Marker
   lines: Lines
@@ -277,7 +279,12 @@ function rebuild(term: Terminal, compacted: Compacted, end: string): { rows: Row
   const lines = scratchCore.buffers.normal.lines
   const rows: Row[] = []
   const from = leading ? 1 : 0
-  for (let i = 0; i < n; i++) rows.push(lines.get(from + i)!)
+  // The stored text is written to make one row per stored row, but a state it does not yet make
+  // exactly (docs/daemon.md, "Snapshots") can make fewer: the oldest rows are then blank, rather
+  // than the screen failing at its next resize.
+  const missing = Math.max(0, from + n - lines.length)
+  for (let i = 0; i < missing; i++) rows.push(scratchCore.buffers.normal.getBlankLine(undefined))
+  for (let i = 0; i < n - missing; i++) rows.push(lines.get(from + i)!)
   // Hyperlinks are numbered per terminal: the rows' links as the scratch terminal numbered them.
   const links = new Map<number, { id?: string; uri: string }>()
   for (const row of rows) {
