@@ -7,7 +7,7 @@
  * real redis-server started here (docs/sync.md, "Many instances on Redis").
  */
 import { until } from '../helpers/wait.js'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { createLogger } from '@tabula/server-kit'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
@@ -147,6 +147,7 @@ for (const engine of ['in-process', 'redis'] as const) {
 
 it('a client sending while its document loads is not read meanwhile (nothing piles up in the server); what it sent is applied once loaded', async () => {
   const home = mkdtempSync(join(tmpdir(), 'tabula-sync-gated-'))
+  onTestFinished(() => rmSync(home, { recursive: true, force: true }))
   const disk = createLowdbStore(join(home, 'layouts'))
   let open!: () => void
   const loaded = new Promise<void>((resolve) => (open = resolve))
@@ -185,5 +186,4 @@ it('a client sending while its document loads is not read meanwhile (nothing pil
   expect((reader.getMap('bulk').get('big') as string).length).toBe(1024 * 1024)
   provider.destroy()
   ws.close()
-  rmSync(home, { recursive: true, force: true })
 }, 60_000)
