@@ -9,7 +9,15 @@
  * parameters, no retry of its own. That keeps the provider's Node and cross-tab code out of
  * every browser bundle (docs/performance.md, "Bundle size").
  */
-import { SYNC_PATH, wsProtocols } from '@tabula/protocol'
+import {
+  CLOSE_TOO_BIG,
+  MESSAGE_AUTH,
+  MESSAGE_AWARENESS,
+  MESSAGE_QUERY_AWARENESS,
+  MESSAGE_SYNC,
+  SYNC_PATH,
+  wsProtocols,
+} from '@tabula/protocol'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { readAuthMessage } from 'y-protocols/auth'
@@ -20,14 +28,6 @@ import type { WebSocketConstructor } from './api.js'
 import { Reconnector } from './backoff.js'
 import { toWebSocketUrl } from './urls.js'
 
-/** The y-websocket protocol's message types (the first varUint of every message). */
-const MESSAGE_SYNC = 0
-const MESSAGE_AWARENESS = 1
-/** y-protocols' auth message; its one kind today is "permission denied", with a reason. */
-const MESSAGE_AUTH = 2
-const MESSAGE_QUERY_AWARENESS = 3
-/** The sync server closes with this when an update would take the document past its size bound. */
-const CLOSE_TOO_BIG = 1009
 /**
  * A connection that brought no message for this long is taken for dead and reopened (the stock
  * provider's figure: every peer renews its presence twice in that time).

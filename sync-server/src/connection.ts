@@ -6,6 +6,7 @@
  */
 import type { WebSocket, RawData } from 'ws'
 import type { Logger } from '@tabula/server-kit'
+import { CLOSE_TRY_AGAIN } from '@tabula/protocol'
 import type { Peer } from './room.js'
 import type { RoomLease } from './registry.js'
 import { decodeClientMessage, encodePermissionDenied, isEmptyUpdate, MalformedMessage, type ClientMessage } from './messages.js'
@@ -46,7 +47,7 @@ export function serveConnection(ws: WebSocket, lease: RoomLease, opts: Connectio
     send(data) {
       if (ws.readyState !== ws.OPEN) return
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-        cut(1013, `more than ${MAX_BUFFERED_BYTES} bytes queued for a slow connection`)
+        cut(CLOSE_TRY_AGAIN, `more than ${MAX_BUFFERED_BYTES} bytes queued for a slow connection`)
         return
       }
       ws.send(data)

@@ -7,10 +7,9 @@
  * before any of it is applied or stored, and its sender is closed with the reason (y-websocket
  * has no error message).
  */
-import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
+import { CLOSE_TOO_BIG, MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
 
-/** Close code for a peer whose update would take the document past its size bound ("message too big"). */
-export const CLOSE_TOO_BIG = 1009
+export { CLOSE_TOO_BIG }
 export const TOO_BIG_REASON = `layout document at its size limit (${MAX_LAYOUT_DOC_BYTES} bytes): update refused`
 
 /**

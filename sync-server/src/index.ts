@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { isUuid, MAX_SYNC_MESSAGE_BYTES, seedLayout, type V1Conversion } from '@tabula/protocol'
+import { isUuid, MAX_SYNC_MESSAGE_BYTES, seedLayout, SYNC_PATH, type V1Conversion } from '@tabula/protocol'
 import { HttpError, keepalive, principalOf, selectSubprotocol, sendJson, type Component, type Logger } from '@tabula/server-kit'
 import { createLowdbStore, type DocStore } from './store.js'
 import { localRooms, type RoomEngine } from './rooms.js'
@@ -34,8 +34,8 @@ export const UNLOAD_GRACE_MS = 30_000
  */
 export const PING_INTERVAL_MS = 30_000
 
-/** The path prefix the stock provider is given (`url + '/sync'`); the room name follows. */
-export const SYNC_PATH = '/sync'
+/** The path prefix the stock provider is given (`url + '/sync'`; protocol/src/routes.ts); the room name follows. */
+export { SYNC_PATH }
 
 export interface SyncServerOptions {
   home: string

@@ -3,7 +3,7 @@
  * their presence, and the batching of writes to the store.
  */
 import * as Y from 'yjs'
-import { backoffDelay } from '@tabula/protocol'
+import { backoffDelay, CLOSE_TRY_AGAIN } from '@tabula/protocol'
 import type { Logger } from '@tabula/server-kit'
 import type { DocStore } from './store.js'
 import { Presence, inMessages } from './presence.js'
@@ -31,9 +31,6 @@ export const FLUSH_WINDOW_MS = 500
  */
 export const REBUILD_RETRY_BASE_MS = 100
 export const REBUILD_RETRY_MAX_MS = 5_000
-
-/** Close code for a peer refused while the document is being rebuilt ("try again later"). */
-const CLOSE_TRY_AGAIN = 1013
 
 /** How an update is applied; a seam so tests can make an apply fail halfway. */
 export type ApplyUpdate = (doc: Y.Doc, update: Uint8Array, origin: unknown) => void

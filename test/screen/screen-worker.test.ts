@@ -34,7 +34,7 @@ function checkpointsAnswered(worker: Worker): () => number {
   let answered = 0
   const post = worker.postMessage.bind(worker)
   vi.spyOn(worker, 'postMessage').mockImplementation((message: ToWorker, transfer?: readonly Transferable[]) => {
-    if (message.op === 'cut' && message.checkpoint) asked.add(message.cut)
+    if (message.op === 'cut' && message.kind === 'checkpoint') asked.add(message.cut)
     post(message, transfer)
   })
   // After the host's own listener: once counted, the host holds the checkpoint.

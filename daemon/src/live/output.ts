@@ -4,10 +4,20 @@
  * place, and the same buffer goes to every viewer that shows the terminal on that channel (the
  * usual case: each viewer's first terminal is channel 1). No per-viewer copy, no re-encoding.
  */
-import { BINARY_OUTPUT } from '@tabula/protocol'
+import { BINARY_HEADER_BYTES, BINARY_OUTPUT } from '@tabula/protocol'
 
-/** `[0x01][ch: uint32 BE]` in front of the output bytes (docs/protocol.md §2). */
-export const OUTPUT_HEADER_BYTES = 5
+/** `[kind][ch: uint32 BE]` in front of a binary frame's payload (docs/protocol.md §2). */
+function writeHeader(frame: Buffer, kind: number, ch: number): void {
+  frame[0] = kind
+  frame.writeUInt32BE(ch, 1)
+}
+
+/** A binary frame of `kind` for channel `ch`, its header written, with room for `payload` bytes after it. */
+export function allocFrame(kind: number, ch: number, payload: number): Buffer {
+  const frame = Buffer.allocUnsafe(BINARY_HEADER_BYTES + payload)
+  writeHeader(frame, kind, ch)
+  return frame
+}
 
 export class OutputChunk {
   /** The output, exactly as the program wrote it (it may end inside a UTF-8 character). */
@@ -20,16 +30,16 @@ export class OutputChunk {
 
   /** Copies the first `size` bytes of `chunks` once, behind the room for a header. */
   constructor(chunks: readonly Uint8Array[], size: number) {
-    this.buffer = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES + size)
-    const end = OUTPUT_HEADER_BYTES + size
-    let at = OUTPUT_HEADER_BYTES
+    this.buffer = Buffer.allocUnsafe(BINARY_HEADER_BYTES + size)
+    const end = BINARY_HEADER_BYTES + size
+    let at = BINARY_HEADER_BYTES
     for (const chunk of chunks) {
       if (at >= end) break
       const part = chunk.length <= end - at ? chunk : chunk.subarray(0, end - at)
       this.buffer.set(part, at)
       at += part.length
     }
-    this.bytes = this.buffer.subarray(OUTPUT_HEADER_BYTES)
+    this.bytes = this.buffer.subarray(BINARY_HEADER_BYTES)
   }
 
   get size(): number {
@@ -39,15 +49,14 @@ export class OutputChunk {
   /** The binary output frame of this chunk for channel `ch`; built once per channel, shared. */
   frame(ch: number): Buffer {
     if (this.headerCh === null) {
-      this.buffer[0] = BINARY_OUTPUT
-      this.buffer.writeUInt32BE(ch, 1)
+      writeHeader(this.buffer, BINARY_OUTPUT, ch)
       this.headerCh = ch
     }
     if (ch === this.headerCh) return this.buffer
     let frame = (this.others ??= new Map()).get(ch)
     if (!frame) {
       frame = Buffer.from(this.buffer)
-      frame.writeUInt32BE(ch, 1)
+      writeHeader(frame, BINARY_OUTPUT, ch)
       this.others.set(ch, frame)
     }
     return frame

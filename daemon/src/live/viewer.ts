@@ -4,8 +4,16 @@
  * it a fresh snapshot) without touching anybody else, and without ever pausing the PTY.
  */
 import type { WebSocket } from 'ws'
-import { BINARY_OUTPUT, BINARY_SNAPSHOT, FULL_RESET, Listeners, MAX_VIEWER_QUEUED_BYTES, type ServerFrame } from '@tabula/protocol'
-import { OUTPUT_HEADER_BYTES, type OutputChunk } from './output.js'
+import {
+  BINARY_HEADER_BYTES,
+  BINARY_OUTPUT,
+  BINARY_SNAPSHOT,
+  FULL_RESET,
+  Listeners,
+  MAX_VIEWER_QUEUED_BYTES,
+  type ServerFrame,
+} from '@tabula/protocol'
+import { allocFrame, type OutputChunk } from './output.js'
 
 /**
  * Bytes handed to the socket and not yet flushed to the kernel. Beyond this, frames wait in our
@@ -191,10 +199,8 @@ export function snapshotPayloadBytes(snapshot: string): number {
 
 /** `[0x02][ch][ESC c][snapshot]`, written in place: one pass over the string, no intermediate copy. */
 function snapshotFrame(ch: number, snapshot: string): Buffer {
-  const frame = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES + snapshotPayloadBytes(snapshot))
-  frame[0] = BINARY_SNAPSHOT
-  frame.writeUInt32BE(ch, 1)
-  const at = OUTPUT_HEADER_BYTES + frame.write(FULL_RESET, OUTPUT_HEADER_BYTES, 'latin1')
+  const frame = allocFrame(BINARY_SNAPSHOT, ch, snapshotPayloadBytes(snapshot))
+  const at = BINARY_HEADER_BYTES + frame.write(FULL_RESET, BINARY_HEADER_BYTES, 'latin1')
   frame.write(snapshot, at, 'utf8')
   return frame
 }
@@ -202,10 +208,8 @@ function snapshotFrame(ch: number, snapshot: string): Buffer {
 /** One binary frame for queued chunks: the shared frame of a lone chunk, else a merged copy. */
 function outputFrame(ch: number, chunks: OutputChunk[], bytes: number): Buffer {
   if (chunks.length === 1) return chunks[0]!.frame(ch)
-  const frame = Buffer.allocUnsafe(OUTPUT_HEADER_BYTES + bytes)
-  frame[0] = BINARY_OUTPUT
-  frame.writeUInt32BE(ch, 1)
-  let at = OUTPUT_HEADER_BYTES
+  const frame = allocFrame(BINARY_OUTPUT, ch, bytes)
+  let at = BINARY_HEADER_BYTES
   for (const chunk of chunks) {
     frame.set(chunk.bytes, at)
     at += chunk.size

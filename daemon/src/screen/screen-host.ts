@@ -64,14 +64,17 @@ export interface WorkerScreenHost extends ScreenHost {
 export type ToWorker =
   | { op: 'open'; id: number; opts: ScreenOptions }
   | { op: 'write'; id: number; data: Uint8Array }
-  /**
-   * `background`: a save, which no viewer waits for (it does not jump the parse scheduler's
-   * queue). `checkpoint`: the pool's own checkpoint, background too, answered with its stored
-   * rows shared (`checkpoint` below) rather than as a snapshot.
-   */
-  | { op: 'cut'; id: number; cut: number; background?: boolean; checkpoint?: boolean }
+  | { op: 'cut'; id: number; cut: number; kind: CutKind }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'dispose'; id: number }
+
+/**
+ * Who a cut is for. `viewer`: an attach or a resync, which runs first, past the screen's parse cap.
+ * `save`: the screen keeper's, which no viewer waits for: it waits its turn (parse-scheduler.ts).
+ * `checkpoint`: the pool's own, which waits too and is answered with its stored rows shared
+ * (`checkpoint` below) rather than as a snapshot.
+ */
+export type CutKind = 'viewer' | 'save' | 'checkpoint'
 
 export type FromWorker =
   | { op: 'parsed'; id: number; size: number; weight?: number }
@@ -312,7 +315,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
     screen.checkpointAt = performance.now()
     screen.dirty = false
     screen.log.push({ op: 'mark', cut })
-    post(screen.slot, { op: 'cut', id: screen.id, cut, checkpoint: true })
+    post(screen.slot, { op: 'cut', id: screen.id, cut, kind: 'checkpoint' })
   }
 
   /** A checkpoint arrived: it replaces the last one, and the log before its cut is dropped. */
@@ -486,7 +489,7 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         if (screen.local) return screen.local.cut(ready)
         const cut = nextCut++
         screen.cuts.set(cut, ready)
-        post(screen.slot, { op: 'cut', id: screen.id, cut, background })
+        post(screen.slot, { op: 'cut', id: screen.id, cut, kind: background ? 'save' : 'viewer' })
       },
       resize(cols, rows) {
         screen.opts = { ...screen.opts, cols, rows }

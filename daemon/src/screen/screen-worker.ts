@@ -150,19 +150,19 @@ port.on('message', (message: ToWorker) => {
       return
     }
     case 'cut': {
-      const { cut } = message
-      if (!message.checkpoint) {
-        const ready = (snapshot: Snapshot) => send({ op: 'snapshot', id, cut, snapshot })
-        if (message.background) background.add(ready) // a save waits its turn, as a checkpoint does
-        screens.get(id)?.cut(ready)
+      const { cut, kind } = message
+      // A save or a checkpoint waits its turn: cut as soon as it jumped the queue, it would let a
+      // screen held back by its cost parse its whole backlog at every one, past its share.
+      if (kind === 'checkpoint') {
+        // It refers to the stored rows (they stay shared with the host, not copied).
+        const ready = (checkpoint: SharedSnapshot) => send({ op: 'checkpoint', id, cut, checkpoint })
+        background.add(ready)
+        screens.get(id)?.cutShared(ready)
         return
       }
-      // A checkpoint refers to the stored rows (they stay shared with the host, not copied), and
-      // waits its turn: cut as soon as it jumped the queue, it would let a screen held back by
-      // its cost parse its whole backlog every CHECKPOINT_MS, past its share.
-      const ready = (checkpoint: SharedSnapshot) => send({ op: 'checkpoint', id, cut, checkpoint })
-      background.add(ready)
-      screens.get(id)?.cutShared(ready)
+      const ready = (snapshot: Snapshot) => send({ op: 'snapshot', id, cut, snapshot })
+      if (kind === 'save') background.add(ready)
+      screens.get(id)?.cut(ready)
       return
     }
     case 'resize':

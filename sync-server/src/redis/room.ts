@@ -19,7 +19,7 @@ import {
   type ClientMessage,
 } from '../messages.js'
 import { Presence, inMessages } from '../presence.js'
-import { MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
+import { CLOSE_TRY_AGAIN, MAX_LAYOUT_DOC_BYTES } from '@tabula/protocol'
 import { CLOSE_TOO_BIG, sizeRefusal, TOO_BIG_REASON } from '../doc-size.js'
 import type { Peer } from '../room.js'
 import type { LoadedRoom } from '../rooms.js'
@@ -31,9 +31,6 @@ import { BUS_AWARENESS, BUS_QUERY_AWARENESS, BUS_UPDATE, type BusMessage, type R
  * Redis is slow is cut (it reconnects and resyncs) rather than queued without bound.
  */
 export const MAX_PENDING_BYTES = 16 * 1024 * 1024
-
-/** Close code for "the store is unavailable, try again later". */
-const CLOSE_TRY_AGAIN = 1013
 
 interface PeerState {
   /** This connection's id on the bus, so its own updates are not echoed back to it. */
