@@ -5,15 +5,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { rssOf } from './proc.mjs'
 
 const TABULA = join(fileURLToPath(new URL('..', import.meta.url)), 'cli/bin/tabula.js')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/** Resident memory of a process, from /proc (Linux). */
-export function rssOf(pid) {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return kb ? Number(kb[1]) * 1024 : 0
-}
+export { rssOf }
 
 /** `extra`: more daemon flags; sessions are spawned at `size` unless the body says otherwise. */
 export async function startDaemon(extra = [], size = { cols: 200, rows: 50 }) {

@@ -25,6 +25,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
+import { rssOf, threadCpu } from './proc.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** The CLI to run (SOAK_CLI: another tree's build, for a comparison in the same conditions). */
@@ -56,21 +57,12 @@ const MEMORY_PRELOAD = new URL('./soak-memory.mjs', import.meta.url).href
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-/** CPU seconds per thread of `pid`, grouped by thread name (main, screen workers, GC helpers, libuv). */
-function threadCpu(pid) {
+/** CPU seconds per thread of `pid` (main, screen workers, GC helpers, libuv), those of 0.1 s or more. */
+function threadCpuByName(pid) {
   const out = {}
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8')
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const seconds = (Number(fields[11]) + Number(fields[12])) / 100
-      if (seconds >= 0.1) out[Number(task) === pid ? 'main' : `${name}#${task}`] = seconds
-    } catch {}
-  }
+  for (const t of threadCpu(pid)) if (t.seconds >= 0.1) out[t.tid === pid ? 'main' : `${t.name}#${t.tid}`] = t.seconds
   return out
 }
-const rssOf = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
 
 // ── files ────────────────────────────────────────────────────────────────────────────────────
 
@@ -324,7 +316,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 clearInterval(sampler)
 peak = Math.max(peak, rssOf(daemon.proc.pid))
-const cpu = threadCpu(daemon.proc.pid)
+const cpu = threadCpuByName(daemon.proc.pid)
 await daemon.stop()
 
 const summary = (rows) => ({

@@ -6,9 +6,10 @@
 // the next `new-session`), and a run that fails that way is retried, so that one hiccup of tmux
 // does not end a benchmark of several minutes.
 import { spawnSync } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { CLOCK_TICKS, cpuTicks } from './proc.mjs'
 
 const ATTEMPTS = 3
 let runs = 0
@@ -42,16 +43,6 @@ export function tmuxIngestOnCue(file, cols, rows, workDir) {
     const cpuSeconds = (cpuTicks(server, false) + cpuTicks(pane, true) - before) / CLOCK_TICKS
     return { seconds, cpuSeconds }
   })
-}
-
-/** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
-export const CLOCK_TICKS = 100
-
-/** CPU ticks a process used (all its threads), and with `children` only those of its waited-for children. */
-export function cpuTicks(pid, children) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  // After the ") ": state is field 3 of stat(5), so field n is fields[n - 3].
-  return children ? Number(fields[16 - 3]) + Number(fields[17 - 3]) : Number(fields[14 - 3]) + Number(fields[15 - 3])
 }
 
 function server(workDir) {

@@ -10,7 +10,7 @@
 // were (which stage, if any, limits the rate). `npm run bench -- viewer`; BENCH_VIEWER_MB (default
 // 20) per flood, BENCH_ROUNDS (default 5: a median robust to two bad rounds) rounds, BENCH_VIEWER_CASES (a comma-separated list of
 // substrings of case names) to run only some cases.
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -18,7 +18,8 @@ import WebSocket from 'ws'
 import { createLiveClient } from '../client-sdk/dist/live/index.js'
 import { startDaemon } from './daemon.mjs'
 import { FULL_RESET } from '@tabula/protocol'
-import { CLOCK_TICKS, cpuTicks, tmuxIngestOnCue } from './tmux.mjs'
+import { tmuxIngestOnCue } from './tmux.mjs'
+import { CLOCK_TICKS, cpuTicks, threadCpu } from './proc.mjs'
 
 const MB = Number(process.env.BENCH_VIEWER_MB ?? 20)
 const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 5)))
@@ -141,14 +142,7 @@ async function tabula(daemon, file, cols, rows) {
  * wall time each was busy says whether one of them limits the rate (near 100 %) or all wait.
  */
 function busyNow(daemonPid, sessionPid) {
-  const threads = {}
-  for (const tid of readdirSync(`/proc/${daemonPid}/task`)) {
-    try {
-      threads[tid] = cpuTicks(`${daemonPid}/task/${tid}`, false) / CLOCK_TICKS
-    } catch {
-      /* the thread ended */
-    }
-  }
+  const threads = Object.fromEntries(threadCpu(daemonPid).map((t) => [String(t.tid), t.seconds]))
   const own = process.cpuUsage()
   return { threads, main: String(daemonPid), viewer: (own.user + own.system) / 1e6, cat: cpuTicks(sessionPid, true) / CLOCK_TICKS }
 }
