@@ -36,6 +36,14 @@ it('a thread that grew and went idle is collected once, and no more while it doe
 
 const youngGeneration = () => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')!.physical_space_size
 
+it('each collection is followed by giving the freed heap back (native-heap.ts)', async () => {
+  const order: string[] = []
+  stop = collectWhenIdle(() => order.push('collect'), { ...FAST, release: () => order.push('release') })
+  grow()
+  await until('the collection', () => order.length >= 2)
+  expect(order.slice(0, 2)).toEqual(['collect', 'release'])
+})
+
 it('while its young generation stays grown, an idle thread is collected again, a few times at most', async () => {
   const collect = vi.fn() // collects nothing: the young generation stays as grown as it is
   stop = collectWhenIdle(collect, FAST)

@@ -10,10 +10,13 @@
  * after the last burst of allocation (measured: 8 s after, not 7), so while it stays grown the
  * thread collects again every IDLE_FOLLOW_UP_MS when idle, at most IDLE_FOLLOW_UPS times. A busy
  * thread is never collected here, and an idle one that does not grow is not collected again.
+ * After each collection the C heap's free pages go back to the system (native-heap.ts): what the
+ * collection freed of the burst's buffers would otherwise stay in malloc's arenas.
  */
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { performance } from 'node:perf_hooks'
+import { releaseFreeHeap } from './native-heap.js'
 
 /** How often a thread looks at its event loop. */
 export const IDLE_CHECK_MS = 1000
@@ -67,12 +70,15 @@ export interface IdleCollectOptions {
   /** IDLE_CHECK_MS and IDLE_FOLLOW_UP_MS (tests use shorter ones). */
   checkMs?: number
   followUpMs?: number
+  /** What gives freed memory back to the system after a collection (releaseFreeHeap). */
+  release?: () => void
 }
 
 /** Starts watching this thread (see above) with `collect`; returns the function that stops it. */
 export function collectWhenIdle(collect = garbageCollector(), opts: IdleCollectOptions = {}): () => void {
   if (!collect) return () => {}
   const followUpMs = opts.followUpMs ?? IDLE_FOLLOW_UP_MS
+  const release = opts.release ?? releaseFreeHeap
   let loop = performance.eventLoopUtilization()
   let idleChecks = 0
   let collected = footprint()
@@ -89,6 +95,7 @@ export function collectWhenIdle(collect = garbageCollector(), opts: IdleCollectO
     const grew = footprint() - collected >= IDLE_COLLECT_GROWTH_BYTES
     if (!grew && (followUps === 0 || performance.now() < followUpAt)) return
     collect()
+    release()
     collected = footprint()
     const young = youngGeneration()
     smallestYoung = Math.min(smallestYoung, young)

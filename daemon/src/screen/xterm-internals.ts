@@ -58,12 +58,45 @@ export interface Beyond {
   stored(): number
 }
 
+/**
+ * The most bytes handed to xterm's parser at once. xterm decodes each parse's input into a buffer
+ * it grows to the largest input it has seen, up to 512 KiB, and keeps for the terminal's life:
+ * with output chunks of up to MAX_OUTPUT_BATCH_BYTES that was half a MiB per idle session
+ * (docs/daemon.md, "Memory per session"). At this size the buffer stays as xterm made it
+ * (4,096 code points); a chunk is parsed in slices, each ending on a character boundary, so that
+ * no UTF-8 character is split between two parses (xterm would not join a zero-width character
+ * split so to the cell before it, while a terminal fed the chunk whole would).
+ */
+export const PARSE_SLICE_BYTES = 4096
+
+/** Where a slice of `data` from `start` ends: PARSE_SLICE_BYTES on, moved back to a character's first byte. */
+export function sliceEnd(data: Uint8Array, start: number): number {
+  let end = start + PARSE_SLICE_BYTES
+  if (end >= data.length) return data.length
+  // At most three continuation bytes (10xxxxxx) end a character that starts before `end`.
+  for (let back = 0; back < 3 && (data[end]! & 0xc0) === 0x80; back++) end--
+  return end
+}
+
+/** `parse` fed `data` in slices of at most PARSE_SLICE_BYTES (see there). */
+function parseInSlices(parse: (data: Uint8Array) => unknown, data: Uint8Array): void {
+  if (data.length <= PARSE_SLICE_BYTES) {
+    parse(data)
+    return
+  }
+  for (let start = 0; start < data.length; ) {
+    const end = sliceEnd(data, start)
+    parse(data.subarray(start, end))
+    start = end
+  }
+}
+
 export function xtermInternals(term: Terminal, beyond?: Beyond | null): XtermInternals | null {
   const core = (term as unknown as { _core?: Partial<CoreShape> })._core
   if (!hasShape(core)) return null
   const input = core._inputHandler
   return {
-    parse: (data) => void input.parse(data),
+    parse: (data) => parseInSlices((slice) => input.parse(slice), data),
     atRest: () => input._parser.currentState === 0 && input._utf8Decoder.interim[0] === 0,
     utf8Remaining() {
       const interim = input._utf8Decoder.interim
