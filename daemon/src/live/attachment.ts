@@ -114,11 +114,20 @@ export class Attachment {
   private fallBehind(): void {
     this.state = 'stale'
     this.viewer.dropOutput(this.ch)
+    this.whenDrained(() => this.cut('behind', (snap) => this.sendWithSnapshot(this.resyncHead(snap, 'behind'), snap)))
+  }
+
+  /**
+   * Runs `then` once the viewer has taken what was queued for it (Viewer.onDrain), unless the
+   * attachment ended first. Replaces a wait already under way (the history's, when the viewer
+   * falls behind before it: the resync it gets is whole).
+   */
+  private whenDrained(then: () => void): void {
+    this.stopDrain?.()
     this.stopDrain = this.viewer.onDrain(() => {
       this.stopDrain?.()
       this.stopDrain = null
-      if (this.disposed) return
-      this.cut('behind', (snap) => this.sendWithSnapshot(this.resyncHead(snap, 'behind'), snap))
+      if (!this.disposed) then()
     })
   }
 
@@ -150,11 +159,15 @@ export class Attachment {
         const held = this.held
         this.held = []
         this.play(held, snap.covered ?? 0)
-        // The screen went out without its scrollback: the whole snapshot follows, cut now, so that
-        // output played above lies between the two and the viewer writing all of it in order ends
-        // where a plain attach does. A viewer that fell behind meanwhile gets a whole one anyway.
+        // The screen went out without its scrollback: the whole snapshot follows, cut once the
+        // viewer has taken the screen (and whatever was queued before it: the screens of other
+        // terminals attached at the same moment go first, as after a reconnect), so output sent
+        // meanwhile lies between the two and the viewer writing all of it in order ends where a
+        // plain attach does. A viewer that falls behind meanwhile gets a whole one anyway.
         if (snap.historyLeftOut && this.state === 'live') {
-          this.cut('history', (whole) => this.sendWithSnapshot(this.resyncHead(whole, 'history'), whole))
+          this.whenDrained(() => {
+            if (this.state === 'live') this.cut('history', (whole) => this.sendWithSnapshot(this.resyncHead(whole, 'history'), whole))
+          })
         }
       },
       false,
