@@ -160,10 +160,11 @@ export class Attachment {
         this.held = []
         this.play(held, snap.covered ?? 0)
         // The screen went out without its scrollback: the whole snapshot follows, cut once the
-        // viewer has taken the screen (and whatever was queued before it: the screens of other
-        // terminals attached at the same moment go first, as after a reconnect), so output sent
-        // meanwhile lies between the two and the viewer writing all of it in order ends where a
-        // plain attach does. A viewer that falls behind meanwhile gets a whole one anyway.
+        // viewer has taken the screen and whatever was queued before it (screens of terminals
+        // attached at the same moment, as after a reconnect, are not held up behind it), so
+        // output sent meanwhile lies between the two and the viewer writing all of it in order
+        // ends where a plain attach does. A viewer that falls behind meanwhile gets a whole one
+        // anyway (docs/protocol.md, "Screen first").
         if (snap.historyLeftOut && this.state === 'live') {
           this.whenDrained(() => {
             if (this.state === 'live') this.cut('history', (whole) => this.sendWithSnapshot(this.resyncHead(whole, 'history'), whole))
