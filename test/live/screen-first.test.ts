@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import xtermHeadless, { type Terminal } from '@xterm/headless'
 import { WebSocket } from 'ws'
 import type { ServerFrame } from '@tabula/protocol'
-import { createLiveClient, type AttachOptions, type LiveClient } from '../../client-sdk/src/live/index.js'
+import { createLiveClient, type AttachOptions, type LiveClient, type SizeChange } from '../../client-sdk/src/live/index.js'
 import { RawViewer, makeWorkspace, sharedDaemon, spawnSession, type AttachedFrame, type ResyncFrame } from './helpers.js'
 import { settle, terminalState } from '../screen/terminal-state.js'
 
@@ -78,12 +78,16 @@ function sdkViewer(client: LiveClient, key: string, options?: AttachOptions) {
   const handle = client.attach(key, options)
   const term = freshTerm()
   const chunks: Uint8Array[] = []
+  const sizes: SizeChange[] = []
   handle.onBytes((data) => {
     chunks.push(new Uint8Array(data))
     term.write(data)
   })
-  handle.onSize(({ cols, rows }) => term.write('', () => (cols !== term.cols || rows !== term.rows) && term.resize(cols, rows)))
-  return { handle, term, chunks }
+  handle.onSize((size) => {
+    sizes.push(size)
+    term.write('', () => (size.cols !== term.cols || size.rows !== term.rows) && term.resize(size.cols, size.rows))
+  })
+  return { handle, term, chunks, sizes }
 }
 
 /** A snapshot chunk (reset first) written into a fresh terminal of the session's size: its state. */
@@ -145,6 +149,8 @@ describe('screen-first attach through the SDK', () => {
     await settle(viewer.term)
     expect(terminalState(viewer.term)).toEqual(expected.state)
     expect(viewer.term.buffer.normal.baseY).toBe(expected.history)
+    // The size was told once: the history changed none (a view would claim or fit again).
+    expect(viewer.sizes).toEqual([{ cols: COLS, rows: ROWS, activeViewer: null }])
   })
 
   it('keeps a hidden cursor, the alternate screen and its modes in the first chunk', async () => {
