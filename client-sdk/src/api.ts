@@ -13,7 +13,7 @@ import type {
   Workspace as WorkspaceInfo,
 } from '@tabula/protocol'
 import type * as Y from 'yjs'
-import type { TerminalHandle } from './live/types.js'
+import type { AttachOptions, TerminalHandle } from './live/types.js'
 
 export type {
   LayoutView,
@@ -27,7 +27,7 @@ export type {
 } from '@tabula/protocol'
 /** A workspace as the daemon knows it: `{id, path, name}`. */
 export type { Workspace as WorkspaceInfo } from '@tabula/protocol'
-export type { TerminalHandle, SizeChange, Disposable } from './live/types.js'
+export type { TerminalHandle, SizeChange, Disposable, AttachOptions } from './live/types.js'
 
 /** One tab as every viewer shows it: a live session placed by the shared layout. */
 export interface Tab {
@@ -204,8 +204,11 @@ export interface WorkspaceView {
   move(key: string, target: MoveTarget): void
   /** Sets the custom title; null clears it (local at once, then synced). */
   rename(key: string, title: string | null): void
-  /** Attaches a terminal (never spawns, never kills: I4, docs/architecture.md "Invariants"). */
-  attach(key: string): TerminalHandle
+  /**
+   * Attaches a terminal (never spawns, never kills: I4, docs/architecture.md "Invariants").
+   * `options.screenFirst`: the visible screen first, its scrollback right after (AttachOptions).
+   */
+  attach(key: string, options?: AttachOptions): TerminalHandle
 
   /** A new empty group beside the last one; returns its id. */
   createGroup(): string

@@ -36,7 +36,7 @@ import type {
 } from './api.js'
 import { moveTab, renameTab } from './edits.js'
 import { LiveKeySet } from './key-set.js'
-import type { LiveClient, LiveError, TerminalHandle } from './live/types.js'
+import type { AttachOptions, LiveClient, LiveError, TerminalHandle } from './live/types.js'
 import { PresencePublisher, readPresence } from './presence.js'
 import { SyncChannel } from './sync-channel.js'
 import { LayoutEditor } from './workspace/layout-editor.js'
@@ -203,8 +203,8 @@ export class Workspace implements WorkspaceView {
     return this.#commands.restart(key)
   }
 
-  attach(key: string): TerminalHandle {
-    return this.#live.attach(key)
+  attach(key: string, options?: AttachOptions): TerminalHandle {
+    return this.#live.attach(key, options)
   }
 
   // ── layout edits (local first, then synced) ──────────────────────────────────────────────────

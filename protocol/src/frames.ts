@@ -35,8 +35,11 @@ export type ServerFrame =
   | { type: 'session_updated'; workspace: string; seq: number; session: Session }
   /** Reply to attach: the serialized screen and scrollback; live output follows, gapless. */
   | ({ type: 'attached'; ch: number; key: string; cols: number; rows: number; activeViewer: string | null } & SnapshotBody)
-  /** A fresh snapshot replacing the screen (this viewer fell behind and its queue overflowed). */
-  | ({ type: 'resync'; ch: number; cols: number; rows: number } & SnapshotBody)
+  /**
+   * A fresh snapshot replacing the screen: `behind`, this viewer fell behind and its queue
+   * overflowed; `history`, the whole snapshot after the screen-only one of a `screenFirst` attach.
+   */
+  | ({ type: 'resync'; ch: number; cols: number; rows: number; reason: ResyncReason } & SnapshotBody)
   /** Size or driver changed; sent to every viewer attached to the session. */
   | { type: 'size'; ch: number; cols: number; rows: number; activeViewer: string | null }
   | { type: 'resize_ignored'; ch: number; reason: 'not_active'; activeViewer: string | null }
@@ -45,6 +48,9 @@ export type ServerFrame =
   | { type: 'detached'; ch: number; reason: 'closed' | 'detached' | 'unknown_key' }
   | { type: 'pong'; id?: number }
   | { type: 'error'; code: ErrorCode; message: string; ch?: number; workspace?: string }
+
+/** Why a `resync` frame came (docs/protocol.md §4, §5). */
+export type ResyncReason = 'behind' | 'history'
 
 /**
  * Where an `attached` or `resync` frame's snapshot is: in the frame as a JSON string (the

@@ -60,7 +60,15 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   // `ch` is chosen by the viewer, unique among its own open attachments.
   // `binarySnapshot: true` asks for this channel's snapshots (at attach and at every resync) in a
   // binary frame after the `attached`/`resync` frame instead of as a JSON string inside it.
-  z.strictObject({ type: z.literal('attach'), ch, key: z.string().max(200), binarySnapshot: z.boolean().optional() }),
+  // `screenFirst: true` asks for the screen alone in `attached` (no scrollback rows), then the whole
+  // snapshot in a `resync` with reason `history` (docs/protocol.md, "Screen first").
+  z.strictObject({
+    type: z.literal('attach'),
+    ch,
+    key: z.string().max(200),
+    binarySnapshot: z.boolean().optional(),
+    screenFirst: z.boolean().optional(),
+  }),
   z.strictObject({ type: z.literal('detach'), ch }),
   // The frame as a whole is bounded by MAX_LIVE_FRAME_BYTES before it is parsed.
   z.strictObject({ type: z.literal('input'), ch, data: z.string() }),

@@ -27,7 +27,7 @@ import { Viewer } from '../../daemon/src/live/viewer.js'
  */
 function heldScreen() {
   let events: ScreenEvents | null = null
-  const queue: Array<{ op: 'write'; data: Uint8Array } | { op: 'cut'; ready: (s: Snapshot) => void }> = []
+  const queue: Array<{ op: 'write'; data: Uint8Array } | { op: 'cut'; ready: (s: Snapshot) => void; screenOnly: boolean }> = []
   let parsed = 0
   const host: ScreenHost = {
     open(_opts, e) {
@@ -35,7 +35,7 @@ function heldScreen() {
       return {
         // The port must copy: the mirror shares these bytes with the viewers' frames.
         write: (data) => void queue.push({ op: 'write', data }),
-        cut: (ready) => void queue.push({ op: 'cut', ready }),
+        cut: (ready, _background, screenOnly = false) => void queue.push({ op: 'cut', ready, screenOnly }),
         resize: () => {},
         dispose: () => void (queue.length = 0),
       }
@@ -52,6 +52,9 @@ function heldScreen() {
         if (next.op === 'write') {
           parsed += next.data.length
           events!.parsed(next.data.length)
+        } else if (next.screenOnly && parsed > 0) {
+          // A screen-only cut of a screen with output (taken as having history to leave out).
+          next.ready({ cols: 80, rows: 24, data: `${parsed} screen`, historyLeftOut: 1 })
         } else {
           next.ready({ cols: 80, rows: 24, data: String(parsed) })
         }
@@ -115,28 +118,48 @@ function heldSocket() {
 /**
  * Replays what one viewer got on `ch` as its terminal would: each snapshot (attached, resync)
  * replaces everything, output appends. Returns how far into the stream the viewer got, or why
- * what it got is not the stream (a gap, a repeat, output before the first snapshot).
+ * what it got is not the stream (a gap, a repeat, output before the first snapshot, a screen-only
+ * snapshot never followed by a whole one, anything after `detached`).
  */
-function replay(frames: ReturnType<typeof heldSocket>['frames'], ch: number): { at: number; resyncs: number; wrong: string | null } {
+function replay(
+  frames: ReturnType<typeof heldSocket>['frames'],
+  ch: number,
+): { at: number; resyncs: number; between: number; detached: boolean; wrong: string | null } {
   let at: number | null = null
   let resyncs = 0
+  /** The last snapshot was the screen alone: a `history` resync must follow. */
+  let screenOnly = false
+  /** Output frames between a screen-only snapshot and its history. */
+  let between = 0
+  let detached = false
+  const result = (wrong: string | null) => ({ at: at ?? 0, resyncs, between, detached, wrong })
   for (const frame of frames) {
+    if ('ch' in frame && frame.ch === ch && detached) return result(`${frame.type} after detached`)
     if ((frame.type === 'attached' || frame.type === 'resync') && frame.ch === ch) {
-      if (frame.type === 'resync') resyncs++
-      at = Number(frame.snapshot)
+      if (frame.type === 'resync' && frame.reason === 'behind') resyncs++
+      // (A viewer that fell behind right after the screen gets a whole snapshot as `behind` instead.)
+      if (frame.type === 'resync' && frame.reason === 'history' && !screenOnly) return result('a history resync after a whole snapshot')
+      if (frame.type === 'attached' && at !== null) return result('a second attached')
+      const snapshot = frame.snapshot ?? ''
+      at = Number.parseInt(snapshot, 10)
+      screenOnly = snapshot.endsWith('screen')
+    } else if (frame.type === 'detached' && frame.ch === ch) {
+      detached = true
     } else if (frame.type === 'output' && frame.ch === ch) {
-      if (at === null) return { at: 0, resyncs, wrong: 'output before the snapshot' }
+      if (screenOnly) between++
+      if (at === null) return result('output before the snapshot')
       for (let k = 0; k < frame.data.length; k += MAX_READ) {
         const part = frame.data.subarray(k, k + MAX_READ)
         const from = (at + k) % 95
         if (!part.equals(PATTERN.subarray(from, from + part.length))) {
-          return { at, resyncs, wrong: `output at stream offset ${at} is not the bytes the program wrote there` }
+          return result(`output at stream offset ${at} is not the bytes the program wrote there`)
         }
       }
       at += frame.data.length
     }
   }
-  return { at: at ?? 0, resyncs, wrong: null }
+  if (screenOnly && !detached) return result('a screen-only snapshot with no history after it')
+  return result(null)
 }
 
 /** Printable ASCII repeating every 95 bytes; a read at offset o is PATTERN[o % 95 …]. */
@@ -148,7 +171,8 @@ type Op =
   | { t: 'burst' }
   | { t: 'turn' }
   | { t: 'parse'; n: number }
-  | { t: 'attach' }
+  | { t: 'attach'; screenFirst: boolean }
+  | { t: 'detach'; viewer: number }
   | { t: 'drain'; viewer: number; n: number }
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -160,7 +184,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'burst' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'turn' as const }) },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }).map((n) => ({ t: 'parse' as const, n })) },
-  { weight: 1, arbitrary: fc.constant({ t: 'attach' as const }) },
+  { weight: 1, arbitrary: fc.boolean().map((screenFirst) => ({ t: 'attach' as const, screenFirst })) },
+  // A screen-first attach (docs/protocol.md, "Screen first") takes two cuts; a detach may come
+  // before either is answered, or between them.
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 2 }).map((viewer) => ({ t: 'detach' as const, viewer })) },
   {
     weight: 3,
     arbitrary: fc
@@ -173,20 +200,25 @@ describe('the snapshot cut under every interleaving', () => {
   it('gives each viewer the whole stream once (snapshot + live, or resync + live) and leaves the PTY running', () => {
     let resyncsSeen = 0
     let cutsMidFlood = 0
+    let outputBetween = 0
+    let detachedBetween = 0
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 40, size: 'max' }), (ops) => {
         const screen = heldScreen()
         const pty = { paused: false, pause: () => void (pty.paused = true), resume: () => void (pty.paused = false) }
         const mirror = new Mirror({ cols: 80, rows: 24, scrollback: 100, pty, host: screen.host, onTitle: () => {} })
         let offset = 0
-        const viewers: Array<{ sock: ReturnType<typeof heldSocket>; attachment: Attachment }> = []
-        const attach = () => {
+        const viewers: Array<{ sock: ReturnType<typeof heldSocket>; attachment: Attachment; detached: boolean }> = []
+        const attach = (screenFirst = false) => {
           const sock = heldSocket()
           // Every other viewer takes its snapshots as binary frames (docs/protocol.md §4).
           const binarySnapshot = viewers.length % 2 === 1
-          const attachment = new Attachment(new Viewer(`v-${viewers.length}`, sock.socket), 2, 'tab-x', mirror, () => null, binarySnapshot)
+          const attachment = new Attachment(new Viewer(`v-${viewers.length}`, sock.socket), 2, 'tab-x', mirror, () => null, {
+            binarySnapshot,
+            screenFirst,
+          })
           attachment.start()
-          viewers.push({ sock, attachment })
+          viewers.push({ sock, attachment, detached: false })
         }
         const read = (size: number) => {
           // Bytes that depend on their stream offset (mod 95): a gap or a repeat shows in the
@@ -205,7 +237,13 @@ describe('the snapshot cut under every interleaving', () => {
             else if (step.t === 'attach') {
               if (viewers.length < 3) {
                 if (offset > 0) cutsMidFlood++
-                attach()
+                attach(step.screenFirst)
+              }
+            } else if (step.t === 'detach') {
+              const v = viewers[step.viewer]
+              if (v && !v.detached) {
+                v.detached = true
+                v.attachment.end({ type: 'detached', ch: 2, reason: 'detached' })
               }
             } else viewers[step.viewer]?.sock.complete(step.n)
           }
@@ -220,8 +258,14 @@ describe('the snapshot cut under every interleaving', () => {
           for (const v of viewers) {
             const seen = replay(v.sock.frames, 2)
             resyncsSeen += seen.resyncs
+            outputBetween += seen.between
             expect(seen.wrong).toBe(null)
-            expect(seen.at).toBe(offset)
+            expect(seen.detached).toBe(v.detached)
+            if (v.detached) {
+              const ended = v.sock.frames.findIndex((f) => f.type === 'detached')
+              const last = v.sock.frames.slice(0, ended).findLast((f) => f.type === 'attached' || f.type === 'resync')
+              if (last && 'snapshot' in last && last.snapshot?.endsWith('screen')) detachedBetween++
+            } else expect(seen.at).toBe(offset)
           }
           expect(mirror.backlog).toBe(0)
           expect(pty.paused).toBe(false)
@@ -235,5 +279,8 @@ describe('the snapshot cut under every interleaving', () => {
     // The property is only worth something if the interesting paths ran.
     expect(resyncsSeen).toBeGreaterThan(0)
     expect(cutsMidFlood).toBeGreaterThan(0)
+    // Output went live between a screen-only snapshot and its history, and viewers detached there.
+    expect(outputBetween).toBeGreaterThan(0)
+    expect(detachedBetween).toBeGreaterThan(0)
   })
 })

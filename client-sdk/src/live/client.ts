@@ -9,7 +9,16 @@ import { Reconnector } from '../backoff.js'
 import { toWebSocketUrl } from '../urls.js'
 import { Listeners } from '@tabula/protocol'
 import { Terminal } from './terminal.js'
-import type { ConnectionState, Disposable, LiveClient, LiveClientOptions, LiveError, TerminalHandle, WorkspaceWatcher } from './types.js'
+import type {
+  AttachOptions,
+  ConnectionState,
+  Disposable,
+  LiveClient,
+  LiveClientOptions,
+  LiveError,
+  TerminalHandle,
+  WorkspaceWatcher,
+} from './types.js'
 
 /**
  * The client pings this often and gives the socket up when nothing at all arrived for two
@@ -74,8 +83,8 @@ class Client implements LiveClient {
     }
   }
 
-  attach(key: string): TerminalHandle {
-    const handle = new Terminal(key, this.nextCh++, this.handleHost, () => this.viewerId)
+  attach(key: string, options: AttachOptions = {}): TerminalHandle {
+    const handle = new Terminal(key, this.nextCh++, this.handleHost, () => this.viewerId, options.screenFirst === true)
     this.handles.set(handle.ch, handle)
     if (this.state === 'open') handle.reattach()
     return handle
@@ -236,10 +245,15 @@ class Client implements LiveClient {
         return this.eachWatcher(frame.workspace, (w) => w.onUpdated(frame.seq, frame.session))
       // Every attach asks for binary snapshots: the snapshot is the binary frame that follows.
       case 'attached':
-        return this.handles.get(frame.ch)?.awaitSnapshot(frame.cols, frame.rows, frame.activeViewer, true)
+        return this.handles.get(frame.ch)?.awaitSnapshot(frame.cols, frame.rows, frame.activeViewer, 'attached')
       case 'resync': {
         const handle = this.handles.get(frame.ch)
-        return handle?.awaitSnapshot(frame.cols, frame.rows, handle.size?.activeViewer ?? null, false)
+        return handle?.awaitSnapshot(
+          frame.cols,
+          frame.rows,
+          handle.size?.activeViewer ?? null,
+          frame.reason === 'history' ? 'history' : 'resync',
+        )
       }
       case 'size':
         return this.handles.get(frame.ch)?.sized({ cols: frame.cols, rows: frame.rows, activeViewer: frame.activeViewer })

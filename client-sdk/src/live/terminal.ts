@@ -14,13 +14,18 @@ export interface HandleHost {
   release(handle: Terminal): void
 }
 
+/**
+ * Which frame a snapshot came with: `attached` (the first of this attach), a `resync` of a viewer
+ * that fell behind, or the `resync` with the history after a screen-first attach's screen.
+ */
+export type SnapshotKind = 'attached' | 'resync' | 'history'
+
 /** What an `attached` or `resync` frame says besides its snapshot. */
 interface SnapshotHead {
   cols: number
   rows: number
   activeViewer: string | null
-  /** `attached` (the first snapshot of this attach), not `resync`. */
-  first: boolean
+  kind: SnapshotKind
 }
 
 export class Terminal implements TerminalHandle {
@@ -52,6 +57,8 @@ export class Terminal implements TerminalHandle {
     readonly ch: number,
     private readonly host: HandleHost,
     private readonly viewerId: () => string | null,
+    /** Attach screen first (AttachOptions.screenFirst), at every (re)attach. */
+    private readonly screenFirst = false,
   ) {}
 
   onData(listener: (data: string) => void): Disposable {
@@ -126,12 +133,13 @@ export class Terminal implements TerminalHandle {
   reattach(): void {
     this.attached = false
     this.pendingSnapshot = null
-    this.host.send({ type: 'attach', ch: this.ch, key: this.key, binarySnapshot: true })
+    const frame: ClientFrame = { type: 'attach', ch: this.ch, key: this.key, binarySnapshot: true }
+    this.host.send(this.screenFirst ? { ...frame, screenFirst: true } : frame)
   }
 
   /** `attached` or `resync` whose snapshot is the next binary snapshot frame of this channel. */
-  awaitSnapshot(cols: number, rows: number, activeViewer: string | null, first: boolean): void {
-    this.pendingSnapshot = { cols, rows, activeViewer, first }
+  awaitSnapshot(cols: number, rows: number, activeViewer: string | null, kind: SnapshotKind): void {
+    this.pendingSnapshot = { cols, rows, activeViewer, kind }
   }
 
   /**
@@ -142,11 +150,15 @@ export class Terminal implements TerminalHandle {
     const head = this.pendingSnapshot
     if (!head) return
     this.pendingSnapshot = null
-    const { cols, rows, activeViewer, first } = head
+    const { cols, rows, activeViewer, kind } = head
+    const first = kind === 'attached'
     this.decoder = new TextDecoder()
     this.undecoded = false
     if (this.data.size) this.data.emit(this.decoder.decode(bytes))
     if (this.bytes.size) this.bytes.emit(bytes)
+    // The history after a screen-first attach changes no size: any change came as a `size` frame
+    // before it, and telling the same size again would only make views claim or fit once more.
+    if (kind === 'history' && this.size?.cols === cols && this.size.rows === rows) return
     // Read before sized(), which forgets a wish to drive when another viewer drives: a claim the
     // program asked for explicitly is still sent, while one merely left over from before a
     // reconnect yields to whoever took over meanwhile.

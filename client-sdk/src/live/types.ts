@@ -67,6 +67,19 @@ export interface TerminalHandle {
   dispose(): void
 }
 
+/** How `attach` shows a terminal (docs/sdk.md, "The surface"). */
+export interface AttachOptions {
+  /**
+   * The visible screen first, the scrollback right after it: the first chunk is a reset plus the
+   * screen alone (no scrollback rows), so it arrives and is written at once whatever the history;
+   * a later chunk is a reset plus the whole snapshot (screen and scrollback), as a plain attach's
+   * first chunk. A viewer writing every chunk in order ends with the same terminal either way.
+   * For an emulator a reset clears whole (xterm.js); not for a real terminal, whose own
+   * scrollback would keep the screen it showed first (docs/protocol.md, "Screen first").
+   */
+  screenFirst?: boolean
+}
+
 export interface LiveClientOptions {
   /** The daemon's base URL, http(s)://host:port; the socket goes to ws(s)://…/v1/live. */
   daemonUrl: string
@@ -84,7 +97,7 @@ export interface LiveClient {
   readonly state: ConnectionState
   onState(listener: (state: ConnectionState) => void): Disposable
   watch(workspace: string, watcher: WorkspaceWatcher): Disposable
-  attach(key: string): TerminalHandle
+  attach(key: string, options?: AttachOptions): TerminalHandle
   /** Closes the socket for good; no more reconnects. */
   close(): Promise<void>
 }

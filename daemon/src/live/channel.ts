@@ -6,7 +6,7 @@ import { MAX_ATTACHMENTS_PER_SOCKET, type ClientFrame, type ErrorCode, type Serv
 import type { Logger } from '@tabula/server-kit'
 import type { SessionChange, SessionMapView } from '../sessions/types.js'
 import { inputRefusal } from './input-bound.js'
-import { Attachment } from './attachment.js'
+import { Attachment, type AttachOptions } from './attachment.js'
 import { activeViewerOf, claim, mayResize, release } from './driver.js'
 import type { Mirror } from './mirror.js'
 import { parseClientFrame } from './parse.js'
@@ -93,12 +93,12 @@ export class Connection {
         this.watching.delete(frame.workspace)
         return
       case 'attach':
-        return this.attach(frame.ch, frame.key, frame.binarySnapshot === true)
+        return this.attach(frame.ch, frame.key, { binarySnapshot: frame.binarySnapshot === true, screenFirst: frame.screenFirst === true })
       case 'detach': {
         const attachment = this.attachments.get(frame.ch)
         if (!attachment) return this.error('not_found', `no attachment on channel ${frame.ch}`, frame.ch)
         this.attachments.delete(frame.ch)
-        attachment.control({ type: 'detached', ch: frame.ch, reason: 'detached' })
+        attachment.end({ type: 'detached', ch: frame.ch, reason: 'detached' })
         this.drop(attachment)
         return
       }
@@ -161,7 +161,7 @@ export class Connection {
     this.viewer.send({ type: 'sessions', workspace, seq: sessions.seq, sessions: sessions.list(workspace).map((s) => s.info()) })
   }
 
-  private attach(ch: number, key: string, binarySnapshot: boolean): void {
+  private attach(ch: number, key: string, how: AttachOptions): void {
     if (this.attachments.has(ch)) return this.error('conflict', `channel ${ch} is already attached; detach it first or pick another`, ch)
     if (this.attachments.size >= MAX_ATTACHMENTS_PER_SOCKET) {
       return this.error(
@@ -176,7 +176,7 @@ export class Connection {
       this.viewer.send({ type: 'detached', ch, reason: 'unknown_key' })
       return
     }
-    const attachment = new Attachment(this.viewer, ch, key, mirror, () => activeViewerOf(this.hub.sessions, key), binarySnapshot)
+    const attachment = new Attachment(this.viewer, ch, key, mirror, () => activeViewerOf(this.hub.sessions, key), how)
     this.attachments.set(ch, attachment)
     this.hub.join(attachment)
     // An exit that happened before this attach would otherwise never be told; one during the

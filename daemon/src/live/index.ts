@@ -137,8 +137,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     // Output read before the close still reaches the viewers, ahead of their `detached`.
     mirrors.get(key)?.mirror.flush()
     for (const attachment of attached.get(key) ?? []) {
-      attachment.control({ type: 'detached', ch: attachment.ch, reason: 'closed' })
-      attachment.dispose()
+      attachment.end({ type: 'detached', ch: attachment.ch, reason: 'closed' })
       connections.get(attachment.viewer.id)?.forget(attachment)
     }
     attached.delete(key)

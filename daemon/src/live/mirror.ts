@@ -179,13 +179,19 @@ export class Mirror {
    * flushed first, so subscribers receive it *during* this call: a receiver that wants the cut
    * calls `flush()` before it starts holding output, holds what arrives from then on until
    * `ready`, and then plays it, and so gets the stream with no gap and no repeat.
+   * `background`: no viewer waits (a save); `screenOnly`: the screen without its scrollback
+   * (ScreenPort.cut).
    */
-  cut(ready: (snapshot: Snapshot) => void, background = false): void {
+  cut(ready: (snapshot: Snapshot) => void, background = false, screenOnly = false): void {
     if (this.disposed) return
     this.flush()
-    this.screen.cut((snapshot) => {
-      if (!this.disposed) ready(snapshot)
-    }, background)
+    this.screen.cut(
+      (snapshot) => {
+        if (!this.disposed) ready(snapshot)
+      },
+      background,
+      screenOnly,
+    )
   }
 
   /** Resizes the headless terminal at this point of the stream (in order with output). */

@@ -30,9 +30,11 @@ export interface ScreenPort {
   /**
    * `background`: no viewer waits for this snapshot (a save), so it does not lift the screen's
    * parse cap (parse-scheduler.ts): a costly screen saved every few seconds would otherwise parse
-   * its whole backlog uncapped at each save.
+   * its whole backlog uncapped at each save. `screenOnly`: a viewer's cut of the screen without
+   * its scrollback (a screen-first attach; Snapshot.historyLeftOut says what it left out). A
+   * screen rebuilt after a failure answers it whole (nothing is lost by that).
    */
-  cut(ready: (snapshot: Snapshot) => void, background?: boolean): void
+  cut(ready: (snapshot: Snapshot) => void, background?: boolean, screenOnly?: boolean): void
   resize(cols: number, rows: number): void
   dispose(): void
 }
@@ -70,11 +72,12 @@ export type ToWorker =
 
 /**
  * Who a cut is for. `viewer`: an attach or a resync, which runs first, past the screen's parse cap.
+ * `screen`: the same, of the screen without its scrollback (a screen-first attach).
  * `save`: the screen keeper's, which no viewer waits for: it waits its turn (parse-scheduler.ts).
  * `checkpoint`: the pool's own, which waits too and is answered with its stored rows shared
  * (`checkpoint` below) rather than as a snapshot.
  */
-export type CutKind = 'viewer' | 'save' | 'checkpoint'
+export type CutKind = 'viewer' | 'screen' | 'save' | 'checkpoint'
 
 export type FromWorker =
   | { op: 'parsed'; id: number; size: number; weight?: number }
@@ -113,13 +116,13 @@ export function localScreenHost(host: ScreenHostOptions & { warn?: (message: str
           },
         )
       let screen = start()
-      const ask = (ready: (snapshot: Snapshot) => void) => {
+      const ask = (ready: (snapshot: Snapshot) => void, screenOnly = false) => {
         cuts.add(ready)
         const mine = screen
         mine.cut((snapshot) => {
           cuts.delete(ready)
           ready(snapshot)
-        })
+        }, screenOnly)
       }
       return {
         write: (data) =>
@@ -132,7 +135,7 @@ export function localScreenHost(host: ScreenHostOptions & { warn?: (message: str
               events.parsed(piece.length)
             })
           }),
-        cut: ask,
+        cut: (ready, _background, screenOnly) => ask(ready, screenOnly),
         resize: (cols, rows) => {
           size = { ...size, cols, rows }
           screen.resize(cols, rows)
@@ -485,11 +488,11 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         writeScreen(screen, data)
         checkpointSoon(screen)
       },
-      cut(ready, background) {
-        if (screen.local) return screen.local.cut(ready)
+      cut(ready, background, screenOnly) {
+        if (screen.local) return screen.local.cut(ready, background, screenOnly)
         const cut = nextCut++
         screen.cuts.set(cut, ready)
-        post(screen.slot, { op: 'cut', id: screen.id, cut, kind: background ? 'save' : 'viewer' })
+        post(screen.slot, { op: 'cut', id: screen.id, cut, kind: background ? 'save' : screenOnly ? 'screen' : 'viewer' })
       },
       resize(cols, rows) {
         screen.opts = { ...screen.opts, cols, rows }

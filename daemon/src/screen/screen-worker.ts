@@ -162,7 +162,7 @@ port.on('message', (message: ToWorker) => {
       }
       const ready = (snapshot: Snapshot) => send({ op: 'snapshot', id, cut, snapshot })
       if (kind === 'save') background.add(ready)
-      screens.get(id)?.cut(ready)
+      screens.get(id)?.cut(ready, kind === 'screen')
       return
     }
     case 'resize':

@@ -50,6 +50,11 @@ export interface Snapshot {
    * output a viewer plays after it starts that many bytes later. Absent or 0 for most cuts.
    */
   covered?: number
+  /**
+   * Rows of scrollback a screen-only cut left out (`cut(ready, true)`); absent when the snapshot
+   * is whole (no scrollback to leave out, or a whole cut), so nothing needs to follow it.
+   */
+  historyLeftOut?: number
 }
 
 /**
@@ -84,7 +89,7 @@ export interface ScreenOptions {
 type Step =
   | { op: 'write'; data: Uint8Array; offset: number; arrived: number; parsed: () => void }
   | ({ op: 'cut'; arrived: number; covered: number } & (
-      | { shared: false; ready: (snapshot: Snapshot) => void }
+      | { shared: false; ready: (snapshot: Snapshot) => void; screenOnly: boolean }
       | { shared: true; ready: (snapshot: SharedSnapshot) => void }
     ))
   | { op: 'resize'; cols: number; rows: number }
@@ -156,9 +161,12 @@ export class HeadlessScreen {
     this.schedule()
   }
 
-  /** A snapshot exactly between the chunks written before and after this call. */
-  cut(ready: (snapshot: Snapshot) => void): void {
-    this.queueCut({ shared: false, ready })
+  /**
+   * A snapshot exactly between the chunks written before and after this call. `screenOnly`: the
+   * screen without its scrollback (a screen-first attach; see Snapshot.historyLeftOut).
+   */
+  cut(ready: (snapshot: Snapshot) => void, screenOnly = false): void {
+    this.queueCut({ shared: false, ready, screenOnly })
   }
 
   /** As `cut`, with the stored rows referred to, not copied into the text (SharedSnapshot). */
@@ -167,7 +175,9 @@ export class HeadlessScreen {
   }
 
   private queueCut(
-    how: { shared: false; ready: (snapshot: Snapshot) => void } | { shared: true; ready: (snapshot: SharedSnapshot) => void },
+    how:
+      | { shared: false; ready: (snapshot: Snapshot) => void; screenOnly: boolean }
+      | { shared: true; ready: (snapshot: SharedSnapshot) => void },
   ): void {
     if (this.disposed) return
     this.steps.push({ op: 'cut', arrived: performance.now(), covered: 0, ...how })
@@ -225,7 +235,7 @@ export class HeadlessScreen {
         done++
         this.run = null // a cut or resize ends a run; the next one starts from the new state
         if (step.op === 'cut' && step.shared) step.ready({ ...this.sharedSnapshot(), covered: step.covered })
-        else if (step.op === 'cut') step.ready({ ...this.snapshot(), covered: step.covered })
+        else if (step.op === 'cut') step.ready({ ...this.snapshot(step.screenOnly), covered: step.covered })
         else if (this.term.cols !== step.cols || this.term.rows !== step.rows) {
           if (this.compact) this.compact.resize(step.cols, step.rows)
           else this.term.resize(step.cols, step.rows)
@@ -365,11 +375,15 @@ export class HeadlessScreen {
   private addonSerializer(): Serializer {
     const addon = new SerializeAddon()
     this.term.loadAddon(addon)
-    return { serialize: () => addon.serialize() }
+    return { serialize: (screenOnly) => addon.serialize(screenOnly ? { scrollback: 0 } : undefined) }
   }
 
-  private snapshot(): Snapshot {
-    return { cols: this.term.cols, rows: this.term.rows, data: this.serializer.serialize() }
+  private snapshot(screenOnly = false): Snapshot {
+    const { cols, rows } = this.term
+    // The scrollback: rows kept compact, then xterm's own above its screen.
+    const historyLeftOut = screenOnly ? this.storedRows + this.term.buffer.normal.baseY : 0
+    const data = this.serializer.serialize(historyLeftOut > 0)
+    return historyLeftOut > 0 ? { cols, rows, data, historyLeftOut } : { cols, rows, data }
   }
 
   private sharedSnapshot(): SharedSnapshot {

@@ -665,16 +665,20 @@ export function historyEnd(core: Core, compacted: Compacted, cols: number): stri
 }
 
 export interface Serializer {
-  serialize(): string
+  /**
+   * `screenOnly`: the normal buffer's screen rows without the scrollback above them, the rest as
+   * in the whole snapshot (a screen-first attach, docs/protocol.md "Screen first").
+   */
+  serialize(screenOnly?: boolean): string
 }
 
 export function serializer(term: Terminal, compacted: Compacted | null = null): Serializer | null {
   const core = coreOf(term)
   if (!core) return null
-  return { serialize: () => serialize(term, core, compacted) }
+  return { serialize: (screenOnly = false) => serialize(term, core, compacted, screenOnly) }
 }
 
-function serialize(term: Terminal, core: Core, compacted: Compacted | null): string {
+function serialize(term: Terminal, core: Core, compacted: Compacted | null, screenOnly: boolean): string {
   const cols = term.cols
   const rows = term.rows
   const buffers = core.buffers
@@ -682,15 +686,19 @@ function serialize(term: Terminal, core: Core, compacted: Compacted | null): str
   const pen = new Pen(core)
   const parts: string[] = []
 
-  // The normal screen with its scrollback: the compact rows first, then xterm's own.
-  writeBuffer(parts, buffers.normal, cols, rows, pen, compacted?.history.count ? compacted : null, compacted?.capacity())
+  // The normal screen with its scrollback: the compact rows first, then xterm's own. Screen only:
+  // its rows alone, as a buffer that never fills (a first row that continues one above it gets a
+  // stand-in row, deleted or cleared out of the scrollback, never kept there).
+  const stored = screenOnly ? 0 : (compacted?.history.count ?? 0)
+  if (screenOnly) writeBuffer(parts, screenRows(buffers.normal, rows), cols, rows, pen, null, Infinity)
+  else writeBuffer(parts, buffers.normal, cols, rows, pen, compacted?.history.count ? compacted : null, compacted?.capacity())
   if (!altActive && savedDiffers(buffers.alt)) {
     // The alternate screen's saved cursor outlives its contents (cleared on leaving it).
     parts.push(pen.reset(), '\x1b[?1047h')
     writeSaved(parts, buffers.alt, cols, rows, pen, term)
     parts.push('\x1b[?1047l')
   }
-  writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive, compacted?.history.count ?? 0)
+  writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive, stored)
   if (altActive) {
     parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
     const scrolled = scrolledCursor(buffers.alt, cols)

@@ -77,7 +77,9 @@ export class TerminalView {
     // ratio of 2 it then draws nothing at all.
     this.el.dataset.renderer = 'dom'
 
-    this.handle = ws.attach(key)
+    // Screen first: the screen shows at once, the scrollback follows; xterm.js's reset clears
+    // the first one whole (docs/viewers.md, "Attaching").
+    this.handle = ws.attach(key, { screenFirst: true })
     // Bytes straight into xterm.js (it decodes UTF-8 itself): no decode in the SDK.
     this.handle.onBytes((data) => {
       this.term.write(data, () => this.revealCursorSoon())
