@@ -93,9 +93,11 @@ function attachScreenFirst(client, key, lines, start) {
   const term = freshTerm(lines + 100)
   const handle = client.attach(key, { screenFirst: true })
   let screen = null
+  let chunks = 0
   return new Promise((resolve) => {
     handle.onBytes((data) => {
-      const first = screen === null
+      // Counted as they arrive: the next chunk may come before this one's parse has finished.
+      const first = chunks++ === 0
       // A snapshot chunk starts with the reset (ESC c); the session is idle, so no output comes between.
       const isSnapshot = data[0] === 0x1b && data[1] === 0x63
       term.write(data, () => {
