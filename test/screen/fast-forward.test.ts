@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import xtermHeadless from '@xterm/headless'
 import { HeadlessScreen, LOOKAHEAD_WAIT_BYTES, LOOKAHEAD_WAIT_MS, type Snapshot } from '../../daemon/src/screen/screen.js'
 import { xtermInternals } from '../../daemon/src/screen/xterm-internals.js'
+import { printableEnd, wordsOf, wordsOffset } from '../../daemon/src/screen/fast-forward.js'
 import { serializer } from '../../daemon/src/screen/serialize.js'
 import { rngFor, type Rng } from '../helpers/random.js'
 
@@ -142,6 +143,28 @@ async function screen(opts: { cols: number; rows: number; scrollback: number; co
 const KNOWN_INEXACT_COMPACT = new Set([93, 160])
 
 describe('screen fast-forward', () => {
+  it('finds where printable text ends four bytes at a time exactly as byte by byte, at every alignment', () => {
+    // The scan's inner loop tests whole words (printableEnd); every byte that is not printable
+    // ASCII (controls, DEL, UTF-8 bytes) must stop it where a byte-by-byte loop stops.
+    const rng = rngFor(7)
+    const stops = [0x00, 0x0a, 0x0d, 0x1b, 0x1f, 0x7f, 0x80, 0xa0, 0xc3, 0xff]
+    const byByte = (bytes: Uint8Array, from: number) => {
+      let i = from
+      while (i < bytes.length && bytes[i]! >= 0x20 && bytes[i]! < 0x7f) i++
+      return i
+    }
+    for (let round = 0; round < 400; round++) {
+      const backing = new Uint8Array(300)
+      for (let k = 0; k < backing.length; k++)
+        backing[k] = rng() < 0.97 ? 0x20 + Math.floor(rng() * 95) : stops[Math.floor(rng() * stops.length)]!
+      const start = round % 8
+      const chunk = backing.subarray(start, start + 1 + Math.floor(rng() * (backing.length - start - 1)))
+      const wordsAt = wordsOffset(chunk)
+      const words = wordsOf(chunk, wordsAt)
+      for (let from = 0; from <= chunk.length; from++) expect(printableEnd(chunk, words, wordsAt, from)).toBe(byByte(chunk, from))
+    }
+  })
+
   it('has the xterm internals it relies on (a version of @xterm/headless without them fails here)', () => {
     const term = new xtermHeadless.Terminal({ cols: 20, rows: 5, allowProposedApi: true })
     const internals = xtermInternals(term)

@@ -135,18 +135,19 @@ export class TextRun {
     /** The latest skip point in this chunk not yet saved: its offset in `chunk`, or -1. */
     let point = -1
     let pointInc = 0
+    // The chunk four bytes at a time, for the stretches of printable characters (printableEnd).
+    const wordsAt = wordsOffset(chunk)
+    const words = wordsOf(chunk, wordsAt)
     let i = 0
     for (; i < chunk.length; i++) {
-      let byte = chunk[i]!
+      const byte = chunk[i]!
       if (esc === Esc.None) {
         if (byte >= 0x20 && byte < 0x7f) {
           // A stretch of printable characters at once: how far it reaches, then where the
           // cursor ends (each character past the last column wraps first, as xterm does).
-          let count = 1
-          while (i + 1 < chunk.length && (byte = chunk[i + 1]!) >= 0x20 && byte < 0x7f) {
-            i++
-            count++
-          }
+          const end = printableEnd(chunk, words, wordsAt, i + 1)
+          const count = end - i
+          i = end - 1
           const room = cols - x
           if (count <= room) x += count
           else {
@@ -280,6 +281,55 @@ interface Mark {
 interface Point extends Mark {
   /** The SGR state there (shared, never modified). */
   sgr: Uint8Array[]
+}
+
+/** A chunk shorter than this is scanned byte by byte (a view for its words would cost more than it saves). */
+const MIN_WORDS_BYTES = 32
+const LOW_BYTES = 0x20202020 | 0
+const ONE_BYTES = 0x01010101 | 0
+const HIGH_BITS = 0x80808080 | 0
+
+/** Where in `chunk` its first whole aligned 4-byte word starts (0 to 3). */
+export function wordsOffset(chunk: Uint8Array): number {
+  return (4 - (chunk.byteOffset & 3)) & 3
+}
+
+/** The whole aligned words of `chunk` from `wordsAt` on, as a view; null for a short chunk. */
+export function wordsOf(chunk: Uint8Array, wordsAt: number): Int32Array | null {
+  if (chunk.length - wordsAt < MIN_WORDS_BYTES) return null
+  return new Int32Array(chunk.buffer, chunk.byteOffset + wordsAt, (chunk.length - wordsAt) >> 2)
+}
+
+/**
+ * Where the printable ASCII (0x20 to 0x7e) that goes on at `from` ends: the index of the first
+ * other byte, or the chunk's length. Most of a text flood is such stretches, and this is the
+ * scan's inner loop, so it tests four bytes at once where it can: `words` views the chunk's
+ * bytes from `wordsAt` on (null for a short chunk). A word holds a byte below 0x20 when
+ * `(w - 0x20202020) & ~w & 0x80808080` is not 0, and one above 0x7e when
+ * `((w + 0x01010101) | w) & 0x80808080` is not 0 (both exact for "any byte", whatever the
+ * byte order); the word that fails is then looked at byte by byte.
+ */
+export function printableEnd(chunk: Uint8Array, words: Int32Array | null, wordsAt: number, from: number): number {
+  const n = chunk.length
+  let i = from
+  let byte: number
+  while (i < n && ((i - wordsAt) & 3) !== 0) {
+    byte = chunk[i]!
+    if (byte < 0x20 || byte >= 0x7f) return i
+    i++
+  }
+  if (i >= n) return i
+  if (words !== null) {
+    let w = (i - wordsAt) >> 2
+    while (w < words.length) {
+      const word = words[w]!
+      if ((((word - LOW_BYTES) & ~word) | ((word + ONE_BYTES) | word)) & HIGH_BITS) break
+      w++
+    }
+    i = wordsAt + 4 * w
+  }
+  while (i < n && (byte = chunk[i]!) >= 0x20 && byte < 0x7f) i++
+  return i
 }
 
 function sameBytes(a: Uint8Array, chunk: Uint8Array, from: number, to: number): boolean {
