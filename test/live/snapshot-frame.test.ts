@@ -12,9 +12,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import xtermHeadless, { type Terminal } from '@xterm/headless'
-import { FULL_RESET } from '@tabula/protocol'
+import type { WebSocket } from 'ws'
+import { BINARY_SNAPSHOT, FULL_RESET, decodeBinaryFrame } from '@tabula/protocol'
 import { RawViewer, makeWorkspace, sharedDaemon, spawnSession } from './helpers.js'
 import { settle, terminalState } from '../screen/terminal-state.js'
+import { until } from '../helpers/wait.js'
+import { Attachment } from '../../daemon/src/live/attachment.js'
+import { Mirror, type Snapshot } from '../../daemon/src/live/mirror.js'
+import { Viewer } from '../../daemon/src/live/viewer.js'
+import { localScreenHost } from '../../daemon/src/screen/screen-host.js'
+import { withSharedRows } from '../../daemon/src/screen/history.js'
 
 const shared = sharedDaemon()
 let workspace: string
@@ -85,5 +92,53 @@ describe('the binary snapshot frame', () => {
     await settle(viewer)
     expect(viewer.buffer.normal.baseY, 'the history is there').toBeGreaterThan(600)
     expect(terminalState(viewer)).toEqual(terminalState(oracle))
+  })
+})
+
+/** A socket that keeps what the daemon sends: JSON frames as text, binary frames as their bytes. */
+function keptSocket() {
+  const sent: Array<string | Buffer> = []
+  const socket = {
+    OPEN: 1,
+    readyState: 1,
+    send(payload: Buffer, opts: { binary: boolean }, cb: () => void) {
+      sent.push(opts.binary ? Buffer.from(payload) : payload.toString('utf8'))
+      setImmediate(cb)
+    },
+    close() {},
+    terminate() {},
+  }
+  return { socket: socket as unknown as WebSocket, sent }
+}
+
+describe('the binary snapshot frame of a screen in the daemon’s own thread', () => {
+  it('takes the stored rows by reference and is byte for byte the JSON snapshot', async () => {
+    const host = localScreenHost()
+    const mirror = new Mirror({ cols: 40, rows: 10, scrollback: 500, pty: { pause: () => {}, resume: () => {} }, host, onTitle: () => {} })
+    const lines: string[] = []
+    for (let i = 0; i < 200; i++) lines.push(`\x1b[3${i % 8}m${i}\x1b[0m ${i % 2 ? 'ünïcödé ' : '漢字 🙂 '}${'x'.repeat(i % 50)}\r\n`)
+    mirror.write(new TextEncoder().encode(lines.join('') + 'end ✓'))
+    mirror.flush()
+    // The cut a binary attach asks for comes with its stored rows by reference, and put back in
+    // its text they give the whole cut's text.
+    const cut = (shareRows: boolean) => new Promise<Snapshot>((resolve) => mirror.cut(resolve, false, false, shareRows))
+    const [shared, whole] = await Promise.all([cut(true), cut(false)])
+    expect(shared.stored, 'the history was stored and shared').toBeTruthy()
+    expect(whole.stored).toBeUndefined()
+    expect(withSharedRows(shared.data, shared.stored!)).toBe(whole.data)
+
+    const binary = keptSocket()
+    const json = keptSocket()
+    new Attachment(new Viewer('b', binary.socket), 3, 'tab-x', mirror, () => null, { binarySnapshot: true }).start()
+    new Attachment(new Viewer('j', json.socket), 3, 'tab-x', mirror, () => null).start()
+    await until('both snapshots sent', () => binary.sent.length >= 2 && json.sent.length >= 1)
+    const frame = decodeBinaryFrame(binary.sent[1] as Buffer)!
+    expect(frame.kind).toBe(BINARY_SNAPSHOT)
+    expect(JSON.parse(binary.sent[0] as string).snapshotBytes).toBe(frame.data.length)
+    const { snapshot } = JSON.parse(json.sent[0] as string) as { snapshot: string }
+    expect(Buffer.from(frame.data).equals(Buffer.from(FULL_RESET + snapshot, 'utf8'))).toBe(true)
+    expect(snapshot).toBe(whole.data)
+    mirror.dispose()
+    await host.close()
   })
 })
