@@ -78,10 +78,27 @@ function attachAndApply(client, key, lines, start) {
         if (term.buffer.active.length < lines) throw new Error(`tabula's snapshot held ${term.buffer.active.length} lines`)
         handle.dispose()
         term.dispose()
-        resolve({ received, applied, bytes: data.length })
+        // A copy for parseAlone, taken once the clock has stopped.
+        resolve({ received, applied, bytes: data.length, data: data.slice() })
       })
     })
   })
+}
+
+/**
+ * The same bytes written into a fresh terminal alone, no socket, no daemon: what the viewer's
+ * parse costs by itself (xterm.js building the rows), in the same run as the attach it came from.
+ */
+function parseAlone(data, lines) {
+  const term = freshTerm(lines + 100)
+  const start = performance.now()
+  return new Promise((resolve) =>
+    term.write(data, () => {
+      const ms = performance.now() - start
+      term.dispose()
+      resolve(ms)
+    }),
+  )
 }
 
 /**
@@ -129,6 +146,7 @@ async function tabulaAttach(daemon, key, lines) {
   const connect = []
   const cold = []
   const screenFirst = []
+  const alone = []
   let bytes = 0
   for (let run = 0; run < RUNS; run++) {
     const beforeConnect = performance.now()
@@ -139,6 +157,7 @@ async function tabulaAttach(daemon, key, lines) {
     times.push(result.applied)
     received.push(result.received)
     bytes = result.bytes
+    alone.push(await parseAlone(result.data, lines))
     // The same client, screen first (the web viewer's attach).
     screenFirst.push(await attachScreenFirst(client, key, lines, performance.now()))
     await client.close()
@@ -151,6 +170,7 @@ async function tabulaAttach(daemon, key, lines) {
   return {
     ms: median(times),
     receivedMs: median(received),
+    aloneMs: median(alone),
     connectMs: median(connect),
     coldMs: median(cold),
     bytes,
@@ -262,6 +282,10 @@ console.log(
 const receivedMs = median(ours.map((r) => r.receivedMs))
 console.log(
   `  of which until the snapshot arrived (daemon: cut, serialize, send; socket): ${fmt(receivedMs)} ms; the viewer's parse ${fmt(oursMs - receivedMs)} ms`,
+)
+console.log(
+  `  the same bytes parsed alone by a fresh terminal (no socket, no daemon), after each attach: ${fmt(median(ours.map((r) => r.aloneMs)))} ms; ` +
+    `the attach's time beyond that parse: ${fmt(oursMs - median(ours.map((r) => r.aloneMs)))} ms`,
 )
 console.log(`  tabula / tmux: ${fmt(oursMs / theirsMs, 2)}x (target: <= 30 ms and <= 1.00x)`)
 console.log(

@@ -158,11 +158,14 @@ describe('shared terminals', () => {
     expect(fromBinary).toMatchObject({ type: 'attached', ch: 5, key: session.key, cols: session.cols, rows: session.rows })
     expect(binary.frames.slice(head).filter((f) => f.type === 'attached')).toHaveLength(1)
     expect(fromJson.snapshot).toContain('\x1b[31mred')
-    // Live output follows the binary snapshot as usual.
+    // Live output follows the binary snapshot as usual. The line shows twice once it is all
+    // there (the PTY's echo, then cat's copy): waiting for its first sight alone raced cat's copy.
     first.send({ type: 'input', ch: 1, data: 'after-binary\r' })
-    const screen = await binary.waitForScreen(5, 'after-binary')
+    const both = (viewer: RawViewer, ch: number) =>
+      until(`channel ${ch} to show the line twice`, () => viewer.screenText(ch), { ok: (text) => text.split('after-binary').length === 3 })
+    const screen = await both(binary, 5)
     expect(screen).toContain('café ─ quiet')
-    expect(screen).toBe(await json.waitForScreen(1, 'after-binary'))
+    expect(screen).toBe(await both(json, 1))
   })
 
   it.each([

@@ -7,6 +7,7 @@
 import type { ServerFrame } from '@tabula/protocol'
 import { OutputChunk, type Mirror, type Snapshot } from './mirror.js'
 import { snapshotPayloadBytes, type Viewer } from './viewer.js'
+import { withSharedRows } from '../screen/history.js'
 
 type State =
   /** Waiting for the snapshot cut: output and events are held, in order, until it is sent. */
@@ -140,9 +141,10 @@ export class Attachment {
     head: Omit<Extract<ServerFrame, { type: 'attached' }>, 'snapshot'> | Omit<Extract<ServerFrame, { type: 'resync' }>, 'snapshot'>,
     snap: Snapshot,
   ): void {
-    if (!this.how.binarySnapshot) return this.viewer.send({ ...head, snapshot: snap.data } as ServerFrame)
-    this.viewer.send({ ...head, snapshotBytes: snapshotPayloadBytes(snap.data) } as ServerFrame)
-    this.viewer.sendSnapshot(this.ch, snap.data)
+    if (!this.how.binarySnapshot)
+      return this.viewer.send({ ...head, snapshot: withSharedRows(snap.data, snap.stored ?? null) } as ServerFrame)
+    this.viewer.send({ ...head, snapshotBytes: snapshotPayloadBytes(snap) } as ServerFrame)
+    this.viewer.sendSnapshot(this.ch, snap)
   }
 
   private cut(purpose: CutFor, send: (snap: Snapshot) => void, screenOnly = false): void {
@@ -173,6 +175,8 @@ export class Attachment {
       },
       false,
       screenOnly,
+      // A binary snapshot is written as bytes: its stored rows need no string (Snapshot.stored).
+      this.how.binarySnapshot === true,
     )
   }
 

@@ -179,10 +179,10 @@ export class Mirror {
    * flushed first, so subscribers receive it *during* this call: a receiver that wants the cut
    * calls `flush()` before it starts holding output, holds what arrives from then on until
    * `ready`, and then plays it, and so gets the stream with no gap and no repeat.
-   * `background`: no viewer waits (a save); `screenOnly`: the screen without its scrollback
-   * (ScreenPort.cut).
+   * `background`: no viewer waits (a save); `screenOnly`: the screen without its scrollback;
+   * `shareRows`: the stored rows may come by reference (ScreenPort.cut).
    */
-  cut(ready: (snapshot: Snapshot) => void, background = false, screenOnly = false): void {
+  cut(ready: (snapshot: Snapshot) => void, background = false, screenOnly = false, shareRows = false): void {
     if (this.disposed) return
     this.flush()
     this.screen.cut(
@@ -191,6 +191,7 @@ export class Mirror {
       },
       background,
       screenOnly,
+      shareRows,
     )
   }
 

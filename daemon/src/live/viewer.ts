@@ -14,6 +14,7 @@ import {
   type ServerFrame,
 } from '@tabula/protocol'
 import { allocFrame, type OutputChunk } from './output.js'
+import type { Snapshot } from '../screen/screen.js'
 
 /**
  * Bytes handed to the socket and not yet flushed to the kernel. Beyond this, frames wait in our
@@ -92,10 +93,11 @@ export class Viewer {
 
   /**
    * Queues the binary snapshot frame of channel `ch` (docs/protocol.md §4): the reset and the
-   * snapshot encoded once, straight into the frame. Call it right after the `attached`/`resync`
-   * frame it belongs to. Like every control frame it is never dropped, and it counts.
+   * snapshot encoded once, straight into the frame, its stored rows (Snapshot.stored) copied in
+   * as the bytes they are. Call it right after the `attached`/`resync` frame it belongs to. Like
+   * every control frame it is never dropped, and it counts.
    */
-  sendSnapshot(ch: number, snapshot: string): void {
+  sendSnapshot(ch: number, snapshot: Pick<Snapshot, 'data' | 'stored'>): void {
     if (this.closed) return
     const data = snapshotFrame(ch, snapshot)
     this.push({ kind: 'control', data, bytes: data.length, binary: true })
@@ -193,15 +195,33 @@ export class Viewer {
 }
 
 /** The length of the snapshot payload for `snapshot`: the reset, then the snapshot, in UTF-8. */
-export function snapshotPayloadBytes(snapshot: string): number {
-  return FULL_RESET.length + Buffer.byteLength(snapshot)
+export function snapshotPayloadBytes({ data, stored }: Pick<Snapshot, 'data' | 'stored'>): number {
+  let bytes = FULL_RESET.length + Buffer.byteLength(data)
+  for (const piece of stored?.pieces ?? []) bytes += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length
+  return bytes
 }
 
-/** `[0x02][ch][ESC c][snapshot]`, written in place: one pass over the string, no intermediate copy. */
-function snapshotFrame(ch: number, snapshot: string): Buffer {
+/**
+ * `[0x02][ch][ESC c][snapshot]`, written in place: one pass over the text, no intermediate copy;
+ * stored rows given by reference go in at their place (`stored.at`) as their UTF-8 bytes.
+ */
+function snapshotFrame(ch: number, snapshot: Pick<Snapshot, 'data' | 'stored'>): Buffer {
   const frame = allocFrame(BINARY_SNAPSHOT, ch, snapshotPayloadBytes(snapshot))
-  const at = BINARY_HEADER_BYTES + frame.write(FULL_RESET, BINARY_HEADER_BYTES, 'latin1')
-  frame.write(snapshot, at, 'utf8')
+  let at = BINARY_HEADER_BYTES + frame.write(FULL_RESET, BINARY_HEADER_BYTES, 'latin1')
+  const { data, stored } = snapshot
+  if (!stored) {
+    frame.write(data, at, 'utf8')
+    return frame
+  }
+  at += frame.write(data.slice(0, stored.at), at, 'utf8')
+  for (const piece of stored.pieces) {
+    if (typeof piece === 'string') at += frame.write(piece, at, 'utf8')
+    else {
+      frame.set(piece, at)
+      at += piece.length
+    }
+  }
+  frame.write(data.slice(stored.at), at, 'utf8')
   return frame
 }
 

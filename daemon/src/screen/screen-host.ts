@@ -32,9 +32,12 @@ export interface ScreenPort {
    * parse cap (parse-scheduler.ts): a costly screen saved every few seconds would otherwise parse
    * its whole backlog uncapped at each save. `screenOnly`: a viewer's cut of the screen without
    * its scrollback (a screen-first attach; Snapshot.historyLeftOut says what it left out). A
-   * screen rebuilt after a failure answers it whole (nothing is lost by that).
+   * screen rebuilt after a failure answers it whole (nothing is lost by that). `shareRows`: the
+   * stored rows may come by reference (Snapshot.stored) instead of in `data`, for a caller that
+   * writes them out as bytes; a screen in this thread, or one rebuilt after a failure, may answer
+   * with the whole text anyway.
    */
-  cut(ready: (snapshot: Snapshot) => void, background?: boolean, screenOnly?: boolean): void
+  cut(ready: (snapshot: Snapshot) => void, background?: boolean, screenOnly?: boolean, shareRows?: boolean): void
   resize(cols: number, rows: number): void
   dispose(): void
 }
@@ -66,7 +69,7 @@ export interface WorkerScreenHost extends ScreenHost {
 export type ToWorker =
   | { op: 'open'; id: number; opts: ScreenOptions }
   | { op: 'write'; id: number; data: Uint8Array }
-  | { op: 'cut'; id: number; cut: number; kind: CutKind }
+  | { op: 'cut'; id: number; cut: number; kind: CutKind; shareRows?: boolean }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'dispose'; id: number }
 
@@ -111,18 +114,21 @@ export function localScreenHost(host: ScreenHostOptions & { warn?: (message: str
             screen = start()
             const credit = uncredited
             uncredited = 0
+            // Answered whole (the flags of a cut are not kept; nothing is lost by that).
             for (const ready of [...cuts]) ask(ready)
             if (credit > 0) events.parsed(credit)
           },
         )
       let screen = start()
-      const ask = (ready: (snapshot: Snapshot) => void, screenOnly = false) => {
+      const ask = (ready: (snapshot: Snapshot) => void, screenOnly = false, shareRows = false) => {
         cuts.add(ready)
         const mine = screen
-        mine.cut((snapshot) => {
+        const answer = (snapshot: Snapshot) => {
           cuts.delete(ready)
           ready(snapshot)
-        }, screenOnly)
+        }
+        if (shareRows) mine.cutShared(answer, screenOnly)
+        else mine.cut(answer, screenOnly)
       }
       return {
         write: (data) =>
@@ -135,7 +141,7 @@ export function localScreenHost(host: ScreenHostOptions & { warn?: (message: str
               events.parsed(piece.length)
             })
           }),
-        cut: (ready, _background, screenOnly) => ask(ready, screenOnly),
+        cut: (ready, _background, screenOnly, shareRows) => ask(ready, screenOnly, shareRows),
         resize: (cols, rows) => {
           size = { ...size, cols, rows }
           screen.resize(cols, rows)
@@ -488,11 +494,15 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         writeScreen(screen, data)
         checkpointSoon(screen)
       },
-      cut(ready, background, screenOnly) {
-        if (screen.local) return screen.local.cut(ready, background, screenOnly)
+      cut(ready, background, screenOnly, shareRows) {
+        if (screen.local) return screen.local.cut(ready, background, screenOnly, shareRows)
         const cut = nextCut++
         screen.cuts.set(cut, ready)
-        post(screen.slot, { op: 'cut', id: screen.id, cut, kind: background ? 'save' : screenOnly ? 'screen' : 'viewer' })
+        const kind = background ? 'save' : screenOnly ? 'screen' : 'viewer'
+        post(
+          screen.slot,
+          shareRows && !background ? { op: 'cut', id: screen.id, cut, kind, shareRows } : { op: 'cut', id: screen.id, cut, kind },
+        )
       },
       resize(cols, rows) {
         screen.opts = { ...screen.opts, cols, rows }

@@ -162,7 +162,10 @@ port.on('message', (message: ToWorker) => {
       }
       const ready = (snapshot: Snapshot) => send({ op: 'snapshot', id, cut, snapshot })
       if (kind === 'save') background.add(ready)
-      screens.get(id)?.cut(ready, kind === 'screen')
+      // A viewer's cut that is written out as bytes gets the stored rows by reference
+      // (Snapshot.stored): they are neither decoded nor copied on their way to the socket.
+      if (message.shareRows) screens.get(id)?.cutShared(ready, kind === 'screen')
+      else screens.get(id)?.cut(ready, kind === 'screen')
       return
     }
     case 'resize':

@@ -55,6 +55,15 @@ export interface Snapshot {
    * is whole (no scrollback to leave out, or a whole cut), so nothing needs to follow it.
    */
   historyLeftOut?: number
+  /**
+   * Present only when the cut was asked for with its stored rows by reference (`shareRows`):
+   * `data` is then the text without them, and the whole snapshot is `withSharedRows(data,
+   * stored)` (history.ts), or, as bytes, `data` up to `stored.at`, the rows' bytes as they are
+   * stored, then the rest of `data` (what a viewer's binary snapshot frame is made of, so the
+   * history is neither decoded into a string nor copied between threads: docs/performance.md,
+   * "Snapshots"). Null: no rows were stored, `data` is whole.
+   */
+  stored?: SharedRows | null
 }
 
 /**
@@ -90,7 +99,7 @@ type Step =
   | { op: 'write'; data: Uint8Array; offset: number; arrived: number; parsed: () => void }
   | ({ op: 'cut'; arrived: number; covered: number } & (
       | { shared: false; ready: (snapshot: Snapshot) => void; screenOnly: boolean }
-      | { shared: true; ready: (snapshot: SharedSnapshot) => void }
+      | { shared: true; ready: (snapshot: SharedSnapshot) => void; screenOnly: boolean }
     ))
   | { op: 'resize'; cols: number; rows: number }
 
@@ -170,14 +179,14 @@ export class HeadlessScreen {
   }
 
   /** As `cut`, with the stored rows referred to, not copied into the text (SharedSnapshot). */
-  cutShared(ready: (snapshot: SharedSnapshot) => void): void {
-    this.queueCut({ shared: true, ready })
+  cutShared(ready: (snapshot: SharedSnapshot) => void, screenOnly = false): void {
+    this.queueCut({ shared: true, ready, screenOnly })
   }
 
   private queueCut(
     how:
       | { shared: false; ready: (snapshot: Snapshot) => void; screenOnly: boolean }
-      | { shared: true; ready: (snapshot: SharedSnapshot) => void },
+      | { shared: true; ready: (snapshot: SharedSnapshot) => void; screenOnly: boolean },
   ): void {
     if (this.disposed) return
     this.steps.push({ op: 'cut', arrived: performance.now(), covered: 0, ...how })
@@ -234,7 +243,7 @@ export class HeadlessScreen {
       } else if (step.op !== 'write') {
         done++
         this.run = null // a cut or resize ends a run; the next one starts from the new state
-        if (step.op === 'cut' && step.shared) step.ready({ ...this.sharedSnapshot(), covered: step.covered })
+        if (step.op === 'cut' && step.shared) step.ready({ ...this.sharedSnapshot(step.screenOnly), covered: step.covered })
         else if (step.op === 'cut') step.ready({ ...this.snapshot(step.screenOnly), covered: step.covered })
         else if (this.term.cols !== step.cols || this.term.rows !== step.rows) {
           if (this.compact) this.compact.resize(step.cols, step.rows)
@@ -386,9 +395,10 @@ export class HeadlessScreen {
     return historyLeftOut > 0 ? { cols, rows, data, historyLeftOut } : { cols, rows, data }
   }
 
-  private sharedSnapshot(): SharedSnapshot {
+  /** A screen-only cut writes no stored rows, so it has none to share. */
+  private sharedSnapshot(screenOnly = false): SharedSnapshot {
     const history = this.compact?.compacted.history
-    if (!history) return { ...this.snapshot(), stored: null }
+    if (!history || screenOnly) return { ...this.snapshot(screenOnly), stored: null }
     const { data, rows } = history.share(() => this.serializer.serialize())
     return { cols: this.term.cols, rows: this.term.rows, data, stored: rows }
   }
