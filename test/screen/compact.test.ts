@@ -129,6 +129,27 @@ describe('compact scrollback', () => {
     expect(states).toEqual(expected)
   })
 
+  it('fills the rows DECALN wraps round to past the buffer’s end as the deeper buffer does (origin mode in a scroll region)', async () => {
+    // DECALN fills `rows` rows from the home row; with origin mode that is the scroll region's top,
+    // so the last rows fall past the buffer's end, and xterm's ring of rows takes them as its
+    // first ones: the oldest rows of the whole scrollback (stored ones here), not of xterm's part.
+    const opts = { cols: 10, rows: 4, scrollback: 6 }
+    // The first line moves a wide character into its second row (which starts inside it).
+    const full = `${'x'.repeat(9)}\x1b[4m漢\x1b[my\r\n` + Array.from({ length: 7 }, (_, i) => `line ${i}\r\n`).join('')
+    const steps: Step[] = [
+      write(full + '\x1b[31m\x1b[2;4r\x1b[?6h\x1b#8'),
+      cut,
+      write('\x1b[?6l\x1b[r\x1b[3;4r\x1b[?6h\x1b#8'),
+      cut,
+      // Not full: past xterm's short ring (screen + tail) it wraps round, past the deeper one's not.
+      write('\x1bc\x1b[3J' + 'a\r\nb\r\nc\r\nd\r\ne\r\nf' + '\x1b[3;4r\x1b[?6h\x1b#8'),
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored[0]).toBeGreaterThan(0)
+    expect(states).toEqual(expected)
+  })
+
   it('rebuilds the same screen from its own snapshot (a checkpoint restored in a fresh screen)', async () => {
     const opts = { cols: 30, rows: 8, scrollback: 300 }
     const { snapshots, states } = await both(opts, [write(history(150, 30)), cut], 4)

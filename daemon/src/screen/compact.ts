@@ -35,6 +35,8 @@ interface Cell {
 }
 interface Row {
   isWrapped: boolean
+  clone(): Row
+  copyFrom(row: Row): void
   _data: Uint32Array
   _extendedAttrs: Record<number, Cell | undefined>
 }
@@ -85,7 +87,9 @@ interface Shape {
   _inputHandler: {
     parse(data: Uint8Array): void
     eraseInDisplay(params: { params: Int32Array | number[] }, respectProtect?: boolean): boolean
+    screenAlignmentPattern(): boolean
   }
+  coreService: { decPrivateModes: { origin: boolean } }
   _oscLinkService: LinkService
 }
 
@@ -214,6 +218,52 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       if (line) line.isWrapped = false
     }
     return done
+  }
+  // DECALN fills `rows` rows from the cursor's home: with origin mode in a scroll region that
+  // goes past the buffer's last row, and xterm's ring of rows (CircularList) takes row
+  // `maxLength + r` as its row r (and a row between the last and maxLength as one no longer in
+  // the buffer, which no one sees). The deeper buffer's ring is longer, and its first rows are
+  // stored ones: the fill wraps round to other rows there.
+  const alignment = input.screenAlignmentPattern.bind(input)
+  input.screenAlignmentPattern = () => {
+    const normal = core.buffers.normal
+    if (core.buffers.active !== normal) return alignment()
+    const lines = normal.lines
+    const top = normal.ybase + (core.coreService.decPrivateModes.origin ? normal.scrollTop : 0)
+    const end = top + term.rows
+    if (end <= lines.length) return alignment()
+    // xterm's own wrapped rows are left as they are.
+    const wrapped = Math.max(0, Math.min(end - lines.maxLength, lines.length))
+    const kept = Array.from({ length: wrapped }, (_, r) => lines.get(r)!.clone())
+    const done = alignment()
+    for (let r = 0; r < wrapped; r++) lines.set(r, kept[r]!)
+    // The deeper buffer's.
+    const stored = history.count
+    const capacity = compacted.capacity()
+    const filled = lines.get(top)!
+    for (let r = 0; r < Math.min(stored + end - capacity, stored + lines.length); r++) {
+      if (r >= stored) lines.get(r - stored)!.copyFrom(filled)
+      else refill(r, filled)
+    }
+    return done
+  }
+  /** Stored row `j` becomes `row` (not wrapped), as its text after a line break. */
+  const refill = (j: number, row: Row) => {
+    const last = j === history.count - 1
+    const alone: Compacted = { history: new CompactHistory(), exit: emptyExit(), insideBg: 0, tailHead: '', capacity: compacted.capacity }
+    // What the row below needs of this one: only whether it continues it.
+    const next = last
+      ? core.buffers.normal.lines.get(0)!
+      : { isWrapped: history.kindAt(j + 1) !== Entry.Line, _data: new Uint32Array(term.cols * CELL_SIZE) }
+    compactRow(serializerCore, alone, row as never, next as never, term.cols, term.rows)
+    history.replaceLine(j, alone.history.text())
+    // A wide character this row moved into the next one was printed from the column before the
+    // last; the full row now ends in the pending wrap, where the same print wraps the same way.
+    if (!last && history.kindAt(j + 1) === Entry.Inside) history.trimHead(j + 1, `\x1b[${term.cols}G`)
+    if (!last) return
+    compacted.exit = alone.exit
+    compacted.insideBg = alone.insideBg
+    compacted.tailHead = alone.tailHead
   }
   term.parser.registerEscHandler({ final: 'c' }, () => {
     forget(false)
@@ -351,6 +401,8 @@ function hasShape(core: Partial<Shape> | undefined): core is Shape {
     typeof core.optionsService?.rawOptions?.scrollback === 'number' &&
     typeof core._inputHandler?.parse === 'function' &&
     typeof core._inputHandler.eraseInDisplay === 'function' &&
+    typeof core._inputHandler.screenAlignmentPattern === 'function' &&
+    typeof core.coreService?.decPrivateModes?.origin === 'boolean' &&
     core._oscLinkService?._dataByLinkId instanceof Map &&
     core._oscLinkService._entriesWithId instanceof Map &&
     typeof core._oscLinkService._removeMarkerFromLink === 'function' &&

@@ -101,6 +101,25 @@ class Chunk {
     this.heads[row] = this.heads[row]! + LINE_BREAK.length
   }
 
+  /** Replaces row `row` with `head` + `body` (UTF-8) entered as `kind`. */
+  replace(row: number, kind: Entry, head: Uint8Array, body: Uint8Array): void {
+    const start = this.start(row)
+    const end = this.ends[row]!
+    const size = head.length + body.length
+    const delta = size - (end - start)
+    // New memory: the old bytes may be shared with a snapshot still being sent.
+    const bytes = sharedBytes(this.used + delta)
+    bytes.set(this.bytes.subarray(0, start))
+    bytes.set(head, start)
+    bytes.set(body, start + head.length)
+    bytes.set(this.bytes.subarray(end, this.used), start + size)
+    this.bytes = bytes
+    this.used += delta
+    for (let k = row; k < this.rows; k++) this.ends[k]! += delta
+    this.heads[row] = head.length
+    this.kinds[row] = kind
+  }
+
   private reserve(more: number): void {
     if (this.used + more <= this.bytes.length) return
     let size = this.bytes.length * 2
@@ -170,6 +189,48 @@ export class CompactHistory {
   /** How the oldest row is entered (what a snapshot must put above it when it continues a line). */
   get firstKind(): Entry {
     return this.chunks[0]!.kinds[this.skip]! as Entry
+  }
+
+  /** Where row `i` (0: the oldest) is, as its chunk and its index there. */
+  private locate(i: number): { chunk: Chunk; at: number } | null {
+    if (i < 0 || i >= this.total) return null
+    let at = i + this.skip
+    for (const chunk of this.chunks) {
+      if (at < chunk.rows) return { chunk, at }
+      at -= chunk.rows
+    }
+    return null
+  }
+
+  /** How row `i` (0: the oldest) is entered. */
+  kindAt(i: number): Entry {
+    const found = this.locate(i)
+    return (found ? found.chunk.kinds[found.at]! : Entry.Line) as Entry
+  }
+
+  /**
+   * Row `i` (0: the oldest) becomes the row `body` writes, starting a logical line (a row that
+   * DECALN overwrote in the deeper buffer, see compact.ts).
+   */
+  replaceLine(i: number, body: string): void {
+    const found = this.locate(i)
+    if (found) found.chunk.replace(found.at, Entry.Line, LINE_BREAK, encoder.encode(body))
+  }
+
+  /**
+   * Takes `prefix` off the head of row `i` (0: the oldest) when it starts with it: the row above
+   * now ends where the head's print starts (compact.ts, DECALN).
+   */
+  trimHead(i: number, prefix: string): void {
+    const found = this.locate(i)
+    if (!found) return
+    const { chunk, at } = found
+    const cut = encoder.encode(prefix)
+    const start = chunk.start(at)
+    const headEnd = start + chunk.heads[at]!
+    const head = chunk.bytes.subarray(start, headEnd)
+    if (head.length < cut.length || cut.some((byte, k) => head[k] !== byte)) return
+    chunk.replace(at, chunk.kinds[at]! as Entry, head.slice(cut.length), chunk.bytes.slice(headEnd, chunk.ends[at]!))
   }
 
   /**
