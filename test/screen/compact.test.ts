@@ -150,6 +150,29 @@ describe('compact scrollback', () => {
     expect(states).toEqual(expected)
   })
 
+  it('keeps a hyperlink on stored rows alive through a resize as long as xterm would (by the rows it was printed on)', async () => {
+    // xterm forgets a link once every row it was printed on has left the buffer. A resize rebuilds
+    // the stored rows' cells from their text, which names the link by its address only: the cells
+    // must get xterm's link back (not a new one tied to one row), or they lose it when that row goes.
+    const opts = { cols: 10, rows: 3, scrollback: 20 }
+    const lines = (n: number, from: number) => Array.from({ length: n }, (_, i) => `l${from + i}\r\n`).join('')
+    const steps: Step[] = [
+      write(`top\r\n\x1b]8;;https://a.example/\x1b\\${'L'.repeat(35)}\x1b]8;;\x1b\\\r\n` + lines(6, 0)),
+      { op: 'resize', cols: 12, rows: 3 },
+      cut,
+      // The oldest rows leave at the limit, the link's first row among them; its last rows stay.
+      write(lines(15, 6)),
+      cut,
+      { op: 'resize', cols: 9, rows: 4 },
+      write(lines(2, 21)),
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored.every((n) => n > 0)).toBe(true)
+    expect(JSON.stringify(expected[1])).toContain('https://a.example/')
+    expect(states).toEqual(expected)
+  })
+
   it('rebuilds the same screen from its own snapshot (a checkpoint restored in a fresh screen)', async () => {
     const opts = { cols: 30, rows: 8, scrollback: 300 }
     const { snapshots, states } = await both(opts, [write(history(150, 30)), cut], 4)

@@ -32,6 +32,7 @@ export const COMPACT_TAIL_ROWS = 32
 interface Cell {
   _ext: number
   urlId: number
+  clone(): Cell
 }
 interface Row {
   isWrapped: boolean
@@ -141,9 +142,20 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       marker.line = PARKED
     }
   }
+  /**
+   * The hyperlinks of stored rows, by row number (rows without one are not here): where each run
+   * of one link starts, as (column, xterm's link id) pairs, id 0 for none. A stored row's text
+   * names a link by its address, as a fresh terminal's link of its own; a rebuild (resize) gives
+   * its cells xterm's link back, so the link lives exactly as long as xterm would keep it.
+   */
+  const rowLinks = new Map<number, Int32Array>()
   /** Drops markers whose rows have left the history. */
   const expire = () => {
     const first = history.first
+    for (const row of rowLinks.keys()) {
+      if (row >= first) break
+      rowLinks.delete(row)
+    }
     if (parked.length === 0 || parked[0]!.row >= first) return
     const keep: typeof parked = []
     for (const item of parked) {
@@ -161,6 +173,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
   const forget = (endMarkers: boolean) => {
     if (endMarkers) for (const item of parked) item.marker.dispose()
     parked = []
+    rowLinks.clear()
     // xterm's saved cursor row is absolute: in the deeper buffer it is `count` rows further down.
     core.buffers.normal.savedY += history.count
     history.clear()
@@ -172,8 +185,11 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
   /** Stores the first `n` rows of xterm's normal buffer (they are about to leave it). */
   const store = (n: number) => {
     const lines = core.buffers.normal.lines
-    for (let i = 0; i < n; i++)
+    for (let i = 0; i < n; i++) {
+      const runs = linkRuns(core._oscLinkService, lines.get(i)!, term.cols)
+      if (runs) rowLinks.set(history.first + history.count, runs)
       compactRow(serializerCore, compacted, lines.get(i) as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
+    }
   }
 
   // A scroll with the buffer full recycles its oldest row: store it first.
@@ -257,6 +273,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       : { isWrapped: history.kindAt(j + 1) !== Entry.Line, _data: new Uint32Array(term.cols * CELL_SIZE) }
     compactRow(serializerCore, alone, row as never, next as never, term.cols, term.rows)
     history.replaceLine(j, alone.history.text())
+    rowLinks.delete(history.first + j)
     // A wide character this row moved into the next one was printed from the column before the
     // last; the full row now ends in the pending wrap, where the same print wraps the same way.
     if (!last && history.kindAt(j + 1) === Entry.Inside) history.trimHead(j + 1, `\x1b[${term.cols}G`)
@@ -280,6 +297,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       const n = history.count
       if (n > 0) {
         const { rows: rebuilt, links } = rebuild(term, compacted, historyEnd(serializerCore, compacted, term.cols))
+        const relinked = relink(rebuilt, rowLinks, history.first, term.cols)
         const kept: Row[] = []
         for (let i = 0; i < lines.length; i++) kept.push(lines.get(i)!)
         lines.length = n + kept.length
@@ -292,7 +310,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
         const first = history.first
         for (const item of parked) item.marker.line = item.row - first
         parked = []
-        adoptLinks(core, normal, rebuilt, links, term.cols)
+        adoptLinks(core, normal, rebuilt, links, term.cols, relinked)
       }
       forget(false)
       term.resize(cols, rows)
@@ -354,11 +372,17 @@ function rebuild(term: Terminal, compacted: Compacted, end: string): { rows: Row
  * Registers the hyperlinks of rebuilt rows (numbered by the scratch terminal) with `core`, each
  * tied to the first row it appears on (where it was opened, as far as the rows tell).
  */
-function adoptLinks(core: Shape, normal: Buf, rows: Row[], links: Map<number, { id?: string; uri: string }>, cols: number): void {
+function adoptLinks(
+  core: Shape,
+  normal: Buf,
+  rows: Row[],
+  links: Map<number, { id?: string; uri: string }>,
+  cols: number,
+  seen: WeakSet<Cell>,
+): void {
   if (links.size === 0) return
   const service = core._oscLinkService
   const ids = new Map<number, number>()
-  const seen = new WeakSet<Cell>()
   for (let y = 0; y < rows.length; y++) {
     const row = rows[y]!
     for (let c = 0; c < cols; c++) {
@@ -375,6 +399,59 @@ function adoptLinks(core: Shape, normal: Buf, rows: Row[], links: Map<number, { 
       ext.urlId = id
     }
   }
+}
+
+/** Where each run of one live link starts in `row`, as (column, id) pairs; null when it has none. */
+function linkRuns(service: LinkService, row: Row, cols: number): Int32Array | null {
+  let runs: number[] | null = null
+  let current = 0
+  for (let c = 0; c < cols; c++) {
+    let id = 0
+    if (row._data[c * CELL_SIZE + 2]! & BG_HAS_EXTENDED) {
+      const urlId = row._extendedAttrs[c]?.urlId ?? 0
+      // A link xterm has forgotten is written as none.
+      if (urlId && service.getLinkData(urlId)) id = urlId
+    }
+    if (id === current) continue
+    ;(runs ??= []).push(c, id)
+    current = id
+  }
+  return runs ? Int32Array.from(runs) : null
+}
+
+/**
+ * Gives the rebuilt rows' cells (linked by the scratch terminal) the links xterm had on them as
+ * they were stored (`rowLinks`, by row number; `first` is rows[0]'s): its own link ids, whose
+ * lifetime xterm keeps by the rows they were printed on. The cells' attributes it made.
+ */
+function relink(rows: Row[], rowLinks: Map<number, Int32Array>, first: number, cols: number): WeakSet<Cell> {
+  const made = new WeakSet<Cell>()
+  for (let y = 0; y < rows.length; y++) {
+    const runs = rowLinks.get(first + y)
+    if (!runs) continue
+    const row = rows[y]!
+    // One new attribute object per (old object, link): cells share them.
+    const clones = new Map<Cell, Map<number, Cell>>()
+    let run = -2
+    for (let c = 0; c < cols; c++) {
+      while (run + 2 < runs.length && runs[run + 2]! <= c) run += 2
+      if (!(row._data[c * CELL_SIZE + 2]! & BG_HAS_EXTENDED)) continue
+      const ext = row._extendedAttrs[c]
+      if (!ext?.urlId) continue
+      const id = run >= 0 ? runs[run + 1]! : 0
+      let byId = clones.get(ext)
+      if (!byId) clones.set(ext, (byId = new Map()))
+      let clone = byId.get(id)
+      if (!clone) {
+        clone = ext.clone()
+        clone.urlId = id
+        made.add(clone)
+        byId.set(id, clone)
+      }
+      row._extendedAttrs[c] = clone
+    }
+  }
+  return made
 }
 
 function adoptLink(service: LinkService, normal: Buf, data: { id?: string; uri: string }, y: number): number {
