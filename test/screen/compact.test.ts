@@ -173,6 +173,31 @@ describe('compact scrollback', () => {
     expect(states).toEqual(expected)
   })
 
+  it('takes the right row off the wrap on ED 1 in the last column, a stored row or xterm’s first, whatever the row above wrote into it', async () => {
+    // xterm 6 unwraps row y + 1 counted from the top of the whole buffer (docs/daemon.md): with
+    // the scrollback compact that row is a stored one, or xterm's first row below the stored ones.
+    const opts = { cols: 8, rows: 4, scrollback: 30 }
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `l${i}\r\n`).join('')
+    // Row 2 holds the underlined wide character row 1 could not fit (xterm blanked row 1's last
+    // column in its pen and moved it); then rows 1 and 2 of the whole buffer are unwrapped.
+    const wide = `top\r\n${'x'.repeat(7)}\x1b[4m漢\x1b[my\r\n`
+    // Row 1 ends in blanks and still wraps into row 2.
+    const blanks = `top\r\n${'x'.repeat(8)}y\x1b[A\x1b[5G\x1b[K\x1b[B\r\n`
+    const cases: [string, number][] = [
+      [wide + lines(8), 0], // row 2 stored (the row it continues stored too)
+      [wide + lines(3), 2], // row 2 is xterm's first, after two stored rows
+      [blanks + lines(3), 2],
+      [blanks + lines(8), 0],
+    ]
+    for (const [stream, storedRows] of cases) {
+      const steps: Step[] = [write(stream + '\x1b[2;8H\x1b[1J'), cut, write('after\r\n'), { op: 'resize', cols: 6, rows: 5 }, cut]
+      const { states, expected, stored } = await both(opts, steps, 1)
+      if (storedRows) expect(stored[0]).toBe(storedRows)
+      else expect(stored[0]).toBeGreaterThan(3)
+      expect(states).toEqual(expected)
+    }
+  })
+
   it('rebuilds the same screen from its own snapshot (a checkpoint restored in a fresh screen)', async () => {
     const opts = { cols: 30, rows: 8, scrollback: 300 }
     const { snapshots, states } = await both(opts, [write(history(150, 30)), cut], 4)

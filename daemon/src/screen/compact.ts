@@ -18,7 +18,7 @@
  *   to the history, once per resize; resizes are rare next to output.
  */
 import xtermHeadless, { type Terminal } from '@xterm/headless'
-import { CompactHistory, Entry } from './history.js'
+import { CompactHistory, Entry, UNWRAP } from './history.js'
 import { compactRow, coreOf, emptyExit, historyEnd, type Compacted } from './serialize.js'
 
 /**
@@ -228,9 +228,10 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     const done = eraseInDisplay(params, respectProtect)
     // (A row on the screen, at or above the cursor, is unwrapped by the erase itself.)
     if (hit && row < normal.ybase) hit.isWrapped = wrapped!
-    if (row < history.count) history.unwrap(row)
+    if (row < history.count) history.unwrap(row, `\x1b[${term.cols}G`)
     else {
       const line = normal.lines.get(row - history.count)
+      if (line?.isWrapped && row === history.count) endStored()
       if (line) line.isWrapped = false
     }
     return done
@@ -281,6 +282,21 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     compacted.exit = alone.exit
     compacted.insideBg = alone.insideBg
     compacted.tailHead = alone.tailHead
+  }
+  /**
+   * xterm's first row no longer continues the last stored one, which was written to wrap into
+   * it: what completes the stored row is written after it instead (historyEnd), and xterm's first
+   * row starts a line. A wide character the stored row moved into xterm's first row is printed as
+   * it was (blanking the stored row's last column in its pen, which nothing else does), then
+   * erased and taken off the wrap (see CompactHistory.unwrap) before going back up.
+   */
+  const endStored = () => {
+    const moveTo = `\x1b[${term.cols}G`
+    let end = historyEnd(serializerCore, compacted, term.cols)
+    if (compacted.exit.inside) end = end.startsWith(moveTo) ? end + UNWRAP + '\x1b[A' : ''
+    compacted.exit = emptyExit()
+    compacted.insideBg = 0
+    compacted.tailHead = end
   }
   term.parser.registerEscHandler({ final: 'c' }, () => {
     forget(false)

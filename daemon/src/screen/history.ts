@@ -30,6 +30,8 @@ const CHUNK_START_BYTES = 16 * 1024
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 const LINE_BREAK = encoder.encode('\r\n')
+/** Back to the row's start, erasing it (and what is below), which takes it off the wrap (see unwrap). */
+export const UNWRAP = '\x1b[1G\x1b[J'
 
 /** Bytes another thread can hold without a copy (posting a view of them shares them). */
 function sharedBytes(size: number): Uint8Array {
@@ -235,22 +237,27 @@ export class CompactHistory {
 
   /**
    * Row `i` (0: the oldest) no longer continues the row above: a row the one above wraps into
-   * starts with a line break instead (its text is the same from either start). A row that holds a
-   * wide character the row above moved into it keeps its start.
+   * starts with a line break instead (its text is the same from either start). A row the row
+   * above moved a wide character into (its head prints the character in the row above's last
+   * column, from `moveTo`, which blanks that column in the character's pen and wraps: nothing
+   * else makes such a blank) keeps that head, then erases from the row's start (ED 0 at the first
+   * column also takes the row off the wrap; nothing is below it yet) and prints it there again.
    */
-  unwrap(i: number): void {
-    if (i < 0 || i >= this.total) return
-    let at = i + this.skip
-    for (const chunk of this.chunks) {
-      if (at >= chunk.rows) {
-        at -= chunk.rows
-        continue
-      }
-      if (chunk.kinds[at] !== Entry.Wrap) return
+  unwrap(i: number, moveTo: string): void {
+    const found = this.locate(i)
+    if (!found) return
+    const { chunk, at } = found
+    if (chunk.kinds[at] === Entry.Wrap) {
       chunk.breakBefore(at)
       chunk.kinds[at] = Entry.Line
       return
     }
+    if (chunk.kinds[at] !== Entry.Inside) return
+    const start = chunk.start(at)
+    const head = decoder.decode(chunk.bytes.subarray(start, start + chunk.heads[at]!))
+    if (!head.startsWith(moveTo) || head.includes(UNWRAP)) return
+    const again = head + UNWRAP + head.slice(moveTo.length)
+    chunk.replace(at, Entry.Inside, encoder.encode(again), chunk.bytes.slice(start + chunk.heads[at]!, chunk.ends[at]!))
   }
 
   /**
