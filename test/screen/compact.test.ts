@@ -198,6 +198,16 @@ describe('compact scrollback', () => {
     }
   })
 
+  it('stores a wrapped row that starts with a zero-width character alone so that it still wraps', async () => {
+    // The zero-width space at the start of row 1 (xterm gives it a cell of its own there): printed
+    // in the pending wrap of row 0, it would join row 0's last cell, and the row be lost.
+    const opts = { cols: 5, rows: 4, scrollback: 10 }
+    const steps: Step[] = [write('abcdefgh\x1b[2;1H\u200bZ\x1b[4;1H\r\n\r\n\r\n\r\n'), cut, { op: 'resize', cols: 6, rows: 4 }, cut]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored[0]).toBeGreaterThan(1)
+    expect(states).toEqual(expected)
+  })
+
   it('rebuilds the same screen from its own snapshot (a checkpoint restored in a fresh screen)', async () => {
     const opts = { cols: 30, rows: 8, scrollback: 300 }
     const { snapshots, states } = await both(opts, [write(history(150, 30)), cut], 4)

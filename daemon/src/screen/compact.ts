@@ -109,6 +109,8 @@ export interface CompactScrollback {
 
 const BG_HAS_EXTENDED = 0x10000000
 const CELL_SIZE = 3
+const HAS_CONTENT = 0x3fffff
+const WIDTH_SHIFT = 22
 const encoder = new TextEncoder()
 
 /**
@@ -188,7 +190,14 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     for (let i = 0; i < n; i++) {
       const runs = linkRuns(core._oscLinkService, lines.get(i)!, term.cols)
       if (runs) rowLinks.set(history.first + history.count, runs)
-      compactRow(serializerCore, compacted, lines.get(i) as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
+      const row = lines.get(i)!
+      compactRow(serializerCore, compacted, row as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
+      // A row the row above wraps into whose first cell is a zero-width character alone (printed
+      // at the start of a row): printed in the pending wrap it would join the row above's last
+      // cell instead of wrapping. A blank wraps first, and a carriage return goes back to it.
+      const first = row._data[0]!
+      if (history.kindAt(history.count - 1) === Entry.Wrap && first & HAS_CONTENT && first >>> WIDTH_SHIFT === 0)
+        history.prefixHead(history.count - 1, ' \r')
     }
   }
 

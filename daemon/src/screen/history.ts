@@ -219,6 +219,17 @@ export class CompactHistory {
     if (found) found.chunk.replace(found.at, Entry.Line, LINE_BREAK, encoder.encode(body))
   }
 
+  /** Puts `prefix` before the head of row `i` (0: the oldest). */
+  prefixHead(i: number, prefix: string): void {
+    const found = this.locate(i)
+    if (!found) return
+    const { chunk, at } = found
+    const start = chunk.start(at)
+    const headEnd = start + chunk.heads[at]!
+    const head = encoder.encode(prefix + decoder.decode(chunk.bytes.subarray(start, headEnd)))
+    chunk.replace(at, chunk.kinds[at]! as Entry, head, chunk.bytes.slice(headEnd, chunk.ends[at]!))
+  }
+
   /**
    * Takes `prefix` off the head of row `i` (0: the oldest) when it starts with it: the row above
    * now ends where the head's print starts (compact.ts, DECALN).
