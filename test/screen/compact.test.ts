@@ -150,6 +150,24 @@ describe('compact scrollback', () => {
     expect(states).toEqual(expected)
   })
 
+  it('fills what the deeper buffer’s ring holds past its end after a reflow, on DECALN there', async () => {
+    // A reflow that joins rows deletes them by shifting the rows below down: the ring's slots past
+    // the new end still hold rows of the buffer, and DECALN past the end (origin mode in a scroll
+    // region) fills those, in a ring that is not full.
+    const opts = { cols: 10, rows: 4, scrollback: 20 }
+    const lines = Array.from({ length: 5 }, (_, i) => `line ${i} `.padEnd(15, String(i))).join('\r\n')
+    const steps: Step[] = [
+      write(lines),
+      { op: 'resize', cols: 20, rows: 4 },
+      // Rows 4 to 7 from the region's top (row 2 of the screen): rows 6 and 7 are past the end.
+      write('\x1b[31m\x1b[3;4r\x1b[?6h\x1b#8'),
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored[0]).toBeGreaterThan(0)
+    expect(states).toEqual(expected)
+  })
+
   it('keeps a hyperlink on stored rows alive through a resize as long as xterm would (by the rows it was printed on)', async () => {
     // xterm forgets a link once every row it was printed on has left the buffer. A resize rebuilds
     // the stored rows' cells from their text, which names the link by its address only: the cells

@@ -151,6 +151,14 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
    * its cells xterm's link back, so the link lives exactly as long as xterm would keep it.
    */
   const rowLinks = new Map<number, Int32Array>()
+  /**
+   * The deeper buffer's ring past its last row, while it is not full (DECALN writes there, see
+   * below): slot j (row `length + j`) still holds a row a resize moved (xterm's reflow deletes
+   * rows by shifting those below down, and leaves the slots past the new end as they were), as
+   * xterm's row, or the number of a stored one; null when it holds a row no longer in the buffer.
+   * A row the deeper buffer grows by takes the first slot.
+   */
+  let ghosts: (Row | number | null)[] = []
   /** Drops markers whose rows have left the history. */
   const expire = () => {
     const first = history.first
@@ -175,6 +183,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
   const forget = (endMarkers: boolean) => {
     if (endMarkers) for (const item of parked) item.marker.dispose()
     parked = []
+    ghosts = []
     rowLinks.clear()
     // xterm's saved cursor row is absolute: in the deeper buffer it is `count` rows further down.
     core.buffers.normal.savedY += history.count
@@ -191,6 +200,10 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       const runs = linkRuns(core._oscLinkService, lines.get(i)!, term.cols)
       if (runs) rowLinks.set(history.first + history.count, runs)
       const row = lines.get(i)!
+      if (ghosts.length) {
+        const number = history.first + history.count
+        ghosts = ghosts.map((ghost) => (ghost === row ? number : ghost))
+      }
       compactRow(serializerCore, compacted, row as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
       // A row the row above wraps into whose first cell is a zero-width character alone (printed
       // at the start of a row): printed in the pending wrap it would join the row above's last
@@ -215,8 +228,11 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       }
       // The deeper buffer was not full: its ybase grows where xterm's stays, so the saved
       // cursor's distance to the screen shrinks.
-      else normal.savedY--
-    }
+      else {
+        normal.savedY--
+        ghosts.shift()
+      }
+    } else if (core.buffers.active === normal && normal.scrollTop === 0) ghosts.shift()
     scroll(eraseAttr, isWrapped)
   }
   // Erase in display: clear-scrollback (ED 3) clears the stored rows too. ED 1 with the cursor in
@@ -262,14 +278,24 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     const wrapped = Math.max(0, Math.min(end - lines.maxLength, lines.length))
     const kept = Array.from({ length: wrapped }, (_, r) => lines.get(r)!.clone())
     const done = alignment()
-    for (let r = 0; r < wrapped; r++) lines.set(r, kept[r]!)
+    for (let r = 0; r < wrapped; r++) lines.get(r)!.copyFrom(kept[r]!)
     // The deeper buffer's.
     const stored = history.count
     const capacity = compacted.capacity()
     const filled = lines.get(top)!
-    for (let r = 0; r < Math.min(stored + end - capacity, stored + lines.length); r++) {
+    const fill = (r: number) => {
       if (r >= stored) lines.get(r - stored)!.copyFrom(filled)
-      else refill(r, filled)
+      else if (r >= 0) refill(r, filled)
+    }
+    if (stored + lines.length >= capacity) {
+      for (let r = 0; r < Math.min(stored + end - capacity, stored + lines.length); r++) fill(r)
+      return done
+    }
+    // Not full: the slots past its end.
+    for (let j = 0; j < end - lines.length && j < ghosts.length; j++) {
+      const ghost = ghosts[j]
+      if (typeof ghost === 'number') fill(ghost - history.first)
+      else if (ghost) for (let r = 0; r < lines.length; r++) if (lines.get(r) === ghost) ghost.copyFrom(filled)
     }
     return done
   }
@@ -339,6 +365,17 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       }
       forget(false)
       term.resize(cols, rows)
+      // What the whole buffer's ring holds past its end now (see ghosts).
+      ghosts = []
+      if (lines.length < lines.maxLength) {
+        const at = new Map<Row, number>()
+        for (let r = 0; r < lines.length; r++) at.set(lines.get(r)!, r)
+        for (let idx = lines.length; idx < lines.maxLength; idx++) {
+          const row = lines.get(idx)
+          ghosts.push(row && at.has(row) ? row : null)
+        }
+        while (ghosts.length && ghosts[ghosts.length - 1] === null) ghosts.pop()
+      }
       // Everything above the tail leaves xterm's buffer again, stored at the new width.
       const over = normal.ybase - tail
       if (over > 0) {
