@@ -226,6 +226,19 @@ describe('compact scrollback', () => {
     expect(states).toEqual(expected)
   })
 
+  it('keeps the hyperlink of a wide character the trimmed row above moved into the oldest stored row', async () => {
+    // The oldest row continues a row trimmed away: the snapshot writes a stand-in row above it,
+    // then removes it. The wide character printed from the stand-in's last column wraps into the
+    // row, but xterm ties its link to the stand-in, and forgets it with the stand-in.
+    const opts = { cols: 8, rows: 3, scrollback: 6 }
+    const lines = Array.from({ length: 8 }, (_, i) => `\r\nl${i}`).join('')
+    const steps: Step[] = [write(`top\r\n\x1b]8;;https://a.example/\x1b\\${'x'.repeat(7)}漢end\x1b]8;;\x1b\\` + lines), cut]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored[0]).toBeGreaterThan(0)
+    expect(expected[0]!.normal.lines[0]).toContain('"漢"/2/0/0/0/;https://a.example/')
+    expect(states).toEqual(expected)
+  })
+
   it('rebuilds the same screen from its own snapshot (a checkpoint restored in a fresh screen)', async () => {
     const opts = { cols: 30, rows: 8, scrollback: 300 }
     const { snapshots, states } = await both(opts, [write(history(150, 30)), cut], 4)

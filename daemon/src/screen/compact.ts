@@ -211,6 +211,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       const first = row._data[0]!
       if (history.kindAt(history.count - 1) === Entry.Wrap && first & HAS_CONTENT && first >>> WIDTH_SHIFT === 0)
         history.prefixHead(history.count - 1, ' \r')
+      history.relinkHead(history.count - 1, `\x1b[${term.cols}G`)
     }
   }
 

@@ -31,6 +31,7 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 const LINE_BREAK = encoder.encode('\r\n')
 /** Back to the row's start, erasing it (and what is below), which takes it off the wrap (see unwrap). */
+const CLOSE_LINK = '\x1b]8;;\x1b\\'
 export const UNWRAP = '\x1b[1G\x1b[J'
 
 /** Bytes another thread can hold without a copy (posting a view of them shares them). */
@@ -228,6 +229,24 @@ export class CompactHistory {
     const headEnd = start + chunk.heads[at]!
     const head = encoder.encode(prefix + decoder.decode(chunk.bytes.subarray(start, headEnd)))
     chunk.replace(at, chunk.kinds[at]! as Entry, head, chunk.bytes.slice(headEnd, chunk.ends[at]!))
+  }
+
+  /**
+   * The head of row `i` (0: the oldest) when the row above moved a wide character into it that
+   * carries a hyperlink: the character is printed in the row above's last column and wraps, so
+   * xterm ties the link to the row above (which, for the oldest row, is a stand-in the snapshot
+   * removes, and the link with it). Printing it again at the row's start ties it to this row.
+   */
+  relinkHead(i: number, moveTo: string): void {
+    const found = this.locate(i)
+    if (!found || found.chunk.kinds[found.at] !== Entry.Inside) return
+    const { chunk, at } = found
+    const start = chunk.start(at)
+    const headEnd = start + chunk.heads[at]!
+    const head = decoder.decode(chunk.bytes.subarray(start, headEnd))
+    if (!head.startsWith(moveTo) || !head.replaceAll(CLOSE_LINK, '').includes('\x1b]8;')) return
+    const again = head + '\x1b[1G' + head.slice(moveTo.length)
+    chunk.replace(at, Entry.Inside, encoder.encode(again), chunk.bytes.slice(headEnd, chunk.ends[at]!))
   }
 
   /**
