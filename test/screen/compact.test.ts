@@ -129,6 +129,116 @@ describe('compact scrollback', () => {
     expect(states).toEqual(expected)
   })
 
+  it('fills the rows DECALN wraps round to past the buffer’s end as the deeper buffer does (origin mode in a scroll region)', async () => {
+    // DECALN fills `rows` rows from the home row; with origin mode that is the scroll region's top,
+    // so the last rows fall past the buffer's end, and xterm's ring of rows takes them as its
+    // first ones: the oldest rows of the whole scrollback (stored ones here), not of xterm's part.
+    const opts = { cols: 10, rows: 4, scrollback: 6 }
+    // The first line moves a wide character into its second row (which starts inside it).
+    const full = `${'x'.repeat(9)}\x1b[4m漢\x1b[my\r\n` + Array.from({ length: 7 }, (_, i) => `line ${i}\r\n`).join('')
+    const steps: Step[] = [
+      write(full + '\x1b[31m\x1b[2;4r\x1b[?6h\x1b#8'),
+      cut,
+      write('\x1b[?6l\x1b[r\x1b[3;4r\x1b[?6h\x1b#8'),
+      cut,
+      // Not full: past xterm's short ring (screen + tail) it wraps round, past the deeper one's not.
+      write('\x1bc\x1b[3J' + 'a\r\nb\r\nc\r\nd\r\ne\r\nf' + '\x1b[3;4r\x1b[?6h\x1b#8'),
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored[0]).toBeGreaterThan(0)
+    expect(states).toEqual(expected)
+  })
+
+  it('fills what the deeper buffer’s ring holds past its end after a reflow, on DECALN there', async () => {
+    // A reflow that joins rows deletes them by shifting the rows below down: the ring's slots past
+    // the new end still hold rows of the buffer, and DECALN past the end (origin mode in a scroll
+    // region) fills those, in a ring that is not full.
+    const opts = { cols: 10, rows: 4, scrollback: 20 }
+    const lines = Array.from({ length: 5 }, (_, i) => `line ${i} `.padEnd(15, String(i))).join('\r\n')
+    const steps: Step[] = [
+      write(lines),
+      { op: 'resize', cols: 20, rows: 4 },
+      // Rows 4 to 7 from the region's top (row 2 of the screen): rows 6 and 7 are past the end.
+      write('\x1b[31m\x1b[3;4r\x1b[?6h\x1b#8'),
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored[0]).toBeGreaterThan(0)
+    expect(states).toEqual(expected)
+  })
+
+  it('keeps a hyperlink on stored rows alive through a resize as long as xterm would (by the rows it was printed on)', async () => {
+    // xterm forgets a link once every row it was printed on has left the buffer. A resize rebuilds
+    // the stored rows' cells from their text, which names the link by its address only: the cells
+    // must get xterm's link back (not a new one tied to one row), or they lose it when that row goes.
+    const opts = { cols: 10, rows: 3, scrollback: 20 }
+    const lines = (n: number, from: number) => Array.from({ length: n }, (_, i) => `l${from + i}\r\n`).join('')
+    const steps: Step[] = [
+      write(`top\r\n\x1b]8;;https://a.example/\x1b\\${'L'.repeat(35)}\x1b]8;;\x1b\\\r\n` + lines(6, 0)),
+      { op: 'resize', cols: 12, rows: 3 },
+      cut,
+      // The oldest rows leave at the limit, the link's first row among them; its last rows stay.
+      write(lines(15, 6)),
+      cut,
+      { op: 'resize', cols: 9, rows: 4 },
+      write(lines(2, 21)),
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored.every((n) => n > 0)).toBe(true)
+    expect(JSON.stringify(expected[1])).toContain('https://a.example/')
+    expect(states).toEqual(expected)
+  })
+
+  it('takes the right row off the wrap on ED 1 in the last column, a stored row or xterm’s first, whatever the row above wrote into it', async () => {
+    // xterm 6 unwraps row y + 1 counted from the top of the whole buffer (docs/daemon.md): with
+    // the scrollback compact that row is a stored one, or xterm's first row below the stored ones.
+    const opts = { cols: 8, rows: 4, scrollback: 30 }
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `l${i}\r\n`).join('')
+    // Row 2 holds the underlined wide character row 1 could not fit (xterm blanked row 1's last
+    // column in its pen and moved it); then rows 1 and 2 of the whole buffer are unwrapped.
+    const wide = `top\r\n${'x'.repeat(7)}\x1b[4m漢\x1b[my\r\n`
+    // Row 1 ends in blanks and still wraps into row 2.
+    const blanks = `top\r\n${'x'.repeat(8)}y\x1b[A\x1b[5G\x1b[K\x1b[B\r\n`
+    const cases: [string, number][] = [
+      [wide + lines(8), 0], // row 2 stored (the row it continues stored too)
+      [wide + lines(3), 2], // row 2 is xterm's first, after two stored rows
+      [blanks + lines(3), 2],
+      [blanks + lines(8), 0],
+    ]
+    for (const [stream, storedRows] of cases) {
+      const steps: Step[] = [write(stream + '\x1b[2;8H\x1b[1J'), cut, write('after\r\n'), { op: 'resize', cols: 6, rows: 5 }, cut]
+      const { states, expected, stored } = await both(opts, steps, 1)
+      if (storedRows) expect(stored[0]).toBe(storedRows)
+      else expect(stored[0]).toBeGreaterThan(3)
+      expect(states).toEqual(expected)
+    }
+  })
+
+  it('stores a wrapped row that starts with a zero-width character alone so that it still wraps', async () => {
+    // The zero-width space at the start of row 1 (xterm gives it a cell of its own there): printed
+    // in the pending wrap of row 0, it would join row 0's last cell, and the row be lost.
+    const opts = { cols: 5, rows: 4, scrollback: 10 }
+    const steps: Step[] = [write('abcdefgh\x1b[2;1H\u200bZ\x1b[4;1H\r\n\r\n\r\n\r\n'), cut, { op: 'resize', cols: 6, rows: 4 }, cut]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored[0]).toBeGreaterThan(1)
+    expect(states).toEqual(expected)
+  })
+
+  it('keeps the hyperlink of a wide character the trimmed row above moved into the oldest stored row', async () => {
+    // The oldest row continues a row trimmed away: the snapshot writes a stand-in row above it,
+    // then removes it. The wide character printed from the stand-in's last column wraps into the
+    // row, but xterm ties its link to the stand-in, and forgets it with the stand-in.
+    const opts = { cols: 8, rows: 3, scrollback: 6 }
+    const lines = Array.from({ length: 8 }, (_, i) => `\r\nl${i}`).join('')
+    const steps: Step[] = [write(`top\r\n\x1b]8;;https://a.example/\x1b\\${'x'.repeat(7)}漢end\x1b]8;;\x1b\\` + lines), cut]
+    const { states, expected, stored } = await both(opts, steps, 1)
+    expect(stored[0]).toBeGreaterThan(0)
+    expect(expected[0]!.normal.lines[0]).toContain('"漢"/2/0/0/0/;https://a.example/')
+    expect(states).toEqual(expected)
+  })
+
   it('rebuilds the same screen from its own snapshot (a checkpoint restored in a fresh screen)', async () => {
     const opts = { cols: 30, rows: 8, scrollback: 300 }
     const { snapshots, states } = await both(opts, [write(history(150, 30)), cut], 4)

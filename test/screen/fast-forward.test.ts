@@ -133,15 +133,6 @@ async function screen(opts: { cols: number; rows: number; scrollback: number; co
   return { snapshots, covered: all.map((c) => c.covered ?? 0), skipped: s.skippedBytes, parsedBytes }
 }
 
-/**
- * Seeds whose compact scrollback (odd seeds) differs from plain xterm, fast-forward or not: a
- * hyperlink across rows that were stored compact and then reflowed by a resize loses its link on
- * the oldest rows (compact.ts keeps a link alive by the rows it was opened on, as xterm does; after
- * the rebuild of a reflow it ties it to the first row it appears on). Each is still checked to
- * differ, so one that starts passing must come off the list.
- */
-const KNOWN_INEXACT_COMPACT = new Set([93, 160])
-
 describe('screen fast-forward', () => {
   it('finds where printable text ends four bytes at a time exactly as byte by byte, at every alignment', () => {
     // The scan's inner loop tests whole words (printableEnd); every byte that is not printable
@@ -186,10 +177,6 @@ describe('screen fast-forward', () => {
       // Half the streams keep all but a few scrollback rows compact (compact.ts), so skips land in it.
       const got = await screen({ ...opts, compactTail: seed % 2 ? 2 : undefined }, steps)
       const expected = await reference(opts, steps, got.covered)
-      if (KNOWN_INEXACT_COMPACT.has(seed) && onlySeed === undefined) {
-        expect(got.snapshots, `seed ${seed} is listed as inexact but is exact now: take it off KNOWN_INEXACT_COMPACT`).not.toEqual(expected)
-        continue
-      }
       expect(got.snapshots, `seed ${seed} (TABULA_FF_SEED=${seed} reruns it)`).toEqual(expected)
       expect(got.parsedBytes, `seed ${seed}: every chunk reported parsed`).toBe(bytes.length)
       total += bytes.length

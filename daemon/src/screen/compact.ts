@@ -18,7 +18,7 @@
  *   to the history, once per resize; resizes are rare next to output.
  */
 import xtermHeadless, { type Terminal } from '@xterm/headless'
-import { CompactHistory, Entry } from './history.js'
+import { CompactHistory, Entry, UNWRAP } from './history.js'
 import { compactRow, coreOf, emptyExit, historyEnd, type Compacted } from './serialize.js'
 
 /**
@@ -32,9 +32,12 @@ export const COMPACT_TAIL_ROWS = 32
 interface Cell {
   _ext: number
   urlId: number
+  clone(): Cell
 }
 interface Row {
   isWrapped: boolean
+  clone(): Row
+  copyFrom(row: Row): void
   _data: Uint32Array
   _extendedAttrs: Record<number, Cell | undefined>
 }
@@ -85,7 +88,9 @@ interface Shape {
   _inputHandler: {
     parse(data: Uint8Array): void
     eraseInDisplay(params: { params: Int32Array | number[] }, respectProtect?: boolean): boolean
+    screenAlignmentPattern(): boolean
   }
+  coreService: { decPrivateModes: { origin: boolean } }
   _oscLinkService: LinkService
 }
 
@@ -104,6 +109,8 @@ export interface CompactScrollback {
 
 const BG_HAS_EXTENDED = 0x10000000
 const CELL_SIZE = 3
+const HAS_CONTENT = 0x3fffff
+const WIDTH_SHIFT = 22
 const encoder = new TextEncoder()
 
 /**
@@ -137,9 +144,28 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       marker.line = PARKED
     }
   }
+  /**
+   * The hyperlinks of stored rows, by row number (rows without one are not here): where each run
+   * of one link starts, as (column, xterm's link id) pairs, id 0 for none. A stored row's text
+   * names a link by its address, as a fresh terminal's link of its own; a rebuild (resize) gives
+   * its cells xterm's link back, so the link lives exactly as long as xterm would keep it.
+   */
+  const rowLinks = new Map<number, Int32Array>()
+  /**
+   * The deeper buffer's ring past its last row, while it is not full (DECALN writes there, see
+   * below): slot j (row `length + j`) still holds a row a resize moved (xterm's reflow deletes
+   * rows by shifting those below down, and leaves the slots past the new end as they were), as
+   * xterm's row, or the number of a stored one; null when it holds a row no longer in the buffer.
+   * A row the deeper buffer grows by takes the first slot.
+   */
+  let ghosts: (Row | number | null)[] = []
   /** Drops markers whose rows have left the history. */
   const expire = () => {
     const first = history.first
+    for (const row of rowLinks.keys()) {
+      if (row >= first) break
+      rowLinks.delete(row)
+    }
     if (parked.length === 0 || parked[0]!.row >= first) return
     const keep: typeof parked = []
     for (const item of parked) {
@@ -157,6 +183,8 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
   const forget = (endMarkers: boolean) => {
     if (endMarkers) for (const item of parked) item.marker.dispose()
     parked = []
+    ghosts = []
+    rowLinks.clear()
     // xterm's saved cursor row is absolute: in the deeper buffer it is `count` rows further down.
     core.buffers.normal.savedY += history.count
     history.clear()
@@ -168,8 +196,23 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
   /** Stores the first `n` rows of xterm's normal buffer (they are about to leave it). */
   const store = (n: number) => {
     const lines = core.buffers.normal.lines
-    for (let i = 0; i < n; i++)
-      compactRow(serializerCore, compacted, lines.get(i) as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
+    for (let i = 0; i < n; i++) {
+      const runs = linkRuns(core._oscLinkService, lines.get(i)!, term.cols)
+      if (runs) rowLinks.set(history.first + history.count, runs)
+      const row = lines.get(i)!
+      if (ghosts.length) {
+        const number = history.first + history.count
+        ghosts = ghosts.map((ghost) => (ghost === row ? number : ghost))
+      }
+      compactRow(serializerCore, compacted, row as never, (lines.get(i + 1) ?? null) as never, term.cols, term.rows)
+      // A row the row above wraps into whose first cell is a zero-width character alone (printed
+      // at the start of a row): printed in the pending wrap it would join the row above's last
+      // cell instead of wrapping. A blank wraps first, and a carriage return goes back to it.
+      const first = row._data[0]!
+      if (history.kindAt(history.count - 1) === Entry.Wrap && first & HAS_CONTENT && first >>> WIDTH_SHIFT === 0)
+        history.prefixHead(history.count - 1, ' \r')
+      history.relinkHead(history.count - 1, `\x1b[${term.cols}G`)
+    }
   }
 
   // A scroll with the buffer full recycles its oldest row: store it first.
@@ -186,8 +229,11 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       }
       // The deeper buffer was not full: its ybase grows where xterm's stays, so the saved
       // cursor's distance to the screen shrinks.
-      else normal.savedY--
-    }
+      else {
+        normal.savedY--
+        ghosts.shift()
+      }
+    } else if (core.buffers.active === normal && normal.scrollTop === 0) ghosts.shift()
     scroll(eraseAttr, isWrapped)
   }
   // Erase in display: clear-scrollback (ED 3) clears the stored rows too. ED 1 with the cursor in
@@ -208,12 +254,85 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     const done = eraseInDisplay(params, respectProtect)
     // (A row on the screen, at or above the cursor, is unwrapped by the erase itself.)
     if (hit && row < normal.ybase) hit.isWrapped = wrapped!
-    if (row < history.count) history.unwrap(row)
+    if (row < history.count) history.unwrap(row, `\x1b[${term.cols}G`)
     else {
       const line = normal.lines.get(row - history.count)
+      if (line?.isWrapped && row === history.count) endStored()
       if (line) line.isWrapped = false
     }
     return done
+  }
+  // DECALN fills `rows` rows from the cursor's home: with origin mode in a scroll region that
+  // goes past the buffer's last row, and xterm's ring of rows (CircularList) takes row
+  // `maxLength + r` as its row r (and a row between the last and maxLength as one no longer in
+  // the buffer, which no one sees). The deeper buffer's ring is longer, and its first rows are
+  // stored ones: the fill wraps round to other rows there.
+  const alignment = input.screenAlignmentPattern.bind(input)
+  input.screenAlignmentPattern = () => {
+    const normal = core.buffers.normal
+    if (core.buffers.active !== normal) return alignment()
+    const lines = normal.lines
+    const top = normal.ybase + (core.coreService.decPrivateModes.origin ? normal.scrollTop : 0)
+    const end = top + term.rows
+    if (end <= lines.length) return alignment()
+    // xterm's own wrapped rows are left as they are.
+    const wrapped = Math.max(0, Math.min(end - lines.maxLength, lines.length))
+    const kept = Array.from({ length: wrapped }, (_, r) => lines.get(r)!.clone())
+    const done = alignment()
+    for (let r = 0; r < wrapped; r++) lines.get(r)!.copyFrom(kept[r]!)
+    // The deeper buffer's.
+    const stored = history.count
+    const capacity = compacted.capacity()
+    const filled = lines.get(top)!
+    const fill = (r: number) => {
+      if (r >= stored) lines.get(r - stored)!.copyFrom(filled)
+      else if (r >= 0) refill(r, filled)
+    }
+    if (stored + lines.length >= capacity) {
+      for (let r = 0; r < Math.min(stored + end - capacity, stored + lines.length); r++) fill(r)
+      return done
+    }
+    // Not full: the slots past its end.
+    for (let j = 0; j < end - lines.length && j < ghosts.length; j++) {
+      const ghost = ghosts[j]
+      if (typeof ghost === 'number') fill(ghost - history.first)
+      else if (ghost) for (let r = 0; r < lines.length; r++) if (lines.get(r) === ghost) ghost.copyFrom(filled)
+    }
+    return done
+  }
+  /** Stored row `j` becomes `row` (not wrapped), as its text after a line break. */
+  const refill = (j: number, row: Row) => {
+    const last = j === history.count - 1
+    const alone: Compacted = { history: new CompactHistory(), exit: emptyExit(), insideBg: 0, tailHead: '', capacity: compacted.capacity }
+    // What the row below needs of this one: only whether it continues it.
+    const next = last
+      ? core.buffers.normal.lines.get(0)!
+      : { isWrapped: history.kindAt(j + 1) !== Entry.Line, _data: new Uint32Array(term.cols * CELL_SIZE) }
+    compactRow(serializerCore, alone, row as never, next as never, term.cols, term.rows)
+    history.replaceLine(j, alone.history.text())
+    rowLinks.delete(history.first + j)
+    // A wide character this row moved into the next one was printed from the column before the
+    // last; the full row now ends in the pending wrap, where the same print wraps the same way.
+    if (!last && history.kindAt(j + 1) === Entry.Inside) history.trimHead(j + 1, `\x1b[${term.cols}G`)
+    if (!last) return
+    compacted.exit = alone.exit
+    compacted.insideBg = alone.insideBg
+    compacted.tailHead = alone.tailHead
+  }
+  /**
+   * xterm's first row no longer continues the last stored one, which was written to wrap into
+   * it: what completes the stored row is written after it instead (historyEnd), and xterm's first
+   * row starts a line. A wide character the stored row moved into xterm's first row is printed as
+   * it was (blanking the stored row's last column in its pen, which nothing else does), then
+   * erased and taken off the wrap (see CompactHistory.unwrap) before going back up.
+   */
+  const endStored = () => {
+    const moveTo = `\x1b[${term.cols}G`
+    let end = historyEnd(serializerCore, compacted, term.cols)
+    if (compacted.exit.inside) end = end.startsWith(moveTo) ? end + UNWRAP + '\x1b[A' : ''
+    compacted.exit = emptyExit()
+    compacted.insideBg = 0
+    compacted.tailHead = end
   }
   term.parser.registerEscHandler({ final: 'c' }, () => {
     forget(false)
@@ -230,6 +349,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       const n = history.count
       if (n > 0) {
         const { rows: rebuilt, links } = rebuild(term, compacted, historyEnd(serializerCore, compacted, term.cols))
+        const relinked = relink(rebuilt, rowLinks, history.first, term.cols)
         const kept: Row[] = []
         for (let i = 0; i < lines.length; i++) kept.push(lines.get(i)!)
         lines.length = n + kept.length
@@ -242,10 +362,21 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
         const first = history.first
         for (const item of parked) item.marker.line = item.row - first
         parked = []
-        adoptLinks(core, normal, rebuilt, links, term.cols)
+        adoptLinks(core, normal, rebuilt, links, term.cols, relinked)
       }
       forget(false)
       term.resize(cols, rows)
+      // What the whole buffer's ring holds past its end now (see ghosts).
+      ghosts = []
+      if (lines.length < lines.maxLength) {
+        const at = new Map<Row, number>()
+        for (let r = 0; r < lines.length; r++) at.set(lines.get(r)!, r)
+        for (let idx = lines.length; idx < lines.maxLength; idx++) {
+          const row = lines.get(idx)
+          ghosts.push(row && at.has(row) ? row : null)
+        }
+        while (ghosts.length && ghosts[ghosts.length - 1] === null) ghosts.pop()
+      }
       // Everything above the tail leaves xterm's buffer again, stored at the new width.
       const over = normal.ybase - tail
       if (over > 0) {
@@ -304,11 +435,17 @@ function rebuild(term: Terminal, compacted: Compacted, end: string): { rows: Row
  * Registers the hyperlinks of rebuilt rows (numbered by the scratch terminal) with `core`, each
  * tied to the first row it appears on (where it was opened, as far as the rows tell).
  */
-function adoptLinks(core: Shape, normal: Buf, rows: Row[], links: Map<number, { id?: string; uri: string }>, cols: number): void {
+function adoptLinks(
+  core: Shape,
+  normal: Buf,
+  rows: Row[],
+  links: Map<number, { id?: string; uri: string }>,
+  cols: number,
+  seen: WeakSet<Cell>,
+): void {
   if (links.size === 0) return
   const service = core._oscLinkService
   const ids = new Map<number, number>()
-  const seen = new WeakSet<Cell>()
   for (let y = 0; y < rows.length; y++) {
     const row = rows[y]!
     for (let c = 0; c < cols; c++) {
@@ -325,6 +462,59 @@ function adoptLinks(core: Shape, normal: Buf, rows: Row[], links: Map<number, { 
       ext.urlId = id
     }
   }
+}
+
+/** Where each run of one live link starts in `row`, as (column, id) pairs; null when it has none. */
+function linkRuns(service: LinkService, row: Row, cols: number): Int32Array | null {
+  let runs: number[] | null = null
+  let current = 0
+  for (let c = 0; c < cols; c++) {
+    let id = 0
+    if (row._data[c * CELL_SIZE + 2]! & BG_HAS_EXTENDED) {
+      const urlId = row._extendedAttrs[c]?.urlId ?? 0
+      // A link xterm has forgotten is written as none.
+      if (urlId && service.getLinkData(urlId)) id = urlId
+    }
+    if (id === current) continue
+    ;(runs ??= []).push(c, id)
+    current = id
+  }
+  return runs ? Int32Array.from(runs) : null
+}
+
+/**
+ * Gives the rebuilt rows' cells (linked by the scratch terminal) the links xterm had on them as
+ * they were stored (`rowLinks`, by row number; `first` is rows[0]'s): its own link ids, whose
+ * lifetime xterm keeps by the rows they were printed on. The cells' attributes it made.
+ */
+function relink(rows: Row[], rowLinks: Map<number, Int32Array>, first: number, cols: number): WeakSet<Cell> {
+  const made = new WeakSet<Cell>()
+  for (let y = 0; y < rows.length; y++) {
+    const runs = rowLinks.get(first + y)
+    if (!runs) continue
+    const row = rows[y]!
+    // One new attribute object per (old object, link): cells share them.
+    const clones = new Map<Cell, Map<number, Cell>>()
+    let run = -2
+    for (let c = 0; c < cols; c++) {
+      while (run + 2 < runs.length && runs[run + 2]! <= c) run += 2
+      if (!(row._data[c * CELL_SIZE + 2]! & BG_HAS_EXTENDED)) continue
+      const ext = row._extendedAttrs[c]
+      if (!ext?.urlId) continue
+      const id = run >= 0 ? runs[run + 1]! : 0
+      let byId = clones.get(ext)
+      if (!byId) clones.set(ext, (byId = new Map()))
+      let clone = byId.get(id)
+      if (!clone) {
+        clone = ext.clone()
+        clone.urlId = id
+        made.add(clone)
+        byId.set(id, clone)
+      }
+      row._extendedAttrs[c] = clone
+    }
+  }
+  return made
 }
 
 function adoptLink(service: LinkService, normal: Buf, data: { id?: string; uri: string }, y: number): number {
@@ -351,6 +541,8 @@ function hasShape(core: Partial<Shape> | undefined): core is Shape {
     typeof core.optionsService?.rawOptions?.scrollback === 'number' &&
     typeof core._inputHandler?.parse === 'function' &&
     typeof core._inputHandler.eraseInDisplay === 'function' &&
+    typeof core._inputHandler.screenAlignmentPattern === 'function' &&
+    typeof core.coreService?.decPrivateModes?.origin === 'boolean' &&
     core._oscLinkService?._dataByLinkId instanceof Map &&
     core._oscLinkService._entriesWithId instanceof Map &&
     typeof core._oscLinkService._removeMarkerFromLink === 'function' &&

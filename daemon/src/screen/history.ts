@@ -30,6 +30,9 @@ const CHUNK_START_BYTES = 16 * 1024
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 const LINE_BREAK = encoder.encode('\r\n')
+/** Back to the row's start, erasing it (and what is below), which takes it off the wrap (see unwrap). */
+const CLOSE_LINK = '\x1b]8;;\x1b\\'
+export const UNWRAP = '\x1b[1G\x1b[J'
 
 /** Bytes another thread can hold without a copy (posting a view of them shares them). */
 function sharedBytes(size: number): Uint8Array {
@@ -99,6 +102,25 @@ class Chunk {
     this.used += LINE_BREAK.length
     for (let k = row; k < this.rows; k++) this.ends[k]! += LINE_BREAK.length
     this.heads[row] = this.heads[row]! + LINE_BREAK.length
+  }
+
+  /** Replaces row `row` with `head` + `body` (UTF-8) entered as `kind`. */
+  replace(row: number, kind: Entry, head: Uint8Array, body: Uint8Array): void {
+    const start = this.start(row)
+    const end = this.ends[row]!
+    const size = head.length + body.length
+    const delta = size - (end - start)
+    // New memory: the old bytes may be shared with a snapshot still being sent.
+    const bytes = sharedBytes(this.used + delta)
+    bytes.set(this.bytes.subarray(0, start))
+    bytes.set(head, start)
+    bytes.set(body, start + head.length)
+    bytes.set(this.bytes.subarray(end, this.used), start + size)
+    this.bytes = bytes
+    this.used += delta
+    for (let k = row; k < this.rows; k++) this.ends[k]! += delta
+    this.heads[row] = head.length
+    this.kinds[row] = kind
   }
 
   private reserve(more: number): void {
@@ -172,24 +194,100 @@ export class CompactHistory {
     return this.chunks[0]!.kinds[this.skip]! as Entry
   }
 
-  /**
-   * Row `i` (0: the oldest) no longer continues the row above: a row the one above wraps into
-   * starts with a line break instead (its text is the same from either start). A row that holds a
-   * wide character the row above moved into it keeps its start.
-   */
-  unwrap(i: number): void {
-    if (i < 0 || i >= this.total) return
+  /** Where row `i` (0: the oldest) is, as its chunk and its index there. */
+  private locate(i: number): { chunk: Chunk; at: number } | null {
+    if (i < 0 || i >= this.total) return null
     let at = i + this.skip
     for (const chunk of this.chunks) {
-      if (at >= chunk.rows) {
-        at -= chunk.rows
-        continue
-      }
-      if (chunk.kinds[at] !== Entry.Wrap) return
+      if (at < chunk.rows) return { chunk, at }
+      at -= chunk.rows
+    }
+    return null
+  }
+
+  /** How row `i` (0: the oldest) is entered. */
+  kindAt(i: number): Entry {
+    const found = this.locate(i)
+    return (found ? found.chunk.kinds[found.at]! : Entry.Line) as Entry
+  }
+
+  /**
+   * Row `i` (0: the oldest) becomes the row `body` writes, starting a logical line (a row that
+   * DECALN overwrote in the deeper buffer, see compact.ts).
+   */
+  replaceLine(i: number, body: string): void {
+    const found = this.locate(i)
+    if (found) found.chunk.replace(found.at, Entry.Line, LINE_BREAK, encoder.encode(body))
+  }
+
+  /** Puts `prefix` before the head of row `i` (0: the oldest). */
+  prefixHead(i: number, prefix: string): void {
+    const found = this.locate(i)
+    if (!found) return
+    const { chunk, at } = found
+    const start = chunk.start(at)
+    const headEnd = start + chunk.heads[at]!
+    const head = encoder.encode(prefix + decoder.decode(chunk.bytes.subarray(start, headEnd)))
+    chunk.replace(at, chunk.kinds[at]! as Entry, head, chunk.bytes.slice(headEnd, chunk.ends[at]!))
+  }
+
+  /**
+   * The head of row `i` (0: the oldest) when the row above moved a wide character into it that
+   * carries a hyperlink: the character is printed in the row above's last column and wraps, so
+   * xterm ties the link to the row above (which, for the oldest row, is a stand-in the snapshot
+   * removes, and the link with it). Printing it again at the row's start ties it to this row.
+   */
+  relinkHead(i: number, moveTo: string): void {
+    const found = this.locate(i)
+    if (!found || found.chunk.kinds[found.at] !== Entry.Inside) return
+    const { chunk, at } = found
+    const start = chunk.start(at)
+    const headEnd = start + chunk.heads[at]!
+    const head = decoder.decode(chunk.bytes.subarray(start, headEnd))
+    if (!head.startsWith(moveTo) || !head.replaceAll(CLOSE_LINK, '').includes('\x1b]8;')) return
+    const again = head + '\x1b[1G' + head.slice(moveTo.length)
+    chunk.replace(at, Entry.Inside, encoder.encode(again), chunk.bytes.slice(headEnd, chunk.ends[at]!))
+  }
+
+  /**
+   * Takes `prefix` off the head of row `i` (0: the oldest) when it starts with it: the row above
+   * now ends where the head's print starts (compact.ts, DECALN).
+   */
+  trimHead(i: number, prefix: string): void {
+    const found = this.locate(i)
+    if (!found) return
+    const { chunk, at } = found
+    const cut = encoder.encode(prefix)
+    const start = chunk.start(at)
+    const headEnd = start + chunk.heads[at]!
+    const head = chunk.bytes.subarray(start, headEnd)
+    if (head.length < cut.length || cut.some((byte, k) => head[k] !== byte)) return
+    chunk.replace(at, chunk.kinds[at]! as Entry, head.slice(cut.length), chunk.bytes.slice(headEnd, chunk.ends[at]!))
+  }
+
+  /**
+   * Row `i` (0: the oldest) no longer continues the row above: a row the one above wraps into
+   * starts with a line break instead (its text is the same from either start). A row the row
+   * above moved a wide character into (its head prints the character in the row above's last
+   * column, from `moveTo`, which blanks that column in the character's pen and wraps: nothing
+   * else makes such a blank) keeps that head, then erases from the row's start (ED 0 at the first
+   * column also takes the row off the wrap; nothing is below it yet) and prints it there again.
+   */
+  unwrap(i: number, moveTo: string): void {
+    const found = this.locate(i)
+    if (!found) return
+    const { chunk, at } = found
+    if (chunk.kinds[at] === Entry.Wrap) {
       chunk.breakBefore(at)
       chunk.kinds[at] = Entry.Line
       return
     }
+    if (chunk.kinds[at] !== Entry.Inside) return
+    const start = chunk.start(at)
+    const head = decoder.decode(chunk.bytes.subarray(start, start + chunk.heads[at]!))
+    if (!head.startsWith(moveTo) || head.includes(UNWRAP)) return
+    const again = head + UNWRAP + head.slice(moveTo.length)
+    chunk.replace(at, Entry.Inside, encoder.encode(again), chunk.bytes.slice(start + chunk.heads[at]!, chunk.ends[at]!))
   }
 
   /**
