@@ -404,6 +404,12 @@ describe('snapshot, targeted (states only some sequences make)', () => {
     await exact(small, `\x1b[?7l${row},漢\u200bZ\x1b[?7hwrapped on`)
     await exact(small, `\x1b[?7l\x1b[1;19H漢\u200b\x1b[?7h\r\n`)
   })
+  it('keeps a zero-width character alone in the first cell of a wrapped row', async () => {
+    // Printed after a CR it joins nothing and takes the cell; printed from the pending wrap it
+    // would not wrap.
+    await exact(small, `${'a'.repeat(20)}bc\r\u200b`)
+    await exact(small, `${'a'.repeat(20)}bc\r\x1b[31m\u200b\r\n`)
+  })
   it('keeps such a pair moved left by DCH', async () => {
     await exact(small, `\x1b[?7l${row}漢j\x1b[1;5H\x1b[3P\x1b[2;19H,漢\u200b\x1b[2;3H\x1b[4P\x1b[?7h\r\n`)
   })
@@ -430,6 +436,11 @@ describe('snapshot, targeted (states only some sequences make)', () => {
   })
   it('keeps a charset in use that DECRC on the alternate screen restored', async () => {
     await exact(small, 'text\x1b[?1047h\x1b(0\x1b7\x1b(B\x1b8\x1b[?1047l')
+  })
+  it('keeps no charset in use on the alternate screen that DECRC on the normal screen gave', async () => {
+    // The alternate screen's saved cursor has a charset and SO shifted one in: only the normal
+    // screen's DECRC, before the alternate screen was entered, leaves none in use there.
+    await exact(small, 'text\x1b[?1047h\x1b(0\x1b7\x1b(B\x1b[?1047l\x1b)0\x0e\x1b8\x1b[?1047hqrs')
   })
 })
 

@@ -413,7 +413,12 @@ function writeRow(
   if (state.pendingWrap) {
     // The first print wraps: the cell itself, or a stand-in blanked right after.
     const content = data[0]!
-    if (content & HAS_CONTENT) {
+    if (content & HAS_CONTENT && content >>> WIDTH_SHIFT === 0) {
+      // A zero-width character alone in the first cell: printed from the pending wrap it would
+      // not wrap (it takes no column), so a stand-in wraps and the loop writes it over that.
+      out += pen.reset() + ' '
+      x = 1
+    } else if (content & HAS_CONTENT) {
       out += pen.cell(line, 0) + cellText(line, 0, content)
       x = content >>> WIDTH_SHIFT
       c = Math.max(x, 1)
@@ -692,19 +697,26 @@ function serialize(term: Terminal, core: Core, compacted: Compacted | null, scre
   const stored = screenOnly ? 0 : (compacted?.history.count ?? 0)
   if (screenOnly) writeBuffer(parts, screenRows(buffers.normal, rows), cols, rows, pen, null, Infinity)
   else writeBuffer(parts, buffers.normal, cols, rows, pen, compacted?.history.count ? compacted : null, compacted?.capacity())
-  if (!altActive && savedDiffers(buffers.alt)) {
+  // The alternate screen's saved cursor and the charsets, before it is entered (charsetFromNormal).
+  const early = charsetFromNormal(core)
+  if ((!altActive || early) && savedDiffers(buffers.alt)) {
     // The alternate screen's saved cursor outlives its contents (cleared on leaving it).
     parts.push(pen.reset(), '\x1b[?1047h')
     writeSaved(parts, buffers.alt, cols, rows, pen, term)
     parts.push('\x1b[?1047l')
   }
   writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive, stored)
+  if (early) {
+    writeCharsets(parts, core, term)
+    parts.push('\x1b8')
+    forget(pen)
+  }
   if (altActive) {
     parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
     const scrolled = scrolledCursor(buffers.alt, cols)
     const alt = screenRows(buffers.alt, rows)
     writeBuffer(parts, scrolled ? shifted(alt, scrolled) : alt, cols, rows, pen, null)
-    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true, 0, scrolled)
+    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true, 0, scrolled, early)
   }
   return parts.join('')
 }
@@ -978,9 +990,10 @@ function writeScreenState(
   final: boolean,
   stored = 0,
   scrolled: Scrolled | null = null,
+  early = false,
 ): void {
   writeTabs(parts, buf, cols, core.optionsService.rawOptions.tabStopWidth)
-  writeSaved(parts, buf, cols, rows, pen, term, stored)
+  if (!early) writeSaved(parts, buf, cols, rows, pen, term, stored)
   if (buf.scrollTop !== 0 || buf.scrollBottom !== rows - 1) parts.push(`\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`)
   if (!final) return
 
@@ -1015,13 +1028,16 @@ function writeScreenState(
   }
   cursorAndPen()
 
-  // Character sets G0..G3 and the one in use.
+  // Character sets G0..G3 and the one in use (`early`: written before the alternate screen was
+  // entered, see charsetFromNormal).
+  if (!early) writeCharsetInUse(parts, buf, term, core, pen, cursorAndPen)
+  writeModes(parts, core)
+}
+
+/** The charsets, then (by DECRC) the one in use when it is not the shifted-in one. */
+function writeCharsetInUse(parts: string[], buf: Buf, term: Terminal, core: Core, pen: Pen, cursorAndPen: () => void): void {
+  writeCharsets(parts, core, term)
   const charsets = core._charsetService
-  for (let g = 0; g < 4; g++) {
-    const designator = designatorOf(charsets._charsets[g], term)
-    if (designator !== 'B') parts.push(`\x1b${G_INTRO[g]}${designator}`)
-  }
-  if (charsets.glevel !== 0) parts.push(GLEVEL_SHIFT[charsets.glevel]!)
   const current = charsets.charset || undefined
   if (current !== (charsets._charsets[charsets.glevel] || undefined)) {
     // The charset in use is not the shifted-in one: only DECRC does that (it restores the saved
@@ -1039,8 +1055,33 @@ function writeScreenState(
       cursorAndPen()
     }
   }
+}
 
-  // Modes.
+/** The designations of G0..G3 and the shift to the one in use (SO, SI, LS2, LS3). */
+function writeCharsets(parts: string[], core: Core, term: Terminal): void {
+  const charsets = core._charsetService
+  for (let g = 0; g < 4; g++) {
+    const designator = designatorOf(charsets._charsets[g], term)
+    if (designator !== 'B') parts.push(`\x1b${G_INTRO[g]}${designator}`)
+  }
+  if (charsets.glevel !== 0) parts.push(GLEVEL_SHIFT[charsets.glevel]!)
+}
+
+/**
+ * On the alternate screen, no charset in use when the shifted-in one is not none and the
+ * alternate screen's saved cursor has a charset: only a DECRC on the normal screen (with no
+ * charset saved there) gives that, before the alternate screen was entered. The snapshot does the
+ * same; the alternate screen's rows are then printed with no charset, as they were.
+ */
+function charsetFromNormal(core: Core): boolean {
+  const { charset, glevel, _charsets } = core._charsetService
+  const { normal, alt, active } = core.buffers
+  return active === alt && !charset && !!_charsets[glevel] && restoredCharset(alt) !== undefined && restoredCharset(normal) === undefined
+}
+
+/** The modes (DECSET/DECRST, keypad, insert, LNM) and the cursor's shape. */
+function writeModes(parts: string[], core: Core): void {
+  const modes = core.coreService.decPrivateModes
   const set: string[] = []
   const reset: string[] = []
   if (modes.applicationCursorKeys) set.push('1')
