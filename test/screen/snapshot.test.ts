@@ -434,6 +434,14 @@ describe('snapshot, targeted (states only some sequences make)', () => {
     await exact(small, `\x1b[?1049h${'z'.repeat(20)}\x1b[2;1Hmid\x1b[3;1H${'p'.repeat(20)}\x1b[2K\x1b[T`)
     await exact(small, `\x1b[?1049h\x1b[3;1Hlow\x1b[4;1H${'s'.repeat(20)}\x1b[2K\x1b[S`)
   })
+  it("keeps the alternate screen's pending wrap after a split wide cell, in origin mode too", async () => {
+    // A narrow character printed in the same run as the zero-width one that widened the cell
+    // before it leaves the pending wrap (a later print there would blank the pair).
+    await exact(small, `\x1b[?1049h\x1b[?7l${row},漢\u200bZ\x1b[?7h`)
+    // In origin mode xterm's CHA adds the region's top to the cursor's row.
+    await exact(small, `\x1b[?1049h\x1b[3;6r\x1b[?6h\x1b[2;1H\x1b[?7l${row}漢j\x1b[?7h`)
+    await exact(small, `\x1b[?1049h\x1b[3;6r\x1b[?6h\x1b[2;1H\x1b[?7l${row},漢\u200bZ\x1b[?7h`)
+  })
   it('keeps a charset in use that DECRC on the alternate screen restored', async () => {
     await exact(small, 'text\x1b[?1047h\x1b(0\x1b7\x1b(B\x1b8\x1b[?1047l')
   })

@@ -284,6 +284,9 @@ function isSplitWide(data: Uint32Array, c: number, cols: number): boolean {
   return (right & HAS_CONTENT) !== 0 || right >>> WIDTH_SHIFT !== 0
 }
 
+/** CHA to column `n` (1-based). */
+const toColumn = (n: number): string => `\x1b[${n}G`
+
 /**
  * Writes a split wide cell `c` and the cell after it (isSplitWide). With autowrap off xterm makes
  * one in the last two columns in two ways, and so does this:
@@ -295,8 +298,18 @@ function isSplitWide(data: Uint32Array, c: number, cols: number): boolean {
  *   or a blank that takes the zero-width character as its content) and leaves the last column.
  * A pair left of the last two columns was moved there by DCH: it is made there and moved the
  * same way. Returns the text and the cursor column after it, or null for a pair this cannot make.
+ * `column` moves the cursor to a column of the row (a CUP in origin mode: xterm's CHA there adds
+ * the scroll region's top to the cursor's row).
  */
-function splitWide(core: Core, line: Line, c: number, cols: number, pen: Pen, fill: number): { out: string; x: number } | null {
+function splitWide(
+  core: Core,
+  line: Line,
+  c: number,
+  cols: number,
+  pen: Pen,
+  fill: number,
+  column = toColumn,
+): { out: string; x: number } | null {
   const data = line._data
   const at = c * CELL_SIZE
   const content = data[at]!
@@ -310,27 +323,31 @@ function splitWide(core: Core, line: Line, c: number, cols: number, pen: Pen, fi
   if ((core.unicodeService?.wcwidth(first) ?? 2) === 2) {
     // A wide character, then the last column printed from the pending wrap.
     if (rightText === null) return null
-    out += `\x1b[${base + 1}G\x1b[?7l` + pen.cell(line, c) + text + pen.cell(line, c + 1) + rightText + '\x1b[?7h'
+    out += column(base + 1) + `\x1b[?7l` + pen.cell(line, c) + text + pen.cell(line, c + 1) + rightText + '\x1b[?7h'
     x = cols
   } else {
-    // The last column first (a print there later would blank the wide cell), then the cell
-    // widened by a zero-width character after a skipped wide one.
-    if (rightText !== null) out += `\x1b[${cols}G` + pen.cell(line, c + 1) + rightText
-    else if (erasable(data[at + CELL_SIZE + 1]!, data[at + CELL_SIZE + 2]! & ~BG_HAS_EXTENDED))
-      out += `\x1b[${cols}G` + pen.set(0, data[at + CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X'
-    else return null
+    // The cell widened by a zero-width character after a skipped wide one, then the last column
+    // in the same print (a later print there would blank the wide cell), which leaves the cursor
+    // in the pending wrap; a blank last column is erased first instead.
+    const rightBg = data[at + CELL_SIZE + 2]!
+    if (rightText === null) {
+      if (!erasable(data[at + CELL_SIZE + 1]!, rightBg & ~BG_HAS_EXTENDED)) return null
+      out += column(cols) + pen.set(0, rightBg & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X'
+    }
     const combined = (content & IS_COMBINED) !== 0
-    if (combined) out += `\x1b[${base + 1}G` + pen.cell(line, c) + String.fromCodePoint(first)
+    if (combined) out += column(base + 1) + pen.cell(line, c) + String.fromCodePoint(first)
     else if (erasable(data[at + 1]!, data[at + 2]! & ~BG_HAS_EXTENDED) && !(data[at + 2]! & BG_HAS_EXTENDED))
       // The zero-width character was taken in by a blank, which keeps its attributes.
-      out += `\x1b[${base + 1}G` + pen.set(0, data[at + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X' + `\x1b[${cols}G`
+      out += column(base + 1) + pen.set(0, data[at + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X' + column(cols)
     else return null
-    out += '\x1b[?7l' + WIDE_STAND_IN + (combined ? text.slice(first > 0xffff ? 2 : 1) : text) + '\x1b[?7h'
-    x = cols - 1
+    const zeroWidth = combined ? text.slice(first > 0xffff ? 2 : 1) : text
+    if (rightText !== null) out += pen.cell(line, c + 1) + '\x1b[?7l' + WIDE_STAND_IN + zeroWidth + rightText + '\x1b[?7h'
+    else out += '\x1b[?7l' + WIDE_STAND_IN + zeroWidth + '\x1b[?7h'
+    x = rightText !== null ? cols : cols - 1
   }
   if (c < base) {
     // Moved left by DCH, which blanks the cells it frees in the pen's colour.
-    out += `\x1b[${c + 1}G` + pen.set(0, fill === ANY_FILL ? 0 : fill, 0, pen.link) + `\x1b[${base - c}P`
+    out += column(c + 1) + pen.set(0, fill === ANY_FILL ? 0 : fill, 0, pen.link) + `\x1b[${base - c}P`
     x = c
   }
   return { out, x }
@@ -873,10 +890,11 @@ function writeTabs(parts: string[], buf: Buf, cols: number, width: number): void
  */
 function pendingWrapByPrint(parts: string[], line: Line, cols: number, y: number, pen: Pen, core: Core): void {
   const data = line._data
-  const split = isSplitWide(data, cols - 2, cols) ? detached(pen, () => splitWide(core, line, cols - 2, cols, pen, 0)) : null
+  const at = (n: number) => `\x1b[${y + 1};${n}H`
+  const split = isSplitWide(data, cols - 2, cols) ? detached(pen, () => splitWide(core, line, cols - 2, cols, pen, 0, at)) : null
   if (split) {
     // Both cells again when that leaves the pending wrap; else a print would blank the pair.
-    parts.push(`\x1b[${y + 1};1H`, split.x === cols ? split.out : `\x1b[${cols}G`)
+    parts.push(split.x === cols ? split.out : at(cols))
     forget(pen)
     return
   }
