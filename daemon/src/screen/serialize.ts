@@ -390,6 +390,8 @@ interface RowState {
   eraseHead: boolean
   /** Written before this row creates the next one itself (by wrapping a wide character). */
   beforeWrap: string
+  /** The row above is a stand-in that goes once the rows are written (see writeBuffer). */
+  aboveGoes?: boolean
   /**
    * Compacting (see compactRow): a row that creates the next one itself resets the pen and
    * records in `headAt` where that print starts, so it can be stored as the next row's head.
@@ -437,6 +439,9 @@ function writeRow(
       x = 1
     } else if (content & HAS_CONTENT) {
       out += pen.cell(line, 0) + cellText(line, 0, content)
+      // xterm ties a hyperlink to the row the cursor is on before a print wraps: printed again
+      // after the wrap, the first cell ties it to this row too, so that it outlives the stand-in.
+      if (state.aboveGoes && pen.link) out += '\x1b[1G' + cellText(line, 0, content)
       x = content >>> WIDTH_SHIFT
       c = Math.max(x, 1)
     } else {
@@ -814,6 +819,7 @@ function writeBuffer(
     // The row written above the first scrolls out, alone, when this row is created: clear it
     // before the next row is.
     if (clearLeading && row === rows - 1) state.beforeWrap = '\x1b[3J'
+    state.aboveGoes = leading && row === 0
     parts.push(writeRow(line, cols, wrapsOn, state, atBottom, rows > 1))
     if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
     if (state.beforeWrap) parts.push(state.beforeWrap)
