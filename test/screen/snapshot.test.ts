@@ -399,6 +399,12 @@ describe('snapshot, targeted (states only some sequences make)', () => {
     await exact(small, `\x1b[?7l${row}漢j\x1b[?7h`)
     await exact(small, `\x1b[?7l${row}漢\x1b[31mj\x1b[m\x1b[?7h\r\nnext`)
   })
+  it('keeps a wide character whose right half a skipped wide one blanked (autowrap off)', async () => {
+    // From the pending wrap after the wide character, the one that does not fit is skipped and
+    // the cursor's cell is made a blank in the pen, the wide character left as it was.
+    await exact(small, `\x1b[?7l${row}漢\x1b[31m字\x1b[m\x1b[?7h\r\n`)
+    await exact(small, `\x1b[?7l${row}漢字\x1b[1;5H\x1b[3P\x1b[?7h\r\n`)
+  })
   it('keeps a cell widened by a zero-width character after a wide one that did not fit', async () => {
     await exact(small, `\x1b[1;20H\x1b[32mZ\x1b[1;19H\x1b[m\x1b[?7l,漢\u200b\x1b[?7h\r\n`)
     await exact(small, `\x1b[?7l${row},漢\u200bZ\x1b[?7hwrapped on`)
@@ -409,6 +415,11 @@ describe('snapshot, targeted (states only some sequences make)', () => {
     // would not wrap.
     await exact(small, `${'a'.repeat(20)}bc\r\u200b`)
     await exact(small, `${'a'.repeat(20)}bc\r\x1b[31m\u200b\r\n`)
+  })
+  it('keeps a zero-width character alone in the cell before a last blank ECH cannot make', async () => {
+    // Insert mode pushes the wide character half out of the row: the last cell is left blank in
+    // the printing pen (inverse here).
+    await exact(small, `\x1b[1;19H漢\x1b[1;18H\x1b[4h\x1b[7mQ\x1b[4l\x1b[m\x1b[1;19H\u200b\r\n`)
   })
   it('keeps such a pair moved left by DCH', async () => {
     await exact(small, `\x1b[?7l${row}漢j\x1b[1;5H\x1b[3P\x1b[2;19H,漢\u200b\x1b[2;3H\x1b[4P\x1b[?7h\r\n`)

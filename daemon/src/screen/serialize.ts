@@ -262,10 +262,11 @@ const WIDE_STAND_IN = '\u6f22'
 function lastBlank(line: Line, cols: number, pen: Pen): string {
   let out = `\x1b[${cols - 1}G` + pen.reset() + WIDE_STAND_IN
   out += `\x1b[4h\x1b[${cols - 1}G` + pen.cell(line, cols - 1) + ' \x1b[4l'
-  // Cell cols-2 again (a wide character's right half: from its left half).
+  // Cell cols-2 again (a wide character's right half: from its left half; a zero-width
+  // character alone in its cell, after the CHA that keeps it from joining the cell before).
   const data = line._data
   let c = cols - 2
-  if (c > 0 && data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0) c--
+  if (c > 0 && data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && !(data[c * CELL_SIZE]! & HAS_CONTENT)) c--
   const content = data[c * CELL_SIZE]!
   out += `\x1b[${c + 1}G`
   if (content & HAS_CONTENT) out += pen.cell(line, c) + cellText(line, c, content)
@@ -292,7 +293,7 @@ const toColumn = (n: number): string => `\x1b[${n}G`
  * one in the last two columns in two ways, and so does this:
  * - a character printed in the pending wrap after a wide character goes into the last column
  *   without blanking the wide character (that check looks at the cell before the cursor, the
- *   right half);
+ *   right half), and a wide one, skipped, makes the cursor's cell a blank in the pen;
  * - a wide character that does not fit is skipped but its width stays the join state, so a
  *   zero-width character after it widens the cell before the cursor to 2 (a narrow character,
  *   or a blank that takes the zero-width character as its content) and leaves the last column.
@@ -321,10 +322,12 @@ function splitWide(
   let out = ''
   let x: number
   if ((core.unicodeService?.wcwidth(first) ?? 2) === 2) {
-    // A wide character, then the last column printed from the pending wrap.
-    if (rightText === null) return null
-    out += column(base + 1) + `\x1b[?7l` + pen.cell(line, c) + text + pen.cell(line, c + 1) + rightText + '\x1b[?7h'
-    x = cols
+    // A wide character, then the last column printed from the pending wrap; for a blank there,
+    // a wide character that does not fit, which is skipped and leaves the cursor's cell (the
+    // right half) a blank in the pen.
+    out += column(base + 1) + '\x1b[?7l' + pen.cell(line, c) + text + pen.cell(line, c + 1)
+    out += (rightText ?? WIDE_STAND_IN) + '\x1b[?7h'
+    x = rightText !== null ? cols : cols - 1
   } else {
     // The cell widened by a zero-width character after a skipped wide one, then the last column
     // in the same print (a later print there would blank the wide cell), which leaves the cursor
