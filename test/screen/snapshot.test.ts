@@ -409,6 +409,8 @@ describe('snapshot, targeted (states only some sequences make)', () => {
     await exact(small, `\x1b[1;20H\x1b[32mZ\x1b[1;19H\x1b[m\x1b[?7l,漢\u200b\x1b[?7h\r\n`)
     await exact(small, `\x1b[?7l${row},漢\u200bZ\x1b[?7hwrapped on`)
     await exact(small, `\x1b[?7l\x1b[1;19H漢\u200b\x1b[?7h\r\n`)
+    // A blank that took in two zero-width characters.
+    await exact(small, `\x1b[1;20H\x1b[?7l漢\u200b\u200bZ\x1b[?7h\r\n`)
   })
   it('keeps a zero-width character alone in the first cell of a wrapped row', async () => {
     // Printed after a CR it joins nothing and takes the cell; printed from the pending wrap it

@@ -337,10 +337,11 @@ function splitWide(
       if (!erasable(data[at + CELL_SIZE + 1]!, rightBg & ~BG_HAS_EXTENDED)) return null
       out += column(cols) + pen.set(0, rightBg & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X'
     }
-    const combined = (content & IS_COMBINED) !== 0
+    // A narrow character and the zero-width ones it took in; else a blank that took them all.
+    const combined = (content & IS_COMBINED) !== 0 && core.unicodeService?.wcwidth(first) !== 0
     if (combined) out += column(base + 1) + pen.cell(line, c) + String.fromCodePoint(first)
     else if (erasable(data[at + 1]!, data[at + 2]! & ~BG_HAS_EXTENDED) && !(data[at + 2]! & BG_HAS_EXTENDED))
-      // The zero-width character was taken in by a blank, which keeps its attributes.
+      // The zero-width characters were taken in by a blank, which keeps its attributes.
       out += column(base + 1) + pen.set(0, data[at + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X' + column(cols)
     else return null
     const zeroWidth = combined ? text.slice(first > 0xffff ? 2 : 1) : text
