@@ -460,6 +460,9 @@ describe('snapshot, targeted (states only some sequences make)', () => {
     // after CR LF); the snapshot's stand-in for the row above goes, the link must stay known.
     await exact(small, `\x1b[?1049h${'a'.repeat(20)}\x1b]8;;https://x.example/\x1b\\g\r\nxyz\x1b]8;;\x1b\\\x1b[S`)
   })
+  it('keeps the cursor below the scroll region in origin mode, where the alternate screen left it', async () => {
+    await exact(small, 'top\x1b[3;5r\x1b[?1047h\x1b[?6h\x1b[6;3H\x1b[?1047l')
+  })
   it('keeps a charset in use that DECRC on the alternate screen restored', async () => {
     await exact(small, 'text\x1b[?1047h\x1b(0\x1b7\x1b(B\x1b8\x1b[?1047l')
   })

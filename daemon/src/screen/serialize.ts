@@ -1049,6 +1049,10 @@ function writeScreenState(
         parts.push(pen.set(0, scrolled.bg, 0, pen.link), `\x1b[${scrolled.final}`)
         scrolled = null // once: after a DECRC below the cursor can only be put back in the last column
       } else pendingWrapByPrint(parts, buf.lines.get(buf.ybase + y)!, cols, y - top, pen, core)
+    } else if (modes.origin && buf === core.buffers.normal && (y < buf.scrollTop || y > buf.scrollBottom)) {
+      // Outside the scroll region in origin mode, where no CUP goes: carried over from the
+      // alternate screen (its region is the whole screen here), as a program's cursor was.
+      parts.push(`\x1b[?1047h\x1b[${y + 1};${buf.x + 1}H\x1b[?1047l`)
     } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
     // The pen.
     const attr = core._inputHandler._curAttrData
