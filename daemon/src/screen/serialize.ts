@@ -262,10 +262,11 @@ const WIDE_STAND_IN = '\u6f22'
 function lastBlank(line: Line, cols: number, pen: Pen): string {
   let out = `\x1b[${cols - 1}G` + pen.reset() + WIDE_STAND_IN
   out += `\x1b[4h\x1b[${cols - 1}G` + pen.cell(line, cols - 1) + ' \x1b[4l'
-  // Cell cols-2 again (a wide character's right half: from its left half).
+  // Cell cols-2 again (a wide character's right half: from its left half; a zero-width
+  // character alone in its cell, after the CHA that keeps it from joining the cell before).
   const data = line._data
   let c = cols - 2
-  if (c > 0 && data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0) c--
+  if (c > 0 && data[c * CELL_SIZE]! >>> WIDTH_SHIFT === 0 && !(data[c * CELL_SIZE]! & HAS_CONTENT)) c--
   const content = data[c * CELL_SIZE]!
   out += `\x1b[${c + 1}G`
   if (content & HAS_CONTENT) out += pen.cell(line, c) + cellText(line, c, content)
@@ -284,19 +285,32 @@ function isSplitWide(data: Uint32Array, c: number, cols: number): boolean {
   return (right & HAS_CONTENT) !== 0 || right >>> WIDTH_SHIFT !== 0
 }
 
+/** CHA to column `n` (1-based). */
+const toColumn = (n: number): string => `\x1b[${n}G`
+
 /**
  * Writes a split wide cell `c` and the cell after it (isSplitWide). With autowrap off xterm makes
  * one in the last two columns in two ways, and so does this:
  * - a character printed in the pending wrap after a wide character goes into the last column
  *   without blanking the wide character (that check looks at the cell before the cursor, the
- *   right half);
+ *   right half), and a wide one, skipped, makes the cursor's cell a blank in the pen;
  * - a wide character that does not fit is skipped but its width stays the join state, so a
  *   zero-width character after it widens the cell before the cursor to 2 (a narrow character,
  *   or a blank that takes the zero-width character as its content) and leaves the last column.
  * A pair left of the last two columns was moved there by DCH: it is made there and moved the
  * same way. Returns the text and the cursor column after it, or null for a pair this cannot make.
+ * `column` moves the cursor to a column of the row (a CUP in origin mode: xterm's CHA there adds
+ * the scroll region's top to the cursor's row).
  */
-function splitWide(core: Core, line: Line, c: number, cols: number, pen: Pen, fill: number): { out: string; x: number } | null {
+function splitWide(
+  core: Core,
+  line: Line,
+  c: number,
+  cols: number,
+  pen: Pen,
+  fill: number,
+  column = toColumn,
+): { out: string; x: number } | null {
   const data = line._data
   const at = c * CELL_SIZE
   const content = data[at]!
@@ -308,29 +322,36 @@ function splitWide(core: Core, line: Line, c: number, cols: number, pen: Pen, fi
   let out = ''
   let x: number
   if ((core.unicodeService?.wcwidth(first) ?? 2) === 2) {
-    // A wide character, then the last column printed from the pending wrap.
-    if (rightText === null) return null
-    out += `\x1b[${base + 1}G\x1b[?7l` + pen.cell(line, c) + text + pen.cell(line, c + 1) + rightText + '\x1b[?7h'
-    x = cols
+    // A wide character, then the last column printed from the pending wrap; for a blank there,
+    // a wide character that does not fit, which is skipped and leaves the cursor's cell (the
+    // right half) a blank in the pen.
+    out += column(base + 1) + '\x1b[?7l' + pen.cell(line, c) + text + pen.cell(line, c + 1)
+    out += (rightText ?? WIDE_STAND_IN) + '\x1b[?7h'
+    x = rightText !== null ? cols : cols - 1
   } else {
-    // The last column first (a print there later would blank the wide cell), then the cell
-    // widened by a zero-width character after a skipped wide one.
-    if (rightText !== null) out += `\x1b[${cols}G` + pen.cell(line, c + 1) + rightText
-    else if (erasable(data[at + CELL_SIZE + 1]!, data[at + CELL_SIZE + 2]! & ~BG_HAS_EXTENDED))
-      out += `\x1b[${cols}G` + pen.set(0, data[at + CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X'
-    else return null
-    const combined = (content & IS_COMBINED) !== 0
-    if (combined) out += `\x1b[${base + 1}G` + pen.cell(line, c) + String.fromCodePoint(first)
+    // The cell widened by a zero-width character after a skipped wide one, then the last column
+    // in the same print (a later print there would blank the wide cell), which leaves the cursor
+    // in the pending wrap; a blank last column is erased first instead.
+    const rightBg = data[at + CELL_SIZE + 2]!
+    if (rightText === null) {
+      if (!erasable(data[at + CELL_SIZE + 1]!, rightBg & ~BG_HAS_EXTENDED)) return null
+      out += column(cols) + pen.set(0, rightBg & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X'
+    }
+    // A narrow character and the zero-width ones it took in; else a blank that took them all.
+    const combined = (content & IS_COMBINED) !== 0 && core.unicodeService?.wcwidth(first) !== 0
+    if (combined) out += column(base + 1) + pen.cell(line, c) + String.fromCodePoint(first)
     else if (erasable(data[at + 1]!, data[at + 2]! & ~BG_HAS_EXTENDED) && !(data[at + 2]! & BG_HAS_EXTENDED))
-      // The zero-width character was taken in by a blank, which keeps its attributes.
-      out += `\x1b[${base + 1}G` + pen.set(0, data[at + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X' + `\x1b[${cols}G`
+      // The zero-width characters were taken in by a blank, which keeps its attributes.
+      out += column(base + 1) + pen.set(0, data[at + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X' + column(cols)
     else return null
-    out += '\x1b[?7l' + WIDE_STAND_IN + (combined ? text.slice(first > 0xffff ? 2 : 1) : text) + '\x1b[?7h'
-    x = cols - 1
+    const zeroWidth = combined ? text.slice(first > 0xffff ? 2 : 1) : text
+    if (rightText !== null) out += pen.cell(line, c + 1) + '\x1b[?7l' + WIDE_STAND_IN + zeroWidth + rightText + '\x1b[?7h'
+    else out += '\x1b[?7l' + WIDE_STAND_IN + zeroWidth + '\x1b[?7h'
+    x = rightText !== null ? cols : cols - 1
   }
   if (c < base) {
     // Moved left by DCH, which blanks the cells it frees in the pen's colour.
-    out += `\x1b[${c + 1}G` + pen.set(0, fill === ANY_FILL ? 0 : fill, 0, pen.link) + `\x1b[${base - c}P`
+    out += column(c + 1) + pen.set(0, fill === ANY_FILL ? 0 : fill, 0, pen.link) + `\x1b[${base - c}P`
     x = c
   }
   return { out, x }
@@ -373,6 +394,8 @@ interface RowState {
   eraseHead: boolean
   /** Written before this row creates the next one itself (by wrapping a wide character). */
   beforeWrap: string
+  /** The row above is a stand-in that goes once the rows are written (see writeBuffer). */
+  aboveGoes?: boolean
   /**
    * Compacting (see compactRow): a row that creates the next one itself resets the pen and
    * records in `headAt` where that print starts, so it can be stored as the next row's head.
@@ -413,8 +436,16 @@ function writeRow(
   if (state.pendingWrap) {
     // The first print wraps: the cell itself, or a stand-in blanked right after.
     const content = data[0]!
-    if (content & HAS_CONTENT) {
+    if (content & HAS_CONTENT && content >>> WIDTH_SHIFT === 0) {
+      // A zero-width character alone in the first cell: printed from the pending wrap it would
+      // not wrap (it takes no column), so a stand-in wraps and the loop writes it over that.
+      out += pen.reset() + ' '
+      x = 1
+    } else if (content & HAS_CONTENT) {
       out += pen.cell(line, 0) + cellText(line, 0, content)
+      // xterm ties a hyperlink to the row the cursor is on before a print wraps: printed again
+      // after the wrap, the first cell ties it to this row too, so that it outlives the stand-in.
+      if (state.aboveGoes && pen.link) out += '\x1b[1G' + cellText(line, 0, content)
       x = content >>> WIDTH_SHIFT
       c = Math.max(x, 1)
     } else {
@@ -692,19 +723,26 @@ function serialize(term: Terminal, core: Core, compacted: Compacted | null, scre
   const stored = screenOnly ? 0 : (compacted?.history.count ?? 0)
   if (screenOnly) writeBuffer(parts, screenRows(buffers.normal, rows), cols, rows, pen, null, Infinity)
   else writeBuffer(parts, buffers.normal, cols, rows, pen, compacted?.history.count ? compacted : null, compacted?.capacity())
-  if (!altActive && savedDiffers(buffers.alt)) {
+  // The alternate screen's saved cursor and the charsets, before it is entered (charsetFromNormal).
+  const early = charsetFromNormal(core)
+  if ((!altActive || early) && savedDiffers(buffers.alt)) {
     // The alternate screen's saved cursor outlives its contents (cleared on leaving it).
     parts.push(pen.reset(), '\x1b[?1047h')
     writeSaved(parts, buffers.alt, cols, rows, pen, term)
     parts.push('\x1b[?1047l')
   }
   writeScreenState(parts, buffers.normal, cols, rows, pen, term, core, !altActive, stored)
+  if (early) {
+    writeCharsets(parts, core, term)
+    parts.push('\x1b8')
+    forget(pen)
+  }
   if (altActive) {
     parts.push(pen.reset(), '\x1b[?1047h\x1b[H')
     const scrolled = scrolledCursor(buffers.alt, cols)
     const alt = screenRows(buffers.alt, rows)
     writeBuffer(parts, scrolled ? shifted(alt, scrolled) : alt, cols, rows, pen, null)
-    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true, 0, scrolled)
+    writeScreenState(parts, buffers.alt, cols, rows, pen, term, core, true, 0, scrolled, early)
   }
   return parts.join('')
 }
@@ -785,6 +823,7 @@ function writeBuffer(
     // The row written above the first scrolls out, alone, when this row is created: clear it
     // before the next row is.
     if (clearLeading && row === rows - 1) state.beforeWrap = '\x1b[3J'
+    state.aboveGoes = leading && row === 0
     parts.push(writeRow(line, cols, wrapsOn, state, atBottom, rows > 1))
     if (state.inside) state.fill = created + 1 >= rows ? pen.bg & (CM_MASK | COLOR_MASK) : 0
     if (state.beforeWrap) parts.push(state.beforeWrap)
@@ -861,10 +900,11 @@ function writeTabs(parts: string[], buf: Buf, cols: number, width: number): void
  */
 function pendingWrapByPrint(parts: string[], line: Line, cols: number, y: number, pen: Pen, core: Core): void {
   const data = line._data
-  const split = isSplitWide(data, cols - 2, cols) ? detached(pen, () => splitWide(core, line, cols - 2, cols, pen, 0)) : null
+  const at = (n: number) => `\x1b[${y + 1};${n}H`
+  const split = isSplitWide(data, cols - 2, cols) ? detached(pen, () => splitWide(core, line, cols - 2, cols, pen, 0, at)) : null
   if (split) {
     // Both cells again when that leaves the pending wrap; else a print would blank the pair.
-    parts.push(`\x1b[${y + 1};1H`, split.x === cols ? split.out : `\x1b[${cols}G`)
+    parts.push(split.x === cols ? split.out : at(cols))
     forget(pen)
     return
   }
@@ -978,9 +1018,10 @@ function writeScreenState(
   final: boolean,
   stored = 0,
   scrolled: Scrolled | null = null,
+  early = false,
 ): void {
   writeTabs(parts, buf, cols, core.optionsService.rawOptions.tabStopWidth)
-  writeSaved(parts, buf, cols, rows, pen, term, stored)
+  if (!early) writeSaved(parts, buf, cols, rows, pen, term, stored)
   if (buf.scrollTop !== 0 || buf.scrollBottom !== rows - 1) parts.push(`\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`)
   if (!final) return
 
@@ -1008,6 +1049,10 @@ function writeScreenState(
         parts.push(pen.set(0, scrolled.bg, 0, pen.link), `\x1b[${scrolled.final}`)
         scrolled = null // once: after a DECRC below the cursor can only be put back in the last column
       } else pendingWrapByPrint(parts, buf.lines.get(buf.ybase + y)!, cols, y - top, pen, core)
+    } else if (modes.origin && buf === core.buffers.normal && (y < buf.scrollTop || y > buf.scrollBottom)) {
+      // Outside the scroll region in origin mode, where no CUP goes: carried over from the
+      // alternate screen (its region is the whole screen here), as a program's cursor was.
+      parts.push(`\x1b[?1047h\x1b[${y + 1};${buf.x + 1}H\x1b[?1047l`)
     } else parts.push(`\x1b[${y - top + 1};${buf.x + 1}H`)
     // The pen.
     const attr = core._inputHandler._curAttrData
@@ -1015,13 +1060,16 @@ function writeScreenState(
   }
   cursorAndPen()
 
-  // Character sets G0..G3 and the one in use.
+  // Character sets G0..G3 and the one in use (`early`: written before the alternate screen was
+  // entered, see charsetFromNormal).
+  if (!early) writeCharsetInUse(parts, buf, term, core, pen, cursorAndPen)
+  writeModes(parts, core)
+}
+
+/** The charsets, then (by DECRC) the one in use when it is not the shifted-in one. */
+function writeCharsetInUse(parts: string[], buf: Buf, term: Terminal, core: Core, pen: Pen, cursorAndPen: () => void): void {
+  writeCharsets(parts, core, term)
   const charsets = core._charsetService
-  for (let g = 0; g < 4; g++) {
-    const designator = designatorOf(charsets._charsets[g], term)
-    if (designator !== 'B') parts.push(`\x1b${G_INTRO[g]}${designator}`)
-  }
-  if (charsets.glevel !== 0) parts.push(GLEVEL_SHIFT[charsets.glevel]!)
   const current = charsets.charset || undefined
   if (current !== (charsets._charsets[charsets.glevel] || undefined)) {
     // The charset in use is not the shifted-in one: only DECRC does that (it restores the saved
@@ -1039,8 +1087,33 @@ function writeScreenState(
       cursorAndPen()
     }
   }
+}
 
-  // Modes.
+/** The designations of G0..G3 and the shift to the one in use (SO, SI, LS2, LS3). */
+function writeCharsets(parts: string[], core: Core, term: Terminal): void {
+  const charsets = core._charsetService
+  for (let g = 0; g < 4; g++) {
+    const designator = designatorOf(charsets._charsets[g], term)
+    if (designator !== 'B') parts.push(`\x1b${G_INTRO[g]}${designator}`)
+  }
+  if (charsets.glevel !== 0) parts.push(GLEVEL_SHIFT[charsets.glevel]!)
+}
+
+/**
+ * On the alternate screen, no charset in use when the shifted-in one is not none and the
+ * alternate screen's saved cursor has a charset: only a DECRC on the normal screen (with no
+ * charset saved there) gives that, before the alternate screen was entered. The snapshot does the
+ * same; the alternate screen's rows are then printed with no charset, as they were.
+ */
+function charsetFromNormal(core: Core): boolean {
+  const { charset, glevel, _charsets } = core._charsetService
+  const { normal, alt, active } = core.buffers
+  return active === alt && !charset && !!_charsets[glevel] && restoredCharset(alt) !== undefined && restoredCharset(normal) === undefined
+}
+
+/** The modes (DECSET/DECRST, keypad, insert, LNM) and the cursor's shape. */
+function writeModes(parts: string[], core: Core): void {
+  const modes = core.coreService.decPrivateModes
   const set: string[] = []
   const reset: string[] = []
   if (modes.applicationCursorKeys) set.push('1')
