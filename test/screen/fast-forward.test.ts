@@ -4,7 +4,8 @@
  * randomized streams that mix long runs of text with SGR and with everything that must end a run
  * (other escapes, wide characters, tabs, alternate screen, scroll regions, autowrap off, charsets,
  * hyperlinks, LNM), cut into chunks at random (inside escapes and UTF-8 characters too), with cuts
- * and resizes in between. `npm run soak` runs 2,000 seeds, `TABULA_FF_SEED=n` one of them.
+ * and resizes in between. `npm run soak` runs 2,000 seeds, `TABULA_FF_SEED=n` one of them (or a
+ * list, `n,m,…`).
  */
 import { soakable } from '../helpers/soak.js'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -17,7 +18,7 @@ import { rngFor, type Rng } from '../helpers/random.js'
 
 const seedCount = soakable(200, 2_000)
 const onlySeed = process.env.TABULA_FF_SEED
-const seeds = onlySeed !== undefined ? [Number(onlySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1)
+const seeds = onlySeed !== undefined ? onlySeed.split(',').map(Number) : Array.from({ length: seedCount }, (_, i) => i + 1)
 
 import { chopStream, plainXtermAt, type Step } from './terminal-state.js'
 
@@ -118,7 +119,10 @@ async function canonical(snapshot: Pick<Snapshot, 'cols' | 'rows' | 'data'>, scr
 }
 
 /** The daemon's screen, given every step at once (as a flood queues them), so it can look ahead. */
-async function screen(opts: { cols: number; rows: number; scrollback: number; compactTail?: number }, steps: Step[]) {
+async function screen(
+  opts: { cols: number; rows: number; scrollback: number; compactTail?: number; noFastForward?: boolean },
+  steps: Step[],
+) {
   const s = new HeadlessScreen(opts, () => {})
   const cuts: Promise<Snapshot>[] = []
   let parsedBytes = 0
@@ -184,6 +188,53 @@ describe('screen fast-forward', () => {
     }
     // Not a vacuous pass: most of the text was skipped, not parsed.
     if (seeds.length >= 50) expect(skipped / total).toBeGreaterThan(0.3)
+  })
+
+  // Soak seed 666. xterm's reflow to fewer columns (Buffer._reflowSmaller) writes the new rows of
+  // a wrapped line that straddles the top of a full buffer at ring indices below 0, with no
+  // bound; its ring (CircularList) takes index -1 as the slot before its start, so once rows have
+  // scrolled out since the ring's length last changed (start > 0), such a row replaces the
+  // buffer's last one. The stream: 20 columns, 39 rows of capacity (more scrollback than the
+  // compact tail of 32, so the compact scrollback holds the oldest rows); five rows scroll out
+  // (the ring's start moves to 5), a 100-character line (5 rows, 10 at 10 columns) ends up at the
+  // top, and a 30-character line near the bottom adds one row at 10 columns, which pushes one of
+  // the long line's new rows past the top.
+  const narrowsFullRing = () => {
+    const long = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.repeat(4).slice(0, 100)
+    const lines = [
+      'old0',
+      'old1',
+      'old2',
+      'old3',
+      'old4',
+      long,
+      ...Array.from({ length: 31 }, (_, i) => `L${i + 1}`),
+      'abcdefghijklmnopqrstuvwxyzabcd',
+    ]
+    const steps: Step[] = [
+      { op: 'write', data: new TextEncoder().encode(lines.join('\r\n') + '\r\n') },
+      { op: 'resize', cols: 10, rows: 5 },
+      { op: 'cut' },
+    ]
+    return { opts: { cols: 20, rows: 5, scrollback: 34 }, steps }
+  }
+
+  it("plain xterm's reflow of a full, scrolled buffer to fewer columns puts a row of the top line on the last row", async () => {
+    // Pins the xterm behaviour the next test needs (a fixed xterm fails here first).
+    const { opts, steps } = narrowsFullRing()
+    const [expected] = await reference(opts, steps, [0])
+    expect(expected).toMatch(/abcdefghijklmnopqrstuvwxyzabcdYZABCDEFGH\x1b\[1;1H\x1b7\x1b\[5;1H$/)
+  })
+
+  // KNOWN FAILING, in the compact scrollback, not in fast-forward: the same with fast-forward
+  // off, and not without the compact scrollback. Its resize (compact.ts) sets the deeper ring's
+  // length first, which restarts the ring at 0, so the reflow's index -1 lands outside the ring
+  // and the last row stays blank. `it.fails` keeps the file green while this holds; once
+  // compact.ts follows xterm here, this fails: make it a plain `it`.
+  it.fails('narrowing a full, scrolled buffer leaves on its last row what plain xterm does (compact scrollback)', async () => {
+    const { opts, steps } = narrowsFullRing()
+    const got = await screen({ ...opts, noFastForward: true }, steps)
+    expect(got.snapshots).toEqual(await reference(opts, steps, [0]))
   })
 
   it('skips most of a flood and still ends on the same screen', async () => {
