@@ -426,6 +426,11 @@ describe('snapshot, targeted (states only some sequences make)', () => {
   it('keeps such a pair moved left by DCH', async () => {
     await exact(small, `\x1b[?7l${row}漢j\x1b[1;5H\x1b[3P\x1b[2;19H,漢\u200b\x1b[2;3H\x1b[4P\x1b[?7h\r\n`)
   })
+  it('erases the stand-in of a blank ECH cannot make before the trailing blanks of a row', async () => {
+    // The underlined blank is made by printing over the right half of a wide stand-in; the ' '
+    // printed there sits in the row's trailing default blanks, which are otherwise skipped.
+    await exact({ cols: 11, rows: 6, scrollback: 50 }, 'xxxxxxx\x1b[4m漢\x1b[m\x1b[9G\x1b[4m \x1b[m\x1b[9G\x1b[X')
+  })
   it('writes a wide character a resize left in the last column as the blank it covers', async () => {
     await exact(small, `${row}漢\r\nnext`, AFTER, { cols: 19, rows: 6, at: 21 })
   })

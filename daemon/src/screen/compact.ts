@@ -40,6 +40,7 @@ interface Row {
   copyFrom(row: Row): void
   _data: Uint32Array
   _extendedAttrs: Record<number, Cell | undefined>
+  _combined: Record<number, string>
 }
 interface Lines {
   length: number
@@ -111,6 +112,7 @@ const BG_HAS_EXTENDED = 0x10000000
 const CELL_SIZE = 3
 const HAS_CONTENT = 0x3fffff
 const WIDTH_SHIFT = 22
+const CONTENT_IS_COMBINED = 0x200000
 const encoder = new TextEncoder()
 
 /**
@@ -152,6 +154,20 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
    */
   const rowLinks = new Map<number, Int32Array>()
   /**
+   * The left-over combined strings of stored rows, by row number (rows without any are not
+   * here). xterm keeps a cell's combined string when a plain character replaces it, and its
+   * reflow (BufferLine.copyCellsFrom) copies every such string at or right of the cells it moves,
+   * over the strings of the row it moves them into: a combined cell there can take another cell's
+   * old string. No text a row is stored as leaves them, so a rebuild puts them back.
+   */
+  const rowStale = new Map<number, Array<[number, string]>>()
+  /**
+   * The wide character a resize left in a stored row's last column (no print puts one there, so
+   * the row's text has the blank it covers: docs/daemon.md, "Snapshots"), by row number. xterm's
+   * next widening brings the character back; a rebuild puts it back in the row first.
+   */
+  const rowLastWide = new Map<number, LastWide>()
+  /**
    * The deeper buffer's ring past its last row, while it is not full (DECALN writes there, see
    * below): slot j (row `length + j`) still holds a row a resize moved (xterm's reflow deletes
    * rows by shifting those below down, and leaves the slots past the new end as they were), as
@@ -166,6 +182,8 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       if (row >= first) break
       rowLinks.delete(row)
     }
+    for (const row of rowStale.keys()) if (row < first) rowStale.delete(row)
+    for (const row of rowLastWide.keys()) if (row < first) rowLastWide.delete(row)
     if (parked.length === 0 || parked[0]!.row >= first) return
     const keep: typeof parked = []
     for (const item of parked) {
@@ -185,6 +203,8 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     parked = []
     ghosts = []
     rowLinks.clear()
+    rowStale.clear()
+    rowLastWide.clear()
     // xterm's saved cursor row is absolute: in the deeper buffer it is `count` rows further down.
     core.buffers.normal.savedY += history.count
     history.clear()
@@ -200,6 +220,10 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       const runs = linkRuns(core._oscLinkService, lines.get(i)!, term.cols)
       if (runs) rowLinks.set(history.first + history.count, runs)
       const row = lines.get(i)!
+      const left = staleCombined(row)
+      if (left) rowStale.set(history.first + history.count, left)
+      const wide = lastWide(row, term.cols)
+      if (wide) rowLastWide.set(history.first + history.count, wide)
       if (ghosts.length) {
         const number = history.first + history.count
         ghosts = ghosts.map((ghost) => (ghost === row ? number : ghost))
@@ -311,6 +335,12 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     compactRow(serializerCore, alone, row as never, next as never, term.cols, term.rows)
     history.replaceLine(j, alone.history.text())
     rowLinks.delete(history.first + j)
+    const left = staleCombined(row)
+    if (left) rowStale.set(history.first + j, left)
+    else rowStale.delete(history.first + j)
+    const wide = lastWide(row, term.cols)
+    if (wide) rowLastWide.set(history.first + j, wide)
+    else rowLastWide.delete(history.first + j)
     // A wide character this row moved into the next one was printed from the column before the
     // last; the full row now ends in the pending wrap, where the same print wraps the same way.
     if (!last && history.kindAt(j + 1) === Entry.Inside) history.trimHead(j + 1, `\x1b[${term.cols}G`)
@@ -350,6 +380,18 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       if (n > 0) {
         const { rows: rebuilt, links } = rebuild(term, compacted, historyEnd(serializerCore, compacted, term.cols))
         const relinked = relink(rebuilt, rowLinks, history.first, term.cols)
+        for (const [number, left] of rowStale) {
+          const row = rebuilt[number - history.first]
+          if (row) for (const [c, text] of left) if (!(row._data[c * CELL_SIZE]! & CONTENT_IS_COMBINED)) row._combined[c] = text
+        }
+        for (const [number, wide] of rowLastWide) {
+          const row = rebuilt[number - history.first]
+          if (!row) continue
+          const at = (term.cols - 1) * CELL_SIZE
+          row._data.set(wide.data, at)
+          if (wide.combined !== undefined) row._combined[term.cols - 1] = wide.combined
+          if (wide.ext) row._extendedAttrs[term.cols - 1] = wide.ext.clone()
+        }
         const kept: Row[] = []
         for (let i = 0; i < lines.length; i++) kept.push(lines.get(i)!)
         lines.length = n + kept.length
@@ -390,6 +432,33 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       shrink()
     },
   }
+}
+
+interface LastWide {
+  data: Uint32Array
+  combined: string | undefined
+  ext: Cell | undefined
+}
+
+/** The wide character in a row's last column (see rowLastWide), or null. */
+function lastWide(row: Row, cols: number): LastWide | null {
+  const at = (cols - 1) * CELL_SIZE
+  if (cols < 2 || row._data[at]! >>> WIDTH_SHIFT !== 2) return null
+  const data = row._data.slice(at, at + CELL_SIZE)
+  const combined = data[0]! & CONTENT_IS_COMBINED ? row._combined[cols - 1] : undefined
+  const ext = data[2]! & BG_HAS_EXTENDED ? row._extendedAttrs[cols - 1]?.clone() : undefined
+  return { data, combined, ext }
+}
+
+/** A row's combined strings whose cells no longer hold them (see rowStale), or null. */
+function staleCombined(row: Row): Array<[number, string]> | null {
+  let left: Array<[number, string]> | null = null
+  for (const key in row._combined) {
+    const c = Number(key)
+    if (row._data[c * CELL_SIZE]! & CONTENT_IS_COMBINED) continue
+    ;(left ??= []).push([c, row._combined[c]!])
+  }
+  return left
 }
 
 /** The stored rows' cells, rebuilt by writing their text into a scratch terminal of the same size. */

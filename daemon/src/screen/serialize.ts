@@ -578,6 +578,13 @@ function writeRow(
     out += pen.set(0, bg & (CM_MASK | COLOR_MASK), 0, pen.link) + `\x1b[${e - c}X`
     c = e
   }
+  if (dirty >= end) {
+    // The stand-in's ' ' sits in the trailing blanks skipped above (the fresh row has them, but
+    // not there): erase it in the cell's own colour.
+    if (x !== dirty) out += `\x1b[${dirty + 1}G`
+    out += pen.set(0, data[dirty * CELL_SIZE + 2]! & (CM_MASK | COLOR_MASK), 0, pen.link) + '\x1b[X'
+    x = dirty
+  }
 
   if (wrapsOn) {
     const last = (cols - 1) * CELL_SIZE
