@@ -258,6 +258,30 @@ describe('compact scrollback', () => {
     expect(states).toEqual(expected)
   })
 
+  it('narrows a full buffer whose top line wraps as plain xterm does after clear-scrollback moved its ring', async () => {
+    // Narrowing pushes rows of the wrapped top line past the top; xterm writes them at index -1,
+    // which its ring of rows takes as its last row's slot when the ring does not start at slot 0
+    // (docs/daemon.md, "Compact scrollback", _Resize_). Here no row was ever trimmed by a
+    // scroll: clear-scrollback alone moved the ring's start (by all but the screen's rows).
+    const opts = { cols: 20, rows: 5, scrollback: 34 }
+    const fill = Array.from({ length: 38 }, (_, i) => `f${i}`).join('\r\n') + '\r\n'
+    const long = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.repeat(4).slice(0, 100)
+    const refill = [long, ...Array.from({ length: 31 }, (_, i) => `L${i + 1}`), 'abcdefghijklmnopqrstuvwxyzabcd']
+    const steps: Step[] = [
+      write(fill),
+      write('\x1b[3J\x1b[H'),
+      write(refill.join('\r\n') + '\r\n'),
+      { op: 'resize', cols: 10, rows: 5 },
+      cut,
+    ]
+    const { states, expected, stored } = await both(opts, steps)
+    expect(stored[0]).toBeGreaterThan(0)
+    // Plain xterm's last row (the cursor's) holds a piece of the top line.
+    const last = (expected[0] as unknown as { normal: { lines: string[] } }).normal.lines.at(-1)
+    expect(last).toMatch(/^W "Y".*"H"/)
+    expect(states).toEqual(expected)
+  })
+
   it('keeps the hyperlink of a wide character the trimmed row above moved into the oldest stored row', async () => {
     // The oldest row continues a row trimmed away: the snapshot writes a stand-in row above it,
     // then removes it. The wide character printed from the stand-in's last column wraps into the

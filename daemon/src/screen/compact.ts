@@ -49,6 +49,8 @@ interface Lines {
   get(i: number): Row | undefined
   set(i: number, row: Row): void
   trimStart(n: number): void
+  /** The ring's slot of row 0 (CircularList's; see ringStart). */
+  _startIndex: number
 }
 interface Marker {
   line: number
@@ -81,6 +83,7 @@ interface Buf {
   ydisp: number
   savedY: number
   scrollTop: number
+  scrollBottom: number
 }
 interface Shape {
   buffers: { normal: Buf; active: Buf }
@@ -175,6 +178,16 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
    * A row the deeper buffer grows by takes the first slot.
    */
   let ghosts: (Row | number | null)[] = []
+  /**
+   * The deeper buffer's ring start: the slot of its row 0 (docs/daemon.md, "Compact scrollback",
+   * _Resize_). It is 0 when the ring's length was last set, grows by one for each row a scroll
+   * trims from a full ring (modulo the length when the trimmed row is recycled at the bottom, not
+   * when a scroll region's bottom row above the last takes a new row), and by the rows that
+   * clear-scrollback trims. It only shows in a reflow to fewer columns that goes past the top of
+   * a full buffer: xterm writes the rows it pushes off the top at index -1 and below, which the
+   * ring takes as slot `start - 1`, the slot of its last row, when the start is past 0.
+   */
+  let ringStart = 0
   /** Drops markers whose rows have left the history. */
   const expire = () => {
     const first = history.first
@@ -248,6 +261,9 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       park(1)
       store(1)
       if (history.count + normal.lines.length > compacted.capacity()) {
+        // (The same test as xterm's: the deeper buffer's rows and ybase are `count` further on.)
+        const recycled = normal.ybase + normal.scrollBottom === normal.lines.length - 1
+        ringStart = recycled ? (ringStart + 1) % compacted.capacity() : ringStart + 1
         history.dropFirst(1)
         expire()
       }
@@ -270,7 +286,11 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     const normal = core.buffers.normal
     if (core.buffers.active !== normal) return eraseInDisplay(params, respectProtect)
     const mode = params.params[0]
-    if (mode === 3) forget(true)
+    if (mode === 3) {
+      // xterm trims all but the screen's rows from the deeper ring's start.
+      ringStart += Math.max(0, history.count + normal.lines.length - term.rows)
+      forget(true)
+    }
     if (mode !== 1 || Math.min(normal.x, term.cols) + 1 < term.cols || history.count === 0) return eraseInDisplay(params, respectProtect)
     const row = Math.min(normal.y, term.rows - 1) + 1
     const hit = normal.lines.get(row)
@@ -365,6 +385,8 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     compacted.tailHead = end
   }
   term.parser.registerEscHandler({ final: 'c' }, () => {
+    // A full reset makes new buffers, with new rings.
+    ringStart = 0
     forget(false)
     return false
   })
@@ -375,7 +397,19 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       const normal = core.buffers.normal
       const lines = normal.lines
       core.optionsService.rawOptions.scrollback = scrollback
+      // Setting the length restarts the ring at slot 0; the deeper buffer's ring may start
+      // elsewhere (ringStart), which a reflow past the top shows (docs/daemon.md, "Compact
+      // scrollback", _Resize_): the rows are laid out again from the start it has.
       lines.maxLength = term.rows + scrollback
+      /** Lays the ring out from ringStart: `above` (the stored rows, rebuilt), then xterm's. */
+      const lay = (above: Row[]) => {
+        const kept: Row[] = []
+        for (let i = 0; i < lines.length; i++) kept.push(lines.get(i)!)
+        lines._startIndex = ringStart
+        lines.length = above.length + kept.length
+        for (let i = 0; i < above.length; i++) lines.set(i, above[i]!)
+        for (let i = 0; i < kept.length; i++) lines.set(above.length + i, kept[i]!)
+      }
       const n = history.count
       if (n > 0) {
         const { rows: rebuilt, links } = rebuild(term, compacted, historyEnd(serializerCore, compacted, term.cols))
@@ -392,11 +426,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
           if (wide.combined !== undefined) row._combined[term.cols - 1] = wide.combined
           if (wide.ext) row._extendedAttrs[term.cols - 1] = wide.ext.clone()
         }
-        const kept: Row[] = []
-        for (let i = 0; i < lines.length; i++) kept.push(lines.get(i)!)
-        lines.length = n + kept.length
-        for (let i = 0; i < n; i++) lines.set(i, rebuilt[i]!)
-        for (let i = 0; i < kept.length; i++) lines.set(n + i, kept[i]!)
+        lay(rebuilt)
         normal.ybase += n
         normal.ydisp += n
         // Markers follow their rows: the kept ones moved down, the parked ones are back.
@@ -405,9 +435,10 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
         for (const item of parked) item.marker.line = item.row - first
         parked = []
         adoptLinks(core, normal, rebuilt, links, term.cols, relinked)
-      }
+      } else lay([])
       forget(false)
       term.resize(cols, rows)
+      ringStart = lines._startIndex
       // What the whole buffer's ring holds past its end now (see ghosts).
       ghosts = []
       if (lines.length < lines.maxLength) {
@@ -617,6 +648,7 @@ function hasShape(core: Partial<Shape> | undefined): core is Shape {
     typeof core._oscLinkService._removeMarkerFromLink === 'function' &&
     Array.isArray(core.buffers?.normal?.markers) &&
     typeof core.buffers?.normal?.savedY === 'number' &&
-    typeof core.buffers.normal.lines?.trimStart === 'function'
+    typeof core.buffers.normal.lines?.trimStart === 'function' &&
+    typeof core.buffers.normal.lines._startIndex === 'number'
   )
 }
