@@ -171,6 +171,14 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
    */
   const rowLastWide = new Map<number, LastWide>()
   /**
+   * The cells of stored rows that hold a character where a wide character's right half should
+   * be (xterm's reflow leaves one when it moves cells over a wide character's: docs/daemon.md,
+   * "Compact scrollback", _Resize_), by row number, as (column, cell). The row's text writes the
+   * wide character, which covers that cell, and xterm's next reflow copies the cell as it is: a
+   * rebuild puts it back.
+   */
+  const rowCovered = new Map<number, Array<[number, LastWide]>>()
+  /**
    * The deeper buffer's ring past its last row, while it is not full (DECALN writes there, see
    * below): slot j (row `length + j`) still holds a row a resize moved (xterm's reflow deletes
    * rows by shifting those below down, and leaves the slots past the new end as they were), as
@@ -197,6 +205,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     }
     for (const row of rowStale.keys()) if (row < first) rowStale.delete(row)
     for (const row of rowLastWide.keys()) if (row < first) rowLastWide.delete(row)
+    for (const row of rowCovered.keys()) if (row < first) rowCovered.delete(row)
     if (parked.length === 0 || parked[0]!.row >= first) return
     const keep: typeof parked = []
     for (const item of parked) {
@@ -218,6 +227,7 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     rowLinks.clear()
     rowStale.clear()
     rowLastWide.clear()
+    rowCovered.clear()
     // xterm's saved cursor row is absolute: in the deeper buffer it is `count` rows further down.
     core.buffers.normal.savedY += history.count
     history.clear()
@@ -237,6 +247,8 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
       if (left) rowStale.set(history.first + history.count, left)
       const wide = lastWide(row, term.cols)
       if (wide) rowLastWide.set(history.first + history.count, wide)
+      const covered = coveredCells(row, term.cols)
+      if (covered) rowCovered.set(history.first + history.count, covered)
       if (ghosts.length) {
         const number = history.first + history.count
         ghosts = ghosts.map((ghost) => (ghost === row ? number : ghost))
@@ -361,6 +373,9 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
     const wide = lastWide(row, term.cols)
     if (wide) rowLastWide.set(history.first + j, wide)
     else rowLastWide.delete(history.first + j)
+    const covered = coveredCells(row, term.cols)
+    if (covered) rowCovered.set(history.first + j, covered)
+    else rowCovered.delete(history.first + j)
     // A wide character this row moved into the next one was printed from the column before the
     // last; the full row now ends in the pending wrap, where the same print wraps the same way.
     if (!last && history.kindAt(j + 1) === Entry.Inside) history.trimHead(j + 1, `\x1b[${term.cols}G`)
@@ -420,11 +435,11 @@ export function compactScrollback(term: Terminal, scrollback: number, tail = COM
         }
         for (const [number, wide] of rowLastWide) {
           const row = rebuilt[number - history.first]
-          if (!row) continue
-          const at = (term.cols - 1) * CELL_SIZE
-          row._data.set(wide.data, at)
-          if (wide.combined !== undefined) row._combined[term.cols - 1] = wide.combined
-          if (wide.ext) row._extendedAttrs[term.cols - 1] = wide.ext.clone()
+          if (row) putCell(row, term.cols - 1, wide)
+        }
+        for (const [number, covered] of rowCovered) {
+          const row = rebuilt[number - history.first]
+          if (row) for (const [c, cell] of covered) putCell(row, c, cell)
         }
         lay(rebuilt)
         normal.ybase += n
@@ -473,12 +488,38 @@ interface LastWide {
 
 /** The wide character in a row's last column (see rowLastWide), or null. */
 function lastWide(row: Row, cols: number): LastWide | null {
-  const at = (cols - 1) * CELL_SIZE
-  if (cols < 2 || row._data[at]! >>> WIDTH_SHIFT !== 2) return null
+  if (cols < 2 || row._data[(cols - 1) * CELL_SIZE]! >>> WIDTH_SHIFT !== 2) return null
+  return cellAt(row, cols - 1)
+}
+
+/** Puts a kept cell back into column `c` of a rebuilt row. */
+function putCell(row: Row, c: number, cell: LastWide): void {
+  row._data.set(cell.data, c * CELL_SIZE)
+  if (cell.combined !== undefined) row._combined[c] = cell.combined
+  if (cell.ext) row._extendedAttrs[c] = cell.ext.clone()
+}
+
+/** Cell `c` as it is (data, combined string, extended attributes). */
+function cellAt(row: Row, c: number): LastWide {
+  const at = c * CELL_SIZE
   const data = row._data.slice(at, at + CELL_SIZE)
-  const combined = data[0]! & CONTENT_IS_COMBINED ? row._combined[cols - 1] : undefined
-  const ext = data[2]! & BG_HAS_EXTENDED ? row._extendedAttrs[cols - 1]?.clone() : undefined
+  const combined = data[0]! & CONTENT_IS_COMBINED ? row._combined[c] : undefined
+  const ext = data[2]! & BG_HAS_EXTENDED ? row._extendedAttrs[c]?.clone() : undefined
   return { data, combined, ext }
+}
+
+/**
+ * The cells right of a wide character that are not its right half (see rowCovered), or null.
+ * (Where the row's text makes such a cell itself, putting it back changes nothing.)
+ */
+function coveredCells(row: Row, cols: number): Array<[number, LastWide]> | null {
+  let covered: Array<[number, LastWide]> | null = null
+  for (let c = 0; c + 1 < cols; c++) {
+    if (row._data[c * CELL_SIZE]! >>> WIDTH_SHIFT !== 2) continue
+    const right = row._data[(c + 1) * CELL_SIZE]!
+    if (right & HAS_CONTENT || right >>> WIDTH_SHIFT !== 0) (covered ??= []).push([c, cellAt(row, c)], [c + 1, cellAt(row, c + 1)])
+  }
+  return covered
 }
 
 /** A row's combined strings whose cells no longer hold them (see rowStale), or null. */
