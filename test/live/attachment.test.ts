@@ -35,7 +35,7 @@ function heldScreen() {
       return {
         // The port must copy: the mirror shares these bytes with the viewers' frames.
         write: (data) => void queue.push({ op: 'write', data }),
-        cut: (ready, _background, screenOnly = false) => void queue.push({ op: 'cut', ready, screenOnly }),
+        cut: (ready, { screenOnly = false } = {}) => void queue.push({ op: 'cut', ready, screenOnly }),
         resize: () => {},
         dispose: () => void (queue.length = 0),
       }

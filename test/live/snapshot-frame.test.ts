@@ -121,7 +121,7 @@ describe('the binary snapshot frame of a screen in the daemon’s own thread', (
     mirror.flush()
     // The cut a binary attach asks for comes with its stored rows by reference, and put back in
     // its text they give the whole cut's text.
-    const cut = (shareRows: boolean) => new Promise<Snapshot>((resolve) => mirror.cut(resolve, false, false, shareRows))
+    const cut = (shareRows: boolean) => new Promise<Snapshot>((resolve) => mirror.cut(resolve, { shareRows }))
     const [shared, whole] = await Promise.all([cut(true), cut(false)])
     expect(shared.stored, 'the history was stored and shared').toBeTruthy()
     expect(whole.stored).toBeUndefined()

@@ -222,7 +222,7 @@ it('a save (a background cut) of costly output leaves it capped; a viewer’s cu
     write(costly.port, COSTLY.subarray(0, COSTLY.length / 16))
     await until(`${name} has started`, () => costly.credit.bytes > 0, 30_000)
     const order: string[] = []
-    const cut = new Promise<void>((resolve) => costly.port.cut(() => resolve(void order.push('cut')), background))
+    const cut = new Promise<void>((resolve) => costly.port.cut(() => resolve(void order.push('cut')), { background }))
     await flood(`${name} beside`)
     order.push('text')
     await cut

@@ -173,10 +173,8 @@ export class Attachment {
           })
         }
       },
-      false,
-      screenOnly,
       // A binary snapshot is written as bytes: its stored rows need no string (Snapshot.stored).
-      this.how.binarySnapshot === true,
+      { screenOnly, shareRows: this.how.binarySnapshot === true },
     )
   }
 

@@ -217,7 +217,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     snapshot(key) {
       const entry = mirrors.get(key)
       // No viewer waits for a save: a background cut (screen-host.ts ScreenPort.cut).
-      return entry ? new Promise<Snapshot>((resolve) => entry.mirror.cut(resolve, true)) : Promise.resolve(null)
+      return entry ? new Promise<Snapshot>((resolve) => entry.mirror.cut(resolve, { background: true })) : Promise.resolve(null)
     },
     prefill(key, data) {
       mirrors.get(key)?.mirror.write(data)

@@ -4,7 +4,7 @@
  * it paces the PTY (flow control), and it fans raw output out to live viewers.
  */
 import type { IPty } from 'node-pty'
-import type { ScreenHost, ScreenPort } from '../screen/screen-host.js'
+import type { CutOptions, ScreenHost, ScreenPort } from '../screen/screen-host.js'
 import type { Snapshot } from '../screen/screen.js'
 import { OutputChunk } from './output.js'
 import { CsiClamp } from '../screen/clamp.js'
@@ -179,20 +179,14 @@ export class Mirror {
    * flushed first, so subscribers receive it *during* this call: a receiver that wants the cut
    * calls `flush()` before it starts holding output, holds what arrives from then on until
    * `ready`, and then plays it, and so gets the stream with no gap and no repeat.
-   * `background`: no viewer waits (a save); `screenOnly`: the screen without its scrollback;
-   * `shareRows`: the stored rows may come by reference (ScreenPort.cut).
+   * `how`: what the cut is for and what it may leave out (CutOptions).
    */
-  cut(ready: (snapshot: Snapshot) => void, background = false, screenOnly = false, shareRows = false): void {
+  cut(ready: (snapshot: Snapshot) => void, how: CutOptions = {}): void {
     if (this.disposed) return
     this.flush()
-    this.screen.cut(
-      (snapshot) => {
-        if (!this.disposed) ready(snapshot)
-      },
-      background,
-      screenOnly,
-      shareRows,
-    )
+    this.screen.cut((snapshot) => {
+      if (!this.disposed) ready(snapshot)
+    }, how)
   }
 
   /** Resizes the headless terminal at this point of the stream (in order with output). */

@@ -27,19 +27,31 @@ export interface ScreenPort {
    * it afterwards: a screen and its replay log may keep views of it.
    */
   write(data: Uint8Array): void
-  /**
-   * `background`: no viewer waits for this snapshot (a save), so it does not lift the screen's
-   * parse cap (parse-scheduler.ts): a costly screen saved every few seconds would otherwise parse
-   * its whole backlog uncapped at each save. `screenOnly`: a viewer's cut of the screen without
-   * its scrollback (a screen-first attach; Snapshot.historyLeftOut says what it left out). A
-   * screen rebuilt after a failure answers it whole (nothing is lost by that). `shareRows`: the
-   * stored rows may come by reference (Snapshot.stored) instead of in `data`, for a caller that
-   * writes them out as bytes; a screen in this thread, or one rebuilt after a failure, may answer
-   * with the whole text anyway.
-   */
-  cut(ready: (snapshot: Snapshot) => void, background?: boolean, screenOnly?: boolean, shareRows?: boolean): void
+  cut(ready: (snapshot: Snapshot) => void, how?: CutOptions): void
   resize(cols: number, rows: number): void
   dispose(): void
+}
+
+/** What a cut is for, and what its snapshot may leave out of `data`. */
+export interface CutOptions {
+  /**
+   * No viewer waits for this snapshot (a save), so it does not lift the screen's parse cap
+   * (parse-scheduler.ts): a costly screen saved every few seconds would otherwise parse its whole
+   * backlog uncapped at each save.
+   */
+  background?: boolean
+  /**
+   * A viewer's cut of the screen without its scrollback (a screen-first attach;
+   * Snapshot.historyLeftOut says what it left out). A screen rebuilt after a failure answers it
+   * whole (nothing is lost by that).
+   */
+  screenOnly?: boolean
+  /**
+   * The stored rows may come by reference (Snapshot.stored) instead of in `data`, for a caller
+   * that writes them out as bytes; a screen rebuilt after a failure may answer with the whole
+   * text anyway.
+   */
+  shareRows?: boolean
 }
 
 export interface ScreenEvents {
@@ -120,7 +132,7 @@ export function localScreenHost(host: ScreenHostOptions & { warn?: (message: str
           },
         )
       let screen = start()
-      const ask = (ready: (snapshot: Snapshot) => void, screenOnly = false, shareRows = false) => {
+      const ask = (ready: (snapshot: Snapshot) => void, { screenOnly = false, shareRows = false }: CutOptions = {}) => {
         cuts.add(ready)
         const mine = screen
         const answer = (snapshot: Snapshot) => {
@@ -141,7 +153,7 @@ export function localScreenHost(host: ScreenHostOptions & { warn?: (message: str
               events.parsed(piece.length)
             })
           }),
-        cut: (ready, _background, screenOnly, shareRows) => ask(ready, screenOnly, shareRows),
+        cut: ask,
         resize: (cols, rows) => {
           size = { ...size, cols, rows }
           screen.resize(cols, rows)
@@ -494,14 +506,16 @@ export function workerScreenHost(opts: WorkerHostOptions = {}): WorkerScreenHost
         writeScreen(screen, data)
         checkpointSoon(screen)
       },
-      cut(ready, background, screenOnly, shareRows) {
-        if (screen.local) return screen.local.cut(ready, background, screenOnly, shareRows)
+      cut(ready, how = {}) {
+        if (screen.local) return screen.local.cut(ready, how)
         const cut = nextCut++
         screen.cuts.set(cut, ready)
-        const kind = background ? 'save' : screenOnly ? 'screen' : 'viewer'
+        const kind = how.background ? 'save' : how.screenOnly ? 'screen' : 'viewer'
         post(
           screen.slot,
-          shareRows && !background ? { op: 'cut', id: screen.id, cut, kind, shareRows } : { op: 'cut', id: screen.id, cut, kind },
+          how.shareRows && !how.background
+            ? { op: 'cut', id: screen.id, cut, kind, shareRows: true }
+            : { op: 'cut', id: screen.id, cut, kind },
         )
       },
       resize(cols, rows) {
